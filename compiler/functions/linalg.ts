@@ -1,0 +1,34 @@
+/**
+ * @file matmul with NumPy's rules for vectors: a 1-D operand is promoted to a
+ * matrix and the added dimension removed from the result.
+ */
+import { apply, Tensor } from '../tensor.js';
+import { formatType } from '../types.js';
+import { expandDims, squeeze } from './movement.js';
+import { checkTensor, fail } from './util.js';
+
+export interface MatmulOptions {
+  transposeA?: boolean;
+  transposeB?: boolean;
+}
+
+export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
+  checkTensor('matmul', a, 'a');
+  checkTensor('matmul', b, 'b');
+  const transposeA = options.transposeA ?? false;
+  const transposeB = options.transposeB ?? false;
+  if (a.rank === 0 || b.rank === 0) fail('matmul', `expected operands of rank >= 1, got ${formatType(a.type)} and ${formatType(b.type)}`);
+  const vecA = a.rank === 1;
+  const vecB = b.rank === 1;
+  const a2 = vecA ? expandDims(a, 0) : a;
+  const b2 = vecB ? expandDims(b, -1) : b;
+  let y = apply('matmul', [a2, b2], { transposeA: vecA ? false : transposeA, transposeB: vecB ? false : transposeB });
+  if (vecA) y = squeeze(y, -2);
+  if (vecB) y = squeeze(y, -1);
+  return y;
+}
+
+/** x · y over the last axis of both; for vectors, the dot product. */
+export function dot(a: Tensor, b: Tensor): Tensor {
+  return matmul(a, b);
+}

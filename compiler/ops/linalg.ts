@@ -1,0 +1,73 @@
+/**
+ * @file Batched matrix multiplication, either operand transposed, batch dimensions
+ * broadcast. The VJP of each transpose combination is again one matmul per
+ * operand, so backward passes use the same GEMM kernels forward does.
+ */
+import { reject } from '../errors.js';
+import * as F from '../functions/index.js';
+import { formatType, type TensorType } from '../types.js';
+import { broadcastShapes } from './binary.js';
+import { broadcastIndex } from './ndarray.js';
+import type { OpDef } from './op.js';
+
+export interface LinalgParams {
+  matmul: { readonly transposeA: boolean; readonly transposeB: boolean };
+}
+
+function matmulInfer([a, b]: readonly TensorType[], { transposeA, transposeB }: LinalgParams['matmul']): TensorType {
+  if (a!.dtype !== 'float32' || b!.dtype !== 'float32') reject(`expected float32 operands, got ${formatType(a!)} and ${formatType(b!)}`);
+  if (a!.shape.length < 2 || b!.shape.length < 2) reject(`expected operands of rank >= 2, got ${formatType(a!)} and ${formatType(b!)}`);
+  const [ra, ca] = a!.shape.slice(-2);
+  const [rb, cb] = b!.shape.slice(-2);
+  const [m, ka] = transposeA ? [ca!, ra!] : [ra!, ca!];
+  const [kb, n] = transposeB ? [cb!, rb!] : [rb!, cb!];
+  const flags = `${transposeA ? ' transposeA' : ''}${transposeB ? ' transposeB' : ''}`;
+  if (ka !== kb) reject(`expected inner dimensions to agree, got ${formatType(a!)} and ${formatType(b!)}${flags}`);
+  const batch = broadcastShapes(a!.shape.slice(0, -2), b!.shape.slice(0, -2));
+  if (!batch) reject(`cannot broadcast the batch dimensions of ${formatType(a!)} and ${formatType(b!)}`);
+  return { dtype: 'float32', shape: [...batch, m, n] };
+}
+
+const matmulRef: OpDef<LinalgParams['matmul']>['ref'] = ([a, b], { transposeA, transposeB }, out) => {
+  const rank = out.shape.length;
+  const [m, n] = [out.shape[rank - 2]!, out.shape[rank - 1]!];
+  const k = transposeA ? a!.shape[a!.shape.length - 2]! : a!.shape[a!.shape.length - 1]!;
+  const batchShape = out.shape.slice(0, -2);
+  const batches = batchShape.reduce((x, y) => x * y, 1);
+  const mapA = broadcastIndex(a!.shape.slice(0, -2), batchShape);
+  const mapB = broadcastIndex(b!.shape.slice(0, -2), batchShape);
+  const result = new Float64Array(batches * m * n);
+  const [as, bs] = [m * k, k * n];
+  // element (i, p) of op(A) and (p, j) of op(B) within one batch
+  const ai = transposeA ? (i: number, p: number) => p * m + i : (i: number, p: number) => i * k + p;
+  const bi = transposeB ? (p: number, j: number) => j * k + p : (p: number, j: number) => p * n + j;
+  for (let t = 0; t < batches; t++) {
+    const [oa, ob, oc] = [mapA[t]! * as, mapB[t]! * bs, t * m * n];
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let acc = 0;
+        for (let p = 0; p < k; p++) acc += a!.data[oa + ai(i, p)]! * b!.data[ob + bi(p, j)]!;
+        result[oc + i * n + j] = acc;
+      }
+    }
+  }
+  return result;
+};
+
+export const linalgOps: { readonly [K in keyof LinalgParams]: OpDef<LinalgParams[K]> } = {
+  matmul: {
+    arity: 2,
+    infer: matmulInfer,
+    ref: matmulRef,
+    vjp: ({ inputs: [a, b], params: { transposeA: ta, transposeB: tb } }, dy) => {
+      const mm = (x: F.Tensor, y: F.Tensor, transposeA: boolean, transposeB: boolean) => F.matmul(x, y, { transposeA, transposeB });
+      // C = op(A) op(B); each case is dA, dB written as one matmul
+      const [da, db] = !ta && !tb ? [mm(dy, b!, false, true), mm(a!, dy, true, false)]
+        : !ta && tb ? [mm(dy, b!, false, false), mm(dy, a!, true, false)]
+          : ta && !tb ? [mm(b!, dy, false, true), mm(a!, dy, false, false)]
+            : [mm(b!, dy, true, true), mm(dy, a!, true, true)];
+      return [F.sumTo(da, a!.shape), F.sumTo(db, b!.shape)];
+    },
+    backend: { lower: 'f32_gemm' },
+  },
+};
