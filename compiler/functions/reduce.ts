@@ -51,7 +51,8 @@ export function mean(x: Tensor, axis?: Axes, keepDims = false): Tensor {
   if (x.dtype !== 'float32') fail('mean', `expected float32, got ${formatType(x.type)}`);
   const axes = normalizeAxes('mean', axis, x);
   const n = count(x, axes);
-  return typeof n === 'number' ? mul(sum(x, axes, keepDims), 1 / n) : div(sum(x, axes, keepDims), n);
+  // divide (not multiply by 1/n) so a static and a dynamic batch round alike
+  return div(sum(x, axes, keepDims), n);
 }
 
 /** Population variance (divides by n), as tf.moments and Keras' layers use. */
