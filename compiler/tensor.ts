@@ -105,6 +105,7 @@ export class Tensor {
 /** Applies a primitive: checks its rule, then evaluates (all inputs concrete) or records a node. */
 export function apply<K extends OpName>(op: K, inputs: readonly Tensor[], params: OpParams[K]): Tensor {
   const def = ops[op];
+  if (!def) throw userError('apply', `unknown op "${String(op)}"; known ops are listed in kiln.opNames`, captureOrigin());
   if (def.arity !== 'variadic' && def.arity !== inputs.length) throw internal(`${op} takes ${def.arity} inputs, got ${inputs.length}`);
   const builder = currentBuilder();
   const symbolic = inputs.some((t) => t.isSymbolic);

@@ -56,6 +56,9 @@ function differentiateEagerly(subject: string, f: Fn, args: readonly Tensor[], w
 function differentiate(subject: string, f: Fn, rawArgs: readonly unknown[], argnums: number | readonly number[]) {
   const args = checkArgs(subject, rawArgs);
   const wrt = normalizeArgnums(subject, argnums, args.length);
+  for (const k of wrt) {
+    if (args[k]!.dtype !== 'float32') throw userError(subject, `can only differentiate with respect to float32 tensors, got ${formatType(args[k]!.type)} as argument ${k}`, captureOrigin());
+  }
   const b = currentBuilder();
   return b ? differentiateInTrace(subject, b, f, args, wrt) : differentiateEagerly(subject, f, args, wrt);
 }

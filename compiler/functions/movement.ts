@@ -97,7 +97,9 @@ export function slice(x: Tensor, begin: readonly number[], size?: readonly numbe
   const e = x.type.shape.map((d, i) => {
     const s = size?.[i] ?? -1;
     if (d === BATCH) return BATCH;
-    return s === -1 ? d : b[i]! + s;
+    const end = s === -1 ? d : b[i]! + s;
+    if (!Number.isInteger(b[i]) || b[i]! < 0 || (s !== -1 && s < 0) || end > d) fail('slice', `expected 0 <= begin and begin + size <= ${d} on axis ${i} of ${formatType(x.type)}, got begin ${b[i]} size ${s}`);
+    return end;
   });
   return stridedSlice(x, b, e);
 }
