@@ -10,4 +10,5 @@ export * from './linalg.js';
 export * from './movement.js';
 export * from './nn.js';
 export * from './losses.js';
+export * from './conv.js';
 export { scalar, type TensorLike } from './util.js';
