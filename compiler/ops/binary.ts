@@ -54,14 +54,13 @@ function binaryInfer(allowed: readonly DType[], result?: DType) {
 
 /** Applies `f` elementwise over broadcast inputs. */
 export function broadcastMap(inputs: readonly Value[], outShape: readonly number[], f: (...xs: number[]) => number): Float64Array {
-  const maps = inputs.map((v) => broadcastIndex(v.shape, outShape));
   const n = outShape.reduce((x, y) => x * y, 1);
   const out = new Float64Array(n);
-  const args = new Array<number>(inputs.length);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < inputs.length; j++) args[j] = inputs[j]!.data[maps[j]![i]!]!;
-    out[i] = f(...args);
-  }
+  // index maps only for inputs that are actually broadcast
+  const maps = inputs.map((v) => (v.data.length === n ? undefined : broadcastIndex(v.shape, outShape)));
+  const at = (j: number, i: number) => inputs[j]!.data[maps[j] ? maps[j]![i]! : i]!;
+  if (inputs.length === 2) for (let i = 0; i < n; i++) out[i] = f(at(0, i), at(1, i));
+  else for (let i = 0; i < n; i++) out[i] = f(at(0, i), at(1, i), at(2, i));
   return out;
 }
 

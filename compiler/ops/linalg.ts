@@ -37,18 +37,21 @@ const matmulRef: OpDef<LinalgParams['matmul']>['ref'] = ([a, b], { transposeA, t
   const mapA = broadcastIndex(a!.shape.slice(0, -2), batchShape);
   const mapB = broadcastIndex(b!.shape.slice(0, -2), batchShape);
   const result = new Float64Array(batches * m * n);
-  const [as, bs] = [m * k, k * n];
-  // element (i, p) of op(A) and (p, j) of op(B) within one batch
-  const ai = transposeA ? (i: number, p: number) => p * m + i : (i: number, p: number) => i * k + p;
-  const bi = transposeB ? (p: number, j: number) => j * k + p : (p: number, j: number) => p * n + j;
+  // strides of op(A) (i, p) and op(B) (p, j); accumulate in float64 over p in order
+  const [sai, sap] = transposeA ? [1, m] : [k, 1];
+  const [sbp, sbj] = transposeB ? [1, k] : [n, 1];
+  const row = new Float64Array(n);
+  const [A, B] = [a!.data, b!.data];
   for (let t = 0; t < batches; t++) {
-    const [oa, ob, oc] = [mapA[t]! * as, mapB[t]! * bs, t * m * n];
+    const [oa, ob, oc] = [mapA[t]! * m * k, mapB[t]! * k * n, t * m * n];
     for (let i = 0; i < m; i++) {
-      for (let j = 0; j < n; j++) {
-        let acc = 0;
-        for (let p = 0; p < k; p++) acc += a!.data[oa + ai(i, p)]! * b!.data[ob + bi(p, j)]!;
-        result[oc + i * n + j] = acc;
+      row.fill(0);
+      for (let p = 0; p < k; p++) {
+        const av = A[oa + i * sai + p * sap]!;
+        let bj = ob + p * sbp;
+        for (let j = 0; j < n; j++, bj += sbj) row[j] += av * B[bj]!;
       }
+      result.set(row, oc + i * n);
     }
   }
   return result;
