@@ -9,3 +9,4 @@
  * console.log(kiln.print(kiln.autodiff(g, { of: 'output', wrt: ['input'] })));
  */
 export * from '../compiler/index.js';
+export * as datasets from './datasets/index.js';

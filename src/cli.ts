@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+/**
+ * The `kiln` command line. `kiln demo` trains the example model on the shipped
+ * data; later issues add compile, run, info and train.
+ */
+import { KilnError } from '../compiler/errors.js';
+import { demo } from './demo.js';
+
+const usage = `Usage: kiln <command> [options]
+
+Commands:
+  demo [--epochs N] [--batch-size N] [--hidden N] [--lr X] [--seed N]
+        Train a two-layer MLP on the shipped Fashion-MNIST images: the training
+        step is one traced graph (forward, autodiff gradients, SGD updates),
+        run by the reference interpreter.
+
+Options:
+  -h, --help   Show this help.`;
+
+function parseOptions(args: string[]): Record<string, number> {
+  const names: Record<string, string> = { '--epochs': 'epochs', '--batch-size': 'batchSize', '--hidden': 'hidden', '--lr': 'learningRate', '--seed': 'seed' };
+  const out: Record<string, number> = {};
+  for (let i = 0; i < args.length; i += 2) {
+    const name = names[args[i]!];
+    const value = Number(args[i + 1]);
+    if (!name) throw new KilnError(`kiln demo: unknown option ${args[i]}; see kiln --help.`);
+    if (!Number.isFinite(value) || value <= 0) throw new KilnError(`kiln demo: ${args[i]} expects a positive number, got ${args[i + 1] ?? 'nothing'}.`);
+    out[name] = value;
+  }
+  return out;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '-h' || command === '--help' || rest.includes('--help') || rest.includes('-h')) {
+    console.log(usage);
+    return command === undefined ? 1 : 0;
+  }
+  if (command === 'demo') {
+    const result = await demo(parseOptions(rest));
+    console.log(`final test accuracy: ${(result.testAccuracy * 100).toFixed(1)}%`);
+    return 0;
+  }
+  console.error(`kiln: unknown command "${command}"; see kiln --help.`);
+  return 2;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => (process.exitCode = code),
+  (e: unknown) => {
+    console.error(e instanceof KilnError ? e.message : e);
+    process.exitCode = 1;
+  },
+);
