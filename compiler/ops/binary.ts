@@ -67,7 +67,10 @@ export function broadcastMap(inputs: readonly Value[], outShape: readonly number
 interface BinaryRule {
   ref: (a: number, b: number) => number;
   vjp: Vjp<NoParams>;
-  emit: (a: string, b: string) => string;
+  /** Scalar AssemblyScript of operands of type `dtype`. */
+  emit: (a: string, b: string, dtype: DType) => string;
+  /** f32x4 form for float32 operands (masks for bool ones), where one exists. */
+  simd?: (a: string, b: string, dtype: DType) => string | undefined;
   dtypes?: readonly DType[];
   result?: DType;
 }
@@ -78,15 +81,21 @@ function binary(rule: BinaryRule): OpDef<NoParams> {
     infer: binaryInfer(rule.dtypes ?? ['float32', 'int32'], rule.result),
     ref: (inputs, _, out) => broadcastMap(inputs, out.shape, rule.ref),
     vjp: rule.vjp,
-    backend: { emit: ([a, b]) => rule.emit(a!, b!) },
+    backend: { emit: { scalar: ([a, b], _, dtype) => rule.emit(a!, b!, dtype), ...(rule.simd ? { simd: ([a, b]: readonly string[], _: NoParams, dtype: DType) => rule.simd!(a!, b!, dtype) } : {}) } },
   };
 }
 
-const compare = (ref: (a: number, b: number) => boolean, symbol: string): OpDef<NoParams> =>
-  binary({ ref: (a, b) => (ref(a, b) ? 1 : 0), vjp: zeroGradient, emit: (a, b) => `(${a} ${symbol} ${b})`, dtypes: ['float32', 'int32', 'bool'], result: 'bool' });
+const compare = (ref: (a: number, b: number) => boolean, symbol: string, lane: string): OpDef<NoParams> =>
+  binary({
+    ref: (a, b) => (ref(a, b) ? 1 : 0), vjp: zeroGradient, emit: (a, b) => `(${a} ${symbol} ${b})`,
+    simd: (a, b, t) => (t === 'float32' ? `f32x4.${lane}(${a}, ${b})` : undefined), dtypes: ['float32', 'int32', 'bool'], result: 'bool',
+  });
 
-const logical = (ref: (a: boolean, b: boolean) => boolean, symbol: string): OpDef<NoParams> =>
-  binary({ ref: (a, b) => (ref(a !== 0, b !== 0) ? 1 : 0), vjp: zeroGradient, emit: (a, b) => `(${a} ${symbol} ${b})`, dtypes: ['bool'] });
+const logical = (ref: (a: boolean, b: boolean) => boolean, symbol: string, lane: string): OpDef<NoParams> =>
+  binary({ ref: (a, b) => (ref(a !== 0, b !== 0) ? 1 : 0), vjp: zeroGradient, emit: (a, b) => `(${a} ${symbol} ${b})`, simd: (a, b) => `v128.${lane}(${a}, ${b})`, dtypes: ['bool'] });
+
+const floatSimd = (lane: string) => (a: string, b: string, t: DType) => (t === 'float32' ? `${lane}(${a}, ${b})` : undefined);
+const typed = (fn: string) => (a: string, b: string, t: DType) => `${fn}<${t === 'int32' ? 'i32' : 'f32'}>(${a}, ${b})`;
 
 // floored modulo: the result takes the divisor's sign (NumPy, TensorFlow floormod, PyTorch remainder)
 const floorMod = (a: number, b: number) => {
@@ -95,18 +104,20 @@ const floorMod = (a: number, b: number) => {
 };
 
 export const binaryOps: { readonly [K in keyof BinaryParams]: OpDef<BinaryParams[K]> } = {
-  add: binary({ ref: (a, b) => a + b, vjp: ({ inputs: [a, b] }, dy) => [F.sumTo(dy, a!.shape), F.sumTo(dy, b!.shape)], emit: (a, b) => `(${a} + ${b})` }),
-  sub: binary({ ref: (a, b) => a - b, vjp: ({ inputs: [a, b] }, dy) => [F.sumTo(dy, a!.shape), F.sumTo(F.neg(dy), b!.shape)], emit: (a, b) => `(${a} - ${b})` }),
+  add: binary({ ref: (a, b) => a + b, vjp: ({ inputs: [a, b] }, dy) => [F.sumTo(dy, a!.shape), F.sumTo(dy, b!.shape)], emit: (a, b) => `(${a} + ${b})`, simd: floatSimd('f32x4.add') }),
+  sub: binary({ ref: (a, b) => a - b, vjp: ({ inputs: [a, b] }, dy) => [F.sumTo(dy, a!.shape), F.sumTo(F.neg(dy), b!.shape)], emit: (a, b) => `(${a} - ${b})`, simd: floatSimd('f32x4.sub') }),
   mul: binary({
     ref: (a, b) => a * b,
     vjp: ({ inputs: [a, b] }, dy) => [F.sumTo(F.mul(dy, b!), a!.shape), F.sumTo(F.mul(dy, a!), b!.shape)],
     emit: (a, b) => `(${a} * ${b})`,
+    simd: floatSimd('f32x4.mul'),
   }),
   // y = a / b: dy/db = -y / b
   div: binary({
     ref: (a, b) => a / b,
     vjp: ({ inputs: [a, b], output: y }, dy) => [F.sumTo(F.div(dy, b!), a!.shape), F.sumTo(F.neg(F.mul(dy, F.div(y, b!))), b!.shape)],
     emit: (a, b) => `(${a} / ${b})`,
+    simd: floatSimd('f32x4.div'),
     dtypes: ['float32'],
   }),
   // y = a^b: dy/da = b a^(b-1), dy/db = y ln a (taken as 0 where a <= 0, as there it is undefined)
@@ -116,7 +127,8 @@ export const binaryOps: { readonly [K in keyof BinaryParams]: OpDef<BinaryParams
       F.sumTo(F.mul(dy, F.mul(b!, F.pow(a!, F.sub(b!, 1)))), a!.shape),
       F.sumTo(F.mul(dy, F.mul(y, F.log(F.where(F.gt(a!, 0), a!, 1)))), b!.shape),
     ],
-    emit: (a, b) => `Mathf.pow(${a}, ${b})`,
+    emit: (a, b) => `f32_pow(${a}, ${b})`,
+    simd: floatSimd('f32x4_pow'),
     dtypes: ['float32'],
   }),
   // ties send the gradient to the first operand, as TensorFlow does
@@ -126,7 +138,8 @@ export const binaryOps: { readonly [K in keyof BinaryParams]: OpDef<BinaryParams
       const first = F.ge(a!, b!);
       return [F.sumTo(F.where(first, dy, 0), a!.shape), F.sumTo(F.where(first, 0, dy), b!.shape)];
     },
-    emit: (a, b) => `max(${a}, ${b})`,
+    emit: typed('max'),
+    simd: floatSimd('f32x4.max'),
   }),
   minimum: binary({
     ref: Math.min,
@@ -134,22 +147,24 @@ export const binaryOps: { readonly [K in keyof BinaryParams]: OpDef<BinaryParams
       const first = F.le(a!, b!);
       return [F.sumTo(F.where(first, dy, 0), a!.shape), F.sumTo(F.where(first, 0, dy), b!.shape)];
     },
-    emit: (a, b) => `min(${a}, ${b})`,
+    emit: typed('min'),
+    simd: floatSimd('f32x4.min'),
   }),
   // a mod b = a - b floor(a / b)
   mod: binary({
     ref: floorMod,
     vjp: ({ inputs: [a, b] }, dy) => [F.sumTo(dy, a!.shape), F.sumTo(F.neg(F.mul(dy, F.floor(F.div(a!, b!)))), b!.shape)],
-    emit: (a, b) => `f32_floor_mod(${a}, ${b})`,
+    emit: (a, b, t) => (t === 'int32' ? `i32_floor_mod(${a}, ${b})` : `f32_floor_mod(${a}, ${b})`),
+    simd: floatSimd('f32x4_floor_mod'),
   }),
-  eq: compare((a, b) => a === b, '=='),
-  ne: compare((a, b) => a !== b, '!='),
-  lt: compare((a, b) => a < b, '<'),
-  le: compare((a, b) => a <= b, '<='),
-  gt: compare((a, b) => a > b, '>'),
-  ge: compare((a, b) => a >= b, '>='),
-  logicalAnd: logical((a, b) => a && b, '&&'),
-  logicalOr: logical((a, b) => a || b, '||'),
+  eq: compare((a, b) => a === b, '==', 'eq'),
+  ne: compare((a, b) => a !== b, '!=', 'ne'),
+  lt: compare((a, b) => a < b, '<', 'lt'),
+  le: compare((a, b) => a <= b, '<=', 'le'),
+  gt: compare((a, b) => a > b, '>', 'gt'),
+  ge: compare((a, b) => a >= b, '>=', 'ge'),
+  logicalAnd: logical((a, b) => a && b, '&&', 'and'),
+  logicalOr: logical((a, b) => a || b, '||', 'or'),
   where: {
     arity: 3,
     infer: ([c, a, b]) => {
@@ -159,6 +174,11 @@ export const binaryOps: { readonly [K in keyof BinaryParams]: OpDef<BinaryParams
     },
     ref: (inputs, _, out) => broadcastMap(inputs, out.shape, (c, a, b) => (c ? a : b)),
     vjp: ({ inputs: [c, a, b] }, dy) => [undefined, F.sumTo(F.where(c!, dy, 0), a!.shape), F.sumTo(F.where(c!, 0, dy), b!.shape)],
-    backend: { emit: ([c, a, b]) => `select(${a}, ${b}, ${c})` },
+    backend: {
+      emit: {
+        scalar: ([c, a, b], _, t) => `select<${{ float32: 'f32', int32: 'i32', bool: 'bool' }[t]}>(${a}, ${b}, ${c})`,
+        simd: ([c, a, b]) => `v128.bitselect(${a}, ${b}, ${c})`,
+      },
+    },
   },
 };

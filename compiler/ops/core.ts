@@ -5,6 +5,7 @@
 import { internal, reject } from '../errors.js';
 import type { Graph, InputKind } from '../ir.js';
 import { inline } from '../inline.js';
+import { interpret } from '../interpret.js';
 import { BATCH, formatType, type DType } from '../types.js';
 import { zeroGradient, type Data, type OpDef } from './op.js';
 
@@ -16,6 +17,8 @@ export interface CoreParams {
   /** inputs: [forward value, ...primal inputs, ...captured tensors]; `backward` maps (dy, ...captures) to the primals' grads. */
   customVjp: { readonly backward: Graph; readonly primals: number };
   dimSize: { readonly axis: number };
+  /** A fused elementwise loop: `body` maps the inputs (broadcastable to the output) to the output. */
+  fused: { readonly body: Graph };
 }
 
 const identity = (type: { dtype: DType; shape: readonly (number | typeof BATCH)[] }) => type;
@@ -40,14 +43,20 @@ export const coreOps: { readonly [K in keyof CoreParams]: OpDef<CoreParams[K]> }
     infer: ([x], { dtype }) => ({ dtype, shape: x!.shape }),
     ref: ([x], { dtype }) => (dtype === 'int32' ? Array.from(x!.data, Math.trunc) : x!.data),
     vjp: ({ inputs: [x], params }, dy) => [x!.dtype === 'float32' && params.dtype === 'float32' ? dy : undefined],
-    backend: { emit: ([x], { dtype }) => (dtype === 'float32' ? `<f32>(${x})` : dtype === 'int32' ? `<i32>(${x})` : `<bool>(${x} != 0)`) },
+    backend: {
+      emit: {
+        scalar: ([x], { dtype }) => (dtype === 'float32' ? `<f32>(${x})` : dtype === 'int32' ? `<i32>(${x})` : `(${x} != 0)`),
+        simd: ([x], { dtype }, from) =>
+          from === 'float32' && dtype === 'float32' ? x! : from === 'bool' && dtype === 'float32' ? `v128.and(${x}, f32x4.splat(1.0))` : from === 'float32' && dtype === 'bool' ? `f32x4.ne(${x}, f32x4.splat(0))` : undefined,
+      },
+    },
   },
   stopGradient: {
     arity: 1,
     infer: ([x]) => identity(x!),
     ref: ([x]) => x!.data,
     vjp: zeroGradient,
-    backend: { emit: ([x]) => x! },
+    backend: { lower: 'view' },
   },
   customVjp: {
     arity: 'variadic',
@@ -58,7 +67,7 @@ export const coreOps: { readonly [K in keyof CoreParams]: OpDef<CoreParams[K]> }
       const grads = inline(params.backward, [dy, ...captures]);
       return [undefined, ...grads, ...captures.map(() => undefined)];
     },
-    backend: { emit: ([x]) => x! },
+    backend: { lower: 'view' },
   },
   dimSize: {
     arity: 1,
@@ -69,5 +78,14 @@ export const coreOps: { readonly [K in keyof CoreParams]: OpDef<CoreParams[K]> }
     ref: ([x], { axis }) => [x!.shape[axis]!],
     vjp: zeroGradient,
     backend: { lower: 'dim_size' },
+  },
+  fused: {
+    arity: 'variadic',
+    infer: (_, { body }) => body.nodes[body.outputs[0]!.id]!.type,
+    ref: (inputs, { body }) => interpret(body, Object.fromEntries(body.inputs.map((input, i) => [input.name, inputs[i]!]))).outputs[body.outputs[0]!.name]!.data,
+    vjp: () => {
+      throw internal('fused nodes are made after autodiff: differentiate a graph before fusing it');
+    },
+    backend: { lower: 'fused_loop' },
   },
 };

@@ -88,7 +88,8 @@ export const movementOps: { readonly [K in keyof MovementParams]: OpDef<Movement
     },
     ref: ([x], _, out) => Array.from(broadcastIndex(x!.shape, out.shape), (i) => x!.data[i]!),
     vjp: ({ inputs: [x] }, dy) => [F.sumTo(dy, x!.shape)],
-    backend: { lower: 'broadcast' },
+    // in a fused loop the input is already read at the broadcast index: the value passes through
+    backend: { emit: { scalar: ([x]) => x!, simd: ([x]) => x! } },
   },
   slice: {
     arity: 1,

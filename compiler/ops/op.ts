@@ -25,9 +25,21 @@ export interface VjpArgs<P> {
 /** Cotangents for each input; `undefined` means zero (or an input that takes none). */
 export type Vjp<P> = (args: VjpArgs<P>, dy: Tensor) => readonly (Tensor | undefined)[];
 
-export type Backend<P> =
-  | { readonly emit: (operands: readonly string[], params: P) => string }
-  | { readonly lower: string };
+/**
+ * How generated code computes an elementwise op inside a fused loop. `scalar`
+ * gets AssemblyScript expressions of the input dtypes (bool as `bool`) and the
+ * first input's dtype; `simd`, when present, gets float32 operands as f32x4 v128
+ * values and bool operands as i32x4 masks (no int32 in SIMD loops). The scalar and SIMD forms must agree
+ * bit for bit, so a value never depends on its position in the array.
+ */
+export interface Emit<P> {
+  readonly scalar: (operands: readonly string[], params: P, dtype: DType) => string;
+  /** undefined where no SIMD form exists for these dtypes: the loop then runs scalar. */
+  readonly simd?: (operands: readonly string[], params: P, dtype: DType) => string | undefined;
+}
+
+/** `emit` for ops that fuse into elementwise loops; `lower` names the lowering (kernel call or loop nest) codegen uses. */
+export type Backend<P> = { readonly emit: Emit<P> } | { readonly lower: string };
 
 export interface OpDef<P> {
   /** Number of tensor inputs, or 'variadic' (concat). */
@@ -40,3 +52,12 @@ export interface OpDef<P> {
 
 /** The VJP of an op whose output is piecewise constant or not a float: no gradient flows. */
 export const zeroGradient: Vjp<unknown> = ({ inputs }) => inputs.map(() => undefined);
+
+/** A number as an AssemblyScript literal of `dtype` (infinities and NaN included). */
+export function literal(x: number, dtype: DType = 'float32'): string {
+  if (dtype !== 'float32') return String(Math.trunc(x) | 0);
+  if (Number.isNaN(x)) return 'NaN';
+  if (!Number.isFinite(x)) return x > 0 ? 'Infinity' : '-Infinity';
+  const f = Math.fround(x);
+  return `<f32>${Object.is(f, -0) ? '-0.0' : Number.isInteger(f) ? `${f}.0` : f.toPrecision(9)}`;
+}

@@ -1,0 +1,178 @@
+/**
+ * @file Lowerings: the code each non-elementwise op becomes — a runtime-as kernel
+ * call (GEMM, convolution, pooling) or a generated loop nest (reductions, data
+ * movement). The table is typed over every op without an `emit` rule, so an op
+ * that codegen cannot lower is a type error.
+ */
+import type { Node } from '../ir.js';
+import type { OpName, OpParams } from '../ops/index.js';
+import type { UnaryParams } from '../ops/unary.js';
+import type { BinaryParams } from '../ops/binary.js';
+import { literal } from '../ops/op.js';
+import { broadcastShapes } from '../ops/binary.js';
+import { type Shape } from '../types.js';
+import { at, dimExpr, linear, load, nest, sizeExpr, store, strideExprs } from './code.js';
+import { emitFused, type Operand } from './fused.js';
+
+export interface LowerContext<K extends OpName> {
+  readonly node: Node<K>;
+  readonly params: OpParams[K];
+  readonly inputs: readonly Operand[];
+  readonly out: Operand;
+  /** Registers a run-time error message ({value} is replaced) and returns its code. */
+  readonly error: (message: string) => number;
+}
+
+export type Lowering<K extends OpName> = (ctx: LowerContext<K>) => string;
+/** Ops without an `emit` rule (elementwise ops, casts and broadcasts become fused loops). */
+type Lowered = Exclude<OpName, keyof UnaryParams | keyof BinaryParams | 'cast' | 'broadcastTo'>;
+
+const nothing = () => ''; // values that already sit in the arena, or views of another buffer
+const b = (x: boolean) => (x ? 'true' : 'false');
+
+function reduce(init: string, combine: (acc: string, x: string) => string): Lowering<'sum' | 'prod' | 'max' | 'min'> {
+  return ({ params: { axes }, inputs: [x], out }) => {
+    const shape = x!.shape;
+    const strides = strideExprs(shape);
+    const kept = shape.map((_, d) => d).filter((d) => !axes.includes(d));
+    const inner = nest(axes.map((d) => dimExpr(shape[d]!)), 'r', (r) => {
+      const idx = shape.map((_, d) => (axes.includes(d) ? r[axes.indexOf(d)]! : `q${kept.indexOf(d)}`));
+      const v = `<f64>${load(x!.dtype, at(x!.ptr, linear(idx, strides)))}`;
+      return combine('acc', v);
+    });
+    // float64 accumulation in row-major order: the reference interpreter's exact result
+    const cast = out.dtype === 'float32' ? '<f32>acc' : '<i32>acc';
+    const body = nest(kept.map((d) => dimExpr(shape[d]!)), 'q', () => `let acc: f64 = ${init};\n${inner}\n${store(out.dtype, at(out.ptr, 'k'), cast)}\nk++;`);
+    return `let k: i32 = 0;\n${body}`;
+  };
+}
+
+function argReduce(better: string): Lowering<'argmax' | 'argmin'> {
+  return ({ params: { axis }, inputs: [x], out }) => {
+    const shape = x!.shape;
+    const strides = strideExprs(shape);
+    const kept = shape.map((_, d) => d).filter((d) => d !== axis);
+    const idx = (r: string) => shape.map((_, d) => (d === axis ? r : `q${kept.indexOf(d)}`));
+    const value = (r: string) => load(x!.dtype, at(x!.ptr, linear(idx(r), strides)));
+    return `let k: i32 = 0;\n${nest(kept.map((d) => dimExpr(shape[d]!)), 'q', () =>
+      `let best: i32 = 0;\nlet bestValue = ${value('0')};\nfor (let r: i32 = 1; r < ${dimExpr(shape[axis]!)}; r++) {\n  const v = ${value('r')};\n  if (v ${better} bestValue) { best = r; bestValue = v; }\n}\n${store('int32', at(out.ptr, 'k'), 'best')}\nk++;`)}`;
+  };
+}
+
+/** Copies `x` to `out` reading element Σ index·strides[d] for each output index. */
+function gatherLoop(x: Operand, out: Operand, sourceStrides: readonly string[], offsets?: readonly string[]): string {
+  const loop = nest(out.shape.map(dimExpr), 'j', (idx) => {
+    const src = offsets ? idx.map((i, d) => (offsets[d] === '0' ? i : `(${offsets[d]} + ${i})`)) : idx;
+    return `${store(out.dtype, at(out.ptr, 'k'), load(x.dtype, at(x.ptr, linear(src, sourceStrides))))}\nk++;`;
+  });
+  return `let k: i32 = 0;\n${loop}`;
+}
+
+function fill(out: Operand, value: string): string {
+  return `for (let k: i32 = 0; k < ${sizeExpr(out.shape)}; k++) ${store(out.dtype, at(out.ptr, 'k'), value)}`;
+}
+
+/** C = op(A) op(B) for every batch index, batch dimensions broadcast. */
+const matmul: Lowering<'matmul'> = ({ params: { transposeA, transposeB }, inputs: [a, bm], out }) => {
+  const [ar, ac] = a!.shape.slice(-2) as number[];
+  const [br, bc] = bm!.shape.slice(-2) as number[];
+  const [m, k] = transposeA ? [ac!, ar!] : [ar!, ac!];
+  const n = transposeB ? br! : bc!;
+  const [lda, ldb] = [ac!, bc!];
+  const batchA = a!.shape.slice(0, -2);
+  const batchB = bm!.shape.slice(0, -2);
+  const call = (rows: string, pa: string, pb: string, pc: string) =>
+    `f32_gemm__simd128(${rows}, ${n}, ${k}, ${pa}, ${lda}, ${b(transposeA)}, ${pb}, ${ldb}, ${b(transposeB)}, ${pc}, ${n}, false, 0, 0);`;
+  // A's batch rows are contiguous: one GEMM with the batch folded into M
+  if (batchB.length === 0 && !transposeA) return call(batchA.length ? `${sizeExpr(batchA)} * ${m}` : String(m), a!.ptr, bm!.ptr, out.ptr);
+  const batch = broadcastShapes(batchA, batchB)!;
+  const stridesOf = (own: Shape) => {
+    const s = strideExprs(own);
+    const offset = batch.length - own.length;
+    return batch.map((_, d) => (d < offset || own[d - offset] === 1 ? '0' : s[d - offset]!));
+  };
+  const [sa, sb] = [stridesOf(batchA), stridesOf(batchB)];
+  return `let t: i32 = 0;\n${nest(batch.map(dimExpr), 'j', (idx) =>
+    `${call(String(m), at(a!.ptr, `(${linear(idx, sa)}) * ${m * k}`), at(bm!.ptr, `(${linear(idx, sb)}) * ${k * n}`), at(out.ptr, `t * ${m * n}`))}\nt++;`)}`;
+};
+
+function convDims(x: Operand, y: Operand, filter: Shape) {
+  return [dimExpr(x.shape[0]!), x.shape[1], x.shape[2], x.shape[3], y.shape[1], y.shape[2], y.shape[3], filter[0], filter[1]].join(', ');
+}
+const convParams = (p: OpParams['conv2d']) => [p.strides[0], p.strides[1], p.dilations[0], p.dilations[1], p.padding[0][0], p.padding[1][0], p.groups].join(', ');
+const poolArgs = (x: Operand, y: Operand, p: OpParams['maxPool2d']) =>
+  [dimExpr(x.shape[0]!), x.shape[1], x.shape[2], x.shape[3], y.shape[1], y.shape[2], p.poolSize[0], p.poolSize[1], p.strides[0], p.strides[1], p.padding[0][0], p.padding[1][0]].join(', ');
+
+function indexCheck(ctx: LowerContext<'gather' | 'scatterAdd'>, k: string, size: number): string {
+  const message = `${ctx.node.op}: index {value} is out of range [0, ${size}) on axis ${ctx.params.axis}${ctx.node.origin ? ` (at ${ctx.node.origin})` : ''}.`;
+  return `if (<u32>${k} >= <u32>${size}) { fail(${ctx.error(message)}, ${k}); return; }`;
+}
+
+export const lowerings: { readonly [K in Lowered]: Lowering<K> } = {
+  input: nothing,
+  constant: nothing,
+  reshape: nothing,
+  stopGradient: nothing,
+  customVjp: nothing,
+  dimSize: ({ out }) => store('float32', out.ptr, '<f32>batch'),
+  fused: ({ params: { body }, inputs, out }) => emitFused(body, inputs, out),
+  sum: reduce('0', (acc, x) => `${acc} += ${x};`),
+  prod: reduce('1', (acc, x) => `${acc} *= ${x};`),
+  max: reduce('-Infinity', (acc, x) => `{ const v = ${x}; if (v > ${acc} || isNaN(v)) ${acc} = v; }`),
+  min: reduce('Infinity', (acc, x) => `{ const v = ${x}; if (v < ${acc} || isNaN(v)) ${acc} = v; }`),
+  argmax: argReduce('>'),
+  argmin: argReduce('<'),
+  matmul,
+  transpose: ({ params: { perm }, inputs: [x], out }) => {
+    const s = strideExprs(x!.shape);
+    return gatherLoop(x!, out, perm.map((p) => s[p]!));
+  },
+  slice: ({ params: { begin, strides }, inputs: [x], out }) => {
+    const s = strideExprs(x!.shape).map((st, d) => (strides[d] === 1 ? st : `${st} * ${strides[d]}`));
+    const base = linear(begin.map(String), strideExprs(x!.shape));
+    return gatherLoop({ ...x!, ptr: at(x!.ptr, base) }, out, s);
+  },
+  pad: ({ params: { low, interior, value }, inputs: [x], out }) => {
+    const os = strideExprs(out.shape);
+    const scatter = nest(x!.shape.map(dimExpr), 'j', (idx) => {
+      const dst = idx.map((i, d) => `(${low[d]} + ${i} * ${interior[d]! + 1})`);
+      return `${store(out.dtype, at(out.ptr, linear(dst, os)), load(x!.dtype, at(x!.ptr, 'k')))}\nk++;`;
+    });
+    return `${fill(out, out.dtype === 'float32' ? literal(value) : String(value))}\nlet k: i32 = 0;\n${scatter}`;
+  },
+  concat: ({ params: { axis }, inputs, out }) => {
+    const os = strideExprs(out.shape);
+    let offset = 0;
+    return inputs.map((x) => {
+      const code = `{\nlet k: i32 = 0;\n${nest(x.shape.map(dimExpr), 'j', (idx) => {
+        const dst = idx.map((i, d) => (d === axis && offset ? `(${offset} + ${i})` : i));
+        return `${store(out.dtype, at(out.ptr, linear(dst, os)), load(x.dtype, at(x.ptr, 'k')))}\nk++;`;
+      })}\n}`;
+      offset += x.shape[axis] as number;
+      return code;
+    }).join('\n');
+  },
+  gather: (ctx) => {
+    const { params: { axis }, inputs: [x, idx], out } = ctx;
+    const outer = sizeExpr(x!.shape.slice(0, axis));
+    const inner = sizeExpr(x!.shape.slice(axis + 1));
+    const size = x!.shape[axis] as number;
+    return `let k: i32 = 0;\nfor (let o: i32 = 0; o < ${outer}; o++) {\n  for (let j: i32 = 0; j < ${sizeExpr(idx!.shape)}; j++) {\n    const r = ${load('int32', at(idx!.ptr, 'j'))};\n    ${indexCheck(ctx, 'r', size)}\n    for (let i: i32 = 0; i < ${inner}; i++) { ${store(out.dtype, at(out.ptr, 'k'), load(x!.dtype, at(x!.ptr, `(o * ${size} + r) * ${inner} + i`)))} k++; }\n  }\n}`;
+  },
+  scatterAdd: (ctx) => {
+    const { params: { axis, size }, inputs: [u, idx], out } = ctx;
+    const outer = sizeExpr(out.shape.slice(0, axis));
+    const inner = sizeExpr(out.shape.slice(axis + 1));
+    const dst = at(out.ptr, `(o * ${size} + r) * ${inner} + i`);
+    return `${fill(out, out.dtype === 'float32' ? '<f32>0' : '0')}\nlet k: i32 = 0;\nfor (let o: i32 = 0; o < ${outer}; o++) {\n  for (let j: i32 = 0; j < ${sizeExpr(idx!.shape)}; j++) {\n    const r = ${load('int32', at(idx!.ptr, 'j'))};\n    ${indexCheck(ctx, 'r', size)}\n    for (let i: i32 = 0; i < ${inner}; i++) { ${store(out.dtype, dst, `${load(out.dtype, dst)} + ${load(u!.dtype, at(u!.ptr, 'k'))}`)} k++; }\n  }\n}`;
+  },
+  conv2d: ({ params, inputs: [x, f], out }) => `f32_conv2d_nhwc__simd128(${convDims(x!, out, f!.shape)}, ${convParams(params)}, ${x!.ptr}, ${f!.ptr}, ${out.ptr}, 0, 0);`,
+  conv2dBackpropInput: ({ params, inputs: [dy, f], out }) => `f32_conv2d_nhwc_backprop_input__simd128(${convDims(out, dy!, f!.shape)}, ${convParams(params)}, ${dy!.ptr}, ${f!.ptr}, ${out.ptr});`,
+  conv2dBackpropFilter: ({ params, inputs: [x, dy], out }) => `f32_conv2d_nhwc_backprop_filter__simd128(${convDims(x!, dy!, out.shape)}, ${convParams(params)}, ${x!.ptr}, ${dy!.ptr}, ${out.ptr});`,
+  maxPool2d: ({ params, inputs: [x], out }) => `f32_maxpool2d_nhwc__simd128(${poolArgs(x!, out, params)}, ${x!.ptr}, ${out.ptr});`,
+  maxPool2dGrad: ({ params, inputs: [x, dy], out }) => `f32_maxpool2d_nhwc_grad__simd128(${poolArgs(x!, dy!, params)}, ${x!.ptr}, ${dy!.ptr}, ${out.ptr});`,
+  maxPool2dSelect: ({ params, inputs: [x, g], out }) => `f32_maxpool2d_nhwc_select__simd128(${poolArgs(x!, out, params)}, ${x!.ptr}, ${g!.ptr}, ${out.ptr});`,
+  avgPool2d: ({ params, inputs: [x], out }) => `f32_avgpool2d_nhwc__simd128(${poolArgs(x!, out, params)}, ${x!.ptr}, ${out.ptr});`,
+  avgPool2dGrad: ({ params, inputs: [dy], out }) => `f32_avgpool2d_nhwc_grad__simd128(${poolArgs(out, dy!, params)}, ${dy!.ptr}, ${out.ptr});`,
+};
+

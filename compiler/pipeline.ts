@@ -1,0 +1,68 @@
+/**
+ * @file The compilation pipeline as named steps: Graph → simplified → fused →
+ * planned → AssemblyScript → wasm (cached by content). Each step is a pure
+ * function of the one before; `compileGraph` runs them all.
+ */
+import { buildWasm, runtimeAsSources } from './build.js';
+import { emitAssemblyScript, type EntryCode } from './emit/index.js';
+import { KilnError } from './errors.js';
+import type { Graph } from './ir.js';
+import { fuseElementwise } from './passes/fuseElementwise.js';
+import { simplify } from './passes/simplify.js';
+import { planMemory, type ModulePlan } from './plan.js';
+import { hasBatch } from './types.js';
+import { verify } from './verify.js';
+
+export interface CompileOptions {
+  /** Largest batch the module runs, when a graph has a batch dimension (default 64). */
+  maxBatch?: number;
+}
+
+export interface CompiledEntry extends EntryCode {
+  /** The graph as the user gave it, before simplification and fusion. */
+  readonly input: Graph;
+}
+
+export interface CompiledModuleCode {
+  readonly entries: readonly CompiledEntry[];
+  readonly plan: ModulePlan;
+  readonly source: string;
+  readonly binary: Uint8Array;
+  /** Messages for the module's run-time error codes (code 1 first). */
+  readonly errors: readonly string[];
+  /** Whether the binary came from the cache. */
+  readonly cached: boolean;
+}
+
+let library: Map<string, string> | undefined;
+/** Every function runtime-as exports, by the file that defines it. */
+function runtimeLibrary(): Map<string, string> {
+  if (!library) {
+    library = new Map();
+    for (const [file, text] of Object.entries(runtimeAsSources())) {
+      for (const m of text.matchAll(/export\s+function\s+(\w+)/g)) library.set(m[1]!, file);
+    }
+  }
+  return library;
+}
+
+/** The steps a graph goes through before planning. */
+export function optimize(g: Graph): Graph {
+  return verify(fuseElementwise(verify(simplify(verify(g)))));
+}
+
+/** Compiles named entry graphs into one module; inputs of the same name share memory. */
+export async function compileEntries(graphs: Readonly<Record<string, Graph>>, options: CompileOptions = {}): Promise<CompiledModuleCode> {
+  const names = Object.keys(graphs);
+  for (const name of names) if (!/^[A-Za-z_]\w*$/.test(name)) throw new KilnError(`compile: entry names must be identifiers, got "${name}".`);
+  if (names.length === 0) throw new KilnError('compile: expected at least one entry graph.');
+  const optimized = names.map((n) => optimize(graphs[n]!));
+  const dynamic = optimized.some((g) => g.nodes.some((n) => hasBatch(n.type.shape)));
+  const maxBatch = dynamic ? options.maxBatch ?? 64 : 1;
+  if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new KilnError(`compile: expected maxBatch to be a positive integer, got ${String(options.maxBatch)}.`);
+  const plan = planMemory(optimized, { maxBatch });
+  const entries = names.map((name, i) => ({ name, graph: optimized[i]!, plan: plan.entries[i]!, input: graphs[name]! }));
+  const { source, errors } = emitAssemblyScript(entries, runtimeLibrary());
+  const { binary, source: from } = await buildWasm({ 'model.ts': source, ...runtimeAsSources() });
+  return { entries, plan, source, binary, errors, cached: from !== 'compiled' };
+}

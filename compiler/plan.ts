@@ -1,0 +1,123 @@
+/**
+ * @file Memory planning: entry graphs → one static arena. Every value gets a byte
+ * offset, planned at the compiled maximum batch: graph inputs (shared by name
+ * across entries, so a parameter has one home) and constants in a fixed region
+ * that persists between runs; each entry's intermediates first-fit by liveness
+ * after it, so buffers whose lifetimes do not overlap share bytes, and entries
+ * (which never run at once) share the same scratch region. Views (reshape and the
+ * identity ops) share their source's buffer. Every element is 4 bytes (bool is
+ * stored as i32 0/1, so SIMD masks load directly).
+ */
+import { internal } from './errors.js';
+import type { Graph, Node } from './ir.js';
+import { formatType, hasBatch, sameType, sizeOf, type TensorType } from './types.js';
+
+export const elementBytes = 4;
+const align = 64; // a cache line
+
+export interface Slot {
+  /** Byte offset from the arena base. */
+  readonly offset: number;
+  /** Bytes at the maximum batch. */
+  readonly bytes: number;
+}
+
+export interface MemoryPlan {
+  readonly maxBatch: number;
+  /** Slot of each node's value, by node id (views share their source's slot). */
+  readonly slots: readonly Slot[];
+  /** Peak bytes of this entry's intermediates at once. */
+  readonly peakBytes: number;
+}
+
+export interface ModulePlan {
+  readonly maxBatch: number;
+  /** One plan per entry, in order. */
+  readonly entries: readonly MemoryPlan[];
+  /** Slots of the graph inputs by name. */
+  readonly inputs: ReadonlyMap<string, Slot & { readonly type: TensorType }>;
+  /** Bytes of inputs and constants, which persist between runs. */
+  readonly fixedBytes: number;
+  readonly arenaBytes: number;
+}
+
+/** Ops whose result is their first input's bytes unchanged. */
+export const viewOps: ReadonlySet<string> = new Set(['reshape', 'stopGradient', 'customVjp']);
+
+const roundUp = (n: number) => Math.ceil(n / align) * align;
+
+function bytesOf(type: TensorType, maxBatch: number): number {
+  return Math.max(elementBytes, sizeOf(type.shape, hasBatch(type.shape) ? maxBatch : undefined) * elementBytes);
+}
+
+/** First-fit placement of one entry's intermediates, from byte `start` on. */
+function planEntry(g: Graph, maxBatch: number, fixed: (n: Node) => Slot | undefined, start: number): MemoryPlan {
+  const owner = new Int32Array(g.nodes.length);
+  const lastUse = new Float64Array(g.nodes.length);
+  for (const n of g.nodes) {
+    owner[n.id] = viewOps.has(n.op) ? owner[n.inputs[0]!]! : n.id;
+    lastUse[n.id] = n.id;
+    for (const i of n.inputs) lastUse[owner[i]!] = Math.max(lastUse[owner[i]!]!, n.id);
+  }
+  for (const o of g.outputs) lastUse[owner[o.id]!] = Infinity;
+  for (const u of g.updates) lastUse[owner[u.id]!] = Infinity;
+
+  const slots: Slot[] = new Array(g.nodes.length);
+  let live: { start: number; end: number; until: number }[] = [];
+  let peak = 0;
+  for (const n of g.nodes) {
+    const given = fixed(n);
+    if (given) {
+      slots[n.id] = given;
+      continue;
+    }
+    // a buffer last read by an earlier node is free; one read by this node is not (no kernel works in place)
+    live = live.filter((r) => r.until >= n.id);
+    if (owner[n.id] !== n.id) {
+      slots[n.id] = slots[owner[n.id]!]!;
+      continue;
+    }
+    const size = roundUp(bytesOf(n.type, maxBatch));
+    let offset = 0;
+    for (const r of [...live].sort((a, b) => a.start - b.start)) {
+      if (r.start - offset >= size) break;
+      offset = Math.max(offset, r.end);
+    }
+    live.push({ start: offset, end: offset + size, until: lastUse[n.id]! });
+    slots[n.id] = { offset: start + offset, bytes: bytesOf(n.type, maxBatch) };
+    peak = Math.max(peak, offset + size);
+  }
+  return { maxBatch, slots, peakBytes: peak };
+}
+
+export function planMemory(entries: readonly Graph[], options: { maxBatch?: number } = {}): ModulePlan {
+  const maxBatch = options.maxBatch ?? 1;
+  if (!Number.isInteger(maxBatch) || maxBatch < 1) throw internal(`planMemory: maxBatch must be a positive integer, got ${maxBatch}`);
+  let fixed = 0;
+  const inputs = new Map<string, Slot & { type: TensorType }>();
+  for (const g of entries) {
+    for (const i of g.inputs) {
+      const type = g.nodes[i.id]!.type;
+      const known = inputs.get(i.name);
+      if (known && !sameType(known.type, type)) throw internal(`planMemory: input "${i.name}" is ${formatType(known.type)} in one entry and ${formatType(type)} in another`);
+      if (known) continue;
+      inputs.set(i.name, { offset: fixed, bytes: bytesOf(type, maxBatch), type });
+      fixed += roundUp(bytesOf(type, maxBatch));
+    }
+  }
+  const constants = entries.map((g) => {
+    const slots = new Map<number, Slot>();
+    for (const n of g.nodes) {
+      if (n.op !== 'constant') continue;
+      slots.set(n.id, { offset: fixed, bytes: bytesOf(n.type, maxBatch) });
+      fixed += roundUp(bytesOf(n.type, maxBatch));
+    }
+    return slots;
+  });
+  const plans = entries.map((g, e) => {
+    const byId = new Map(g.inputs.map((i) => [i.id, inputs.get(i.name)!]));
+    return planEntry(g, maxBatch, (n) => (n.op === 'input' ? byId.get(n.id) : constants[e]!.get(n.id)), fixed);
+  });
+  const scratch = Math.max(0, ...plans.map((p) => p.peakBytes));
+  return { maxBatch, entries: plans, inputs, fixedBytes: fixed, arenaBytes: fixed + scratch };
+}

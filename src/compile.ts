@@ -1,0 +1,43 @@
+/**
+ * Compiling graphs to wasm modules that the runtime loader runs.
+ */
+import { compileEntries, type CompileOptions, type CompiledModuleCode } from '../compiler/pipeline.js';
+import type { Graph } from '../compiler/ir.js';
+import type { OpParams } from '../compiler/ops/index.js';
+import { load, type KilnModule, type Manifest, type Slot } from './runtime/index.js';
+
+export type { CompileOptions };
+
+export interface Compiled extends CompiledModuleCode {
+  readonly manifest: Manifest;
+  readonly module: KilnModule;
+}
+
+/** The manifest the runtime needs to bind and read a compiled module's tensors. */
+export function manifestOf(c: CompiledModuleCode): Manifest {
+  const kinds = new Map(c.entries.flatMap((e) => e.graph.inputs.map((i) => [i.name, i.kind] as const)));
+  const inputs: Slot[] = [...c.plan.inputs].map(([name, s]) => ({ name, dtype: s.type.dtype, shape: [...s.type.shape], offset: s.offset, kind: kinds.get(name)! }));
+  const entries = Object.fromEntries(c.entries.map((e) => [e.name, {
+    inputs: e.graph.inputs.map((i) => i.name),
+    outputs: e.graph.outputs.map((o) => {
+      const t = e.graph.nodes[o.id]!.type;
+      return { name: o.name, dtype: t.dtype, shape: [...t.shape], offset: e.plan.slots[o.id]!.offset };
+    }),
+  }]));
+  const constants = c.entries.flatMap((e) => e.graph.nodes.filter((n) => n.op === 'constant').map((n) => ({
+    offset: e.plan.slots[n.id]!.offset, dtype: n.type.dtype, values: Array.from((n.params as OpParams['constant']).value),
+  })));
+  return { format: 'kiln-module', version: 1, maxBatch: c.plan.maxBatch, arenaBytes: c.plan.arenaBytes, inputs, entries, constants, errors: [...c.errors] };
+}
+
+/**
+ * Compiles named graphs into one wasm module (inputs of the same name share
+ * memory, so a predict and a training step see the same parameters) and loads it.
+ * @example const { module } = await kiln.compileModule({ predict: g }, { maxBatch: 32 });
+ * module.run('predict', { input: new Float32Array(8) }).output;
+ */
+export async function compileModule(graphs: Readonly<Record<string, Graph>>, options: CompileOptions = {}): Promise<Compiled> {
+  const compiled = await compileEntries(graphs, options);
+  const manifest = manifestOf(compiled);
+  return { ...compiled, manifest, module: await load(compiled.binary, manifest) };
+}

@@ -1,0 +1,43 @@
+/** planMemory: slots never overlap while both values are live; inputs are shared by name. */
+import { describe, expect, test } from 'vitest';
+import * as kiln from '../../compiler/index.js';
+import { planMemory } from '../../compiler/plan.js';
+import { optimize } from '../../compiler/pipeline.js';
+
+describe('planMemory', () => {
+  const g = optimize(kiln.autodiff(kiln.trace((x: kiln.Tensor, w: kiln.Tensor) => kiln.sum(kiln.tanh(kiln.matmul(kiln.relu(kiln.matmul(x, w)), w, { transposeB: true }))),
+    [kiln.spec([null, 8], 'float32', { name: 'x' }), kiln.spec([8, 8], 'float32', { name: 'w', kind: 'parameter' })]), { of: 'output', wrt: ['w'] }));
+
+  test('no two values live at once share a byte, at the maximum batch', () => {
+    const plan = planMemory([g], { maxBatch: 16 });
+    const slots = plan.entries[0]!.slots;
+    const last = g.nodes.map((n) => Math.max(n.id, ...g.nodes.filter((m) => m.inputs.includes(n.id)).map((m) => m.id)));
+    for (const o of g.outputs) last[o.id] = Infinity;
+    const views = new Set(['reshape', 'stopGradient', 'customVjp']);
+    for (const a of g.nodes) {
+      for (const b of g.nodes) {
+        if (a.id >= b.id || views.has(a.op) || views.has(b.op)) continue;
+        const overlapInTime = b.id <= last[a.id]!;
+        const [sa, sb] = [slots[a.id]!, slots[b.id]!];
+        const overlapInSpace = sa.offset < sb.offset + sb.bytes && sb.offset < sa.offset + sa.bytes;
+        expect(overlapInTime && overlapInSpace, `%${a.id} and %${b.id}`).toBe(false);
+      }
+    }
+    expect(slots[g.nodes.find((n) => n.op === 'matmul')!.id]!.bytes).toBe(16 * 8 * 4);
+    expect(plan.arenaBytes).toBe(plan.fixedBytes + plan.entries[0]!.peakBytes);
+  });
+
+  test('reuses memory: the arena is smaller than one buffer per value', () => {
+    const plan = planMemory([g], { maxBatch: 16 });
+    const total = plan.entries[0]!.slots.reduce((a, s) => a + s.bytes, 0);
+    expect(plan.arenaBytes).toBeLessThan(total);
+  });
+
+  test('entries share inputs by name and overlay their scratch', () => {
+    const predict = optimize(kiln.trace((x: kiln.Tensor, w: kiln.Tensor) => kiln.matmul(x, w), [kiln.spec([null, 8], 'float32', { name: 'x' }), kiln.spec([8, 8], 'float32', { name: 'w', kind: 'parameter' })]));
+    const plan = planMemory([g, predict], { maxBatch: 4 });
+    const w = (graph: kiln.Graph, e: number) => plan.entries[e]!.slots[graph.inputs.find((i) => i.name === 'w')!.id]!.offset;
+    expect(w(g, 0)).toBe(w(predict, 1));
+    expect(plan.arenaBytes).toBe(plan.fixedBytes + Math.max(plan.entries[0]!.peakBytes, plan.entries[1]!.peakBytes));
+  });
+});
