@@ -50,8 +50,9 @@ export function runtimeAsSources(): Record<string, string> {
 const memoryCache = new Map<string, Uint8Array>();
 let ascVersion: string | undefined;
 
+// no initialMemory: asc sizes it to the static data (the GEMM packing scratch is ~640 KB)
 function ascOptions(optimizeLevel: number) {
-  return { optimizeLevel, shrinkLevel: 0, runtime: 'stub', enable: ['simd'], noAssert: true, exportRuntime: false, initialMemory: 1 };
+  return { optimizeLevel, shrinkLevel: 0, runtime: 'stub', enable: ['simd'], noAssert: true, exportRuntime: false };
 }
 
 /** Compiles `sources` (file name → AssemblyScript) into one wasm module; every file is an entry. */

@@ -1,0 +1,202 @@
+/**
+ * The f32 GEMM family (runtime-as/gemm.ts) on an edge-case sweep: `f32_gemm__simd128`
+ * and `f32_gemm__scalar` each against a float64 triple loop, within 1e-5 of the sum of
+ * |a·b| (plus |old C| and |bias|) behind each value, for all four transpose
+ * combinations, with row strides above the minimum, pointers off 16-byte alignment,
+ * accumulate, bias and relu; every call also checks that C's row padding is untouched.
+ */
+import { beforeAll, describe, expect, test } from 'vitest';
+import { buildWasm, runtimeAsSources } from '../../compiler/build.js';
+import { Rng } from '../util/random.js';
+
+type GemmKernel = (
+  m: number, n: number, k: number,
+  a: number, lda: number, transA: number,
+  b: number, ldb: number, transB: number,
+  c: number, ldc: number,
+  accumulate: number, bias: number, activation: number,
+) => void;
+interface Module { memory: WebAssembly.Memory; arena_base(): number; f32_gemm__simd128: GemmKernel; f32_gemm__scalar: GemmKernel }
+
+const kernels = ['f32_gemm__simd128', 'f32_gemm__scalar'] as const;
+const transposes = [[false, false], [true, false], [false, true], [true, true]] as const;
+const dims = [1, 2, 3, 4, 5, 7, 8, 9, 13, 16, 17, 31, 64, 67];
+const SENTINEL = 1234.5; // written into C's row padding; must survive every call
+
+interface GemmCase {
+  m: number; n: number; k: number;
+  transA: boolean; transB: boolean;
+  /** Extra floats per row beyond the minimum, for A, B and C. */
+  padA: number; padB: number; padC: number;
+  accumulate: boolean; bias: boolean; relu: boolean;
+  /** Floats past a 64-byte boundary for every array (0 = aligned). */
+  skew: number;
+}
+
+let wasm: Module;
+
+beforeAll(async () => {
+  const { binary } = await buildWasm(runtimeAsSources());
+  const module = await WebAssembly.compile(new Uint8Array(binary)); // a copy typed over a plain ArrayBuffer
+  const instance = await WebAssembly.instantiate(module, { env: { abort: () => { throw new Error('wasm abort'); } } });
+  wasm = instance.exports as unknown as Module;
+}, 120_000);
+
+const label = (c: GemmCase) =>
+  `m=${c.m} n=${c.n} k=${c.k} transA=${c.transA} transB=${c.transB} pads=${c.padA}/${c.padB}/${c.padC} ` +
+  `accumulate=${c.accumulate} bias=${c.bias} relu=${c.relu} skew=${c.skew}`;
+
+/** Random inputs for one case, as stored (A is m×k or k×m with its stride, and so on). */
+function inputs(c: GemmCase, rng: Rng) {
+  const lda = (c.transA ? c.m : c.k) + c.padA, ldb = (c.transB ? c.k : c.n) + c.padB, ldc = c.n + c.padC;
+  const random = (count: number) => Float32Array.from({ length: count }, () => rng.next() * 2 - 1);
+  const a = random((c.transA ? c.k : c.m) * lda), b = random((c.transB ? c.n : c.k) * ldb);
+  const c0 = random(c.m * ldc);
+  for (let i = 0; i < c.m; i++) c0.fill(SENTINEL, i * ldc + c.n, (i + 1) * ldc);
+  return { lda, ldb, ldc, a, b, c0, bias: random(c.n) };
+}
+
+/** float64 reference and the error bound of each C value (row-major m×n). */
+function reference(c: GemmCase, x: ReturnType<typeof inputs>) {
+  const want = new Float64Array(c.m * c.n), bound = new Float64Array(c.m * c.n);
+  for (let i = 0; i < c.m; i++) {
+    for (let j = 0; j < c.n; j++) {
+      let sum = 0, magnitude = 0;
+      for (let p = 0; p < c.k; p++) {
+        const product = x.a[c.transA ? p * x.lda + i : i * x.lda + p]! * x.b[c.transB ? j * x.ldb + p : p * x.ldb + j]!;
+        sum += product;
+        magnitude += Math.abs(product);
+      }
+      if (c.accumulate) { sum += x.c0[i * x.ldc + j]!; magnitude += Math.abs(x.c0[i * x.ldc + j]!); }
+      if (c.bias) { sum += x.bias[j]!; magnitude += Math.abs(x.bias[j]!); }
+      want[i * c.n + j] = c.relu ? Math.max(sum, 0) : sum;
+      bound[i * c.n + j] = 1e-5 * magnitude;
+    }
+  }
+  return { want, bound };
+}
+
+/** Places the arrays from arena_base() (growing memory as needed), runs `kernel`, returns C as stored. */
+function run(kernel: (typeof kernels)[number], c: GemmCase, x: ReturnType<typeof inputs>): Float32Array {
+  let top = wasm.arena_base();
+  const place = (data: Float32Array) => {
+    const at = Math.ceil(top / 64) * 64 + c.skew * 4;
+    top = at + data.length * 4 + 64;
+    return { at, data };
+  };
+  const spans = [place(x.a), place(x.b), place(x.bias), place(x.c0)];
+  const need = top - wasm.memory.buffer.byteLength;
+  if (need > 0) wasm.memory.grow(Math.ceil(need / 65536));
+  const memory = new Float32Array(wasm.memory.buffer);
+  for (const { at, data } of spans) memory.set(data, at / 4);
+  const [a, b, bias, out] = spans.map((s) => s.at) as [number, number, number, number];
+  wasm[kernel](c.m, c.n, c.k, a, x.lda, +c.transA, b, x.ldb, +c.transB, out, x.ldc, +c.accumulate, c.bias ? bias : 0, c.relu ? 1 : 0);
+  return new Float32Array(wasm.memory.buffer).slice(out / 4, out / 4 + x.c0.length);
+}
+
+/** Runs both kernels on one case; returns the first problem of each, if any. */
+function check(c: GemmCase, rng: Rng): string[] {
+  const x = inputs(c, rng);
+  const { want, bound } = reference(c, x);
+  const failures: string[] = [];
+  for (const kernel of kernels) {
+    const got = run(kernel, c, x);
+    search: for (let i = 0; i < c.m; i++) {
+      for (let j = 0; j < x.ldc; j++) {
+        const g = got[i * x.ldc + j]!;
+        if (j >= c.n) {
+          if (g !== SENTINEL) { failures.push(`${kernel} ${label(c)}: C padding (${i}, ${j}) changed to ${g}`); break search; }
+          continue;
+        }
+        const e = want[i * c.n + j]!, tol = bound[i * c.n + j]!;
+        if (!(Math.abs(g - e) <= tol)) { failures.push(`${kernel} ${label(c)}: C(${i}, ${j}) = ${g}, reference ${e} (tolerance ${tol})`); break search; }
+      }
+    }
+  }
+  return failures;
+}
+
+function expectNone(failures: string[]): void {
+  if (failures.length) expect.fail(`${failures.length} failures:\n${failures.slice(0, 12).join('\n')}`);
+}
+
+/** ~150 (m, n, k) from the edge-case sizes: the 14 cubes m = n = k, the rest sampled. */
+function sweepShapes(): [number, number, number][] {
+  const rng = new Rng(2024);
+  const shapes: [number, number, number][] = dims.map((d) => [d, d, d]);
+  const seen = new Set(shapes.map((s) => s.join()));
+  while (shapes.length < 150) {
+    const s: [number, number, number] = [rng.pick(dims), rng.pick(dims), rng.pick(dims)];
+    if (!seen.has(s.join())) { seen.add(s.join()); shapes.push(s); }
+  }
+  return shapes;
+}
+
+describe('f32_gemm kernels', () => {
+  const shapes = sweepShapes();
+  for (const [transA, transB] of transposes) {
+    const op = `${transA ? 'Aᵀ' : 'A'}·${transB ? 'Bᵀ' : 'B'}`;
+    test(`compute ${op} on the edge-case sweep, with strides, accumulate, bias and relu`, () => {
+      const rng = new Rng(transA ? (transB ? 4 : 2) : transB ? 3 : 1);
+      const failures: string[] = [];
+      for (const [m, n, k] of shapes) {
+        failures.push(...check({
+          m, n, k, transA, transB,
+          padA: rng.int(0, 3), padB: rng.int(0, 3), padC: rng.int(0, 3),
+          accumulate: rng.next() < 0.5, bias: rng.next() < 0.5, relu: rng.next() < 0.5, skew: rng.int(0, 3),
+        }, rng));
+      }
+      expectNone(failures);
+    });
+  }
+
+  test('compute large products that cross every block boundary (k > 256, m > 128, n > 512)', () => {
+    const rng = new Rng(7);
+    const failures: string[] = [];
+    const large: [number, number, number][] = [[256, 255, 257], [130, 600, 9], [5, 520, 300], [129, 17, 513]];
+    for (const [m, n, k] of large) {
+      transposes.forEach(([transA, transB], i) => {
+        // each flag on for two of the four combinations: k blocks must add up without `accumulate` too
+        const flags = { accumulate: i % 2 === 1, bias: i >= 2, relu: i === 0 || i === 3 };
+        failures.push(...check({ m, n, k, transA, transB, padA: 1, padB: 2, padC: 3, ...flags, skew: 1 }, rng));
+      });
+    }
+    failures.push(...check({ m: 256, n: 256, k: 256, transA: false, transB: false, padA: 0, padB: 0, padC: 0, accumulate: false, bias: false, relu: false, skew: 0 }, rng));
+    expectNone(failures);
+  });
+
+  test('give only the epilogue when k = 0: old C (if accumulating) plus bias, then relu', () => {
+    const rng = new Rng(11);
+    const failures: string[] = [];
+    for (const [transA, transB] of transposes) {
+      for (const accumulate of [false, true]) {
+        failures.push(...check({ m: 5, n: 9, k: 0, transA, transB, padA: 1, padB: 1, padC: 2, accumulate, bias: true, relu: true, skew: 0 }, rng));
+      }
+    }
+    expectNone(failures);
+  });
+
+  test('leave all of C alone when m or n is 0, and never write past C or into its row padding', () => {
+    for (const kernel of kernels) {
+      for (const [m, n, k, transA, transB] of [[0, 5, 3, false, false], [4, 0, 3, true, true], [3, 5, 7, false, true], [9, 17, 4, true, false]] as const) {
+        const ldc = n + 3, guard = 16;
+        const base = Math.ceil(wasm.arena_base() / 64) * 64;
+        const a = base, b = a + 4096, c = b + 4096, size = m * ldc + 2 * guard;
+        if (c + size * 4 > wasm.memory.buffer.byteLength) wasm.memory.grow(1);
+        const memory = new Float32Array(wasm.memory.buffer);
+        memory.fill(0.5, a / 4, c / 4);
+        memory.fill(SENTINEL, c / 4, c / 4 + size);
+        const out = c + guard * 4;
+        wasm[kernel](m, n, k, a, transA ? m : k, +transA, b, transB ? k : n, +transB, out, ldc, 0, 0, 0);
+        const after = new Float32Array(wasm.memory.buffer, c, size);
+        for (let at = 0; at < size; at++) {
+          const inside = at >= guard && at < guard + m * ldc && (at - guard) % ldc < n;
+          const expected = inside ? 0.25 * k : SENTINEL;
+          if (after[at] !== expected) {
+            expect.fail(`${kernel} m=${m} n=${n} k=${k}: float ${at - guard} from C (row ${Math.floor((at - guard) / ldc)}) is ${after[at]}, expected ${expected}`);
+          }
+        }
+      }
+    }
+  });
+});
