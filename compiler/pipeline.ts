@@ -61,6 +61,10 @@ export async function compileEntries(graphs: Readonly<Record<string, Graph>>, op
   const maxBatch = dynamic ? options.maxBatch ?? 64 : 1;
   if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new KilnError(`compile: expected maxBatch to be a positive integer, got ${String(options.maxBatch)}.`);
   const plan = planMemory(optimized, { maxBatch });
+  const limit = 2 ** 32 - 2 ** 26; // wasm32 memory, less room for kernel scratch and static data
+  if (plan.arenaBytes > limit) {
+    throw new KilnError(`compile: the module needs ${plan.arenaBytes} bytes of memory at maxBatch ${maxBatch}; WebAssembly memory holds at most 4 GiB, so use a smaller maxBatch.`);
+  }
   const entries = names.map((name, i) => ({ name, graph: optimized[i]!, plan: plan.entries[i]!, input: graphs[name]! }));
   const { source, errors } = emitAssemblyScript(entries, runtimeLibrary());
   const { binary, source: from } = await buildWasm({ 'model.ts': source, ...runtimeAsSources() });

@@ -1,5 +1,5 @@
 /**
- * kiln: define, differentiate and run tensor programs from TypeScript.
+ * kiln: define, differentiate, compile and run tensor programs from TypeScript.
  *
  * @example
  * import * as kiln from 'kiln';
@@ -7,6 +7,10 @@
  * kiln.matmul(x, x).add(1).relu().arraySync(); // [[8, 11], [16, 23]]
  * const g = kiln.trace((a) => kiln.sum(kiln.tanh(a)), [kiln.spec([null, 4])]);
  * console.log(kiln.print(kiln.autodiff(g, { of: 'output', wrt: ['input'] })));
+ * const f = kiln.compile((a) => kiln.relu(a)); await f(x);
  */
 export * from '../compiler/index.js';
 export * as datasets from './datasets/index.js';
+export { compileModule, manifestOf, type Compiled, type CompileOptions } from './compile.js';
+export { compile, type JitOptions } from './jit.js';
+export { load, KilnModule, KilnRuntimeError, type Manifest } from './runtime/index.js';

@@ -77,7 +77,7 @@ function bodyCode(body: Graph, read: (k: number) => string, simd: boolean, v: st
     else {
       const args = n.inputs.map(name);
       const e = emitOf(n);
-      expr = simd ? e.simd!(args, n.params, firstDtype(body, n))! : e.scalar(args, n.params, firstDtype(body, n));
+      expr = simd ? e.simd!(args, n.params, firstDtype(body, n))! : e.scalar(args, n.params, firstDtype(body, n), n.type.dtype);
     }
     lines.push(`const ${name(n.id)}${simd ? '' : `: ${asType(n.type.dtype)}`} = ${expr};`);
   }

@@ -74,26 +74,25 @@ function fill(out: Operand, value: string): string {
 
 /** C = op(A) op(B) for every batch index, batch dimensions broadcast. */
 const matmul: Lowering<'matmul'> = ({ params: { transposeA, transposeB }, inputs: [a, bm], out }) => {
-  const [ar, ac] = a!.shape.slice(-2) as number[];
-  const [br, bc] = bm!.shape.slice(-2) as number[];
-  const [m, k] = transposeA ? [ac!, ar!] : [ar!, ac!];
-  const n = transposeB ? br! : bc!;
-  const [lda, ldb] = [ac!, bc!];
+  const [ar, ac] = a!.shape.slice(-2).map(dimExpr) as [string, string];
+  const [br, bc] = bm!.shape.slice(-2).map(dimExpr) as [string, string];
+  const [m, k] = transposeA ? [ac, ar] : [ar, ac];
+  const n = transposeB ? br : bc;
+  const call = (rows: string, pa: string, pb: string, pc: string) =>
+    `f32_gemm__simd128(${rows}, ${n}, ${k}, ${pa}, ${ac}, ${b(transposeA)}, ${pb}, ${bc}, ${b(transposeB)}, ${pc}, ${n}, false, 0, 0);`;
   const batchA = a!.shape.slice(0, -2);
   const batchB = bm!.shape.slice(0, -2);
-  const call = (rows: string, pa: string, pb: string, pc: string) =>
-    `f32_gemm__simd128(${rows}, ${n}, ${k}, ${pa}, ${lda}, ${b(transposeA)}, ${pb}, ${ldb}, ${b(transposeB)}, ${pc}, ${n}, false, 0, 0);`;
   // A's batch rows are contiguous: one GEMM with the batch folded into M
-  if (batchB.length === 0 && !transposeA) return call(batchA.length ? `${sizeExpr(batchA)} * ${m}` : String(m), a!.ptr, bm!.ptr, out.ptr);
+  if (batchB.length === 0 && !transposeA) return call(batchA.length ? `${sizeExpr(batchA)} * ${m}` : m, a!.ptr, bm!.ptr, out.ptr);
   const batch = broadcastShapes(batchA, batchB)!;
   const stridesOf = (own: Shape) => {
-    const s = strideExprs(own);
+    const st = strideExprs(own);
     const offset = batch.length - own.length;
-    return batch.map((_, d) => (d < offset || own[d - offset] === 1 ? '0' : s[d - offset]!));
+    return batch.map((_, d) => (d < offset || own[d - offset] === 1 ? '0' : st[d - offset]!));
   };
   const [sa, sb] = [stridesOf(batchA), stridesOf(batchB)];
   return `let t: i32 = 0;\n${nest(batch.map(dimExpr), 'j', (idx) =>
-    `${call(String(m), at(a!.ptr, `(${linear(idx, sa)}) * ${m * k}`), at(bm!.ptr, `(${linear(idx, sb)}) * ${k * n}`), at(out.ptr, `t * ${m * n}`))}\nt++;`)}`;
+    `${call(m, at(a!.ptr, `(${linear(idx, sa)}) * ${ar} * ${ac}`), at(bm!.ptr, `(${linear(idx, sb)}) * ${br} * ${bc}`), at(out.ptr, `t * ${m} * ${n}`))}\nt++;`)}`;
 };
 
 function convDims(x: Operand, y: Operand, filter: Shape) {

@@ -176,7 +176,7 @@ export const binaryOps: { readonly [K in keyof BinaryParams]: OpDef<BinaryParams
     vjp: ({ inputs: [c, a, b] }, dy) => [undefined, F.sumTo(F.where(c!, dy, 0), a!.shape), F.sumTo(F.where(c!, 0, dy), b!.shape)],
     backend: {
       emit: {
-        scalar: ([c, a, b], _, t) => `select<${{ float32: 'f32', int32: 'i32', bool: 'bool' }[t]}>(${a}, ${b}, ${c})`,
+        scalar: ([c, a, b], _, __, t) => `select<${{ float32: 'f32', int32: 'i32', bool: 'bool' }[t]}>(${a}, ${b}, ${c})`,
         simd: ([c, a, b]) => `v128.bitselect(${a}, ${b}, ${c})`,
       },
     },

@@ -27,13 +27,13 @@ export type Vjp<P> = (args: VjpArgs<P>, dy: Tensor) => readonly (Tensor | undefi
 
 /**
  * How generated code computes an elementwise op inside a fused loop. `scalar`
- * gets AssemblyScript expressions of the input dtypes (bool as `bool`) and the
- * first input's dtype; `simd`, when present, gets float32 operands as f32x4 v128
+ * gets AssemblyScript expressions of the input dtypes (bool as `bool`), the
+ * first input's dtype and the result's; `simd`, when present, gets float32 operands as f32x4 v128
  * values and bool operands as i32x4 masks (no int32 in SIMD loops). The scalar and SIMD forms must agree
  * bit for bit, so a value never depends on its position in the array.
  */
 export interface Emit<P> {
-  readonly scalar: (operands: readonly string[], params: P, dtype: DType) => string;
+  readonly scalar: (operands: readonly string[], params: P, dtype: DType, result: DType) => string;
   /** undefined where no SIMD form exists for these dtypes: the loop then runs scalar. */
   readonly simd?: (operands: readonly string[], params: P, dtype: DType) => string | undefined;
 }

@@ -1,0 +1,54 @@
+/**
+ * `kiln.compile(fn)`: a function traced once per input signature and run as a
+ * compiled wasm module, like tf.function, torch.compile or jax.jit.
+ */
+import { KilnError } from '../compiler/errors.js';
+import { Tensor } from '../compiler/tensor.js';
+import { spec, trace, type Spec, type TraceOutput } from '../compiler/trace.js';
+import { formatType } from '../compiler/types.js';
+import { compileModule, type Compiled } from './compile.js';
+
+export interface JitOptions {
+  /** Input specs; with `null` leading dimensions the module runs any batch up to maxBatch. */
+  specs?: readonly Spec[];
+  maxBatch?: number;
+}
+
+type Result = Tensor | Tensor[] | Record<string, Tensor>;
+
+/**
+ * Compiles `fn` on first call (per input signature) and runs it in wasm.
+ * @example const f = kiln.compile((x) => kiln.relu(kiln.matmul(x, w)));
+ * const y = await f(kiln.ones([4, 3]));
+ */
+export function compile(fn: (...args: Tensor[]) => TraceOutput, options: JitOptions = {}): (...args: Tensor[]) => Promise<Result> {
+  const cache = new Map<string, Promise<{ compiled: Compiled; shape: 'single' | 'array' | 'record'; names: string[] }>>();
+  return async (...args: Tensor[]) => {
+    for (const [i, a] of args.entries()) {
+      if (!(a instanceof Tensor) || a.isSymbolic) throw new KilnError(`compile: expected concrete Tensor arguments, got ${a instanceof Tensor ? `symbolic ${formatType(a.type)}` : typeof a} as argument ${i}.`);
+    }
+    const specs = options.specs ?? args.map((a, i) => spec(a.shape as number[], a.dtype, { name: `arg_${i}` }));
+    if (specs.length !== args.length) throw new KilnError(`compile: expected ${specs.length} arguments, got ${args.length}.`);
+    const key = args.map((a) => formatType(a.type)).join(';');
+    let entry = cache.get(options.specs ? 'specs' : key);
+    if (!entry) {
+      entry = (async () => {
+        let shape: 'single' | 'array' | 'record' = 'single';
+        const g = trace((...xs: Tensor[]) => {
+          const out = fn(...xs);
+          shape = out instanceof Tensor ? 'single' : Array.isArray(out) ? 'array' : 'record';
+          return out;
+        }, specs.map((s, i) => ({ ...s, name: `arg_${i}` })));
+        const compiled = await compileModule({ run: g }, options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch });
+        return { compiled, shape, names: g.outputs.map((o) => o.name) };
+      })();
+      cache.set(options.specs ? 'specs' : key, entry);
+    }
+    const { compiled, shape, names } = await entry;
+    const outputs = compiled.module.run('run', Object.fromEntries(args.map((a, i) => [`arg_${i}`, { data: a.value!.data as Float32Array, shape: a.value!.shape }])));
+    const tensors = names.map((n) => Tensor.concrete(outputs[n]!));
+    if (shape === 'single') return tensors[0]!;
+    if (shape === 'array') return tensors;
+    return Object.fromEntries(names.map((n, i) => [n, tensors[i]!]));
+  };
+}
