@@ -14,6 +14,8 @@ import { internal } from './errors.js';
 export interface BuildOptions {
   /** binaryen optimisation level, 0–3 (default 3). */
   optimizeLevel?: number;
+  /** Files whose exports become the module's (default: every file); others are compiled only as far as entries import them. */
+  entries?: readonly string[];
   /** Cache folder, or false for no disk cache. */
   cacheDir?: string | false;
 }
@@ -51,15 +53,16 @@ const memoryCache = new Map<string, Uint8Array>();
 let ascVersion: string | undefined;
 
 // no initialMemory: asc sizes it to the static data (the GEMM packing scratch is ~640 KB)
-function ascOptions(optimizeLevel: number) {
-  return { optimizeLevel, shrinkLevel: 0, runtime: 'stub', enable: ['simd'], noAssert: true, exportRuntime: false };
+function ascArguments(optimizeLevel: number): string[] {
+  return ['--optimizeLevel', String(optimizeLevel), '--shrinkLevel', '0', '--runtime', 'stub', '--enable', 'simd', '--noAssert', '--noColors'];
 }
 
 /** Compiles `sources` (file name → AssemblyScript) into one wasm module; every file is an entry. */
 export async function buildWasm(sources: Readonly<Record<string, string>>, options: BuildOptions = {}): Promise<BuildResult> {
   const optimizeLevel = options.optimizeLevel ?? 3;
   ascVersion ??= JSON.parse(readFileSync(join(packageRoot, 'node_modules', 'assemblyscript', 'package.json'), 'utf8')).version as string;
-  const hasher = createHash('sha256').update(`asc ${ascVersion}\n${JSON.stringify(ascOptions(optimizeLevel))}\n`);
+  const entries = [...(options.entries ?? Object.keys(sources))].sort();
+  const hasher = createHash('sha256').update(`asc ${ascVersion}\n${ascArguments(optimizeLevel).join(' ')}\nentries ${entries.join(' ')}\n`);
   for (const name of Object.keys(sources).sort()) hasher.update(`${name}\n${sources[name]}\n`);
   const hash = hasher.digest('hex').slice(0, 32);
 
@@ -76,8 +79,18 @@ export async function buildWasm(sources: Readonly<Record<string, string>>, optio
   }
 
   const { default: asc } = await import('assemblyscript/asc');
-  const result = await asc.compileString({ ...sources }, ascOptions(optimizeLevel));
-  if (result.error || !result.binary) {
+  // asc over an in-memory file system: only entry files' exports are exported, so unused kernels are left out
+  const written: Record<string, Uint8Array | string> = {};
+  const stderr = asc.createMemoryStream();
+  const result = await asc.main([...entries, '--outFile', 'module.wasm', ...ascArguments(optimizeLevel)], {
+    readFile: (name) => (Object.hasOwn(sources, name) ? sources[name]! : null),
+    writeFile: (name, contents) => { written[name] = contents; },
+    listFiles: () => [],
+    stdout: asc.createMemoryStream(),
+    stderr,
+  });
+  const compiled = written['module.wasm'];
+  if (result.error || !(compiled instanceof Uint8Array)) {
     // generated code that does not compile is kiln's bug: keep the source for the report
     const dir = join(cacheDir || join(packageRoot, '.kiln-failed'), `failed-${hash}`);
     mkdirSync(dir, { recursive: true });
@@ -85,10 +98,10 @@ export async function buildWasm(sources: Readonly<Record<string, string>>, optio
       mkdirSync(dirname(join(dir, name)), { recursive: true });
       writeFileSync(join(dir, name), text);
     }
-    writeFileSync(join(dir, 'asc-errors.txt'), result.stderr.toString());
+    writeFileSync(join(dir, 'asc-errors.txt'), stderr.toString());
     throw internal(`AssemblyScript could not compile generated code (${String(result.error)}); sources and errors saved in ${dir}`);
   }
-  const binary = result.binary;
+  const binary = compiled;
   memoryCache.set(hash, binary);
   if (file) {
     mkdirSync(cacheDir as string, { recursive: true });

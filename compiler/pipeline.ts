@@ -67,6 +67,6 @@ export async function compileEntries(graphs: Readonly<Record<string, Graph>>, op
   }
   const entries = names.map((name, i) => ({ name, graph: optimized[i]!, plan: plan.entries[i]!, input: graphs[name]! }));
   const { source, errors } = emitAssemblyScript(entries, runtimeLibrary());
-  const { binary, source: from } = await buildWasm({ 'model.ts': source, ...runtimeAsSources() });
+  const { binary, source: from } = await buildWasm({ 'model.ts': source, ...runtimeAsSources() }, { entries: ['model.ts'] });
   return { entries, plan, source, binary, errors, cached: from !== 'compiled' };
 }

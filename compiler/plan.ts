@@ -10,7 +10,7 @@
  */
 import { internal } from './errors.js';
 import type { Graph, Node } from './ir.js';
-import { formatType, hasBatch, sameType, sizeOf, type TensorType } from './types.js';
+import { formatType, hasBatch, sameShape, sameType, sizeOf, type TensorType } from './types.js';
 
 export const elementBytes = 4;
 const align = 64; // a cache line
@@ -50,6 +50,26 @@ function bytesOf(type: TensorType, maxBatch: number): number {
   return Math.max(elementBytes, sizeOf(type.shape, hasBatch(type.shape) ? maxBatch : undefined) * elementBytes);
 }
 
+interface Live {
+  start: number;
+  end: number;
+  until: number;
+  node: number;
+}
+
+/** The live buffer a fused node can take over: an input of the same shape, last used here, read through no other input. */
+function inPlaceDonor(g: Graph, n: Node, owner: Int32Array, lastUse: Float64Array, live: Live[], slots: Slot[]): Live | undefined {
+  for (const i of n.inputs) {
+    const o = owner[i]!;
+    const input = g.nodes[i]!;
+    if (lastUse[o] !== n.id || !sameShape(input.type.shape, n.type.shape) || !slots[o]) continue;
+    if (n.inputs.filter((j) => owner[j] === o).length > 1) continue;
+    const entry = live.find((r) => r.node === o);
+    if (entry) return entry;
+  }
+  return undefined;
+}
+
 /** First-fit placement of one entry's intermediates, from byte `start` on. */
 function planEntry(g: Graph, maxBatch: number, fixed: (n: Node) => Slot | undefined, start: number): MemoryPlan {
   const owner = new Int32Array(g.nodes.length);
@@ -63,7 +83,7 @@ function planEntry(g: Graph, maxBatch: number, fixed: (n: Node) => Slot | undefi
   for (const u of g.updates) lastUse[owner[u.id]!] = Infinity;
 
   const slots: Slot[] = new Array(g.nodes.length);
-  let live: { start: number; end: number; until: number }[] = [];
+  let live: Live[] = [];
   let peak = 0;
   for (const n of g.nodes) {
     const given = fixed(n);
@@ -77,13 +97,20 @@ function planEntry(g: Graph, maxBatch: number, fixed: (n: Node) => Slot | undefi
       slots[n.id] = slots[owner[n.id]!]!;
       continue;
     }
+    // an elementwise loop may write over an input of its own shape that dies here: each element is read before it is written
+    const donor = n.op === 'fused' ? inPlaceDonor(g, n, owner, lastUse, live, slots) : undefined;
+    if (donor) {
+      donor.until = lastUse[n.id]!;
+      slots[n.id] = slots[owner[donor.node]!]!;
+      continue;
+    }
     const size = roundUp(bytesOf(n.type, maxBatch));
     let offset = 0;
     for (const r of [...live].sort((a, b) => a.start - b.start)) {
       if (r.start - offset >= size) break;
       offset = Math.max(offset, r.end);
     }
-    live.push({ start: offset, end: offset + size, until: lastUse[n.id]! });
+    live.push({ start: offset, end: offset + size, until: lastUse[n.id]!, node: n.id });
     slots[n.id] = { offset: start + offset, bytes: bytesOf(n.type, maxBatch) };
     peak = Math.max(peak, offset + size);
   }

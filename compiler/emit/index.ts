@@ -77,5 +77,6 @@ export function emitAssemblyScript(entries: readonly EntryCode[], library: Reado
     byFile.set(file, [...(byFile.get(file) ?? []), name]);
   }
   const imports = [...byFile].map(([file, names]) => `import { ${names.join(', ')} } from './${file.replace(/\.ts$/, '')}';`).join('\n');
-  return { source: `${imports}\n${prelude}\n\n${body}\n`, errors };
+  // the loader finds the arena through this export
+  return { source: `${imports}\nexport { arena_base };\n${prelude}\n\n${body}\n`, errors };
 }
