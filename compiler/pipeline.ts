@@ -8,6 +8,7 @@ import { emitAssemblyScript, type EntryCode } from './emit/index.js';
 import { KilnError } from './errors.js';
 import type { Graph } from './ir.js';
 import { fuseElementwise } from './passes/fuseElementwise.js';
+import { fuseEpilogues } from './passes/fuseEpilogues.js';
 import { simplify } from './passes/simplify.js';
 import { planMemory, type ModulePlan } from './plan.js';
 import { hasBatch } from './types.js';
@@ -48,7 +49,7 @@ function runtimeLibrary(): Map<string, string> {
 
 /** The steps a graph goes through before planning. */
 export function optimize(g: Graph): Graph {
-  return verify(fuseElementwise(verify(simplify(verify(g)))));
+  return verify(fuseEpilogues(verify(fuseElementwise(verify(simplify(verify(g)))))));
 }
 
 /** Compiles named entry graphs into one module; inputs of the same name share memory. */

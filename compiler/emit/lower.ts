@@ -73,13 +73,14 @@ function fill(out: Operand, value: string): string {
 }
 
 /** C = op(A) op(B) for every batch index, batch dimensions broadcast. */
-const matmul: Lowering<'matmul'> = ({ params: { transposeA, transposeB }, inputs: [a, bm], out }) => {
+const matmul: Lowering<'matmul'> = ({ params: { transposeA, transposeB, epilogue }, inputs: [a, bm, bias], out }) => {
+  const tail = `${bias ? bias.ptr : 0}, ${epilogue?.relu ? 1 : 0}`;
   const [ar, ac] = a!.shape.slice(-2).map(dimExpr) as [string, string];
   const [br, bc] = bm!.shape.slice(-2).map(dimExpr) as [string, string];
   const [m, k] = transposeA ? [ac, ar] : [ar, ac];
   const n = transposeB ? br : bc;
   const call = (rows: string, pa: string, pb: string, pc: string) =>
-    `f32_gemm__simd128(${rows}, ${n}, ${k}, ${pa}, ${ac}, ${b(transposeA)}, ${pb}, ${bc}, ${b(transposeB)}, ${pc}, ${n}, false, 0, 0);`;
+    `f32_gemm__simd128(${rows}, ${n}, ${k}, ${pa}, ${ac}, ${b(transposeA)}, ${pb}, ${bc}, ${b(transposeB)}, ${pc}, ${n}, false, ${tail});`;
   const batchA = a!.shape.slice(0, -2);
   const batchB = bm!.shape.slice(0, -2);
   // A's batch rows are contiguous: one GEMM with the batch folded into M
@@ -165,7 +166,8 @@ export const lowerings: { readonly [K in Lowered]: Lowering<K> } = {
     const dst = at(out.ptr, `(o * ${size} + r) * ${inner} + i`);
     return `${fill(out, out.dtype === 'float32' ? '<f32>0' : '0')}\nlet k: i32 = 0;\nfor (let o: i32 = 0; o < ${outer}; o++) {\n  for (let j: i32 = 0; j < ${sizeExpr(idx!.shape)}; j++) {\n    const r = ${load('int32', at(idx!.ptr, 'j'))};\n    ${indexCheck(ctx, 'r', size)}\n    for (let i: i32 = 0; i < ${inner}; i++) { ${store(out.dtype, dst, `${load(out.dtype, dst)} + ${load(u!.dtype, at(u!.ptr, 'k'))}`)} k++; }\n  }\n}`;
   },
-  conv2d: ({ params, inputs: [x, f], out }) => `f32_conv2d_nhwc__simd128(${convDims(x!, out, f!.shape)}, ${convParams(params)}, ${x!.ptr}, ${f!.ptr}, ${out.ptr}, 0, 0);`,
+  conv2d: ({ params, inputs: [x, f, bias], out }) =>
+    `f32_conv2d_nhwc__simd128(${convDims(x!, out, f!.shape)}, ${convParams(params)}, ${x!.ptr}, ${f!.ptr}, ${out.ptr}, ${bias ? bias.ptr : 0}, ${params.epilogue?.relu ? 1 : 0});`,
   conv2dBackpropInput: ({ params, inputs: [dy, f], out }) => `f32_conv2d_nhwc_backprop_input__simd128(${convDims(out, dy!, f!.shape)}, ${convParams(params)}, ${dy!.ptr}, ${f!.ptr}, ${out.ptr});`,
   conv2dBackpropFilter: ({ params, inputs: [x, dy], out }) => `f32_conv2d_nhwc_backprop_filter__simd128(${convDims(x!, dy!, out.shape)}, ${convParams(params)}, ${x!.ptr}, ${dy!.ptr}, ${out.ptr});`,
   maxPool2d: ({ params, inputs: [x], out }) => `f32_maxpool2d_nhwc__simd128(${poolArgs(x!, out, params)}, ${x!.ptr}, ${out.ptr});`,

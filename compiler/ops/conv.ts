@@ -10,7 +10,7 @@
 import { reject } from '../errors.js';
 import * as F from '../functions/index.js';
 import { BATCH, formatShape, formatType, sameShape, type Dim, type Shape, type TensorType } from '../types.js';
-import type { OpDef, Value } from './op.js';
+import { applyEpilogue, checkEpilogue, fusedAfterAutodiff, type Epilogue, type OpDef, type Value } from './op.js';
 
 type Pair = readonly [number, number];
 
@@ -30,7 +30,8 @@ export interface Pool2dParams {
 }
 
 export interface ConvParams {
-  conv2d: Conv2dParams;
+  /** With an `epilogue` (set by fuseEpilogues), a bias input and relu are applied in the kernel. */
+  conv2d: Conv2dParams & { readonly epilogue?: Epilogue };
   /** `inputSize` is x's [H, W]: with strides > 1 several input sizes give the same dy. */
   conv2dBackpropInput: Conv2dParams & { readonly inputSize: Pair };
   conv2dBackpropFilter: Conv2dParams & { readonly filterSize: Pair };
@@ -200,14 +201,20 @@ const total = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 export const convOps: { readonly [K in keyof ConvParams]: OpDef<ConvParams[K]> } = {
   conv2d: {
-    arity: 2,
-    infer: ([x, w], p) => ({ dtype: 'float32', shape: convShape(x!, w!, p) }),
-    ref: ([x, w], p, out) => {
+    arity: 'variadic',
+    infer: (inputs, p) => {
+      const [x, w] = inputs;
+      if (!x || !w) reject(`expected 2 inputs, got ${inputs.length}`);
+      const shape = convShape(x, w, p);
+      checkEpilogue(inputs, p.epilogue, shape[3]!, reject);
+      return { dtype: 'float32', shape };
+    },
+    ref: ([x, w, bias], p, out) => {
       const y = new Float64Array(total(out.shape));
       forEachConvTap(x!.shape, w!.shape, out.shape, p, (xi, wi, yi) => (y[yi] += x!.data[xi]! * w!.data[wi]!));
-      return y;
+      return applyEpilogue(y, p.epilogue, bias);
     },
-    vjp: ({ inputs: [x, w], params }, dy) => [
+    vjp: ({ inputs: [x, w], params }, dy) => params.epilogue ? fusedAfterAutodiff({ inputs: [], output: dy, params: undefined }, dy) : [
       F.conv2dBackpropInput(dy, w!, { ...convPart(params), inputSize: spatial(x!, 1) }),
       F.conv2dBackpropFilter(x!, dy, { ...convPart(params), filterSize: spatial(w!, 0) }),
     ],

@@ -8,13 +8,16 @@ import * as F from '../functions/index.js';
 import { formatType, type TensorType } from '../types.js';
 import { broadcastShapes } from './binary.js';
 import { broadcastIndex } from './ndarray.js';
-import type { OpDef } from './op.js';
+import { applyEpilogue, checkEpilogue, fusedAfterAutodiff, type Epilogue, type OpDef } from './op.js';
 
 export interface LinalgParams {
-  matmul: { readonly transposeA: boolean; readonly transposeB: boolean };
+  /** With an `epilogue` (set by fuseEpilogues), a bias input and relu are applied in the GEMM. */
+  matmul: { readonly transposeA: boolean; readonly transposeB: boolean; readonly epilogue?: Epilogue };
 }
 
-function matmulInfer([a, b]: readonly TensorType[], { transposeA, transposeB }: LinalgParams['matmul']): TensorType {
+function matmulInfer(inputs: readonly TensorType[], { transposeA, transposeB, epilogue }: LinalgParams['matmul']): TensorType {
+  const [a, b] = inputs;
+  if (!a || !b) reject(`expected 2 inputs, got ${inputs.length}`);
   if (a!.dtype !== 'float32' || b!.dtype !== 'float32') reject(`expected float32 operands, got ${formatType(a!)} and ${formatType(b!)}`);
   if (a!.shape.length < 2 || b!.shape.length < 2) reject(`expected operands of rank >= 2, got ${formatType(a!)} and ${formatType(b!)}`);
   const [ra, ca] = a!.shape.slice(-2);
@@ -25,10 +28,11 @@ function matmulInfer([a, b]: readonly TensorType[], { transposeA, transposeB }: 
   if (ka !== kb) reject(`expected inner dimensions to agree, got ${formatType(a!)} and ${formatType(b!)}${flags}`);
   const batch = broadcastShapes(a!.shape.slice(0, -2), b!.shape.slice(0, -2));
   if (!batch) reject(`cannot broadcast the batch dimensions of ${formatType(a!)} and ${formatType(b!)}`);
+  checkEpilogue(inputs, epilogue, n!, reject);
   return { dtype: 'float32', shape: [...batch, m, n] };
 }
 
-const matmulRef: OpDef<LinalgParams['matmul']>['ref'] = ([a, b], { transposeA, transposeB }, out) => {
+const matmulRef: OpDef<LinalgParams['matmul']>['ref'] = ([a, b, bias], { transposeA, transposeB, epilogue }, out) => {
   const rank = out.shape.length;
   const [m, n] = [out.shape[rank - 2]!, out.shape[rank - 1]!];
   const k = transposeA ? a!.shape[a!.shape.length - 2]! : a!.shape[a!.shape.length - 1]!;
@@ -54,15 +58,16 @@ const matmulRef: OpDef<LinalgParams['matmul']>['ref'] = ([a, b], { transposeA, t
       result.set(row, oc + i * n);
     }
   }
-  return result;
+  return applyEpilogue(result, epilogue, bias);
 };
 
 export const linalgOps: { readonly [K in keyof LinalgParams]: OpDef<LinalgParams[K]> } = {
   matmul: {
-    arity: 2,
+    arity: 'variadic',
     infer: matmulInfer,
     ref: matmulRef,
-    vjp: ({ inputs: [a, b], params: { transposeA: ta, transposeB: tb } }, dy) => {
+    vjp: ({ inputs: [a, b], params: { transposeA: ta, transposeB: tb, epilogue } }, dy) => {
+      if (epilogue) return fusedAfterAutodiff({ inputs: [], output: dy, params: undefined }, dy);
       const mm = (x: F.Tensor, y: F.Tensor, transposeA: boolean, transposeB: boolean) => F.matmul(x, y, { transposeA, transposeB });
       // C = op(A) op(B); each case is dA, dB written as one matmul
       const [da, db] = !ta && !tb ? [mm(dy, b!, false, true), mm(a!, dy, true, false)]

@@ -61,3 +61,36 @@ export function literal(x: number, dtype: DType = 'float32'): string {
   const f = Math.fround(x);
   return `<f32>${Object.is(f, -0) ? '-0.0' : Number.isInteger(f) ? `${f}.0` : f.toPrecision(9)}`;
 }
+
+/** A bias add and activation applied in a GEMM or convolution kernel's epilogue. */
+export interface Epilogue {
+  /** A third input: one value per output channel (the last dimension), added to every row. */
+  readonly bias: boolean;
+  readonly relu: boolean;
+}
+
+/** Reference semantics of an epilogue on the kernel's result. */
+export function applyEpilogue(y: Float64Array, epilogue: Epilogue | undefined, bias: Value | undefined): Float64Array {
+  if (!epilogue) return y;
+  const n = bias?.data.length ?? 1;
+  for (let i = 0; i < y.length; i++) {
+    // round the product first, as the unfused graph stores it in float32 before adding
+    const v = Math.fround(y[i]!) + (epilogue.bias ? bias!.data[i % n]! : 0);
+    y[i] = epilogue.relu ? (v > 0 ? v : 0) : v;
+  }
+  return y;
+}
+
+/** Checks the optional bias input of an op with an epilogue; returns the inputs without it. */
+export function checkEpilogue(inputs: readonly TensorType[], epilogue: Epilogue | undefined, channels: number | string, reject: (m: string) => never): readonly TensorType[] {
+  const expected = epilogue?.bias ? 3 : 2;
+  if (inputs.length !== expected) reject(`expected ${expected} inputs, got ${inputs.length}`);
+  const bias = inputs[2];
+  if (bias && (bias.dtype !== 'float32' || bias.shape.length !== 1 || bias.shape[0] !== channels)) reject(`expected a bias of f32[${channels}], got ${bias.dtype}[${bias.shape.join(',')}]`);
+  return inputs.slice(0, 2);
+}
+
+/** VJP of an op whose epilogue was fused in after autodiff: never asked for. */
+export const fusedAfterAutodiff: Vjp<unknown> = () => {
+  throw new Error('internal: epilogues are fused after autodiff; differentiate the graph before optimising it');
+};

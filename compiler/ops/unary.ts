@@ -95,7 +95,8 @@ export const unaryOps: { readonly [K in keyof UnaryParams]: OpDef<UnaryParams[K]
   sigmoid: unary({ ref: sigmoid, vjp: ({ output: y }, dy) => [F.mul(dy, F.mul(y, F.sub(1, y)))], emit: (x) => `f32_sigmoid(${x})`, simd: (x) => `f32x4_sigmoid(${x})` }),
   // d/dx erf x = 2/sqrt(pi) e^(-x^2)
   erf: unary({ ref: erf, vjp: ({ inputs: [x] }, dy) => [F.mul(dy, F.mul(F.exp(F.neg(F.square(x!))), 2 / Math.sqrt(Math.PI)))], emit: (x) => `f32_erf(${x})`, simd: (x) => `f32x4_erf(${x})` }),
-  relu: unary({ ref: (x) => (x > 0 ? x : 0), vjp: ({ inputs: [x] }, dy) => [F.where(F.gt(x!, 0), dy, 0)], emit: (x, t) => `select<${t === 'int32' ? 'i32' : 'f32'}>(${x}, 0, ${x} > 0)`, simd: (x) => `v128.bitselect(${x}, f32x4.splat(0), f32x4.gt(${x}, f32x4.splat(0)))`, dtypes: ['float32', 'int32'] }),
+  // the mask reads relu's output (y > 0 exactly where x > 0), so the pre-activation need not be kept
+  relu: unary({ ref: (x) => (x > 0 ? x : 0), vjp: ({ output: y }, dy) => [F.where(F.gt(y, 0), dy, 0)], emit: (x, t) => `select<${t === 'int32' ? 'i32' : 'f32'}>(${x}, 0, ${x} > 0)`, simd: (x) => `v128.bitselect(${x}, f32x4.splat(0), f32x4.gt(${x}, f32x4.splat(0)))`, dtypes: ['float32', 'int32'] }),
   floor: unary({ ref: Math.floor, vjp: zeroGradient, emit: (x) => `Mathf.floor(${x})`, simd: (x) => `f32x4.floor(${x})` }),
   ceil: unary({ ref: Math.ceil, vjp: zeroGradient, emit: (x) => `Mathf.ceil(${x})`, simd: (x) => `f32x4.ceil(${x})` }),
   // half to even, as NumPy, PyTorch and TensorFlow round

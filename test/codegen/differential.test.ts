@@ -74,6 +74,19 @@ for (const record of records) {
   }
 }
 
+// layers whose bias and relu fuse into the GEMM or conv kernel's epilogue, and their training gradients
+{
+  const rng = new Rng(91);
+  const dense = (x: Tensor, w: Tensor, b: Tensor) => kiln.relu(kiln.add(kiln.matmul(x, w), b));
+  const conv = (x: Tensor, k: Tensor, c: Tensor) => kiln.relu(kiln.add(kiln.conv2d(x, k, { padding: 'same' }), c));
+  const layers: [string, typeof dense, number[][]][] = [['dense + bias + relu', dense, [[6, 13], [13, 9], [9]]], ['conv + bias + relu', conv, [[2, 6, 6, 3], [3, 3, 3, 8], [8]]]];
+  for (const [label, f, shapes] of layers) {
+    const args = shapes.map((sh) => rng.normal(sh));
+    add(label, f, args, [0], 1e-4);
+    add(`${label} gradient`, (...xs: Tensor[]) => kiln.add(...(kiln.grad((a: Tensor, b: Tensor, c: Tensor) => kiln.sum(kiln.square(f(a, b, c))), [1, 2])(...xs).map((g) => kiln.sum(kiln.mul(g, g))) as [Tensor, Tensor])), args, [], 1e-4);
+  }
+}
+
 // random chains of elementwise ops over broadcast operands: what fusion groups and SIMD lowers
 {
   const unary = [kiln.neg, kiln.abs, kiln.exp, kiln.tanh, kiln.sigmoid, kiln.relu, kiln.square, kiln.sin, kiln.erf, (t: Tensor) => kiln.log(kiln.add(kiln.abs(t), 1))];

@@ -36,7 +36,7 @@ describe('autodiff pass', () => {
       '%7: f32[1,1] = constant value=[1]',
       '%8: f32[B,2] = broadcastTo %7 shape=[B,2]',
       '%9: f32[] = constant value=[0]',
-      '%10: bool[B,2] = gt %4, %9',
+      '%10: bool[B,2] = gt %5, %9',
       '%11: f32[] = constant value=[0]',
       '%12: f32[B,2] = where %10, %8, %11',
       '%13: f32[1,2] = sum %12 axes=[0] keepDims=true',

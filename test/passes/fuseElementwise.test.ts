@@ -60,3 +60,35 @@ describe('fuseElementwise', () => {
     for (const name of ['output', 'grad_w', 'grad_b']) expect(after[name]!.data).toEqual(before[name]!.data);
   });
 });
+
+describe('fuseEpilogues', () => {
+  test('moves bias and relu into the GEMM, and bias+relu into a conv', async () => {
+    const { fuseEpilogues } = await import('../../compiler/passes/fuseEpilogues.js');
+    const dense = kiln.trace((x: kiln.Tensor, w: kiln.Tensor, b: kiln.Tensor) => kiln.relu(kiln.add(kiln.matmul(x, w), b)),
+      [kiln.spec([null, 3], 'float32', { name: 'x' }), kiln.spec([3, 2], 'float32', { name: 'w' }), kiln.spec([2], 'float32', { name: 'b' })]);
+    const g = kiln.verify(fuseEpilogues(fuseElementwise(dense)));
+    expect(kiln.print(g)).toBe(lines(
+      '%0: f32[B,3] = input name=x kind=data',
+      '%1: f32[3,2] = input name=w kind=data',
+      '%2: f32[2] = input name=b kind=data',
+      '%3: f32[B,2] = matmul %0, %1, %2 transposeA=false transposeB=false epilogue={bias=true relu=true}',
+      'output output = %3',
+    ));
+    const inputs = { x: kiln.randomNormal([4, 3], { seed: 1 }).value!, w: kiln.randomNormal([3, 2], { seed: 2 }).value!, b: kiln.randomNormal([2], { seed: 3 }).value! };
+    expect(kiln.interpret(g, inputs).outputs.output!.data).toEqual(kiln.interpret(dense, inputs).outputs.output!.data);
+
+    const conv = kiln.trace((x: kiln.Tensor, k: kiln.Tensor, c: kiln.Tensor) => kiln.relu(kiln.add(kiln.conv2d(x, k, { padding: 'same' }), c)),
+      [kiln.spec([null, 5, 5, 2], 'float32', { name: 'x' }), kiln.spec([3, 3, 2, 4], 'float32', { name: 'k' }), kiln.spec([4], 'float32', { name: 'c' })]);
+    expect(kiln.verify(fuseEpilogues(fuseElementwise(conv))).nodes.map((n) => n.op)).toEqual(['input', 'input', 'input', 'conv2d']);
+  });
+
+  test('leaves a kernel whose output is used elsewhere alone', async () => {
+    const { fuseEpilogues } = await import('../../compiler/passes/fuseEpilogues.js');
+    const g = kiln.trace((x: kiln.Tensor, w: kiln.Tensor) => {
+      const y = kiln.matmul(x, w);
+      return { a: kiln.relu(y), b: y };
+    }, [kiln.spec([2, 2]), kiln.spec([2, 2])]);
+    const fused = fuseElementwise(g);
+    expect(fuseEpilogues(fused)).toBe(fused);
+  });
+});
