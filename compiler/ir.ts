@@ -43,6 +43,19 @@ export interface Graph {
   readonly updates: readonly Update[];
 }
 
+/**
+ * A graph with new `nodes` (already in order, ids = positions) whose inputs,
+ * outputs and updates are `g`'s, moved to the new ids by `id(old)`.
+ */
+export function withNodes(g: Graph, nodes: readonly Node[], id: (old: number) => number): Graph {
+  return Object.freeze({
+    nodes: Object.freeze([...nodes]),
+    inputs: Object.freeze(g.inputs.map((i) => Object.freeze({ ...i, id: id(i.id) }))),
+    outputs: Object.freeze(g.outputs.map((o) => Object.freeze({ ...o, id: id(o.id) }))),
+    updates: Object.freeze(g.updates.map((u) => Object.freeze({ ...u, id: id(u.id) }))),
+  });
+}
+
 export function isGraph(x: unknown): x is Graph {
   return typeof x === 'object' && x !== null && 'nodes' in x && 'outputs' in x && 'updates' in x;
 }

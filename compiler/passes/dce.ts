@@ -5,6 +5,7 @@
  * Why: tracing and autodiff record everything they touch; only what is used should be compiled.
  */
 import type { Graph, Node } from '../ir.js';
+import { withNodes } from '../ir.js';
 
 export function dce(g: Graph): Graph {
   const live = new Uint8Array(g.nodes.length);
@@ -20,10 +21,5 @@ export function dce(g: Graph): Graph {
     nodes.push(Object.freeze({ ...n, id: nodes.length, inputs: Object.freeze(n.inputs.map((j) => renumber[j]!)) }));
   }
   const id = (old: number) => renumber[old]!;
-  return Object.freeze({
-    nodes: Object.freeze(nodes),
-    inputs: Object.freeze(g.inputs.map((i) => Object.freeze({ ...i, id: id(i.id) }))),
-    outputs: Object.freeze(g.outputs.map((o) => Object.freeze({ ...o, id: id(o.id) }))),
-    updates: Object.freeze(g.updates.map((u) => Object.freeze({ ...u, id: id(u.id) }))),
-  });
+  return withNodes(g, nodes, id);
 }

@@ -9,6 +9,7 @@
  * writes one result, instead of a loop and a buffer per op.
  */
 import type { Graph, GraphInput, Node } from '../ir.js';
+import { withNodes } from '../ir.js';
 import { isElementwise, type OpParams } from '../ops/index.js';
 import { sameShape, sizeOf, isStatic } from '../types.js';
 import { internal } from '../errors.js';
@@ -103,10 +104,5 @@ export function fuseElementwise(g: Graph): Graph {
     return map[old]!;
   };
   // scalar constants now live in the bodies that use them
-  return dce(Object.freeze({
-    nodes: Object.freeze(nodes),
-    inputs: Object.freeze(g.inputs.map((i) => Object.freeze({ ...i, id: id(i.id) }))),
-    outputs: Object.freeze(g.outputs.map((o) => Object.freeze({ ...o, id: id(o.id) }))),
-    updates: Object.freeze(g.updates.map((u) => Object.freeze({ ...u, id: id(u.id) }))),
-  }));
+  return dce(withNodes(g, nodes, id));
 }

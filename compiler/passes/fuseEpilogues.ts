@@ -9,6 +9,7 @@
  * and written again.
  */
 import type { Graph, Node } from '../ir.js';
+import { withNodes } from '../ir.js';
 import type { OpParams } from '../ops/index.js';
 import type { Epilogue } from '../ops/op.js';
 
@@ -59,10 +60,5 @@ export function fuseEpilogues(g: Graph): Graph {
     nodes.push(Object.freeze({ ...m, id: nodes.length, inputs: Object.freeze(m.inputs.map((i) => map[i]!)) }));
   }
   const id = (old: number) => map[old]!;
-  return Object.freeze({
-    nodes: Object.freeze(nodes),
-    inputs: Object.freeze(g.inputs.map((i) => Object.freeze({ ...i, id: id(i.id) }))),
-    outputs: Object.freeze(g.outputs.map((o) => Object.freeze({ ...o, id: id(o.id) }))),
-    updates: Object.freeze(g.updates.map((u) => Object.freeze({ ...u, id: id(u.id) }))),
-  });
+  return withNodes(g, nodes, id);
 }

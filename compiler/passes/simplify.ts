@@ -10,6 +10,7 @@
  * broadcast of a seed); codegen should see each computation once.
  */
 import type { Graph, Node } from '../ir.js';
+import { withNodes } from '../ir.js';
 import { formatParams } from '../ir.js';
 import { evaluate } from '../interpret.js';
 import type { OpName, OpParams } from '../ops/index.js';
@@ -77,10 +78,5 @@ export function simplify(g: Graph): Graph {
     map[node.id] = result ?? add(node.op, inputs, node.params as object, node.type, node.origin);
   }
 
-  return dce(Object.freeze({
-    nodes: Object.freeze(nodes),
-    inputs: Object.freeze(g.inputs.map((i) => Object.freeze({ ...i, id: map[i.id]! }))),
-    outputs: Object.freeze(g.outputs.map((o) => Object.freeze({ ...o, id: map[o.id]! }))),
-    updates: Object.freeze(g.updates.map((u) => Object.freeze({ ...u, id: map[u.id]! }))),
-  }));
+  return dce(withNodes(g, nodes, (old) => map[old]!));
 }

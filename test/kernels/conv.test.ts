@@ -6,7 +6,7 @@
  */
 import { beforeAll, describe, expect, test } from 'vitest';
 import * as kiln from '../../compiler/index.js';
-import { buildWasm, runtimeAsSources } from '../../compiler/build.js';
+import { instantiateKernels } from '../util/kernels.js';
 import { Rng } from '../util/random.js';
 
 type Pair = readonly [number, number];
@@ -28,10 +28,7 @@ interface Module { memory: WebAssembly.Memory; arena_base(): number; [name: stri
 let wasm: Module;
 
 beforeAll(async () => {
-  const { binary } = await buildWasm(runtimeAsSources());
-  const module = await WebAssembly.compile(new Uint8Array(binary)); // a copy typed over a plain ArrayBuffer
-  const instance = await WebAssembly.instantiate(module, { env: { abort: () => { throw new Error('wasm abort'); } } });
-  wasm = instance.exports as unknown as Module;
+  wasm = await instantiateKernels<Module>();
 }, 120_000);
 
 // ---- running a kernel --------------------------------------------------------------

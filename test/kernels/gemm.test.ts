@@ -6,7 +6,7 @@
  * accumulate, bias and relu; every call also checks that C's row padding is untouched.
  */
 import { beforeAll, describe, expect, test } from 'vitest';
-import { buildWasm, runtimeAsSources } from '../../compiler/build.js';
+import { instantiateKernels } from '../util/kernels.js';
 import { Rng } from '../util/random.js';
 
 type GemmKernel = (
@@ -36,10 +36,7 @@ interface GemmCase {
 let wasm: Module;
 
 beforeAll(async () => {
-  const { binary } = await buildWasm(runtimeAsSources());
-  const module = await WebAssembly.compile(new Uint8Array(binary)); // a copy typed over a plain ArrayBuffer
-  const instance = await WebAssembly.instantiate(module, { env: { abort: () => { throw new Error('wasm abort'); } } });
-  wasm = instance.exports as unknown as Module;
+  wasm = await instantiateKernels<Module>();
 }, 120_000);
 
 const label = (c: GemmCase) =>

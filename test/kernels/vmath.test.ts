@@ -7,7 +7,7 @@
  * - special values come out exactly as IEEE 754 / C99 libm define them.
  */
 import { beforeAll, describe, expect, test } from 'vitest';
-import { buildWasm, runtimeAsSources } from '../../compiler/build.js';
+import { instantiateKernels } from '../util/kernels.js';
 import { erf } from '../../compiler/ops/unary.js';
 import { Rng } from '../util/random.js';
 
@@ -24,10 +24,7 @@ let wasm: Module;
 let base = 0;
 
 beforeAll(async () => {
-  const { binary } = await buildWasm(runtimeAsSources());
-  const module = await WebAssembly.compile(new Uint8Array(binary));
-  const instance = await WebAssembly.instantiate(module, { env: { abort: () => { throw new Error('wasm abort'); } } });
-  wasm = instance.exports as unknown as Module;
+  wasm = await instantiateKernels<Module>();
   base = wasm.arena_base();
   const need = base + 4 * 4 * (CAPACITY + 64);
   const have = wasm.memory.buffer.byteLength;
