@@ -70,6 +70,23 @@ function inPlaceDonor(g: Graph, n: Node, owner: Int32Array, lastUse: Float64Arra
   return undefined;
 }
 
+/**
+ * Update sources that can write over their target: a fused loop that reads the
+ * parameter (or state) at its own shape as the parameter's last reader, when the
+ * parameter is not also an output.
+ */
+function inPlaceUpdates(g: Graph, lastUse: Float64Array): Map<number, number> {
+  const result = new Map<number, number>();
+  for (const u of g.updates) {
+    const target = g.inputs.find((i) => i.name === u.target)!.id;
+    const source = g.nodes[u.id]!;
+    const reads = source.inputs.filter((i) => i === target).length;
+    const ok = source.op === 'fused' && reads === 1 && lastUse[target] === source.id && !g.outputs.some((o) => o.id === target) && sameShape(source.type.shape, g.nodes[target]!.type.shape);
+    if (ok && !result.has(source.id)) result.set(source.id, target);
+  }
+  return result;
+}
+
 /** First-fit placement of one entry's intermediates, from byte `start` on. */
 function planEntry(g: Graph, maxBatch: number, fixed: (n: Node) => Slot | undefined, start: number): MemoryPlan {
   const owner = new Int32Array(g.nodes.length);
@@ -83,6 +100,7 @@ function planEntry(g: Graph, maxBatch: number, fixed: (n: Node) => Slot | undefi
   for (const u of g.updates) lastUse[owner[u.id]!] = Infinity;
 
   const slots: Slot[] = new Array(g.nodes.length);
+  const updatesInPlace = inPlaceUpdates(g, lastUse);
   let live: Live[] = [];
   let peak = 0;
   for (const n of g.nodes) {
@@ -95,6 +113,11 @@ function planEntry(g: Graph, maxBatch: number, fixed: (n: Node) => Slot | undefi
     live = live.filter((r) => r.until >= n.id);
     if (owner[n.id] !== n.id) {
       slots[n.id] = slots[owner[n.id]!]!;
+      continue;
+    }
+    const target = updatesInPlace.get(n.id);
+    if (target !== undefined) {
+      slots[n.id] = slots[target]!; // the new value of a parameter is written straight over the old one
       continue;
     }
     // an elementwise loop may write over an input of its own shape that dies here: each element is read before it is written

@@ -59,6 +59,7 @@ function entryBody(g: Graph, plan: MemoryPlan, errors: string[]): string {
   for (const u of g.updates) {
     const target = g.inputs.find((i) => i.name === u.target)!;
     const t = g.nodes[target.id]!.type;
+    if (plan.slots[u.id]!.offset === plan.slots[target.id]!.offset) continue; // computed in place
     blocks.push(`// update ${u.target} <- %${u.id}\nmemory.copy(${ptr(target.id)}, ${ptr(u.id)}, <usize>(${sizeExpr(t.shape)}) << 2);`);
   }
   return blocks.join('\n');

@@ -46,3 +46,17 @@ describe('planMemory', () => {
     expect(plan.arenaBytes).toBe(plan.fixedBytes + Math.max(plan.entries[0]!.peakBytes, plan.entries[1]!.peakBytes));
   });
 });
+
+test('an SGD update writes the new parameter straight over the old one', async () => {
+  const { compileEntries } = await import('../../compiler/pipeline.js');
+  const step = kiln.trace((x: kiln.Tensor, w: kiln.Tensor) => {
+    const { value, grad } = kiln.valueAndGrad((v: kiln.Tensor) => kiln.sum(kiln.square(kiln.matmul(x, v))))(w);
+    kiln.assign(w, kiln.sub(w, kiln.mul(grad, 0.1)));
+    return value;
+  }, [kiln.spec([null, 4], 'float32', { name: 'x' }), kiln.spec([4, 3], 'float32', { name: 'w', kind: 'parameter' })]);
+  const c = await compileEntries({ step }, { maxBatch: 8 });
+  const [entry] = c.entries;
+  const w = entry!.graph.inputs.find((i) => i.name === 'w')!.id;
+  expect(entry!.plan.slots[entry!.graph.updates[0]!.id]!.offset).toBe(entry!.plan.slots[w]!.offset);
+  expect(c.source).not.toContain('memory.copy');
+});
