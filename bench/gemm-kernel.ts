@@ -7,38 +7,11 @@
  *   npx tsc -p bench && node dist/bench/gemm-kernel.js     (about 15 s)
  */
 import { buildWasm, runtimeAsSources } from '../compiler/build.js';
+import { instantiate, loadPeakKernels, peakLoops } from './peak.js';
 
 type GemmKernel = (m: number, n: number, k: number, a: number, lda: number, transA: number, b: number, ldb: number, transB: number,
   c: number, ldc: number, accumulate: number, bias: number, activation: number) => void;
 interface Runtime { memory: WebAssembly.Memory; arena_base(): number; f32_gemm__simd128: GemmKernel }
-interface Peak { peak_chains(iters: number, m: number): number; peak_tile(reps: number): number }
-
-const splat = (name: string, count: number) => Array.from({ length: count }, (_, i) => `${name}${i} = f32x4.splat(0)`).join(', ');
-const tileRows = [0, 1, 2, 3].map((r) =>
-  `a = v128.load32_splat(pa, ${4 * r}); c${2 * r} = f32x4.add(c${2 * r}, f32x4.mul(a, b0)); c${2 * r + 1} = f32x4.add(c${2 * r + 1}, f32x4.mul(a, b1));`);
-const chains = Array.from({ length: 12 }, (_, i) => `x${i} = f32x4.add(x${i}, f32x4.mul(x${i}, m));`);
-const sum = (name: string, count: number) => Array.from({ length: count }, (_, i) => `${name}${i}`).reduce((s, x) => `f32x4.add(${s}, ${x})`);
-
-// loops nested two deep on purpose: V8 unrolls deeper wasm loops more, as in the GEMM's blocking
-const peakSource = `
-export function peak_chains(iters: i32, scale: f32): f32 {
-  const m = f32x4.splat(scale);
-  let ${splat('x', 12)};
-  for (let o = 0; o < iters; o += 256) for (let i = 0; i < 256; i++) { ${chains.join(' ')} }
-  return f32x4.extract_lane(${sum('x', 12)}, 0);
-}
-const buffer = memory.data(128 * 48, 64);
-export function peak_tile(reps: i32): f32 {
-  let ${splat('c', 8)};
-  for (let r = 0; r < reps; r++) {
-    let pa = buffer, pb = buffer + 128 * 16;
-    for (let p = 0; p < 128; p++, pa += 16, pb += 32) {
-      const b0 = v128.load(pb), b1 = v128.load(pb, 16);
-      let a: v128; ${tileRows.join(' ')}
-    }
-  }
-  return f32x4.extract_lane(${sum('c', 8)}, 0);
-}`;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
@@ -55,13 +28,7 @@ function measure(flops: number, call: () => void, samples = 7): number {
   return median(rates);
 }
 
-async function instantiate<T>(binary: Uint8Array): Promise<T> {
-  const module = await WebAssembly.compile(new Uint8Array(binary));
-  const instance = await WebAssembly.instantiate(module, { env: { abort: () => { throw new Error('wasm abort'); } } });
-  return instance.exports as unknown as T;
-}
-
-const peak = await instantiate<Peak>((await buildWasm({ 'bench/peak.ts': peakSource })).binary);
+const peak = await loadPeakKernels();
 const wasm = await instantiate<Runtime>((await buildWasm(runtimeAsSources())).binary);
 
 const sizes = [128, 256, 512, 1024];
@@ -72,10 +39,7 @@ wasm.memory.grow(Math.ceil((c + largest * largest * 4 - wasm.memory.buffer.byteL
 const memory = new Float32Array(wasm.memory.buffer);
 for (let i = a / 4; i < c / 4; i++) memory[i] = Math.random() - 0.5;
 
-const measurePeak = () => Math.max(
-  measure(256 * 1024 * 12 * 8, () => peak.peak_chains(256 * 1024, -1)), // m = -1 keeps the chains at exact zeros
-  measure(1024 * 128 * 64, () => peak.peak_tile(1024)),
-);
+const measurePeak = () => Math.max(...peakLoops(peak).map(({ flops, call }) => measure(flops, call)));
 const peakBefore = measurePeak();
 const combos = [['A·B', false, false], ['Aᵀ·B', true, false], ['A·Bᵀ', false, true], ['Aᵀ·Bᵀ', true, true]] as const;
 const rows = sizes.map((n) => [n, ...combos.map(([, transA, transB]) =>
