@@ -41,7 +41,8 @@ export const coreOps: { readonly [K in keyof CoreParams]: OpDef<CoreParams[K]> }
   cast: {
     arity: 1,
     infer: ([x], { dtype }) => ({ dtype, shape: x!.shape }),
-    ref: ([x], { dtype }) => (dtype === 'int32' ? Array.from(x!.data, Math.trunc) : x!.data),
+    // float → int32 truncates and saturates (NaN → 0), as wasm's trunc_sat does: defined for every input
+    ref: ([x], { dtype }) => (dtype === 'int32' ? Array.from(x!.data, (v) => (Number.isNaN(v) ? 0 : Math.min(2147483647, Math.max(-2147483648, Math.trunc(v))))) : x!.data),
     vjp: ({ inputs: [x], params }, dy) => [x!.dtype === 'float32' && params.dtype === 'float32' ? dy : undefined],
     backend: {
       emit: {

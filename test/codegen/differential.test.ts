@@ -74,6 +74,10 @@ for (const record of records) {
   }
 }
 
+// values that must not trap or differ: casts of NaN and out-of-range floats, integer modulo by zero
+add('cast of NaN and huge floats to int32', (x: Tensor) => kiln.cast(x, 'int32'), [kiln.tensor([NaN, 1e20, -1e20, 2.7, -2.7, Infinity])], [], 0);
+add('int32 floor modulo, zero divisor included', (a: Tensor, b: Tensor) => kiln.mod(a, b), [kiln.tensor([7, -7, 7, -7, 5], undefined, 'int32'), kiln.tensor([3, 3, -3, -3, 0], undefined, 'int32')], [], 0);
+
 // layers whose bias and relu fuse into the GEMM or conv kernel's epilogue, and their training gradients
 {
   const rng = new Rng(91);

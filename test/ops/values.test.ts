@@ -129,3 +129,7 @@ describe('losses', () => {
     close(v(loss), [-Math.log(1e-7)], 3);
   });
 });
+
+test('casting out-of-range floats to int32 saturates, and NaN becomes 0', () => {
+  expect(Array.from(kiln.cast(kiln.tensor([NaN, 1e20, -1e20, 2.7, -2.7]), 'int32').dataSync())).toEqual([0, 2147483647, -2147483648, 2, -2]);
+});
