@@ -72,7 +72,7 @@ export function emitAssemblyScript(entries: readonly EntryCode[], library: Reado
   const body = functions.join('\n\n');
   const used = [...library.keys()].filter((name) => new RegExp(`\\b${name}\\b`).test(body));
   const byFile = new Map<string, string[]>();
-  for (const name of ['arena_base', ...used]) {
+  for (const name of new Set(['arena_base', ...used])) {
     const file = library.get(name);
     if (!file) throw internal(`emit: runtime-as defines no ${name}`);
     byFile.set(file, [...(byFile.get(file) ?? []), name]);
