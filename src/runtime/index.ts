@@ -96,8 +96,12 @@ export class KilnModule {
     return Object.keys(this.manifest.entries);
   }
 
-  /** Binds inputs, runs entry point `entry` and returns its outputs (copies, safe to keep). */
-  run(entry: string, inputs: Readonly<Record<string, InputData>>): Record<string, TensorData> {
+  /**
+   * Binds inputs, runs entry point `entry` and returns its outputs: copies, safe to
+   * keep, or with `views: true` float32/int32 views into the module's memory that
+   * the next run overwrites (no allocation: for large outputs read at once).
+   */
+  run(entry: string, inputs: Readonly<Record<string, InputData>>, options: { views?: boolean } = {}): Record<string, TensorData> {
     const spec = Object.hasOwn(this.manifest.entries, entry) ? this.manifest.entries[entry] : undefined;
     if (!spec) throw new KilnRuntimeError(`kiln runtime: no entry point "${entry}"; the module has ${this.entries.map((e) => `"${e}"`).join(', ')}.`);
     const batch = this.bind(spec, inputs);
@@ -107,7 +111,7 @@ export class KilnModule {
       const value = (this.exports.last_error_value as () => number)();
       throw new KilnRuntimeError((this.manifest.errors[code - 1] ?? `kiln runtime: error ${code}`).replace('{value}', String(value)));
     }
-    return Object.fromEntries(spec.outputs.map((o) => [o.name, this.read(o, batch)]));
+    return Object.fromEntries(spec.outputs.map((o) => [o.name, this.read(o, batch, options.views ?? false)]));
   }
 
   /** The current value of an input (a parameter after training steps, say). */
@@ -117,11 +121,11 @@ export class KilnModule {
     return this.read(slot, batch);
   }
 
-  private read(slot: Slot, batch: number): TensorData {
+  private read(slot: Slot, batch: number, view = false): TensorData {
     const shape = slot.shape.map((d) => (d === 'B' ? batch : d));
     const n = shape.reduce((a, b) => a * b, 1);
     const raw = this.view(slot.dtype, slot.offset, n);
-    const data = slot.dtype === 'bool' ? Uint8Array.from(raw, (v) => (v ? 1 : 0)) : raw.slice();
+    const data = slot.dtype === 'bool' ? Uint8Array.from(raw, (v) => (v ? 1 : 0)) : view ? raw : raw.slice();
     return { dtype: slot.dtype, shape, data };
   }
 

@@ -28,6 +28,15 @@ describe('runtime', () => {
     expect(Array.from(m.run('step', { x }).loss!.data)).toEqual([10]); // w kept: ((0,1,2),(2,1,0))² summed
   });
 
+  test('outputs are copies unless views are asked for', () => {
+    const x = new Float32Array([1, 2, 3]);
+    const copy = m.run('step', { x, w: new Float32Array(3) }).loss!.data;
+    const view = m.run('step', { x, w: new Float32Array(3) }, { views: true }).loss!.data;
+    m.run('step', { x, w: new Float32Array([1, 2, 3]) });
+    expect(Array.from(copy)).toEqual([14]);
+    expect(Array.from(view)).toEqual([0]); // overwritten by the last run, as documented
+  });
+
   test('bool outputs come back as 0/1 bytes', () => {
     const out = m.run('mask', { x: new Float32Array([-1, 0, 2]) }).output!;
     expect(out.dtype).toBe('bool');

@@ -141,3 +141,18 @@ test('one module holds every entry, and recompiling hits the cache', async () =>
   const again = await compileModule(Object.fromEntries(entries.map((e) => [e.name, e.graph])), { maxBatch: 16 });
   expect(again.cached).toBe(true);
 });
+
+test('one module runs every batch size from 1 to its maximum, matching the interpreter', async () => {
+  const g = kiln.trace((x: Tensor, w: Tensor, b: Tensor) => kiln.softmax(kiln.relu(kiln.add(kiln.matmul(x, w), b))),
+    [kiln.spec([null, 7], 'float32', { name: 'x' }), kiln.spec([7, 5], 'float32', { name: 'w' }), kiln.spec([5], 'float32', { name: 'b' })]);
+  const { module } = await compileModule({ g }, { maxBatch: 16 });
+  const rng = new Rng(5);
+  const [w, b] = [rng.normal([7, 5]).value!, rng.normal([5]).value!];
+  for (const batch of [1, 2, 5, 13, 16]) {
+    const x = rng.normal([batch, 7]).value!;
+    const want = kiln.interpret(g, { x, w, b }).outputs.output!;
+    const got = module.run('g', { x, w, b }).output!;
+    expect(got.shape).toEqual([batch, 5]);
+    want.data.forEach((v, i) => expect(Math.abs(got.data[i]! - v)).toBeLessThan(1e-6));
+  }
+});
