@@ -9,6 +9,7 @@ import { ops, type OpParams } from '../ops/index.js';
 import { literal, type Emit } from '../ops/op.js';
 import type { DType, Shape } from '../types.js';
 import { asType, at, dimExpr, indent, linear, load, nest, sizeExpr, store, strideExprs } from './code.js';
+import { reduceLoop, type ReductionOp } from './reduce.js';
 
 export interface Operand {
   readonly ptr: string;
@@ -85,6 +86,8 @@ function bodyCode(body: Graph, read: (k: number) => string, simd: boolean, v: st
 }
 
 export function emitFused(body: Graph, inputs: readonly Operand[], out: Operand): string {
+  const root = body.nodes[body.outputs[0]!.id]!;
+  if (root.op === 'sum' || root.op === 'prod' || root.op === 'max' || root.op === 'min') return fusedReduction(body, root, inputs, out);
   const chosen = chooseSplit(inputs.map((i) => i.shape), out.shape);
   if (!chosen) return broadcastLoop(body, inputs, out);
   const { split, kinds } = chosen;
@@ -127,4 +130,22 @@ function broadcastLoop(body: Graph, inputs: readonly Operand[], out: Operand): s
     return `${b.code}\n${store(out.dtype, at(out.ptr, 'k'), b.result)}\nk++;`;
   });
   return `let k: i32 = 0;\n${loop}`;
+}
+
+/** A chain of elementwise ops ending in a reduction: each element is computed, then accumulated. */
+function fusedReduction(body: Graph, root: Node, inputs: readonly Operand[], out: Operand): string {
+  const source = body.nodes[root.inputs[0]!]!;
+  const shape = source.type.shape;
+  const chain: Graph = { ...body, nodes: body.nodes.filter((n) => n.id !== root.id), outputs: [{ name: 'output', id: source.id }] };
+  const inputStrides = inputs.map((input) => {
+    const own = strideExprs(input.shape);
+    const offset = shape.length - input.shape.length;
+    return shape.map((_, d) => (d < offset || input.shape[d - offset] === 1 ? '0' : own[d - offset]!));
+  });
+  const { axes } = root.params as OpParams['sum'];
+  return reduceLoop(root.op as ReductionOp, shape, axes, out, (index) => {
+    const read = (k: number) => load(inputs[k]!.dtype, at(inputs[k]!.ptr, linear(index, inputStrides[k]!)));
+    const { code, result } = bodyCode(chain, read, false, 'v');
+    return { code, value: result };
+  });
 }

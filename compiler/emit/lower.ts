@@ -13,6 +13,7 @@ import { broadcastShapes } from '../ops/binary.js';
 import { type Shape } from '../types.js';
 import { at, dimExpr, linear, load, nest, sizeExpr, store, strideExprs } from './code.js';
 import { emitFused, type Operand } from './fused.js';
+import { reduceLoop, type ReductionOp } from './reduce.js';
 
 export interface LowerContext<K extends OpName> {
   readonly node: Node<K>;
@@ -30,20 +31,10 @@ type Lowered = Exclude<OpName, keyof UnaryParams | keyof BinaryParams | 'cast' |
 const nothing = () => ''; // values that already sit in the arena, or views of another buffer
 const b = (x: boolean) => (x ? 'true' : 'false');
 
-function reduce(init: string, combine: (acc: string, x: string) => string): Lowering<'sum' | 'prod' | 'max' | 'min'> {
+function reduce(op: ReductionOp): Lowering<ReductionOp> {
   return ({ params: { axes }, inputs: [x], out }) => {
-    const shape = x!.shape;
-    const strides = strideExprs(shape);
-    const kept = shape.map((_, d) => d).filter((d) => !axes.includes(d));
-    const inner = nest(axes.map((d) => dimExpr(shape[d]!)), 'r', (r) => {
-      const idx = shape.map((_, d) => (axes.includes(d) ? r[axes.indexOf(d)]! : `q${kept.indexOf(d)}`));
-      const v = `<f64>${load(x!.dtype, at(x!.ptr, linear(idx, strides)))}`;
-      return combine('acc', v);
-    });
-    // float64 accumulation in row-major order: the reference interpreter's exact result
-    const cast = out.dtype === 'float32' ? '<f32>acc' : '<i32>acc';
-    const body = nest(kept.map((d) => dimExpr(shape[d]!)), 'q', () => `let acc: f64 = ${init};\n${inner}\n${store(out.dtype, at(out.ptr, 'k'), cast)}\nk++;`);
-    return `let k: i32 = 0;\n${body}`;
+    const strides = strideExprs(x!.shape);
+    return reduceLoop(op, x!.shape, axes, out, (index) => ({ code: '', value: load(x!.dtype, at(x!.ptr, linear(index, strides))) }));
   };
 }
 
@@ -116,10 +107,10 @@ export const lowerings: { readonly [K in Lowered]: Lowering<K> } = {
   customVjp: nothing,
   dimSize: ({ out }) => store('float32', out.ptr, '<f32>batch'),
   fused: ({ params: { body }, inputs, out }) => emitFused(body, inputs, out),
-  sum: reduce('0', (acc, x) => `${acc} += ${x};`),
-  prod: reduce('1', (acc, x) => `${acc} *= ${x};`),
-  max: reduce('-Infinity', (acc, x) => `{ const v = ${x}; if (v > ${acc} || isNaN(v)) ${acc} = v; }`),
-  min: reduce('Infinity', (acc, x) => `{ const v = ${x}; if (v < ${acc} || isNaN(v)) ${acc} = v; }`),
+  sum: reduce('sum'),
+  prod: reduce('prod'),
+  max: reduce('max'),
+  min: reduce('min'),
   argmax: argReduce('>'),
   argmin: argReduce('<'),
   matmul,

@@ -2,7 +2,8 @@
  * @file Elementwise fusion.
  * Changes: every elementwise node (an op with an `emit` rule) joins a `fused` node
  * whose body graph holds a chain of them; a producer joins its consumer's group when
- * it has the group's output shape and no use outside the group. Scalar constants are
+ * it has the group's output shape and no use outside the group; a sum/prod/max/min
+ * whose input is such a chain used by nothing else ends it. Scalar constants are
  * copied into bodies; other values (including broadcast ones) become body inputs.
  * Invariant: outputs and updates keep their values; nodes stay in topological order.
  * Why: a chain like relu(x·w + b) becomes one loop that reads its inputs once and
@@ -14,6 +15,8 @@ import { isElementwise, type OpParams } from '../ops/index.js';
 import { sameShape, sizeOf, isStatic } from '../types.js';
 import { internal } from '../errors.js';
 import { dce } from './dce.js';
+
+const reductions: ReadonlySet<string> = new Set(['sum', 'prod', 'max', 'min']);
 
 function isScalarConstant(n: Node): boolean {
   return n.op === 'constant' && isStatic(n.type.shape) && sizeOf(n.type.shape) === 1;
@@ -46,6 +49,14 @@ function groups(g: Graph): Int32Array {
         }
       }
     }
+  }
+  // a reduction whose input is a loop used by nothing else ends that loop: the values are reduced as they are made
+  for (const n of g.nodes) {
+    if (!reductions.has(n.op)) continue;
+    const i = n.inputs[0]!;
+    if (group[i] !== i || escapes[i] || uses[i]!.length !== 1) continue;
+    for (let m = 0; m <= i; m++) if (group[m] === i) group[m] = n.id;
+    group[n.id] = n.id;
   }
   return group;
 }

@@ -51,6 +51,15 @@ describe('fuseElementwise', () => {
     expect(fused.nodes.map((n) => n.op)).toEqual(['input', 'fused']);
   });
 
+  test('ends a chain with the reduction that is its only use: sum((x - m)²) is one loop', () => {
+    const g = kiln.trace((x: kiln.Tensor, m: kiln.Tensor) => kiln.sum(kiln.square(kiln.sub(x, m)), 1), [kiln.spec([null, 6]), kiln.spec([6])]);
+    const fused = kiln.verify(fuseElementwise(g));
+    expect(fused.nodes.map((n) => n.op)).toEqual(['input', 'input', 'fused']);
+    expect(bodies(fused)[0]!.split('\n').slice(-2)).toEqual(['%4: f32[B] = sum %3 axes=[1] keepDims=false', 'output output = %4']);
+    const inputs = { input_0: kiln.randomNormal([3, 6], { seed: 1 }).value!, input_1: kiln.randomNormal([6], { seed: 2 }).value! };
+    expect(kiln.interpret(fused, inputs).outputs.output!.data).toEqual(kiln.interpret(g, inputs).outputs.output!.data);
+  });
+
   test('leaves values unchanged on the backward pass of a small MLP', () => {
     const dg = simplify(kiln.autodiff(dense, { of: 'output', wrt: ['w', 'b'], cotangent: 'dy' }));
     const inputs = { x: kiln.randomNormal([5, 3], { seed: 1 }).value!, w: kiln.randomNormal([3, 2], { seed: 2 }).value!, b: kiln.randomNormal([2], { seed: 3 }).value!, dy: kiln.randomNormal([5, 2], { seed: 4 }).value! };
