@@ -58,6 +58,14 @@ export async function compileEntries(graphs: Readonly<Record<string, Graph>>, op
   for (const name of names) if (!/^[A-Za-z_]\w*$/.test(name)) throw new KilnError(`compile: entry names must be identifiers, got "${name}".`);
   if (names.length === 0) throw new KilnError('compile: expected at least one entry graph.');
   const optimized = names.map((n) => optimize(graphs[n]!));
+  optimized.forEach((g, e) => {
+    for (const u of g.updates) {
+      const target = g.inputs.find((i) => i.name === u.target)!;
+      const output = g.outputs.find((o) => o.id === target.id);
+      // the output would share the input's memory, which the update overwrites before outputs are read
+      if (output) throw new KilnError(`compile: entry "${names[e]}" returns "${u.target}" unchanged as output "${output.name}" and also updates it; read it with module.get("${u.target}") instead.`);
+    }
+  });
   const dynamic = optimized.some((g) => g.nodes.some((n) => hasBatch(n.type.shape)));
   const maxBatch = dynamic ? options.maxBatch ?? 64 : 1;
   if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new KilnError(`compile: expected maxBatch to be a positive integer, got ${String(options.maxBatch)}.`);

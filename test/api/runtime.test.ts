@@ -60,6 +60,14 @@ describe('runtime', () => {
     expect(() => m.run('train', { x })).toThrow('kiln runtime: no entry point "train"; the module has "step", "lookup", "mask".');
   });
 
+  test('an entry that returns a parameter it also updates is refused with the way out', async () => {
+    const g = kiln.trace((w: kiln.Tensor) => {
+      kiln.assign(w, kiln.mul(w, 2));
+      return { old: w };
+    }, [kiln.spec([2], 'float32', { kind: 'parameter', name: 'w' })]);
+    await expect(kiln.compileModule({ g })).rejects.toThrow('compile: entry "g" returns "w" unchanged as output "old" and also updates it; read it with module.get("w") instead.');
+  });
+
   test('a maxBatch too large for wasm memory says how much memory it would need', async () => {
     const big = kiln.trace((x: kiln.Tensor) => kiln.exp(x), [kiln.spec([null, 1 << 20])]);
     await expect(kiln.compileModule({ big }, { maxBatch: 5000 })).rejects.toThrow('compile: the module needs 41943040000 bytes of memory at maxBatch 5000; WebAssembly memory holds at most 4 GiB, so use a smaller maxBatch.');
