@@ -60,7 +60,7 @@ const architectures: Record<DemoModel, Architecture> = {
       const h = block(block(x, p.k1!, p.c1!), p.k2!, p.c2!);
       return kiln.add(kiln.matmul(kiln.reshape(h, [-1, 3136]), p.w!), p.b!);
     },
-    learningRate: 0.05,
+    learningRate: 0.2,
     epochs: 1,
   },
 };
