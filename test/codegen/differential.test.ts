@@ -78,6 +78,13 @@ for (const record of records) {
 add('cast of NaN and huge floats to int32', (x: Tensor) => kiln.cast(x, 'int32'), [kiln.tensor([NaN, 1e20, -1e20, 2.7, -2.7, Infinity])], [], 0);
 add('int32 floor modulo, zero divisor included', (a: Tensor, b: Tensor) => kiln.mod(a, b), [kiln.tensor([7, -7, 7, -7, 5], undefined, 'int32'), kiln.tensor([3, 3, -3, -3, 0], undefined, 'int32')], [], 0);
 
+// operands broadcast along interleaved axes: the scalar loop-nest path of fused loops
+{
+  const rng = new Rng(17);
+  add('interleaved broadcast', (a: Tensor, b: Tensor, c: Tensor) => kiln.mul(kiln.sigmoid(kiln.add(a, b)), c), [rng.normal([3, 1, 5]), rng.normal([1, 4, 1]), rng.normal([4, 5])], [], 1e-5);
+  add('interleaved broadcast with a batch', (a: Tensor, b: Tensor) => kiln.where(kiln.gt(a, b), a, b), [rng.normal([6, 1, 3]), rng.normal([2, 1])], [0], 0);
+}
+
 // layers whose bias and relu fuse into the GEMM or conv kernel's epilogue, and their training gradients
 {
   const rng = new Rng(91);
