@@ -11,6 +11,7 @@
 import { internal } from './errors.js';
 import type { Graph, Node } from './ir.js';
 import { formatType, hasBatch, sameShape, sameType, sizeOf, type TensorType } from './types.js';
+import { updateGroupCandidates, type Role } from './updateGroups.js';
 
 export const elementBytes = 4;
 const align = 64; // a cache line
@@ -22,10 +23,21 @@ export interface Slot {
   readonly bytes: number;
 }
 
+/** Parameter updates that run as one loop over `bytes` bytes from the first member's parameter. */
+export interface PlannedGroup {
+  /** Update sources, ordered by their parameters' offsets. */
+  readonly members: readonly number[];
+  readonly roles: readonly Role[];
+  /** The node after which the single loop runs (the last member). */
+  readonly at: number;
+  readonly bytes: number;
+}
+
 export interface MemoryPlan {
   readonly maxBatch: number;
   /** Slot of each node's value, by node id (views share their source's slot). */
   readonly slots: readonly Slot[];
+  readonly groups: readonly PlannedGroup[];
   /** Peak bytes of this entry's intermediates at once. */
   readonly peakBytes: number;
 }
@@ -101,8 +113,23 @@ function planEntry(g: Graph, maxBatch: number, fixed: (n: Node) => Slot | undefi
 
   const slots: Slot[] = new Array(g.nodes.length);
   const updatesInPlace = inPlaceUpdates(g, lastUse);
+  const known = (id: number): Slot | undefined => fixed(g.nodes[id]!) ?? (updatesInPlace.has(id) ? fixed(g.nodes[updatesInPlace.get(id)!]!) : undefined);
+  const { groups, blocks } = layoutGroups(g, owner, updatesInPlace, known, maxBatch);
+  // every operand of a group's members stays untouched until the group's loop runs
+  for (const gr of groups) for (const m of gr.members) for (const i of g.nodes[m]!.inputs) lastUse[owner[i]!] = Math.max(lastUse[owner[i]!]!, gr.at);
+  const blockStart = new Map<PlannedGroup, number>();
   let live: Live[] = [];
   let peak = 0;
+  const place = (size: number, until: number, node: number): number => {
+    let offset = 0;
+    for (const r of [...live].sort((a, b) => a.start - b.start)) {
+      if (r.start - offset >= size) break;
+      offset = Math.max(offset, r.end);
+    }
+    live.push({ start: offset, end: offset + size, until, node });
+    peak = Math.max(peak, offset + size);
+    return offset;
+  };
   for (const n of g.nodes) {
     const given = fixed(n);
     if (given) {
@@ -113,6 +140,16 @@ function planEntry(g: Graph, maxBatch: number, fixed: (n: Node) => Slot | undefi
     live = live.filter((r) => r.until >= n.id);
     if (owner[n.id] !== n.id) {
       slots[n.id] = slots[owner[n.id]!]!;
+      continue;
+    }
+    const inBlock = blocks.get(n.id);
+    if (inBlock) {
+      // a gradient of a grouped update: at its parameter's relative offset in a block laid out like the parameters
+      if (!blockStart.has(inBlock.group)) {
+        const until = Math.max(inBlock.group.at, ...[...blocks].filter(([, b]) => b.group === inBlock.group).map(([o]) => lastUse[o]!));
+        blockStart.set(inBlock.group, place(roundUp(inBlock.group.bytes), until, -1));
+      }
+      slots[n.id] = { offset: start + blockStart.get(inBlock.group)! + inBlock.relative, bytes: bytesOf(n.type, maxBatch) };
       continue;
     }
     const target = updatesInPlace.get(n.id);
@@ -127,17 +164,54 @@ function planEntry(g: Graph, maxBatch: number, fixed: (n: Node) => Slot | undefi
       slots[n.id] = slots[owner[donor.node]!]!;
       continue;
     }
-    const size = roundUp(bytesOf(n.type, maxBatch));
-    let offset = 0;
-    for (const r of [...live].sort((a, b) => a.start - b.start)) {
-      if (r.start - offset >= size) break;
-      offset = Math.max(offset, r.end);
-    }
-    live.push({ start: offset, end: offset + size, until: lastUse[n.id]!, node: n.id });
+    const offset = place(roundUp(bytesOf(n.type, maxBatch)), lastUse[n.id]!, n.id);
     slots[n.id] = { offset: start + offset, bytes: bytesOf(n.type, maxBatch) };
-    peak = Math.max(peak, offset + size);
   }
-  return { maxBatch, slots, peakBytes: peak };
+  return { maxBatch, slots, groups, peakBytes: peak };
+}
+
+/**
+ * Which update groups can run as one loop, and where their gradients go: the
+ * parameters must tile one byte range; every per-parameter operand must either
+ * already sit at the parameters' relative offsets (optimizer state declared in
+ * the same order) or be an intermediate that the plan can put there; and nothing
+ * may read a member's result before the single loop runs.
+ */
+function layoutGroups(g: Graph, owner: Int32Array, inPlace: ReadonlyMap<number, number>, known: (id: number) => Slot | undefined, maxBatch: number) {
+  const candidates = updateGroupCandidates(g, inPlace).map((c) => {
+    const order = c.members.map((_, i) => i).sort((a, b) => known(c.targets[a]!)!.offset - known(c.targets[b]!)!.offset);
+    return { ...c, members: order.map((i) => c.members[i]!), targets: order.map((i) => c.targets[i]!) };
+  });
+  const blocks = new Map<number, { group: PlannedGroup; relative: number }>();
+  const claimed = new Set<number>();
+  const planned: PlannedGroup[] = [];
+  for (const c of candidates) {
+    const t = c.targets.map((id) => known(id)!);
+    const base = t[0]!.offset;
+    const tiles = t.every((s, i) => i === 0 || s.offset === t[i - 1]!.offset + roundUp(t[i - 1]!.bytes));
+    if (!tiles) continue;
+    const bytes = t[t.length - 1]!.offset + t[t.length - 1]!.bytes - base;
+    const group: PlannedGroup = { members: c.members, roles: c.roles, at: Math.max(...c.members), bytes };
+    const pending: [number, number][] = [];
+    let ok = true;
+    c.roles.forEach((role, k) => {
+      if (role !== 'tensor' || !ok) return;
+      const owners = c.members.map((m) => owner[g.nodes[m]!.inputs[k]!]!);
+      const slots = owners.map(known);
+      if (slots.every((s) => s)) ok = slots.every((s, i) => s!.offset - slots[0]!.offset === t[i]!.offset - base);
+      else if (slots.every((s) => !s) && new Set(owners).size === owners.length && owners.every((o) => !claimed.has(o) && g.nodes[o]!.op !== 'constant')) {
+        owners.forEach((o, i) => pending.push([o, t[i]!.offset - base]));
+      } else ok = false;
+    });
+    if (!ok) continue;
+    for (const [o, relative] of pending) (blocks.set(o, { group, relative }), claimed.add(o));
+    planned.push(group);
+  }
+  // nothing but later groups may read a member before its group's loop has run
+  const at = (id: number) => planned.find((p) => p.members.includes(id))?.at ?? id;
+  const valid = planned.filter((p) => g.nodes.every((n) => !n.inputs.some((i) => p.members.includes(i)) || at(n.id) > p.at));
+  if (valid.length !== planned.length) return { groups: [], blocks: new Map<number, { group: PlannedGroup; relative: number }>() }; // all or nothing keeps the check simple
+  return { groups: valid, blocks };
 }
 
 export function planMemory(entries: readonly Graph[], options: { maxBatch?: number } = {}): ModulePlan {

@@ -8,8 +8,9 @@
 import { internal } from '../errors.js';
 import type { Graph } from '../ir.js';
 import { printNode } from '../ir.js';
-import { isElementwise, type OpName } from '../ops/index.js';
-import type { MemoryPlan } from '../plan.js';
+import { isElementwise, type OpName, type OpParams } from '../ops/index.js';
+import type { MemoryPlan, PlannedGroup } from '../plan.js';
+import { emitFused, type Operand } from './fused.js';
 import { indent, sizeExpr } from './code.js';
 import { lowerings, type LowerContext, type Lowering } from './lower.js';
 
@@ -44,8 +45,15 @@ function entryBody(g: Graph, plan: MemoryPlan, errors: string[]): string {
   const ptr = (id: number) => `(base + ${plan.slots[id]!.offset})`;
   const operand = (id: number) => ({ ptr: ptr(id), shape: g.nodes[id]!.type.shape, dtype: g.nodes[id]!.type.dtype });
   const blocks: string[] = [];
+  const grouped = new Set(plan.groups.flatMap((gr) => gr.members));
   for (const node of g.nodes) {
     if (isElementwise(node.op)) throw internal(`emit: ${printNode(node)} is not fused; run fuseElementwise first`);
+    const group = plan.groups.find((gr) => gr.at === node.id);
+    if (group) {
+      blocks.push(`// updates ${group.members.map((m) => `%${m}`).join(', ')}: one loop over ${group.bytes} bytes of parameters\n{\n${indent(groupLoop(g, group, operand))}\n}`);
+      continue;
+    }
+    if (grouped.has(node.id)) continue; // runs in its group's loop
     const lower = lowerings[node.op as keyof typeof lowerings] as Lowering<OpName> | undefined;
     if (!lower) throw internal(`emit: no lowering for ${node.op}`);
     const ctx: LowerContext<OpName> = {
@@ -63,6 +71,14 @@ function entryBody(g: Graph, plan: MemoryPlan, errors: string[]): string {
     blocks.push(`// update ${u.target} <- %${u.id}\nmemory.copy(${ptr(target.id)}, ${ptr(u.id)}, <usize>(${sizeExpr(t.shape)}) << 2);`);
   }
   return blocks.join('\n');
+}
+
+/** The single loop of an update group: its first member's body over the whole parameter range. */
+function groupLoop(g: Graph, group: PlannedGroup, operand: (id: number) => Operand): string {
+  const first = g.nodes[group.members[0]!]!;
+  const flat = [group.bytes / 4];
+  const inputs = first.inputs.map((i, k) => (group.roles[k] === 'shared' ? operand(i) : { ...operand(i), shape: flat }));
+  return emitFused((first.params as OpParams['fused']).body, inputs, { ...operand(first.id), shape: flat });
 }
 
 /** One module: the prelude, then an exported function per entry. */
