@@ -114,7 +114,7 @@ function planEntry(g: Graph, maxBatch: number, fixed: (n: Node) => Slot | undefi
   const slots: Slot[] = new Array(g.nodes.length);
   const updatesInPlace = inPlaceUpdates(g, lastUse);
   const known = (id: number): Slot | undefined => fixed(g.nodes[id]!) ?? (updatesInPlace.has(id) ? fixed(g.nodes[updatesInPlace.get(id)!]!) : undefined);
-  const { groups, blocks } = layoutGroups(g, owner, updatesInPlace, known, maxBatch);
+  const { groups, blocks } = layoutGroups(g, owner, updatesInPlace, known);
   // every operand of a group's members stays untouched until the group's loop runs
   for (const gr of groups) for (const m of gr.members) for (const i of g.nodes[m]!.inputs) lastUse[owner[i]!] = Math.max(lastUse[owner[i]!]!, gr.at);
   const blockStart = new Map<PlannedGroup, number>();
@@ -177,7 +177,7 @@ function planEntry(g: Graph, maxBatch: number, fixed: (n: Node) => Slot | undefi
  * the same order) or be an intermediate that the plan can put there; and nothing
  * may read a member's result before the single loop runs.
  */
-function layoutGroups(g: Graph, owner: Int32Array, inPlace: ReadonlyMap<number, number>, known: (id: number) => Slot | undefined, maxBatch: number) {
+function layoutGroups(g: Graph, owner: Int32Array, inPlace: ReadonlyMap<number, number>, known: (id: number) => Slot | undefined) {
   const candidates = updateGroupCandidates(g, inPlace).map((c) => {
     const order = c.members.map((_, i) => i).sort((a, b) => known(c.targets[a]!)!.offset - known(c.targets[b]!)!.offset);
     return { ...c, members: order.map((i) => c.members[i]!), targets: order.map((i) => c.targets[i]!) };

@@ -36,7 +36,6 @@ const unaryRecord = (name: keyof typeof kiln & string, covers: OpName[], domain:
 });
 
 const positive = (rng: Rng, s: number[]) => rng.uniform(s, 0.2, 3);
-const unit = (rng: Rng, s: number[]) => rng.uniform(s, -0.9, 0.9);
 const offGrid = (rng: Rng, s: number[]) => rng.offGrid(s);
 
 const binaryRecord = (name: keyof typeof kiln & string, covers: OpName[], options: { left?: (rng: Rng, s: number[]) => Tensor; right?: (rng: Rng, s: number[]) => Tensor; grad?: boolean } = {}): OpRecord => ({
