@@ -198,7 +198,10 @@ function layoutGroups(g: Graph, owner: Int32Array, inPlace: ReadonlyMap<number, 
       if (role !== 'tensor' || !ok) return;
       const owners = c.members.map((m) => owner[g.nodes[m]!.inputs[k]!]!);
       const slots = owners.map(known);
+      const placed = owners.map((o) => blocks.get(o));
       if (slots.every((s) => s)) ok = slots.every((s, i) => s!.offset - slots[0]!.offset === t[i]!.offset - base);
+      // already in an earlier group's block at the same relative offsets (Adam's m and v read the same gradients)
+      else if (placed.every((p, i) => p && p.group === placed[0]!.group && p.relative === t[i]!.offset - base)) return;
       else if (slots.every((s) => !s) && new Set(owners).size === owners.length && owners.every((o) => !claimed.has(o) && g.nodes[o]!.op !== 'constant')) {
         owners.forEach((o, i) => pending.push([o, t[i]!.offset - base]));
       } else ok = false;

@@ -1,0 +1,53 @@
+/**
+ * Adagrad, as Keras 3's `Adagrad` (default learning rate 0.001).
+ *
+ *   a ← a + g²                         (slot `accumulator`, starts at initialAccumulatorValue = 0.1)
+ *   w ← w − lr · g / sqrt(a + ε)       (ε = 1e-7, inside the square root)
+ *
+ * PyTorch's `Adagrad` starts the accumulator at 0, puts ε outside the root,
+ * lr · g / (sqrt(a) + ε) with ε = 1e-10, and has an `lr_decay`
+ * (lr / (1 + (t − 1) · lr_decay)) that Keras leaves to a schedule.
+ */
+import * as F from '../../compiler/functions/index.js';
+import type { Tensor } from '../../compiler/tensor.js';
+import { checkOption, Optimizer, type OptimizerOptions, type Slot, type StepScalars, type Updated } from './optimizer.js';
+
+export interface AdagradOptions extends OptimizerOptions {
+  initialAccumulatorValue?: number;
+  epsilon?: number;
+}
+
+/** Adagrad; made by `kiln.optimizers.adagrad`. */
+export class Adagrad extends Optimizer<AdagradOptions> {
+  readonly initialAccumulatorValue: number;
+  readonly epsilon: number;
+
+  constructor(options: AdagradOptions = {}) {
+    super('adagrad', 'Adagrad', options, 0.001);
+    this.initialAccumulatorValue = options.initialAccumulatorValue ?? 0.1;
+    this.epsilon = options.epsilon ?? 1e-7;
+    checkOption('adagrad', 'initialAccumulatorValue', this.initialAccumulatorValue, (x) => x >= 0, '>= 0');
+    checkOption('adagrad', 'epsilon', this.epsilon, (x) => x >= 0, '>= 0');
+  }
+
+  protected slots(): Slot[] {
+    return [{ name: 'accumulator', initial: this.initialAccumulatorValue }];
+  }
+
+  protected update(g: Tensor, w: Tensor, slots: Readonly<Record<string, Tensor>>, { lr }: StepScalars): Updated {
+    const accumulator = F.add(slots.accumulator!, F.square(g));
+    return { w: F.sub(w, F.div(F.mul(g, lr), F.sqrt(F.add(accumulator, this.epsilon)))), slots: { accumulator } };
+  }
+
+  protected ownConfig() {
+    return { initialAccumulatorValue: this.initialAccumulatorValue, epsilon: this.epsilon };
+  }
+}
+
+/**
+ * Keras-style Adagrad; its whole update runs inside the compiled training step.
+ * @example const opt = kiln.optimizers.adagrad({ learningRate: 0.01 });
+ */
+export function adagrad(options: AdagradOptions = {}): Adagrad {
+  return new Adagrad(options);
+}
