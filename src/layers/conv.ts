@@ -1,0 +1,123 @@
+/**
+ * @file Convolution layers, as TensorFlow.js': conv2d on NHWC inputs with an
+ * HWIO kernel [kernelH, kernelW, inChannels, filters].
+ */
+import * as F from '../../compiler/functions/index.js';
+import { fail } from '../../compiler/functions/util.js';
+import type { Tensor } from '../../compiler/tensor.js';
+import { formatType } from '../../compiler/types.js';
+import * as activations from './activations.js';
+import { checkInputShape, initializerConfig, positiveInt, type InitializerIdentifier } from './core.js';
+import * as initializers from './initializers.js';
+import { Layer, type CallContext, type Initializer, type LayerArgs, type Shape, type WeightSpec } from './layer.js';
+
+export type Pair = readonly [number, number];
+export type PaddingMode = 'valid' | 'same';
+
+/** A number or [h, w] as a pair of positive integers, or a KilnError naming the layer. */
+export function toPair(subject: string, what: string, v: unknown): Pair {
+  const p = typeof v === 'number' ? [v, v] : v;
+  if (!Array.isArray(p) || p.length !== 2 || !p.every((d) => Number.isInteger(d) && d > 0)) {
+    fail(subject, `expected ${what} to be a positive integer or [height, width], got ${JSON.stringify(v) ?? String(v)}`);
+  }
+  return [p[0], p[1]];
+}
+
+export function checkPadding(subject: string, padding: unknown): PaddingMode {
+  if (padding === 'valid' || padding === 'same') return padding;
+  return fail(subject, `expected padding 'valid' or 'same', got ${JSON.stringify(padding) ?? String(padding)}`);
+}
+
+export function checkDataFormat(subject: string, dataFormat: unknown): void {
+  if (dataFormat !== undefined && dataFormat !== 'channelsLast') fail(subject, `expected dataFormat 'channelsLast' (NHWC, the only layout kiln supports), got ${JSON.stringify(dataFormat)}`);
+}
+
+/** Keras' `conv_output_length`: 'same' gives ceil(n / stride); 'valid' floor((n − span) / stride) + 1. */
+export function convOutputLength(n: number, kernel: number, padding: PaddingMode, stride: number, dilation = 1): number {
+  const span = (kernel - 1) * dilation + 1;
+  return padding === 'same' ? Math.ceil(n / stride) : Math.floor((n - span) / stride) + 1;
+}
+
+export interface Conv2DArgs extends LayerArgs {
+  filters: number;
+  kernelSize: number | Pair;
+  strides?: number | Pair;
+  padding?: PaddingMode;
+  dataFormat?: 'channelsLast';
+  dilationRate?: number | Pair;
+  activation?: activations.ActivationName;
+  useBias?: boolean;
+  kernelInitializer?: InitializerIdentifier;
+  biasInitializer?: InitializerIdentifier;
+}
+
+/** `activation(conv2d(x, kernel) + bias)`: x [batch, H, W, C], kernel [kh, kw, C, filters], bias [filters]. */
+export class Conv2D extends Layer {
+  readonly className = 'Conv2D';
+  readonly filters: number;
+  readonly kernelSize: Pair;
+  readonly strides: Pair;
+  readonly padding: PaddingMode;
+  readonly dilationRate: Pair;
+  readonly activation: activations.ActivationName;
+  readonly useBias: boolean;
+  readonly kernelInitializer: Initializer;
+  readonly biasInitializer: Initializer;
+
+  constructor(args: Conv2DArgs) {
+    super('Conv2D', args);
+    const s = this.subject;
+    this.filters = positiveInt(s, 'filters', args?.filters);
+    this.kernelSize = toPair(s, 'kernelSize', args.kernelSize);
+    this.strides = toPair(s, 'strides', args.strides ?? 1);
+    this.padding = checkPadding(s, args.padding ?? 'valid');
+    checkDataFormat(s, args.dataFormat);
+    this.dilationRate = toPair(s, 'dilationRate', args.dilationRate ?? 1);
+    this.activation = activations.checkName(args.activation, s);
+    this.useBias = args.useBias ?? true;
+    this.kernelInitializer = initializers.get(args.kernelInitializer ?? 'glorotUniform', s);
+    this.biasInitializer = initializers.get(args.biasInitializer ?? 'zeros', s);
+  }
+
+  weights(inputShape: Shape): WeightSpec[] {
+    this.computeOutputShape(inputShape);
+    const specs: WeightSpec[] = [{ name: 'kernel', shape: [...this.kernelSize, inputShape[2]!, this.filters], initializer: this.kernelInitializer, trainable: this.trainable }];
+    if (this.useBias) specs.push({ name: 'bias', shape: [this.filters], initializer: this.biasInitializer, trainable: this.trainable });
+    return specs;
+  }
+
+  computeOutputShape(inputShape: Shape): Shape {
+    checkInputShape(this.subject, inputShape, 3, '[batch, height, width, channels] ');
+    const [h, w] = [0, 1].map((a) => convOutputLength(inputShape[a]!, this.kernelSize[a]!, this.padding, this.strides[a]!, this.dilationRate[a]!));
+    if (h! <= 0 || w! <= 0) {
+      this.fail(`expected an input of at least the dilated kernel's ${[0, 1].map((a) => (this.kernelSize[a]! - 1) * this.dilationRate[a]! + 1).join('x')} with padding 'valid', got ${inputShape[0]}x${inputShape[1]}`);
+    }
+    return [h!, w!, this.filters];
+  }
+
+  call(x: Tensor, weights: Readonly<Record<string, Tensor>>, _ctx?: CallContext): Tensor {
+    const kernel = this.weight(weights, 'kernel');
+    if (x.rank !== 4 || x.type.shape[3] !== kernel.type.shape[2]) this.fail(`expected an input [batch, height, width, ${kernel.type.shape[2]}], got ${formatType(x.type)}`);
+    let y = F.conv2d(x, kernel, { strides: this.strides, padding: this.padding, dilations: this.dilationRate });
+    if (this.useBias) y = F.add(y, this.weight(weights, 'bias'));
+    return activations.get(this.activation)(y);
+  }
+
+  override getConfig(): object {
+    return {
+      ...super.getConfig(),
+      filters: this.filters,
+      kernelSize: [...this.kernelSize],
+      strides: [...this.strides],
+      padding: this.padding,
+      dataFormat: 'channelsLast',
+      dilationRate: [...this.dilationRate],
+      activation: this.activation,
+      useBias: this.useBias,
+      kernelInitializer: initializerConfig(this.kernelInitializer),
+      biasInitializer: initializerConfig(this.biasInitializer),
+    };
+  }
+}
+
+export const conv2d = (args: Conv2DArgs): Conv2D => new Conv2D(args);

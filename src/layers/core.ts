@@ -1,0 +1,200 @@
+/**
+ * @file Core layers, as TensorFlow.js': dense, flatten, reshape, activation.
+ */
+import * as F from '../../compiler/functions/index.js';
+import { fail } from '../../compiler/functions/util.js';
+import type { Tensor } from '../../compiler/tensor.js';
+import { formatType } from '../../compiler/types.js';
+import * as activations from './activations.js';
+import * as initializers from './initializers.js';
+import { formatShape, Layer, type CallContext, type Initializer, type LayerArgs, type Shape, type WeightSpec } from './layer.js';
+
+/** An initializer by name or object, as the layers' `kernelInitializer` and `biasInitializer` options. */
+export type InitializerIdentifier = initializers.InitializerName | Initializer;
+
+export const initializerConfig = (init: Initializer): object => ({ className: init.className, config: init.config });
+
+/** Throws `<subject>: expected <what> to be a positive integer, got <v>`. */
+export function positiveInt(layer: string, what: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) fail(layer, `expected ${what} to be a positive integer, got ${JSON.stringify(v) ?? String(v)}`);
+  return v as number;
+}
+
+export function checkInputShape(subject: string, inputShape: Shape, rank?: number, what = ''): void {
+  const ok = Array.isArray(inputShape) && inputShape.every((d) => Number.isInteger(d) && d > 0);
+  if (!ok) fail(subject, `expected an input shape (without the batch dimension) of positive integers, got ${Array.isArray(inputShape) ? formatShape(inputShape) : JSON.stringify(inputShape)}`);
+  if (rank !== undefined && inputShape.length !== rank) fail(subject, `expected an input of rank ${rank + 1} ${what}(with the batch dimension), got shape ${formatShape([null, ...inputShape])}`);
+}
+
+// ---- Dense ------------------------------------------------------------------------
+
+export interface DenseArgs extends LayerArgs {
+  units: number;
+  activation?: activations.ActivationName;
+  useBias?: boolean;
+  kernelInitializer?: InitializerIdentifier;
+  biasInitializer?: InitializerIdentifier;
+}
+
+/**
+ * `activation(x · kernel + bias)` over the last axis: kernel [inputDim, units],
+ * bias [units]. Inputs of rank > 2 ([batch, ..., inputDim]) use matmul's
+ * broadcasting over the leading dimensions.
+ */
+export class Dense extends Layer {
+  readonly className = 'Dense';
+  readonly units: number;
+  readonly activation: activations.ActivationName;
+  readonly useBias: boolean;
+  readonly kernelInitializer: Initializer;
+  readonly biasInitializer: Initializer;
+
+  constructor(args: DenseArgs) {
+    super('Dense', args);
+    this.units = positiveInt(this.subject, 'units', args?.units);
+    this.activation = activations.checkName(args.activation, this.subject);
+    this.useBias = args.useBias ?? true;
+    this.kernelInitializer = initializers.get(args.kernelInitializer ?? 'glorotUniform', this.subject);
+    this.biasInitializer = initializers.get(args.biasInitializer ?? 'zeros', this.subject);
+  }
+
+  private inputDim(inputShape: Shape): number {
+    checkInputShape(this.subject, inputShape);
+    if (inputShape.length < 1) this.fail(`expected an input of rank >= 2 (with the batch dimension), got shape ${formatShape([null, ...inputShape])}`);
+    return inputShape[inputShape.length - 1]!;
+  }
+
+  weights(inputShape: Shape): WeightSpec[] {
+    const inputDim = this.inputDim(inputShape);
+    const specs: WeightSpec[] = [{ name: 'kernel', shape: [inputDim, this.units], initializer: this.kernelInitializer, trainable: this.trainable }];
+    if (this.useBias) specs.push({ name: 'bias', shape: [this.units], initializer: this.biasInitializer, trainable: this.trainable });
+    return specs;
+  }
+
+  computeOutputShape(inputShape: Shape): Shape {
+    this.inputDim(inputShape);
+    return [...inputShape.slice(0, -1), this.units];
+  }
+
+  call(x: Tensor, weights: Readonly<Record<string, Tensor>>, _ctx?: CallContext): Tensor {
+    const kernel = this.weight(weights, 'kernel');
+    const inputDim = kernel.type.shape[0];
+    if (x.rank < 2 || x.type.shape[x.rank - 1] !== inputDim) this.fail(`expected an input of rank >= 2 whose last dimension is ${inputDim}, got ${formatType(x.type)}`);
+    let y = F.matmul(x, kernel);
+    if (this.useBias) y = F.add(y, this.weight(weights, 'bias'));
+    return activations.get(this.activation)(y);
+  }
+
+  override getConfig(): object {
+    return {
+      ...super.getConfig(),
+      units: this.units,
+      activation: this.activation,
+      useBias: this.useBias,
+      kernelInitializer: initializerConfig(this.kernelInitializer),
+      biasInitializer: initializerConfig(this.biasInitializer),
+    };
+  }
+}
+
+// ---- Flatten ----------------------------------------------------------------------
+
+/** [batch, d1, d2, …] to [batch, d1·d2·…]. */
+export class Flatten extends Layer {
+  readonly className = 'Flatten';
+  constructor(args: LayerArgs = {}) {
+    super('Flatten', args);
+  }
+  weights(inputShape: Shape): WeightSpec[] {
+    checkInputShape(this.subject, inputShape);
+    return [];
+  }
+  computeOutputShape(inputShape: Shape): Shape {
+    checkInputShape(this.subject, inputShape);
+    return [inputShape.reduce((a, b) => a * b, 1)];
+  }
+  call(x: Tensor, _weights?: Readonly<Record<string, Tensor>>, _ctx?: CallContext): Tensor {
+    if (x.rank < 1) this.fail(`expected an input with a batch dimension, got ${formatType(x.type)}`);
+    return x.rank === 2 ? x : F.flatten(x);
+  }
+}
+
+// ---- Reshape ----------------------------------------------------------------------
+
+export interface ReshapeArgs extends LayerArgs {
+  /** The shape without the batch dimension; one entry may be -1 (inferred). */
+  targetShape: number[];
+}
+
+/** Reshapes each example to `targetShape` (the batch dimension is kept). */
+export class Reshape extends Layer {
+  readonly className = 'Reshape';
+  readonly targetShape: readonly number[];
+  constructor(args: ReshapeArgs) {
+    super('Reshape', args);
+    const t = args?.targetShape;
+    const ok = Array.isArray(t) && t.every((d) => d === -1 || (Number.isInteger(d) && d > 0)) && t.filter((d) => d === -1).length <= 1;
+    if (!ok) this.fail(`expected targetShape of positive integers with at most one -1, got ${Array.isArray(t) ? formatShape(t) : JSON.stringify(t)}`);
+    this.targetShape = [...t];
+  }
+  weights(inputShape: Shape): WeightSpec[] {
+    this.computeOutputShape(inputShape);
+    return [];
+  }
+  computeOutputShape(inputShape: Shape): Shape {
+    checkInputShape(this.subject, inputShape);
+    const n = inputShape.reduce((a, b) => a * b, 1);
+    const known = this.targetShape.reduce((a, d) => (d === -1 ? a : a * d), 1);
+    const bad = () => this.fail(`cannot reshape an input of shape ${formatShape(inputShape)} (${n} values) to ${formatShape(this.targetShape)}`);
+    if (this.targetShape.includes(-1)) {
+      if (n % known !== 0) bad();
+      return this.targetShape.map((d) => (d === -1 ? n / known : d));
+    }
+    if (known !== n) bad();
+    return [...this.targetShape];
+  }
+  call(x: Tensor, _weights?: Readonly<Record<string, Tensor>>, _ctx?: CallContext): Tensor {
+    if (x.rank < 1) this.fail(`expected an input with a batch dimension, got ${formatType(x.type)}`);
+    const rest = x.type.shape.slice(1);
+    if (rest.some((d) => typeof d !== 'number')) this.fail(`expected only the first dimension to be dynamic, got ${formatType(x.type)}`);
+    return F.reshapeTo(x, [x.type.shape[0]!, ...this.computeOutputShape(rest as number[])]);
+  }
+  override getConfig(): object {
+    return { ...super.getConfig(), targetShape: [...this.targetShape] };
+  }
+}
+
+// ---- Activation -------------------------------------------------------------------
+
+export interface ActivationArgs extends LayerArgs {
+  activation: activations.ActivationName;
+}
+
+/** Applies a named activation elementwise (softmax over the last axis). */
+export class Activation extends Layer {
+  readonly className = 'Activation';
+  readonly activation: activations.ActivationName;
+  constructor(args: ActivationArgs) {
+    super('Activation', args);
+    this.activation = activations.checkName(args?.activation, this.subject);
+  }
+  weights(inputShape: Shape): WeightSpec[] {
+    checkInputShape(this.subject, inputShape);
+    return [];
+  }
+  computeOutputShape(inputShape: Shape): Shape {
+    checkInputShape(this.subject, inputShape);
+    return [...inputShape];
+  }
+  call(x: Tensor, _weights?: Readonly<Record<string, Tensor>>, _ctx?: CallContext): Tensor {
+    return activations.get(this.activation)(x);
+  }
+  override getConfig(): object {
+    return { ...super.getConfig(), activation: this.activation };
+  }
+}
+
+export const dense = (args: DenseArgs): Dense => new Dense(args);
+export const flatten = (args: LayerArgs = {}): Flatten => new Flatten(args);
+export const reshape = (args: ReshapeArgs): Reshape => new Reshape(args);
+export const activation = (args: ActivationArgs): Activation => new Activation(args);

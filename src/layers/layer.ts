@@ -1,0 +1,106 @@
+/**
+ * @file The layer contract shared by the layer families and the models that
+ * hold them. A layer owns no tensors: it describes its weights (`weights`) and,
+ * inside a trace, applies itself to an input with those weights bound (`call`).
+ */
+import type { Tensor } from '../../compiler/tensor.js';
+import { fail } from '../../compiler/functions/util.js';
+
+/** A shape without the batch dimension. */
+export type Shape = readonly number[];
+
+export interface Initializer {
+  readonly className: string;
+  readonly config: object;
+  /** values for a weight of `shape`, seeded */
+  init(shape: Shape, seed: number): Float32Array;
+}
+
+export interface WeightSpec {
+  readonly name: string;
+  readonly shape: Shape;
+  readonly initializer: Initializer;
+  readonly trainable: boolean;
+}
+
+export interface CallContext {
+  readonly training: boolean;
+}
+
+export interface LayerArgs {
+  name?: string;
+  inputShape?: (number | null)[];
+  trainable?: boolean;
+}
+
+/** Keras' `to_snake_case`: 'Dense' → 'dense', 'MaxPooling2D' → 'max_pooling2d'. */
+export function snakeCase(className: string): string {
+  return className.replace(/(.)([A-Z][a-z]+)/g, '$1_$2').replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase();
+}
+
+const nameCounters = new Map<string, number>();
+
+/** 'dense', then 'dense_1', 'dense_2', … (one counter per class name, for the process). */
+export function uniqueLayerName(className: string): string {
+  const prefix = snakeCase(className);
+  const n = nameCounters.get(prefix) ?? 0;
+  nameCounters.set(prefix, n + 1);
+  return n === 0 ? prefix : `${prefix}_${n}`;
+}
+
+/** Restarts the default names ('dense', 'dense_1', …), as Keras' `clear_session`. */
+export function resetLayerNames(): void {
+  nameCounters.clear();
+}
+
+export const formatShape = (shape: readonly (number | null)[]): string => `[${shape.map((d) => (d === null ? 'null' : d)).join(',')}]`;
+
+export abstract class Layer {
+  readonly name: string;
+  trainable: boolean;
+  readonly inputShape?: Shape;
+  abstract readonly className: string;
+
+  protected constructor(className: string, args: LayerArgs) {
+    if (args.name !== undefined && (typeof args.name !== 'string' || args.name === '')) fail(className, `expected name to be a non-empty string, got ${JSON.stringify(args.name)}`);
+    this.name = args.name ?? uniqueLayerName(className);
+    this.trainable = args.trainable ?? true;
+    if (args.inputShape !== undefined) {
+      const s = args.inputShape;
+      if (!Array.isArray(s) || s.some((d) => typeof d !== 'number' || !Number.isInteger(d) || d <= 0)) {
+        fail(`${className} "${this.name}"`, `expected inputShape (without the batch dimension) of positive integers, got ${Array.isArray(s) ? formatShape(s) : JSON.stringify(s)}`);
+      }
+      this.inputShape = [...(s as number[])];
+    }
+  }
+
+  /** The layer's weights for an input of `inputShape` (no batch dim); throws a KilnError naming the layer on a bad shape. */
+  abstract weights(inputShape: Shape): WeightSpec[];
+  abstract computeOutputShape(inputShape: Shape): Shape;
+  /** Inside a trace: applies the layer to x ([batch, ...inputShape], batch may be dynamic) with its weights bound by WeightSpec name. */
+  abstract call(x: Tensor, weights: Readonly<Record<string, Tensor>>, ctx: CallContext): Tensor;
+
+  /** Keras-like config: name, trainable, batchInputShape when an inputShape was given, and the layer's own options. */
+  getConfig(): object {
+    const config: Record<string, unknown> = { name: this.name, trainable: this.trainable };
+    if (this.inputShape) config.batchInputShape = [null, ...this.inputShape];
+    return config;
+  }
+
+  /** `Dense "dense_1"`: the subject of this layer's errors. */
+  protected get subject(): string {
+    return `${this.className} "${this.name}"`;
+  }
+
+  /** Throws a KilnError `<Class> "<name>": <message>`. */
+  protected fail(message: string): never {
+    return fail(this.subject, message);
+  }
+
+  /** The weight `name` from `weights`, or a KilnError saying which is missing. */
+  protected weight(weights: Readonly<Record<string, Tensor>>, name: string): Tensor {
+    const w = weights[name];
+    if (!w) this.fail(`expected a bound weight '${name}', got ${Object.keys(weights).length ? `only ${Object.keys(weights).map((k) => `'${k}'`).join(', ')}` : 'none'}`);
+    return w!;
+  }
+}

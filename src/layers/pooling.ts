@@ -1,0 +1,110 @@
+/**
+ * @file Pooling layers, as TensorFlow.js': max and average pooling over NHWC
+ * windows, and global average pooling over height and width.
+ */
+import * as F from '../../compiler/functions/index.js';
+import type { Tensor } from '../../compiler/tensor.js';
+import { formatType } from '../../compiler/types.js';
+import { checkDataFormat, checkPadding, convOutputLength, toPair, type Pair, type PaddingMode } from './conv.js';
+import { checkInputShape } from './core.js';
+import { Layer, type CallContext, type LayerArgs, type Shape, type WeightSpec } from './layer.js';
+
+export interface Pooling2DArgs extends LayerArgs {
+  /** Default 2. */
+  poolSize?: number | Pair;
+  /** Default: poolSize. */
+  strides?: number | Pair;
+  padding?: PaddingMode;
+  dataFormat?: 'channelsLast';
+}
+
+abstract class Pooling2D extends Layer {
+  readonly poolSize: Pair;
+  readonly strides: Pair;
+  readonly padding: PaddingMode;
+
+  protected constructor(className: string, args: Pooling2DArgs) {
+    super(className, args ?? {});
+    const s = `${className} "${this.name}"`;
+    this.poolSize = toPair(s, 'poolSize', args?.poolSize ?? 2);
+    this.strides = toPair(s, 'strides', args?.strides ?? this.poolSize);
+    this.padding = checkPadding(s, args?.padding ?? 'valid');
+    checkDataFormat(s, args?.dataFormat);
+  }
+
+  weights(inputShape: Shape): WeightSpec[] {
+    this.computeOutputShape(inputShape);
+    return [];
+  }
+
+  computeOutputShape(inputShape: Shape): Shape {
+    checkInputShape(this.subject, inputShape, 3, '[batch, height, width, channels] ');
+    const [h, w] = [0, 1].map((a) => convOutputLength(inputShape[a]!, this.poolSize[a]!, this.padding, this.strides[a]!));
+    if (h! <= 0 || w! <= 0) this.fail(`expected an input of at least the pool size ${this.poolSize.join('x')} with padding 'valid', got ${inputShape[0]}x${inputShape[1]}`);
+    return [h!, w!, inputShape[2]!];
+  }
+
+  protected checkCallInput(x: Tensor): void {
+    if (x.rank !== 4) this.fail(`expected an input [batch, height, width, channels], got ${formatType(x.type)}`);
+  }
+
+  override getConfig(): object {
+    return { ...super.getConfig(), poolSize: [...this.poolSize], strides: [...this.strides], padding: this.padding, dataFormat: 'channelsLast' };
+  }
+}
+
+/** The maximum of each poolSize window. */
+export class MaxPooling2D extends Pooling2D {
+  readonly className = 'MaxPooling2D';
+  constructor(args: Pooling2DArgs = {}) {
+    super('MaxPooling2D', args);
+  }
+  call(x: Tensor, _weights?: Readonly<Record<string, Tensor>>, _ctx?: CallContext): Tensor {
+    this.checkCallInput(x);
+    return F.maxPool2d(x, { poolSize: this.poolSize, strides: this.strides, padding: this.padding });
+  }
+}
+
+/** The mean of each poolSize window (cells in 'same' padding are not counted). */
+export class AveragePooling2D extends Pooling2D {
+  readonly className = 'AveragePooling2D';
+  constructor(args: Pooling2DArgs = {}) {
+    super('AveragePooling2D', args);
+  }
+  call(x: Tensor, _weights?: Readonly<Record<string, Tensor>>, _ctx?: CallContext): Tensor {
+    this.checkCallInput(x);
+    return F.avgPool2d(x, { poolSize: this.poolSize, strides: this.strides, padding: this.padding });
+  }
+}
+
+export interface GlobalPooling2DArgs extends LayerArgs {
+  dataFormat?: 'channelsLast';
+}
+
+/** The mean over height and width: [batch, H, W, C] to [batch, C]. */
+export class GlobalAveragePooling2D extends Layer {
+  readonly className = 'GlobalAveragePooling2D';
+  constructor(args: GlobalPooling2DArgs = {}) {
+    super('GlobalAveragePooling2D', args);
+    checkDataFormat(this.subject, args.dataFormat);
+  }
+  weights(inputShape: Shape): WeightSpec[] {
+    this.computeOutputShape(inputShape);
+    return [];
+  }
+  computeOutputShape(inputShape: Shape): Shape {
+    checkInputShape(this.subject, inputShape, 3, '[batch, height, width, channels] ');
+    return [inputShape[2]!];
+  }
+  call(x: Tensor, _weights?: Readonly<Record<string, Tensor>>, _ctx?: CallContext): Tensor {
+    if (x.rank !== 4) this.fail(`expected an input [batch, height, width, channels], got ${formatType(x.type)}`);
+    return F.mean(x, [1, 2]);
+  }
+  override getConfig(): object {
+    return { ...super.getConfig(), dataFormat: 'channelsLast' };
+  }
+}
+
+export const maxPooling2d = (args: Pooling2DArgs = {}): MaxPooling2D => new MaxPooling2D(args);
+export const averagePooling2d = (args: Pooling2DArgs = {}): AveragePooling2D => new AveragePooling2D(args);
+export const globalAveragePooling2d = (args: GlobalPooling2DArgs = {}): GlobalAveragePooling2D => new GlobalAveragePooling2D(args);
