@@ -12,6 +12,8 @@
 export * from '../compiler/index.js';
 export * as datasets from './datasets/index.js';
 export * as optimizers from './optimizers/index.js';
+export * as layers from './layers/index.js';
+export { sequential, Sequential, losses, type CompileArgs, type FitArgs, type History, type Callback } from './models/index.js';
 export { compileModule, manifestOf, type Compiled, type CompileOptions } from './compile.js';
 export { compile, type JitOptions } from './jit.js';
 export { load, KilnModule, KilnRuntimeError, type Manifest } from './runtime/index.js';

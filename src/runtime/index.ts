@@ -114,6 +114,13 @@ export class KilnModule {
     return Object.fromEntries(spec.outputs.map((o) => [o.name, this.read(o, batch, options.views ?? false)]));
   }
 
+  /** Writes an input's value into the module's memory (a parameter or state it keeps between runs). */
+  set(name: string, data: InputData): void {
+    const slot = this.manifest.inputs.find((s) => s.name === name);
+    if (!slot) throw new KilnRuntimeError(`kiln runtime: no input named "${name}"; inputs are ${this.manifest.inputs.map((s) => `"${s.name}"`).join(', ')}.`);
+    this.bind({ inputs: [name], outputs: [] }, { [name]: data });
+  }
+
   /** The current value of an input (a parameter after training steps, say). */
   get(name: string, batch = 1): TensorData {
     const slot = this.manifest.inputs.find((s) => s.name === name);

@@ -1,0 +1,383 @@
+/**
+ * `kiln.sequential`: a Keras-style stack of layers whose training step, evaluation
+ * and prediction are traced once into three entries of ONE compiled wasm module.
+ * The entries share the weights by name, so training updates what predict reads;
+ * the optimizer's whole update runs inside the training entry.
+ */
+import * as F from '../../compiler/functions/index.js';
+import { KilnError } from '../../compiler/errors.js';
+import type { Graph } from '../../compiler/ir.js';
+import type { Value } from '../../compiler/ops/op.js';
+import { interpret } from '../../compiler/interpret.js';
+import { Tensor } from '../../compiler/tensor.js';
+import { spec, trace } from '../../compiler/trace.js';
+import { valueAndGrad } from '../../compiler/transforms.js';
+import { uniformAt } from '../../compiler/random.js';
+import { formatType } from '../../compiler/types.js';
+import { compileModule } from '../compile.js';
+import type { KilnModule } from '../runtime/index.js';
+import type { Layer, Shape, WeightSpec } from '../layers/layer.js';
+import * as optimizers from '../optimizers/index.js';
+import type { Optimizer } from '../optimizers/index.js';
+import { getLoss, type Loss } from './losses.js';
+import { getMetric, type Metric } from './metrics.js';
+
+
+export interface CompileArgs {
+  optimizer: Optimizer | 'sgd' | 'adam' | 'adamw' | 'rmsprop' | 'adagrad';
+  loss: string | Loss;
+  metrics?: string[];
+}
+
+export type Logs = Record<string, number>;
+
+export interface Callback {
+  onEpochBegin?(epoch: number): void | Promise<void>;
+  onEpochEnd?(epoch: number, logs: Logs): void | Promise<void>;
+  onBatchEnd?(batch: number, logs: Logs): void | Promise<void>;
+}
+
+export interface FitArgs {
+  epochs?: number;
+  batchSize?: number;
+  shuffle?: boolean;
+  /** Fraction of the examples, taken from the end before shuffling, held out for validation. */
+  validationSplit?: number;
+  validationData?: readonly [Tensor, Tensor];
+  /** 0: silent; 1: one line per epoch. */
+  verbose?: 0 | 1;
+  seed?: number;
+  callbacks?: Callback | readonly Callback[];
+}
+
+export interface History {
+  epoch: number[];
+  history: Record<string, number[]>;
+}
+
+interface WeightEntry {
+  readonly name: string;
+  readonly layer: Layer;
+  readonly spec: WeightSpec;
+}
+
+interface Compiled {
+  readonly optimizer: Optimizer;
+  readonly loss: Loss;
+  readonly metrics: readonly Metric[];
+}
+
+const optimizerByName = {
+  sgd: () => optimizers.sgd({ learningRate: 0.01 }),
+  adam: () => optimizers.adam(),
+  adamw: () => optimizers.adamw(),
+  rmsprop: () => optimizers.rmsprop(),
+  adagrad: () => optimizers.adagrad(),
+};
+
+/** Rows `index` of a batch-major value. */
+function rows(v: Value, index: Int32Array): Value {
+  const width = v.data.length / v.shape[0]!;
+  const out = v.dtype === 'float32' ? new Float32Array(index.length * width) : new Int32Array(index.length * width);
+  index.forEach((r, i) => out.set(v.data.subarray(r * width, (r + 1) * width), i * width));
+  return { dtype: v.dtype, shape: [index.length, ...v.shape.slice(1)], data: out };
+}
+
+const range = (from: number, to: number) => Int32Array.from({ length: to - from }, (_, i) => from + i);
+
+function permutation(n: number, seed: number): Int32Array {
+  const order = range(0, n);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(uniformAt(seed, i) * (i + 1));
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  return order;
+}
+
+export class Sequential {
+  readonly layers: Layer[] = [];
+  readonly name: string;
+  private compiled?: Compiled;
+  private module?: KilnModule;
+  private building?: Promise<KilnModule>;
+  private maxBatch = 0;
+  private readonly values = new Map<string, Float32Array>();
+  private graphs?: { trainStep: Graph; evaluate: Graph; predict: Graph };
+
+  constructor(args: { layers?: readonly Layer[]; name?: string } = {}) {
+    this.name = args.name ?? 'sequential';
+    for (const layer of args.layers ?? []) this.add(layer);
+  }
+
+  /** Appends a layer; the first must give `inputShape`. */
+  add(layer: Layer): void {
+    if (this.layers.length === 0 && !layer.inputShape) throw new KilnError(`Sequential "${this.name}": the first layer ("${layer.name}") needs an inputShape.`);
+    if (this.layers.some((l) => l.name === layer.name)) throw new KilnError(`Sequential "${this.name}": a layer named "${layer.name}" is already in the model.`);
+    this.layers.push(layer);
+    this.invalidate();
+  }
+
+  private invalidate(): void {
+    this.module = undefined;
+    this.building = undefined;
+    this.graphs = undefined;
+  }
+
+  get inputShape(): Shape {
+    const first = this.layers[0];
+    if (!first) throw new KilnError(`Sequential "${this.name}": the model has no layers.`);
+    return first.inputShape!;
+  }
+
+  /** Each layer's output shape (batch dimension left out). */
+  private outputShapes(): Shape[] {
+    let shape = this.inputShape;
+    return this.layers.map((l) => (shape = l.computeOutputShape(shape)));
+  }
+
+  get outputShape(): Shape {
+    const shapes = this.outputShapes();
+    return shapes[shapes.length - 1]!;
+  }
+
+  private weightEntries(): WeightEntry[] {
+    let shape = this.inputShape;
+    return this.layers.flatMap((layer) => {
+      const specs = layer.weights(shape);
+      shape = layer.computeOutputShape(shape);
+      return specs.map((spec) => ({ name: `${layer.name}/${spec.name}`, layer, spec }));
+    });
+  }
+
+  countParams(): number {
+    return this.weightEntries().reduce((a, w) => a + w.spec.shape.reduce((x, y) => x * y, 1), 0);
+  }
+
+  /** Prints a Keras-like table: layer, output shape, parameters, totals. */
+  summary(print: (line: string) => void = console.log): void {
+    const shapes = this.outputShapes();
+    const weights = this.weightEntries();
+    const rowsOut = this.layers.map((l, i) => {
+      const params = weights.filter((w) => w.layer === l).reduce((a, w) => a + w.spec.shape.reduce((x, y) => x * y, 1), 0);
+      return [`${l.name} (${l.className})`, `[null,${shapes[i]!.join(',')}]`, String(params)];
+    });
+    const widths = [0, 1, 2].map((c) => Math.max(...[['Layer (type)', 'Output shape', 'Param #'], ...rowsOut].map((r) => r[c]!.length)) + 2);
+    const line = (r: string[]) => r.map((cell, c) => cell.padEnd(widths[c]!)).join('');
+    const rule = '_'.repeat(widths.reduce((a, b) => a + b, 0));
+    const total = this.countParams();
+    const trainable = weights.filter((w) => w.spec.trainable && w.layer.trainable).reduce((a, w) => a + w.spec.shape.reduce((x, y) => x * y, 1), 0);
+    [rule, line(['Layer (type)', 'Output shape', 'Param #']), '='.repeat(rule.length), ...rowsOut.map(line), '='.repeat(rule.length),
+      `Total params: ${total}`, `Trainable params: ${trainable}`, `Non-trainable params: ${total - trainable}`, rule].forEach((l) => print(l));
+  }
+
+  /** Sets the optimizer, loss and metrics; the module is built at the first fit, evaluate or trainOnBatch. */
+  compile(args: CompileArgs): void {
+    const optimizer = typeof args.optimizer === 'string' ? optimizerByName[args.optimizer]?.() : args.optimizer;
+    if (!optimizer) throw new KilnError(`compile: unknown optimizer "${String(args.optimizer)}"; expected ${Object.keys(optimizerByName).join(', ')} or a kiln.optimizers object.`);
+    const loss = getLoss(args.loss);
+    const metrics = (args.metrics ?? []).map((m) => getMetric(m, loss));
+    this.compiled = { optimizer, loss, metrics };
+    this.invalidate();
+  }
+
+  private forward(x: Tensor, weights: Readonly<Record<string, Tensor>>, training: boolean): Tensor {
+    return this.layers.reduce((h, layer) => {
+      const own = Object.fromEntries(Object.entries(weights).filter(([n]) => n.startsWith(`${layer.name}/`)).map(([n, t]) => [n.slice(layer.name.length + 1), t]));
+      return layer.call(h, own, { training });
+    }, x);
+  }
+
+  private trace(): { trainStep: Graph; evaluate: Graph; predict: Graph } {
+    if (this.graphs) return this.graphs;
+    const c = this.requireCompiled('fit');
+    const weights = this.weightEntries();
+    const params = Object.fromEntries(weights.map((w) => [w.name, spec([...w.spec.shape], 'float32', { kind: 'parameter' })]));
+    const x = spec([null, ...this.inputShape]);
+    const y = c.loss.sparse ? spec([null], 'int32') : spec([null, ...this.outputShape]);
+    const outputs = (labels: Tensor, predictions: Tensor, loss: Tensor) => ({ loss, ...Object.fromEntries(c.metrics.map((m) => [m.name, m.sum(labels, predictions)])) });
+    const trainable = weights.filter((w) => w.spec.trainable && w.layer.trainable);
+    const trainStep = trace((t: Record<string, Tensor>) => {
+      const all = Object.fromEntries(weights.map((w) => [w.name, t[w.name]!]));
+      const objective = (...ps: Tensor[]) => c.loss.fn(t.y!, this.forward(t.x!, { ...all, ...Object.fromEntries(trainable.map((w, i) => [w.name, ps[i]!])) }, true));
+      const { value, grad } = valueAndGrad(objective, trainable.map((_, i) => i))(...trainable.map((w) => all[w.name]!));
+      c.optimizer.applyGradients(trainable.map((w, i) => [grad[i]!, all[w.name]!] as const));
+      // the same forward again for the metrics: CSE merges it with the one above
+      return outputs(t.y!, this.forward(t.x!, all, true), value);
+    }, { x, y, ...params });
+    const evaluate = trace((t: Record<string, Tensor>) => {
+      const predictions = this.forward(t.x!, t, false);
+      return outputs(t.y!, predictions, c.loss.fn(t.y!, predictions));
+    }, { x, y, ...params });
+    const predict = trace((t: Record<string, Tensor>) => this.forward(t.x!, t, false), { x, ...params });
+    return (this.graphs = { trainStep, evaluate, predict });
+  }
+
+  private requireCompiled(method: string): Compiled {
+    if (!this.compiled) throw new KilnError(`Sequential "${this.name}": call model.compile({ optimizer, loss }) before ${method}.`);
+    return this.compiled;
+  }
+
+  /** The weights' current values: from the module once it holds them, else the initial ones. */
+  private currentValues(): Map<string, Float32Array> {
+    const weights = this.weightEntries();
+    weights.forEach((w, i) => {
+      if (!this.values.has(w.name)) this.values.set(w.name, w.spec.initializer.init(w.spec.shape, 1000 + i));
+    });
+    if (this.module) for (const w of weights) this.values.set(w.name, this.module.get(w.name).data as Float32Array);
+    return this.values;
+  }
+
+  private async moduleFor(batchSize: number): Promise<KilnModule> {
+    if (this.module && batchSize <= this.maxBatch) return this.module;
+    if (this.building && batchSize <= this.maxBatch) return this.building;
+    const values = this.currentValues();
+    this.maxBatch = Math.max(batchSize, this.maxBatch, 32);
+    const graphs = this.trace();
+    const c = this.requireCompiled('fit');
+    this.building = compileModule(graphs, { maxBatch: this.maxBatch }).then(({ module }) => {
+      for (const [name, data] of values) module.set(name, data);
+      const weights = this.weightEntries().filter((w) => w.spec.trainable && w.layer.trainable);
+      for (const [name, data] of Object.entries(c.optimizer.initialState(Object.fromEntries(weights.map((w) => [w.name, { shape: w.spec.shape }]))))) module.set(name, data);
+      this.module = module;
+      return module;
+    });
+    return this.building;
+  }
+
+  private checkData(method: string, x: Tensor, y?: Tensor): { x: Value; y?: Value } {
+    if (!(x instanceof Tensor) || x.isSymbolic) throw new KilnError(`${method}: expected x to be a concrete Tensor, got ${x instanceof Tensor ? 'a symbolic one' : typeof x}.`);
+    const want = this.inputShape;
+    if (x.rank !== want.length + 1 || want.some((d, i) => d !== x.shape[i + 1])) throw new KilnError(`${method}: expected x of shape [n,${want.join(',')}], got ${formatType(x.type)}.`);
+    if (y === undefined) return { x: x.value! };
+    const c = this.requireCompiled(method);
+    if (y.shape[0] !== x.shape[0]) throw new KilnError(`${method}: expected as many labels as examples (${x.shape[0]}), got ${formatType(y.type)}.`);
+    let labels = y.value!;
+    if (c.loss.sparse) {
+      if (y.rank !== 1) throw new KilnError(`${method}: loss ${c.loss.name} expects class indices of shape [n], got ${formatType(y.type)}.`);
+      if (y.dtype !== 'int32') labels = { dtype: 'int32', shape: labels.shape, data: Int32Array.from(labels.data) };
+    } else {
+      const out = this.outputShape;
+      if (y.rank !== out.length + 1 || out.some((d, i) => d !== y.shape[i + 1])) throw new KilnError(`${method}: loss ${c.loss.name} expects labels of shape [n,${out.join(',')}], got ${formatType(y.type)}.`);
+      if (y.dtype !== 'float32') labels = { dtype: 'float32', shape: labels.shape, data: Float32Array.from(labels.data) };
+    }
+    return { x: x.value!, y: labels };
+  }
+
+  /** Runs `entry` over all examples in batches; returns the mean loss and metrics. */
+  private async runOver(entry: 'trainStep' | 'evaluate', data: { x: Value; y: Value }, order: Int32Array, batchSize: number, onBatch?: (i: number, logs: Logs) => Promise<void>): Promise<Logs> {
+    const module = await this.moduleFor(batchSize);
+    const c = this.compiled!;
+    const totals: Logs = { loss: 0, ...Object.fromEntries(c.metrics.map((m) => [m.name, 0])) };
+    for (let start = 0, batch = 0; start < order.length; start += batchSize, batch++) {
+      const index = order.subarray(start, Math.min(start + batchSize, order.length)); // the last batch may be smaller: same module
+      const out = module.run(entry, { x: rows(data.x, index), y: rows(data.y, index), ...(entry === 'trainStep' ? c.optimizer.inputs() : {}) });
+      const lossValue = out.loss!.data[0]!;
+      if (!Number.isFinite(lossValue)) throw new KilnError(`fit: the loss became ${lossValue} at batch ${batch}; lower the learning rate or check the data.`);
+      totals.loss! += lossValue * index.length; // the loss is a batch mean; metrics are batch sums
+      for (const m of c.metrics) totals[m.name]! += out[m.name]!.data[0]!;
+      if (onBatch) await onBatch(batch, { loss: lossValue });
+    }
+    return Object.fromEntries(Object.entries(totals).map(([k, v]) => [k, v / order.length]));
+  }
+
+  /**
+   * Trains for `epochs` over (x, y) in shuffled batches; returns the History.
+   * @example const history = await model.fit(xs, ys, { epochs: 5, batchSize: 64, validationSplit: 0.1 });
+   */
+  async fit(x: Tensor, y: Tensor, args: FitArgs = {}): Promise<History> {
+    const { epochs = 1, batchSize = 32, shuffle = true, verbose = 1, seed = 0 } = args;
+    if (!Number.isInteger(epochs) || epochs < 0) throw new KilnError(`fit: expected epochs to be a non-negative integer, got ${epochs}.`);
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new KilnError(`fit: expected batchSize to be a positive integer, got ${batchSize}.`);
+    const data = this.checkData('fit', x, y) as { x: Value; y: Value };
+    const n = data.x.shape[0]!;
+    let trainCount = n;
+    let validation: { x: Value; y: Value } | undefined;
+    if (args.validationData) validation = this.checkData('fit', args.validationData[0], args.validationData[1]) as { x: Value; y: Value };
+    else if (args.validationSplit) {
+      if (!(args.validationSplit > 0 && args.validationSplit < 1)) throw new KilnError(`fit: expected validationSplit in (0, 1), got ${args.validationSplit}.`);
+      trainCount = Math.floor(n * (1 - args.validationSplit));
+      const held = range(trainCount, n);
+      validation = { x: rows(data.x, held), y: rows(data.y, held) };
+    }
+    const callbacks = args.callbacks === undefined ? [] : Array.isArray(args.callbacks) ? args.callbacks : [args.callbacks as Callback];
+    const history: History = { epoch: [], history: {} };
+    for (let epoch = 0; epoch < epochs; epoch++) {
+      for (const cb of callbacks) await cb.onEpochBegin?.(epoch);
+      const started = performance.now();
+      const order = shuffle ? permutation(trainCount, seed * 7919 + epoch + 1) : range(0, trainCount);
+      const logs = await this.runOver('trainStep', data, order, batchSize, async (b, l) => { for (const cb of callbacks) await cb.onBatchEnd?.(b, l); });
+      if (validation) {
+        const val = await this.runOver('evaluate', validation, range(0, validation.x.shape[0]!), batchSize);
+        for (const [k, v] of Object.entries(val)) logs[`val_${k}`] = v;
+      }
+      history.epoch.push(epoch);
+      for (const [k, v] of Object.entries(logs)) (history.history[k] ??= []).push(v);
+      if (verbose) console.log(`Epoch ${epoch + 1}/${epochs} - ${((performance.now() - started) / 1000).toFixed(1)}s - ${Object.entries(logs).map(([k, v]) => `${k}: ${v.toFixed(4)}`).join(' - ')}`);
+      for (const cb of callbacks) await cb.onEpochEnd?.(epoch, logs);
+    }
+    return history;
+  }
+
+  /** One optimizer step on one batch; returns the loss (and metrics, when compiled with some). */
+  async trainOnBatch(x: Tensor, y: Tensor): Promise<number | number[]> {
+    const data = this.checkData('trainOnBatch', x, y) as { x: Value; y: Value };
+    const logs = await this.runOver('trainStep', data, range(0, data.x.shape[0]!), data.x.shape[0]!);
+    return this.compiled!.metrics.length ? Object.values(logs) : logs.loss!;
+  }
+
+  /** The loss and metrics over (x, y): a scalar Tensor, or one per value when there are metrics. */
+  async evaluate(x: Tensor, y: Tensor, args: { batchSize?: number } = {}): Promise<Tensor | Tensor[]> {
+    const data = this.checkData('evaluate', x, y) as { x: Value; y: Value };
+    const logs = await this.runOver('evaluate', data, range(0, data.x.shape[0]!), args.batchSize ?? 32);
+    const values = Object.values(logs).map((v) => F.tensor(v));
+    return values.length === 1 ? values[0]! : values;
+  }
+
+  /**
+   * Predictions for x, batch by batch: in the compiled module once one exists
+   * (after fit, evaluate or trainOnBatch), else in the reference interpreter.
+   */
+  predict(x: Tensor, args: { batchSize?: number } = {}): Tensor {
+    const data = this.checkData('predict', x).x;
+    const batchSize = Math.min(args.batchSize ?? 32, this.module ? this.maxBatch : Infinity);
+    const n = data.shape[0]!;
+    const chunks: Value[] = [];
+    const weights = Object.fromEntries([...this.currentValues()].map(([k, v]) => [k, { dtype: 'float32' as const, shape: this.weightEntries().find((w) => w.name === k)!.spec.shape, data: v }]));
+    const graph = this.module ? undefined : trace((t: Record<string, Tensor>) => this.forward(t.x!, t, false), { x: spec([null, ...this.inputShape]), ...Object.fromEntries(Object.entries(weights).map(([k, v]) => [k, spec([...v.shape], 'float32', { kind: 'parameter' })])) });
+    for (let start = 0; start < n; start += batchSize) {
+      const batch = rows(data, range(start, Math.min(start + batchSize, n)));
+      chunks.push(this.module ? (this.module.run('predict', { x: batch }).output as Value) : interpret(graph!, { x: batch, ...weights }).outputs.output!);
+    }
+    const width = chunks[0] ? chunks[0].data.length / chunks[0].shape[0]! : 0;
+    const out = new Float32Array(n * width);
+    let offset = 0;
+    for (const c of chunks) (out.set(c.data, offset), (offset += c.data.length));
+    return Tensor.concrete({ dtype: 'float32', shape: [n, ...this.outputShape], data: out });
+  }
+
+  /** The weights' values, layer by layer, as Keras orders them. */
+  getWeights(): Tensor[] {
+    const values = this.currentValues();
+    return this.weightEntries().map((w) => Tensor.concrete({ dtype: 'float32', shape: w.spec.shape, data: values.get(w.name)!.slice() }));
+  }
+
+  setWeights(weights: readonly Tensor[]): void {
+    const entries = this.weightEntries();
+    if (weights.length !== entries.length) throw new KilnError(`setWeights: expected ${entries.length} tensors, got ${weights.length}.`);
+    entries.forEach((w, i) => {
+      const t = weights[i]!;
+      if (t.rank !== w.spec.shape.length || w.spec.shape.some((d, k) => d !== t.shape[k])) throw new KilnError(`setWeights: expected ${w.name} of shape [${w.spec.shape.join(',')}], got ${formatType(t.type)}.`);
+      const data = Float32Array.from(t.dataSync());
+      this.values.set(w.name, data);
+      this.module?.set(w.name, data);
+    });
+  }
+}
+
+/**
+ * A stack of layers.
+ * @example const model = kiln.sequential({ layers: [kiln.layers.dense({ inputShape: [784], units: 10 })] });
+ */
+export function sequential(args: { layers?: readonly Layer[]; name?: string } = {}): Sequential {
+  return new Sequential(args);
+}
