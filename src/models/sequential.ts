@@ -198,11 +198,14 @@ export class Sequential {
     const trainable = weights.filter((w) => w.spec.trainable && w.layer.trainable);
     const trainStep = trace((t: Record<string, Tensor>) => {
       const all = Object.fromEntries(weights.map((w) => [w.name, t[w.name]!]));
-      const objective = (...ps: Tensor[]) => c.loss.fn(t.y!, this.forward(t.x!, { ...all, ...Object.fromEntries(trainable.map((w, i) => [w.name, ps[i]!])) }, true));
+      let predictions: Tensor | undefined; // one forward pass: layers with state (batch norm) update it once
+      const objective = (...ps: Tensor[]) => {
+        predictions = this.forward(t.x!, { ...all, ...Object.fromEntries(trainable.map((w, i) => [w.name, ps[i]!])) }, true);
+        return c.loss.fn(t.y!, predictions);
+      };
       const { value, grad } = valueAndGrad(objective, trainable.map((_, i) => i))(...trainable.map((w) => all[w.name]!));
       c.optimizer.applyGradients(trainable.map((w, i) => [grad[i]!, all[w.name]!] as const));
-      // the same forward again for the metrics: CSE merges it with the one above
-      return outputs(t.y!, this.forward(t.x!, all, true), value);
+      return outputs(t.y!, predictions!, value);
     }, { x, y, ...params });
     const evaluate = trace((t: Record<string, Tensor>) => {
       const predictions = this.forward(t.x!, t, false);
