@@ -13,11 +13,29 @@ function mix32(h: number): number {
   return h >>> 0;
 }
 
+/**
+ * 32 random bits (a uint32) for draw `counter` of stream `seed`. Only 32-bit
+ * integer arithmetic (sums wrap as `mix32`'s ToInt32 reads them), so
+ * `runtime-as/random.ts` reproduces it bit for bit.
+ */
+export function bitsAt(seed: number, counter: number): number {
+  const a = mix32((seed ^ 0x9e3779b9) + Math.imul(counter, 0x9e3779b9));
+  return mix32(a ^ Math.imul(counter + 0x7f4a7c15, 0x85ebca6b) ^ seed);
+}
+
 /** Uniform in [0, 1) with 32 random bits, for draw `counter` of stream `seed`. */
 export function uniformAt(seed: number, counter: number): number {
-  const a = mix32((seed ^ 0x9e3779b9) + Math.imul(counter, 0x9e3779b9));
-  const b = mix32(a ^ Math.imul(counter + 0x7f4a7c15, 0x85ebca6b) ^ seed);
-  return b / 4294967296;
+  return bitsAt(seed, counter) / 4294967296;
+}
+
+/** The stream of step `step` (a uint32) of seed `seed`: consecutive steps draw unrelated values. */
+export function stepStream(seed: number, step: number): number {
+  return (seed ^ mix32(step + 0x632be5ab)) >>> 0;
+}
+
+/** Uniform in [0, 1) on the float32 grid: the top 24 bits of `bitsAt`, so exact in float32 and never 1. */
+export function uniform24At(seed: number, counter: number): number {
+  return (bitsAt(seed, counter) >>> 8) / 16777216;
 }
 
 export function uniforms(n: number, seed: number, offset = 0): Float64Array {

@@ -1,6 +1,6 @@
 /**
  * @file Lowerings: the code each non-elementwise op becomes — a runtime-as kernel
- * call (GEMM, convolution, pooling) or a generated loop nest (reductions, data
+ * call (GEMM, convolution, pooling, random draws) or a generated loop nest (reductions, data
  * movement). The table is typed over every op without an `emit` rule, so an op
  * that codegen cannot lower is a type error.
  */
@@ -166,5 +166,6 @@ export const lowerings: { readonly [K in Lowered]: Lowering<K> } = {
   maxPool2dSelect: ({ params, inputs: [x, g], out }) => `f32_maxpool2d_nhwc_select__simd128(${poolArgs(x!, out, params)}, ${x!.ptr}, ${g!.ptr}, ${out.ptr});`,
   avgPool2d: ({ params, inputs: [x], out }) => `f32_avgpool2d_nhwc__simd128(${poolArgs(x!, out, params)}, ${x!.ptr}, ${out.ptr});`,
   avgPool2dGrad: ({ params, inputs: [dy], out }) => `f32_avgpool2d_nhwc_grad__simd128(${poolArgs(out, dy!, params)}, ${dy!.ptr}, ${out.ptr});`,
+  randomUniform: ({ params: { seed }, inputs: [step], out }) => `f32_random_uniform__scalar(${sizeExpr(out.shape)}, <u32>${seed}, <u32><i32>${load('float32', step!.ptr)}, ${out.ptr});`,
 };
 

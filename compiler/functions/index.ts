@@ -11,4 +11,5 @@ export * from './movement.js';
 export * from './nn.js';
 export * from './losses.js';
 export * from './conv.js';
+export * from './random.js';
 export { scalar, type TensorLike } from './util.js';

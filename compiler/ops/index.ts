@@ -10,13 +10,14 @@ import { reduceOps, type ReduceOpParams } from './reduce.js';
 import { linalgOps, type LinalgParams } from './linalg.js';
 import { movementOps, type MovementParams } from './movement.js';
 import { convOps, type ConvParams } from './conv.js';
+import { randomOps, type RandomParams } from './random.js';
 import type { OpDef } from './op.js';
 
-export interface OpParams extends CoreParams, UnaryParams, BinaryParams, ReduceOpParams, LinalgParams, MovementParams, ConvParams {}
+export interface OpParams extends CoreParams, UnaryParams, BinaryParams, ReduceOpParams, LinalgParams, MovementParams, ConvParams, RandomParams {}
 export type OpName = keyof OpParams;
 export type OpTable = { readonly [K in OpName]: OpDef<OpParams[K]> };
 
-export const ops: OpTable = { ...coreOps, ...unaryOps, ...binaryOps, ...reduceOps, ...linalgOps, ...movementOps, ...convOps };
+export const ops: OpTable = { ...coreOps, ...unaryOps, ...binaryOps, ...reduceOps, ...linalgOps, ...movementOps, ...convOps, ...randomOps };
 
 export const opNames = Object.keys(ops) as OpName[];
 

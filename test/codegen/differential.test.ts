@@ -78,6 +78,11 @@ for (const record of records) {
 add('cast of NaN and huge floats to int32', (x: Tensor) => kiln.cast(x, 'int32'), [kiln.tensor([NaN, 1e20, -1e20, 2.7, -2.7, Infinity])], [], 0);
 add('int32 floor modulo, zero divisor included', (a: Tensor, b: Tensor) => kiln.mod(a, b), [kiln.tensor([7, -7, 7, -7, 5], undefined, 'int32'), kiln.tensor([3, 3, -3, -3, 0], undefined, 'int32')], [], 0);
 
+// random draws: bit for bit, for steps the kernel must read as the interpreter does (negative, fractional, beyond int32, NaN)
+for (const [k, step] of [0, 41, -3, 2.75, 3e9, NaN].entries()) {
+  add(`randomUniformOp step ${step}`, (x: Tensor, s: Tensor) => kiln.randomUniformOp(x.type.shape, 0x9e3779b9 + k, s), [kiln.zeros([k % 2 ? 37 : 16, 65]), kiln.scalar(step)], k % 2 ? [] : [0], 0);
+}
+
 // operands broadcast along interleaved axes: the scalar loop-nest path of fused loops
 {
   const rng = new Rng(17);

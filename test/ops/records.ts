@@ -226,4 +226,15 @@ export const records: OpRecord[] = [
       return { fn: (p, l) => kiln.sparseCategoricalCrossentropy(l, p, { fromLogits }), args: [predictions, rng.ints([n], 0, c - 1)], batch: [0, 1] };
     },
   },
+  {
+    // scaled by x so the draw's shape can carry the batch; steps include negative and fractional values
+    name: 'randomUniformOp',
+    covers: ['randomUniform', 'mul'],
+    grad: false,
+    make: (rng) => {
+      const shape = rng.shape(rng.int(1, 3));
+      const [seed, step] = [rng.int(0, 2 ** 31), rng.pick([0, 1, 7, -3, 2.5, rng.int(0, 1 << 20)])];
+      return { fn: (x, s) => kiln.mul(x, kiln.randomUniformOp(x.type.shape, seed, s)), args: [rng.normal(shape), kiln.scalar(step)], batch: [0] };
+    },
+  },
 ];
