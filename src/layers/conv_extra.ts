@@ -1,0 +1,284 @@
+/**
+ * @file More convolution layers, as TensorFlow.js': conv1d on [batch, steps,
+ * channels] with a kernel [kernelSize, inChannels, filters]; depthwiseConv2d on
+ * NHWC with a `depthwise_kernel` [kh, kw, inChannels, depthMultiplier]; and
+ * conv2dTranspose on NHWC with a kernel [kh, kw, filters, inChannels].
+ */
+import * as F from '../../compiler/functions/index.js';
+import { fail } from '../../compiler/functions/util.js';
+import type { Tensor } from '../../compiler/tensor.js';
+import { formatType } from '../../compiler/types.js';
+import * as activations from './activations.js';
+import { checkDataFormat, checkPadding, convOutputLength, toPair, type Pair, type PaddingMode } from './conv.js';
+import { checkInputShape, initializerConfig, positiveInt, type InitializerIdentifier } from './core.js';
+import * as initializers from './initializers.js';
+import { Layer, type CallContext, type Initializer, type LayerArgs, type Shape, type WeightSpec } from './layer.js';
+
+/** A positive integer or a one-element array of one, as TensorFlow.js' 1-D `kernelSize`, `strides` and `dilationRate`. */
+export function toSingle(subject: string, what: string, v: unknown): number {
+  const n = Array.isArray(v) && v.length === 1 ? v[0] : v;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n <= 0) fail(subject, `expected ${what} to be a positive integer or [${what}], got ${JSON.stringify(v) ?? String(v)}`);
+  return n as number;
+}
+
+// ---- Conv1D -----------------------------------------------------------------------
+
+export interface Conv1DArgs extends LayerArgs {
+  filters: number;
+  kernelSize: number | [number];
+  strides?: number | [number];
+  padding?: PaddingMode;
+  dataFormat?: 'channelsLast';
+  dilationRate?: number | [number];
+  activation?: activations.ActivationName;
+  useBias?: boolean;
+  kernelInitializer?: InitializerIdentifier;
+  biasInitializer?: InitializerIdentifier;
+}
+
+/** `activation(conv1d(x, kernel) + bias)`: x [batch, steps, C], kernel [kernelSize, C, filters], bias [filters]. */
+export class Conv1D extends Layer {
+  readonly className = 'Conv1D';
+  readonly filters: number;
+  readonly kernelSize: number;
+  readonly strides: number;
+  readonly padding: PaddingMode;
+  readonly dilationRate: number;
+  readonly activation: activations.ActivationName;
+  readonly useBias: boolean;
+  readonly kernelInitializer: Initializer;
+  readonly biasInitializer: Initializer;
+
+  constructor(args: Conv1DArgs) {
+    super('Conv1D', args);
+    const s = this.subject;
+    this.filters = positiveInt(s, 'filters', args?.filters);
+    this.kernelSize = toSingle(s, 'kernelSize', args.kernelSize);
+    this.strides = toSingle(s, 'strides', args.strides ?? 1);
+    this.padding = checkPadding(s, args.padding ?? 'valid');
+    checkDataFormat(s, args.dataFormat);
+    this.dilationRate = toSingle(s, 'dilationRate', args.dilationRate ?? 1);
+    this.activation = activations.checkName(args.activation, s);
+    this.useBias = args.useBias ?? true;
+    this.kernelInitializer = initializers.get(args.kernelInitializer ?? 'glorotUniform', s);
+    this.biasInitializer = initializers.get(args.biasInitializer ?? 'zeros', s);
+  }
+
+  weights(inputShape: Shape): WeightSpec[] {
+    this.computeOutputShape(inputShape);
+    const specs: WeightSpec[] = [{ name: 'kernel', shape: [this.kernelSize, inputShape[1]!, this.filters], initializer: this.kernelInitializer, trainable: this.trainable }];
+    if (this.useBias) specs.push({ name: 'bias', shape: [this.filters], initializer: this.biasInitializer, trainable: this.trainable });
+    return specs;
+  }
+
+  computeOutputShape(inputShape: Shape): Shape {
+    checkInputShape(this.subject, inputShape, 2, '[batch, steps, channels] ');
+    const steps = convOutputLength(inputShape[0]!, this.kernelSize, this.padding, this.strides, this.dilationRate);
+    if (steps <= 0) this.fail(`expected an input of at least the dilated kernel's ${(this.kernelSize - 1) * this.dilationRate + 1} steps with padding 'valid', got ${inputShape[0]}`);
+    return [steps, this.filters];
+  }
+
+  call(x: Tensor, weights: Readonly<Record<string, Tensor>>, _ctx?: CallContext): Tensor {
+    const kernel = this.weight(weights, 'kernel');
+    if (x.rank !== 3 || x.type.shape[2] !== kernel.type.shape[1]) this.fail(`expected an input [batch, steps, ${kernel.type.shape[1]}], got ${formatType(x.type)}`);
+    let y = F.conv1d(x, kernel, { stride: this.strides, padding: this.padding, dilation: this.dilationRate });
+    if (this.useBias) y = F.add(y, this.weight(weights, 'bias'));
+    return activations.get(this.activation)(y);
+  }
+
+  override getConfig(): object {
+    return {
+      ...super.getConfig(),
+      filters: this.filters,
+      kernelSize: [this.kernelSize],
+      strides: [this.strides],
+      padding: this.padding,
+      dataFormat: 'channelsLast',
+      dilationRate: [this.dilationRate],
+      activation: this.activation,
+      useBias: this.useBias,
+      kernelInitializer: initializerConfig(this.kernelInitializer),
+      biasInitializer: initializerConfig(this.biasInitializer),
+    };
+  }
+}
+
+// ---- DepthwiseConv2D --------------------------------------------------------------
+
+export interface DepthwiseConv2DArgs extends LayerArgs {
+  kernelSize: number | Pair;
+  depthMultiplier?: number;
+  strides?: number | Pair;
+  padding?: PaddingMode;
+  dataFormat?: 'channelsLast';
+  dilationRate?: number | Pair;
+  activation?: activations.ActivationName;
+  useBias?: boolean;
+  depthwiseInitializer?: InitializerIdentifier;
+  biasInitializer?: InitializerIdentifier;
+}
+
+/**
+ * Each input channel convolved with its own `depthMultiplier` filters:
+ * x [batch, H, W, C], depthwise_kernel [kh, kw, C, depthMultiplier], bias
+ * [C · depthMultiplier]; output channel c · depthMultiplier + m reads channel c.
+ */
+export class DepthwiseConv2D extends Layer {
+  readonly className = 'DepthwiseConv2D';
+  readonly kernelSize: Pair;
+  readonly depthMultiplier: number;
+  readonly strides: Pair;
+  readonly padding: PaddingMode;
+  readonly dilationRate: Pair;
+  readonly activation: activations.ActivationName;
+  readonly useBias: boolean;
+  readonly depthwiseInitializer: Initializer;
+  readonly biasInitializer: Initializer;
+
+  constructor(args: DepthwiseConv2DArgs) {
+    super('DepthwiseConv2D', args);
+    const s = this.subject;
+    this.kernelSize = toPair(s, 'kernelSize', args?.kernelSize);
+    this.depthMultiplier = positiveInt(s, 'depthMultiplier', args.depthMultiplier ?? 1);
+    this.strides = toPair(s, 'strides', args.strides ?? 1);
+    this.padding = checkPadding(s, args.padding ?? 'valid');
+    checkDataFormat(s, args.dataFormat);
+    this.dilationRate = toPair(s, 'dilationRate', args.dilationRate ?? 1);
+    this.activation = activations.checkName(args.activation, s);
+    this.useBias = args.useBias ?? true;
+    this.depthwiseInitializer = initializers.get(args.depthwiseInitializer ?? 'glorotUniform', s);
+    this.biasInitializer = initializers.get(args.biasInitializer ?? 'zeros', s);
+  }
+
+  weights(inputShape: Shape): WeightSpec[] {
+    this.computeOutputShape(inputShape);
+    const cin = inputShape[2]!;
+    const specs: WeightSpec[] = [{ name: 'depthwise_kernel', shape: [...this.kernelSize, cin, this.depthMultiplier], initializer: this.depthwiseInitializer, trainable: this.trainable }];
+    if (this.useBias) specs.push({ name: 'bias', shape: [cin * this.depthMultiplier], initializer: this.biasInitializer, trainable: this.trainable });
+    return specs;
+  }
+
+  computeOutputShape(inputShape: Shape): Shape {
+    checkInputShape(this.subject, inputShape, 3, '[batch, height, width, channels] ');
+    const [h, w] = [0, 1].map((a) => convOutputLength(inputShape[a]!, this.kernelSize[a]!, this.padding, this.strides[a]!, this.dilationRate[a]!));
+    if (h! <= 0 || w! <= 0) {
+      this.fail(`expected an input of at least the dilated kernel's ${[0, 1].map((a) => (this.kernelSize[a]! - 1) * this.dilationRate[a]! + 1).join('x')} with padding 'valid', got ${inputShape[0]}x${inputShape[1]}`);
+    }
+    return [h!, w!, inputShape[2]! * this.depthMultiplier];
+  }
+
+  call(x: Tensor, weights: Readonly<Record<string, Tensor>>, _ctx?: CallContext): Tensor {
+    const kernel = this.weight(weights, 'depthwise_kernel');
+    if (x.rank !== 4 || x.type.shape[3] !== kernel.type.shape[2]) this.fail(`expected an input [batch, height, width, ${kernel.type.shape[2]}], got ${formatType(x.type)}`);
+    let y = F.depthwiseConv2d(x, kernel, { strides: this.strides, padding: this.padding, dilations: this.dilationRate });
+    if (this.useBias) y = F.add(y, this.weight(weights, 'bias'));
+    return activations.get(this.activation)(y);
+  }
+
+  override getConfig(): object {
+    return {
+      ...super.getConfig(),
+      kernelSize: [...this.kernelSize],
+      depthMultiplier: this.depthMultiplier,
+      strides: [...this.strides],
+      padding: this.padding,
+      dataFormat: 'channelsLast',
+      dilationRate: [...this.dilationRate],
+      activation: this.activation,
+      useBias: this.useBias,
+      depthwiseInitializer: initializerConfig(this.depthwiseInitializer),
+      biasInitializer: initializerConfig(this.biasInitializer),
+    };
+  }
+}
+
+// ---- Conv2DTranspose --------------------------------------------------------------
+
+export interface Conv2DTransposeArgs extends LayerArgs {
+  filters: number;
+  kernelSize: number | Pair;
+  strides?: number | Pair;
+  padding?: PaddingMode;
+  dataFormat?: 'channelsLast';
+  activation?: activations.ActivationName;
+  useBias?: boolean;
+  kernelInitializer?: InitializerIdentifier;
+  biasInitializer?: InitializerIdentifier;
+}
+
+/** Keras' `deconv_output_length` without output padding or dilation: 'same' n·s, 'valid' n·s + max(k − s, 0). */
+export const deconvOutputLength = (n: number, kernel: number, padding: PaddingMode, stride: number): number =>
+  padding === 'same' ? n * stride : n * stride + Math.max(kernel - stride, 0);
+
+/**
+ * The transpose of conv2d (its input gradient), as TensorFlow.js' conv2dTranspose:
+ * x [batch, H, W, C], kernel [kh, kw, filters, C], bias [filters]; the output is
+ * [batch, H', W', filters] with H' = H·s ('same') or H·s + max(kh − s, 0) ('valid').
+ */
+export class Conv2DTranspose extends Layer {
+  readonly className = 'Conv2DTranspose';
+  readonly filters: number;
+  readonly kernelSize: Pair;
+  readonly strides: Pair;
+  readonly padding: PaddingMode;
+  readonly activation: activations.ActivationName;
+  readonly useBias: boolean;
+  readonly kernelInitializer: Initializer;
+  readonly biasInitializer: Initializer;
+
+  constructor(args: Conv2DTransposeArgs) {
+    super('Conv2DTranspose', args);
+    const s = this.subject;
+    this.filters = positiveInt(s, 'filters', args?.filters);
+    this.kernelSize = toPair(s, 'kernelSize', args.kernelSize);
+    this.strides = toPair(s, 'strides', args.strides ?? 1);
+    this.padding = checkPadding(s, args.padding ?? 'valid');
+    checkDataFormat(s, args.dataFormat);
+    this.activation = activations.checkName(args.activation, s);
+    this.useBias = args.useBias ?? true;
+    this.kernelInitializer = initializers.get(args.kernelInitializer ?? 'glorotUniform', s);
+    this.biasInitializer = initializers.get(args.biasInitializer ?? 'zeros', s);
+  }
+
+  weights(inputShape: Shape): WeightSpec[] {
+    this.computeOutputShape(inputShape);
+    const specs: WeightSpec[] = [{ name: 'kernel', shape: [...this.kernelSize, this.filters, inputShape[2]!], initializer: this.kernelInitializer, trainable: this.trainable }];
+    if (this.useBias) specs.push({ name: 'bias', shape: [this.filters], initializer: this.biasInitializer, trainable: this.trainable });
+    return specs;
+  }
+
+  computeOutputShape(inputShape: Shape): Shape {
+    checkInputShape(this.subject, inputShape, 3, '[batch, height, width, channels] ');
+    const [h, w] = [0, 1].map((a) => deconvOutputLength(inputShape[a]!, this.kernelSize[a]!, this.padding, this.strides[a]!));
+    return [h!, w!, this.filters];
+  }
+
+  call(x: Tensor, weights: Readonly<Record<string, Tensor>>, _ctx?: CallContext): Tensor {
+    const kernel = this.weight(weights, 'kernel');
+    if (x.rank !== 4 || x.type.shape[3] !== kernel.type.shape[3]) this.fail(`expected an input [batch, height, width, ${kernel.type.shape[3]}], got ${formatType(x.type)}`);
+    const size = [1, 2].map((a) => deconvOutputLength(x.type.shape[a] as number, this.kernelSize[a - 1]!, this.padding, this.strides[a - 1]!)) as unknown as Pair;
+    let y = F.conv2dTranspose(x, kernel, size, { strides: this.strides, padding: this.padding });
+    if (this.useBias) y = F.add(y, this.weight(weights, 'bias'));
+    return activations.get(this.activation)(y);
+  }
+
+  override getConfig(): object {
+    return {
+      ...super.getConfig(),
+      filters: this.filters,
+      kernelSize: [...this.kernelSize],
+      strides: [...this.strides],
+      padding: this.padding,
+      dataFormat: 'channelsLast',
+      dilationRate: [1, 1],
+      activation: this.activation,
+      useBias: this.useBias,
+      kernelInitializer: initializerConfig(this.kernelInitializer),
+      biasInitializer: initializerConfig(this.biasInitializer),
+    };
+  }
+}
+
+export const conv1d = (args: Conv1DArgs): Conv1D => new Conv1D(args);
+export const depthwiseConv2d = (args: DepthwiseConv2DArgs): DepthwiseConv2D => new DepthwiseConv2D(args);
+export const conv2dTranspose = (args: Conv2DTransposeArgs): Conv2DTranspose => new Conv2DTranspose(args);

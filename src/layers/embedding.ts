@@ -1,0 +1,65 @@
+/**
+ * @file The embedding layer, as TensorFlow.js': row lookups in an
+ * `embeddings` matrix [inputDim, outputDim].
+ *
+ * The input holds integer indices in [0, inputDim): int32, or float32 holding
+ * whole numbers, which is cast (truncated) to int32 as TensorFlow.js does — a
+ * Sequential model feeds its input as float32, so an embedding used there must
+ * be the first layer and be given integer-valued data. Out-of-range indices are
+ * not clamped (the reference interpreter rejects them).
+ */
+import * as F from '../../compiler/functions/index.js';
+import type { Tensor } from '../../compiler/tensor.js';
+import { formatType } from '../../compiler/types.js';
+import { checkInputShape, initializerConfig, positiveInt, type InitializerIdentifier } from './core.js';
+import * as initializers from './initializers.js';
+import { Layer, type CallContext, type Initializer, type LayerArgs, type Shape, type WeightSpec } from './layer.js';
+
+export interface EmbeddingArgs extends LayerArgs {
+  /** The vocabulary size: indices are in [0, inputDim). */
+  inputDim: number;
+  outputDim: number;
+  /** Default 'randomUniform' (±0.05). */
+  embeddingsInitializer?: InitializerIdentifier;
+}
+
+/** [batch, ...] integer indices to [batch, ..., outputDim] rows of `embeddings`. */
+export class Embedding extends Layer {
+  readonly className = 'Embedding';
+  /** The dtype the layer wants its input in (float32 input is cast to it). */
+  readonly inputDtype = 'int32' as const;
+  readonly inputDim: number;
+  readonly outputDim: number;
+  readonly embeddingsInitializer: Initializer;
+
+  constructor(args: EmbeddingArgs) {
+    super('Embedding', args);
+    const s = this.subject;
+    this.inputDim = positiveInt(s, 'inputDim', args?.inputDim);
+    this.outputDim = positiveInt(s, 'outputDim', args.outputDim);
+    this.embeddingsInitializer = initializers.get(args.embeddingsInitializer ?? 'randomUniform', s);
+  }
+
+  weights(inputShape: Shape): WeightSpec[] {
+    checkInputShape(this.subject, inputShape);
+    return [{ name: 'embeddings', shape: [this.inputDim, this.outputDim], initializer: this.embeddingsInitializer, trainable: this.trainable }];
+  }
+
+  computeOutputShape(inputShape: Shape): Shape {
+    checkInputShape(this.subject, inputShape);
+    return [...inputShape, this.outputDim];
+  }
+
+  call(x: Tensor, weights: Readonly<Record<string, Tensor>>, _ctx?: CallContext): Tensor {
+    const embeddings = this.weight(weights, 'embeddings');
+    if (x.rank < 1 || (x.dtype !== 'int32' && x.dtype !== 'float32')) this.fail(`expected int32 (or integer-valued float32) indices [batch, ...], got ${formatType(x.type)}`);
+    const indices = x.dtype === 'int32' ? x : F.cast(x, 'int32');
+    return F.gather(embeddings, indices, 0);
+  }
+
+  override getConfig(): object {
+    return { ...super.getConfig(), inputDim: this.inputDim, outputDim: this.outputDim, embeddingsInitializer: initializerConfig(this.embeddingsInitializer), maskZero: false };
+  }
+}
+
+export const embedding = (args: EmbeddingArgs): Embedding => new Embedding(args);

@@ -1,0 +1,131 @@
+/**
+ * @file More pooling layers, as TensorFlow.js': max and average pooling over
+ * the steps of [batch, steps, channels], global average pooling over the steps,
+ * and global max pooling over height and width.
+ */
+import * as F from '../../compiler/functions/index.js';
+import type { Tensor } from '../../compiler/tensor.js';
+import { formatType } from '../../compiler/types.js';
+import { checkDataFormat, checkPadding, convOutputLength, type PaddingMode } from './conv.js';
+import { toSingle } from './conv_extra.js';
+import { checkInputShape } from './core.js';
+import { Layer, type CallContext, type LayerArgs, type Shape, type WeightSpec } from './layer.js';
+
+export interface Pooling1DArgs extends LayerArgs {
+  /** Default 2. */
+  poolSize?: number | [number];
+  /** Default: poolSize. */
+  strides?: number | [number];
+  padding?: PaddingMode;
+}
+
+abstract class Pooling1D extends Layer {
+  readonly poolSize: number;
+  readonly strides: number;
+  readonly padding: PaddingMode;
+
+  protected constructor(className: string, args: Pooling1DArgs) {
+    super(className, args ?? {});
+    const s = `${className} "${this.name}"`;
+    this.poolSize = toSingle(s, 'poolSize', args?.poolSize ?? 2);
+    this.strides = toSingle(s, 'strides', args?.strides ?? this.poolSize);
+    this.padding = checkPadding(s, args?.padding ?? 'valid');
+  }
+
+  weights(inputShape: Shape): WeightSpec[] {
+    this.computeOutputShape(inputShape);
+    return [];
+  }
+
+  computeOutputShape(inputShape: Shape): Shape {
+    checkInputShape(this.subject, inputShape, 2, '[batch, steps, channels] ');
+    const steps = convOutputLength(inputShape[0]!, this.poolSize, this.padding, this.strides);
+    if (steps <= 0) this.fail(`expected an input of at least the pool size ${this.poolSize} with padding 'valid', got ${inputShape[0]} steps`);
+    return [steps, inputShape[1]!];
+  }
+
+  protected checkCallInput(x: Tensor): void {
+    if (x.rank !== 3) this.fail(`expected an input [batch, steps, channels], got ${formatType(x.type)}`);
+  }
+
+  override getConfig(): object {
+    return { ...super.getConfig(), poolSize: [this.poolSize], strides: [this.strides], padding: this.padding };
+  }
+}
+
+/** The maximum of each poolSize window of steps. */
+export class MaxPooling1D extends Pooling1D {
+  readonly className = 'MaxPooling1D';
+  constructor(args: Pooling1DArgs = {}) {
+    super('MaxPooling1D', args);
+  }
+  call(x: Tensor, _weights?: Readonly<Record<string, Tensor>>, _ctx?: CallContext): Tensor {
+    this.checkCallInput(x);
+    return F.maxPool1d(x, { poolSize: this.poolSize, strides: this.strides, padding: this.padding });
+  }
+}
+
+/** The mean of each poolSize window of steps (cells in 'same' padding are not counted). */
+export class AveragePooling1D extends Pooling1D {
+  readonly className = 'AveragePooling1D';
+  constructor(args: Pooling1DArgs = {}) {
+    super('AveragePooling1D', args);
+  }
+  call(x: Tensor, _weights?: Readonly<Record<string, Tensor>>, _ctx?: CallContext): Tensor {
+    this.checkCallInput(x);
+    return F.avgPool1d(x, { poolSize: this.poolSize, strides: this.strides, padding: this.padding });
+  }
+}
+
+export interface GlobalPoolingArgs extends LayerArgs {
+  dataFormat?: 'channelsLast';
+}
+
+/** The mean over the steps: [batch, steps, C] to [batch, C]. */
+export class GlobalAveragePooling1D extends Layer {
+  readonly className = 'GlobalAveragePooling1D';
+  constructor(args: LayerArgs = {}) {
+    super('GlobalAveragePooling1D', args);
+  }
+  weights(inputShape: Shape): WeightSpec[] {
+    this.computeOutputShape(inputShape);
+    return [];
+  }
+  computeOutputShape(inputShape: Shape): Shape {
+    checkInputShape(this.subject, inputShape, 2, '[batch, steps, channels] ');
+    return [inputShape[1]!];
+  }
+  call(x: Tensor, _weights?: Readonly<Record<string, Tensor>>, _ctx?: CallContext): Tensor {
+    if (x.rank !== 3) this.fail(`expected an input [batch, steps, channels], got ${formatType(x.type)}`);
+    return F.mean(x, 1);
+  }
+}
+
+/** The maximum over height and width: [batch, H, W, C] to [batch, C]. */
+export class GlobalMaxPooling2D extends Layer {
+  readonly className = 'GlobalMaxPooling2D';
+  constructor(args: GlobalPoolingArgs = {}) {
+    super('GlobalMaxPooling2D', args);
+    checkDataFormat(this.subject, args.dataFormat);
+  }
+  weights(inputShape: Shape): WeightSpec[] {
+    this.computeOutputShape(inputShape);
+    return [];
+  }
+  computeOutputShape(inputShape: Shape): Shape {
+    checkInputShape(this.subject, inputShape, 3, '[batch, height, width, channels] ');
+    return [inputShape[2]!];
+  }
+  call(x: Tensor, _weights?: Readonly<Record<string, Tensor>>, _ctx?: CallContext): Tensor {
+    if (x.rank !== 4) this.fail(`expected an input [batch, height, width, channels], got ${formatType(x.type)}`);
+    return F.max(x, [1, 2]);
+  }
+  override getConfig(): object {
+    return { ...super.getConfig(), dataFormat: 'channelsLast' };
+  }
+}
+
+export const maxPooling1d = (args: Pooling1DArgs = {}): MaxPooling1D => new MaxPooling1D(args);
+export const averagePooling1d = (args: Pooling1DArgs = {}): AveragePooling1D => new AveragePooling1D(args);
+export const globalAveragePooling1d = (args: LayerArgs = {}): GlobalAveragePooling1D => new GlobalAveragePooling1D(args);
+export const globalMaxPooling2d = (args: GlobalPoolingArgs = {}): GlobalMaxPooling2D => new GlobalMaxPooling2D(args);

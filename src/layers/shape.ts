@@ -1,0 +1,94 @@
+/**
+ * @file Shape layers, as TensorFlow.js': permute (a transpose of the non-batch
+ * axes, 1-based as Keras) and zeroPadding2d (zero rows and columns around NHWC
+ * images).
+ */
+import * as F from '../../compiler/functions/index.js';
+import type { Tensor } from '../../compiler/tensor.js';
+import { formatType } from '../../compiler/types.js';
+import { checkDataFormat } from './conv.js';
+import { checkInputShape } from './core.js';
+import { formatShape, Layer, type CallContext, type LayerArgs, type Shape, type WeightSpec } from './layer.js';
+
+// ---- Permute ----------------------------------------------------------------------
+
+export interface PermuteArgs extends LayerArgs {
+  /** A permutation of 1..rank (the batch dimension, 0, is excluded): [2, 1] swaps the two axes of each example. */
+  dims: number[];
+}
+
+/** Transposes each example: output axis i is input axis dims[i] (1-based, batch excluded). */
+export class Permute extends Layer {
+  readonly className = 'Permute';
+  readonly dims: readonly number[];
+  constructor(args: PermuteArgs) {
+    super('Permute', args);
+    const d = args?.dims;
+    const ok = Array.isArray(d) && d.length > 0 && d.every((a) => Number.isInteger(a) && a >= 1 && a <= d.length) && new Set(d).size === d.length;
+    if (!ok) this.fail(`expected dims to be a permutation of 1..${Array.isArray(d) && d.length > 0 ? d.length : 'rank'} (the batch dimension excluded), got ${Array.isArray(d) ? formatShape(d) : JSON.stringify(d) ?? String(d)}`);
+    this.dims = [...d];
+  }
+  weights(inputShape: Shape): WeightSpec[] {
+    this.computeOutputShape(inputShape);
+    return [];
+  }
+  computeOutputShape(inputShape: Shape): Shape {
+    checkInputShape(this.subject, inputShape, this.dims.length, `for dims ${formatShape(this.dims)} `);
+    return this.dims.map((a) => inputShape[a - 1]!);
+  }
+  call(x: Tensor, _weights?: Readonly<Record<string, Tensor>>, _ctx?: CallContext): Tensor {
+    if (x.rank !== this.dims.length + 1) this.fail(`expected an input of rank ${this.dims.length + 1} for dims ${formatShape(this.dims)}, got ${formatType(x.type)}`);
+    return F.transpose(x, [0, ...this.dims]);
+  }
+  override getConfig(): object {
+    return { ...super.getConfig(), dims: [...this.dims] };
+  }
+}
+
+// ---- ZeroPadding2D ----------------------------------------------------------------
+
+type Pair = readonly [number, number];
+
+export interface ZeroPadding2DArgs extends LayerArgs {
+  /** Default 1: one amount on every side, [height, width] (symmetric), or [[top, bottom], [left, right]]. */
+  padding?: number | Pair | readonly [Pair, Pair];
+  dataFormat?: 'channelsLast';
+}
+
+const nonNegInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+
+/** Adds zero rows at the top and bottom and zero columns at the left and right of [batch, H, W, C]. */
+export class ZeroPadding2D extends Layer {
+  readonly className = 'ZeroPadding2D';
+  readonly padding: readonly [Pair, Pair];
+  constructor(args: ZeroPadding2DArgs = {}) {
+    super('ZeroPadding2D', args);
+    checkDataFormat(this.subject, args?.dataFormat);
+    const p: unknown = args?.padding ?? 1;
+    let pads: [Pair, Pair] | undefined;
+    if (nonNegInt(p)) pads = [[p, p], [p, p]];
+    else if (Array.isArray(p) && p.length === 2 && p.every(nonNegInt)) pads = [[p[0] as number, p[0] as number], [p[1] as number, p[1] as number]];
+    else if (Array.isArray(p) && p.length === 2 && p.every((q) => Array.isArray(q) && q.length === 2 && q.every(nonNegInt))) pads = [[...p[0] as Pair], [...p[1] as Pair]];
+    if (!pads) this.fail(`expected padding to be a non-negative integer, [height, width] or [[top, bottom], [left, right]], got ${JSON.stringify(p) ?? String(p)}`);
+    this.padding = pads!;
+  }
+  weights(inputShape: Shape): WeightSpec[] {
+    this.computeOutputShape(inputShape);
+    return [];
+  }
+  computeOutputShape(inputShape: Shape): Shape {
+    checkInputShape(this.subject, inputShape, 3, '[batch, height, width, channels] ');
+    const [[t, b], [l, r]] = this.padding;
+    return [inputShape[0]! + t + b, inputShape[1]! + l + r, inputShape[2]!];
+  }
+  call(x: Tensor, _weights?: Readonly<Record<string, Tensor>>, _ctx?: CallContext): Tensor {
+    if (x.rank !== 4) this.fail(`expected an input [batch, height, width, channels], got ${formatType(x.type)}`);
+    return F.pad(x, [[0, 0], this.padding[0], this.padding[1], [0, 0]]);
+  }
+  override getConfig(): object {
+    return { ...super.getConfig(), padding: this.padding.map((q) => [...q]), dataFormat: 'channelsLast' };
+  }
+}
+
+export const permute = (args: PermuteArgs): Permute => new Permute(args);
+export const zeroPadding2d = (args: ZeroPadding2DArgs = {}): ZeroPadding2D => new ZeroPadding2D(args);
