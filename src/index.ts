@@ -17,3 +17,4 @@ export { sequential, Sequential, losses, type CompileArgs, type FitArgs, type Hi
 export { compileModule, manifestOf, type Compiled, type CompileOptions } from './compile.js';
 export { compile, type JitOptions } from './jit.js';
 export { load, KilnModule, KilnRuntimeError, type Manifest } from './runtime/index.js';
+export * as callbacks from './models/callbacks.js';

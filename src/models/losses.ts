@@ -13,18 +13,25 @@ export interface Loss {
   readonly fromLogits: boolean;
   /** The mean loss over the batch. */
   readonly fn: (labels: Tensor, predictions: Tensor) => Tensor;
+  /** Each example's loss, shape [batch] (reduction 'none'): lets `fit` weight examples (`classWeight`). */
+  readonly perExample?: (labels: Tensor, predictions: Tensor) => Tensor;
 }
 
-const make = (name: string, sparse: boolean, fromLogits: boolean, fn: Loss['fn']): Loss => ({ name, sparse, fromLogits, fn });
+type LossFn = (labels: Tensor, predictions: Tensor, options: { reduction?: 'mean' | 'none' }) => Tensor;
+const make = (name: string, sparse: boolean, fromLogits: boolean, f: LossFn): Loss => ({
+  name, sparse, fromLogits,
+  fn: (y, p) => f(y, p, {}),
+  perExample: (y, p) => f(y, p, { reduction: 'none' }),
+});
 
 /** @example model.compile({ loss: kiln.losses.sparseCategoricalCrossentropy({ fromLogits: true }), … }) */
 export const losses = {
-  sparseCategoricalCrossentropy: ({ fromLogits = false } = {}) => make('sparseCategoricalCrossentropy', true, fromLogits, (y, p) => F.sparseCategoricalCrossentropy(y, p, { fromLogits })),
-  categoricalCrossentropy: ({ fromLogits = false } = {}) => make('categoricalCrossentropy', false, fromLogits, (y, p) => F.categoricalCrossentropy(y, p, { fromLogits })),
-  binaryCrossentropy: ({ fromLogits = false } = {}) => make('binaryCrossentropy', false, fromLogits, (y, p) => F.binaryCrossentropy(y, p, { fromLogits })),
-  meanSquaredError: () => make('meanSquaredError', false, false, (y, p) => F.meanSquaredError(y, p)),
-  meanAbsoluteError: () => make('meanAbsoluteError', false, false, (y, p) => F.meanAbsoluteError(y, p)),
-  huber: ({ delta = 1 } = {}) => make('huber', false, false, (y, p) => F.huber(y, p, { delta })),
+  sparseCategoricalCrossentropy: ({ fromLogits = false } = {}) => make('sparseCategoricalCrossentropy', true, fromLogits, (y, p, o) => F.sparseCategoricalCrossentropy(y, p, { fromLogits, ...o })),
+  categoricalCrossentropy: ({ fromLogits = false } = {}) => make('categoricalCrossentropy', false, fromLogits, (y, p, o) => F.categoricalCrossentropy(y, p, { fromLogits, ...o })),
+  binaryCrossentropy: ({ fromLogits = false } = {}) => make('binaryCrossentropy', false, fromLogits, (y, p, o) => F.binaryCrossentropy(y, p, { fromLogits, ...o })),
+  meanSquaredError: () => make('meanSquaredError', false, false, (y, p, o) => F.meanSquaredError(y, p, o)),
+  meanAbsoluteError: () => make('meanAbsoluteError', false, false, (y, p, o) => F.meanAbsoluteError(y, p, o)),
+  huber: ({ delta = 1 } = {}) => make('huber', false, false, (y, p, o) => F.huber(y, p, { delta, ...o })),
 };
 
 const aliases: Record<string, () => Loss> = {

@@ -15,12 +15,13 @@ import { valueAndGrad } from '../../compiler/transforms.js';
 import { uniformAt } from '../../compiler/random.js';
 import { formatType } from '../../compiler/types.js';
 import { compileModule } from '../compile.js';
-import type { KilnModule } from '../runtime/index.js';
+import type { InputData, KilnModule } from '../runtime/index.js';
 import type { Layer, Shape, WeightSpec } from '../layers/layer.js';
 import * as optimizers from '../optimizers/index.js';
 import type { Optimizer } from '../optimizers/index.js';
 import { getLoss, type Loss } from './losses.js';
 import { getMetric, type Metric } from './metrics.js';
+import { ProgbarLogger } from './progress.js';
 
 
 export interface CompileArgs {
@@ -31,9 +32,39 @@ export interface CompileArgs {
 
 export type Logs = Record<string, number>;
 
+/** What `fit` tells callbacks before training (Keras' `callback.params`). */
+export interface TrainingParams {
+  /** The index one past the last epoch (`fit`'s `epochs`). */
+  epochs: number;
+  /** The first epoch's index (`fit`'s `initialEpoch`). */
+  initialEpoch: number;
+  /** Batches per epoch. */
+  steps: number;
+  batchSize: number;
+  /** Training examples (validation held out). */
+  samples: number;
+  verbose: 0 | 1 | 2;
+}
+
+/**
+ * Hooks `fit` calls, with Keras' names and order: onTrainBegin, then per epoch
+ * onEpochBegin, onBatchBegin/onBatchEnd per batch, onEpochEnd; onTrainEnd last.
+ * Batch logs hold the running means of the loss and metrics over the epoch so far;
+ * epoch logs add `val_*` values. A callback may set `model.stopTraining = true`
+ * (training stops after the current batch's hooks, the epoch ends normally),
+ * read and restore weights (`model.getWeights()`/`setWeights`) and change
+ * `model.optimizer.learningRate` (a number) between steps.
+ * Extend `kiln.callbacks.Callback` or pass a plain object.
+ */
 export interface Callback {
-  onEpochBegin?(epoch: number): void | Promise<void>;
+  /** Called by `fit` before any hook. */
+  setModel?(model: Sequential): void;
+  setParams?(params: TrainingParams): void;
+  onTrainBegin?(logs: Logs): void | Promise<void>;
+  onTrainEnd?(logs: Logs): void | Promise<void>;
+  onEpochBegin?(epoch: number, logs: Logs): void | Promise<void>;
   onEpochEnd?(epoch: number, logs: Logs): void | Promise<void>;
+  onBatchBegin?(batch: number, logs: Logs): void | Promise<void>;
   onBatchEnd?(batch: number, logs: Logs): void | Promise<void>;
 }
 
@@ -44,10 +75,24 @@ export interface FitArgs {
   /** Fraction of the examples, taken from the end before shuffling, held out for validation. */
   validationSplit?: number;
   validationData?: readonly [Tensor, Tensor];
-  /** 0: silent; 1: one line per epoch. */
-  verbose?: 0 | 1;
+  /**
+   * 0: silent; 1: a progress bar redrawn in place when stdout is a terminal, one
+   * line per epoch otherwise (and in browsers, on the console); 2: one line per epoch.
+   */
+  verbose?: 0 | 1 | 2;
   seed?: number;
   callbacks?: Callback | readonly Callback[];
+  /** The epoch to start at (to resume training): epochs initialEpoch … epochs − 1 run. */
+  initialEpoch?: number;
+  /** Batches per epoch; the data is cycled through, reshuffled at each pass. Default: one pass. */
+  stepsPerEpoch?: number;
+  /**
+   * Weights of each class (class index → weight, 1 when left out): each training
+   * example's loss is multiplied by its class's weight. Labels are class indices
+   * (sparse losses) or one-hot rows (the class is the row's argmax; a single
+   * column counts as classes 0/1).
+   */
+  classWeight?: Readonly<Record<number, number>>;
 }
 
 export interface History {
@@ -85,6 +130,11 @@ function rows(v: Value, index: Int32Array): Value {
 
 const range = (from: number, to: number) => Int32Array.from({ length: to - from }, (_, i) => from + i);
 
+/** Consecutive batches of rows 0 … n − 1. */
+function* batchesOf(n: number, batchSize: number): Generator<Int32Array> {
+  for (let start = 0; start < n; start += batchSize) yield range(start, Math.min(start + batchSize, n));
+}
+
 function permutation(n: number, seed: number): Int32Array {
   const order = range(0, n);
   for (let i = n - 1; i > 0; i--) {
@@ -103,6 +153,8 @@ export class Sequential {
   private maxBatch = 0;
   private readonly values = new Map<string, Float32Array>();
   private graphs?: { trainStep: Graph; evaluate: Graph; predict: Graph };
+  /** Set by a callback to end `fit` after the current batch; `fit` resets it at its start. */
+  stopTraining = false;
 
   constructor(args: { layers?: readonly Layer[]; name?: string } = {}) {
     this.name = args.name ?? 'sequential';
@@ -170,6 +222,16 @@ export class Sequential {
       `Total params: ${total}`, `Trainable params: ${trainable}`, `Non-trainable params: ${total - trainable}`, rule].forEach((l) => print(l));
   }
 
+  /** The optimizer given to `compile` (undefined before): callbacks change its `learningRate`. */
+  get optimizer(): Optimizer | undefined {
+    return this.compiled?.optimizer;
+  }
+
+  /** Whether the training step takes per-example loss weights (`sample_weight`): the loss has a per-example form. */
+  private get weighted(): boolean {
+    return this.compiled?.loss.perExample !== undefined;
+  }
+
   /** Sets the optimizer, loss and metrics; the module is built at the first fit, evaluate or trainOnBatch. */
   compile(args: CompileArgs): void {
     const optimizer = typeof args.optimizer === 'string' ? optimizerByName[args.optimizer]?.() : args.optimizer;
@@ -196,17 +258,26 @@ export class Sequential {
     const y = c.loss.sparse ? spec([null], 'int32') : spec([null, ...this.outputShape]);
     const outputs = (labels: Tensor, predictions: Tensor, loss: Tensor) => ({ loss, ...Object.fromEntries(c.metrics.map((m) => [m.name, m.sum(labels, predictions)])) });
     const trainable = weights.filter((w) => w.spec.trainable && w.layer.trainable);
+    const perExample = c.loss.perExample;
+    // the training loss: the mean of the examples' losses times their weights (ones unless classWeight)
+    const trainLoss = perExample
+      ? (t: Record<string, Tensor>, p: Tensor) => {
+        let l = perExample(t.y!, p);
+        while (l.rank > 1) l = F.mean(l, -1);
+        return F.mean(F.mul(l, t.sample_weight!));
+      }
+      : (t: Record<string, Tensor>, p: Tensor) => c.loss.fn(t.y!, p);
     const trainStep = trace((t: Record<string, Tensor>) => {
       const all = Object.fromEntries(weights.map((w) => [w.name, t[w.name]!]));
       let predictions: Tensor | undefined; // one forward pass: layers with state (batch norm) update it once
       const objective = (...ps: Tensor[]) => {
         predictions = this.forward(t.x!, { ...all, ...Object.fromEntries(trainable.map((w, i) => [w.name, ps[i]!])) }, true);
-        return c.loss.fn(t.y!, predictions);
+        return trainLoss(t, predictions);
       };
       const { value, grad } = valueAndGrad(objective, trainable.map((_, i) => i))(...trainable.map((w) => all[w.name]!));
       c.optimizer.applyGradients(trainable.map((w, i) => [grad[i]!, all[w.name]!] as const));
       return outputs(t.y!, predictions!, value);
-    }, { x, y, ...params });
+    }, { x, y, ...(perExample ? { sample_weight: spec([null]) } : {}), ...params });
     const evaluate = trace((t: Record<string, Tensor>) => {
       const predictions = this.forward(t.x!, t, false);
       return outputs(t.y!, predictions, c.loss.fn(t.y!, predictions));
@@ -266,31 +337,77 @@ export class Sequential {
     return { x: x.value!, y: labels };
   }
 
-  /** Runs `entry` over all examples in batches; returns the mean loss and metrics. */
-  private async runOver(entry: 'trainStep' | 'evaluate', data: { x: Value; y: Value }, order: Int32Array, batchSize: number, onBatch?: (i: number, logs: Logs) => Promise<void>): Promise<Logs> {
+  /**
+   * Runs `entry` over `batches` (row indices); returns the mean loss and metrics
+   * over the examples run. `hooks.end` gets the running means after each batch and
+   * says whether to stop. A non-finite training loss throws unless a hook
+   * stopped training (terminateOnNaN).
+   */
+  private async runOver(
+    method: string, entry: 'trainStep' | 'evaluate', data: { x: Value; y: Value }, batches: Iterable<Int32Array>, batchSize: number,
+    hooks: { begin?: (batch: number) => Promise<void>; end?: (batch: number, logs: Logs) => Promise<boolean> } = {},
+    sampleWeights?: Float32Array,
+  ): Promise<Logs> {
     const module = await this.moduleFor(batchSize);
     const c = this.compiled!;
+    const training = entry === 'trainStep';
     const totals: Logs = { loss: 0, ...Object.fromEntries(c.metrics.map((m) => [m.name, 0])) };
-    for (let start = 0, batch = 0; start < order.length; start += batchSize, batch++) {
-      const index = order.subarray(start, Math.min(start + batchSize, order.length)); // the last batch may be smaller: same module
-      const out = module.run(entry, { x: rows(data.x, index), y: rows(data.y, index), ...(entry === 'trainStep' ? c.optimizer.inputs() : {}) });
+    let seen = 0;
+    const means = () => Object.fromEntries(Object.entries(totals).map(([k, v]) => [k, v / seen]));
+    let batch = 0;
+    for (const index of batches) { // the last batch may be smaller: same module
+      await hooks.begin?.(batch);
+      const inputs: Record<string, InputData> = { x: rows(data.x, index), y: rows(data.y, index) };
+      if (training) {
+        Object.assign(inputs, c.optimizer.inputs());
+        if (this.weighted) inputs.sample_weight = { data: sampleWeights ? Float32Array.from(index, (r) => sampleWeights[r]!) : new Float32Array(index.length).fill(1), shape: [index.length] };
+      }
+      const out = module.run(entry, inputs);
       const lossValue = out.loss!.data[0]!;
-      if (!Number.isFinite(lossValue)) throw new KilnError(`fit: the loss became ${lossValue} at batch ${batch}; lower the learning rate or check the data.`);
       totals.loss! += lossValue * index.length; // the loss is a batch mean; metrics are batch sums
       for (const m of c.metrics) totals[m.name]! += out[m.name]!.data[0]!;
-      if (onBatch) await onBatch(batch, { loss: lossValue });
+      seen += index.length;
+      const stop = hooks.end ? await hooks.end(batch, means()) : false;
+      if (training && !Number.isFinite(lossValue) && !stop) {
+        throw new KilnError(`${method}: the loss became ${lossValue} at batch ${batch}; lower the learning rate or check the data (kiln.callbacks.terminateOnNaN() stops training instead).`);
+      }
+      batch++;
+      if (stop) break;
     }
-    return Object.fromEntries(Object.entries(totals).map(([k, v]) => [k, v / order.length]));
+    return seen ? means() : totals;
+  }
+
+  /** Each training example's weight from `classWeight`: its class's weight, 1 when not given. */
+  private sampleWeights(method: string, y: Value, classWeight: Readonly<Record<number, number>>): Float32Array {
+    if (!this.weighted) throw new KilnError(`${method}: classWeight needs a loss with a per-example form (perExample); loss ${this.compiled!.loss.name} has none.`);
+    for (const [k, w] of Object.entries(classWeight)) {
+      if (!/^\d+$/.test(k)) throw new KilnError(`${method}: expected classWeight keys to be class indices (non-negative integers), got "${k}".`);
+      if (typeof w !== 'number' || !Number.isFinite(w) || w < 0) throw new KilnError(`${method}: expected classWeight[${k}] to be a finite number >= 0, got ${String(w)}.`);
+    }
+    const n = y.shape[0]!;
+    const width = y.data.length / Math.max(n, 1);
+    const classOf = (i: number): number => {
+      if (y.dtype === 'int32' && y.shape.length === 1) return y.data[i]!;
+      if (width === 1) return y.data[i]! > 0.5 ? 1 : 0;
+      let best = 0;
+      for (let k = 1; k < width; k++) if (y.data[i * width + k]! > y.data[i * width + best]!) best = k;
+      return best;
+    };
+    return Float32Array.from({ length: n }, (_, i) => classWeight[classOf(i)] ?? 1);
   }
 
   /**
-   * Trains for `epochs` over (x, y) in shuffled batches; returns the History.
-   * @example const history = await model.fit(xs, ys, { epochs: 5, batchSize: 64, validationSplit: 0.1 });
+   * Trains epochs initialEpoch … epochs − 1 over (x, y) in shuffled batches, calling
+   * the callbacks' hooks; returns the History.
+   * @example const history = await model.fit(xs, ys, { epochs: 5, batchSize: 64, validationSplit: 0.1, callbacks: [kiln.callbacks.earlyStopping({ patience: 2 })] });
    */
   async fit(x: Tensor, y: Tensor, args: FitArgs = {}): Promise<History> {
-    const { epochs = 1, batchSize = 32, shuffle = true, verbose = 1, seed = 0 } = args;
+    const { epochs = 1, batchSize = 32, shuffle = true, verbose = 1, seed = 0, initialEpoch = 0, stepsPerEpoch } = args;
     if (!Number.isInteger(epochs) || epochs < 0) throw new KilnError(`fit: expected epochs to be a non-negative integer, got ${epochs}.`);
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new KilnError(`fit: expected batchSize to be a positive integer, got ${batchSize}.`);
+    if (!Number.isInteger(initialEpoch) || initialEpoch < 0) throw new KilnError(`fit: expected initialEpoch to be a non-negative integer, got ${initialEpoch}.`);
+    if (stepsPerEpoch !== undefined && (!Number.isInteger(stepsPerEpoch) || stepsPerEpoch < 1)) throw new KilnError(`fit: expected stepsPerEpoch to be a positive integer, got ${stepsPerEpoch}.`);
+    if (verbose !== 0 && verbose !== 1 && verbose !== 2) throw new KilnError(`fit: expected verbose 0, 1 or 2, got ${String(verbose)}.`);
     const data = this.checkData('fit', x, y) as { x: Value; y: Value };
     const n = data.x.shape[0]!;
     let trainCount = n;
@@ -302,36 +419,64 @@ export class Sequential {
       const held = range(trainCount, n);
       validation = { x: rows(data.x, held), y: rows(data.y, held) };
     }
-    const callbacks = args.callbacks === undefined ? [] : Array.isArray(args.callbacks) ? args.callbacks : [args.callbacks as Callback];
+    if (trainCount < 1) throw new KilnError(`fit: no training examples (${n} given, ${n - trainCount} held out for validation).`);
+    const sampleWeights = args.classWeight ? this.sampleWeights('fit', data.y, args.classWeight) : undefined;
+    const steps = stepsPerEpoch ?? Math.ceil(trainCount / batchSize);
+    const given = args.callbacks === undefined ? [] : Array.isArray(args.callbacks) ? args.callbacks : [args.callbacks as Callback];
+    // the progress display first, so its epoch line comes before what other callbacks print
+    const callbacks: Callback[] = [...(verbose ? [new ProgbarLogger({ mode: verbose === 2 ? 'lines' : 'auto' })] : []), ...given];
+    const params: TrainingParams = { epochs, initialEpoch, steps, batchSize, samples: trainCount, verbose };
+    for (const cb of callbacks) (cb.setModel?.(this), cb.setParams?.(params));
+    // one stream of batches across epochs: pass p is shuffled with seed·7919 + p + 1; without stepsPerEpoch each epoch is one pass
+    const stream = (function* () {
+      for (let pass = initialEpoch; ; pass++) {
+        const order = shuffle ? permutation(trainCount, seed * 7919 + pass + 1) : range(0, trainCount);
+        for (let start = 0; start < trainCount; start += batchSize) yield order.subarray(start, Math.min(start + batchSize, trainCount));
+      }
+    })();
+    const epochBatches = function* () {
+      for (let i = 0; i < steps; i++) yield stream.next().value as Int32Array;
+    };
     const history: History = { epoch: [], history: {} };
-    for (let epoch = 0; epoch < epochs; epoch++) {
-      for (const cb of callbacks) await cb.onEpochBegin?.(epoch);
-      const started = performance.now();
-      const order = shuffle ? permutation(trainCount, seed * 7919 + epoch + 1) : range(0, trainCount);
-      const logs = await this.runOver('trainStep', data, order, batchSize, async (b, l) => { for (const cb of callbacks) await cb.onBatchEnd?.(b, l); });
+    this.stopTraining = false;
+    await this.moduleFor(batchSize); // compile before onTrainBegin, so callbacks read trained-on weights
+    for (const cb of callbacks) await cb.onTrainBegin?.({});
+    let last: Logs = {};
+    for (let epoch = initialEpoch; epoch < epochs && !this.stopTraining; epoch++) {
+      for (const cb of callbacks) await cb.onEpochBegin?.(epoch, {});
+      const logs = await this.runOver('fit', 'trainStep', data, epochBatches(), batchSize, {
+        begin: async (b) => { for (const cb of callbacks) await cb.onBatchBegin?.(b, {}); },
+        end: async (b, l) => {
+          for (const cb of callbacks) await cb.onBatchEnd?.(b, l);
+          return this.stopTraining;
+        },
+      }, sampleWeights);
       if (validation) {
-        const val = await this.runOver('evaluate', validation, range(0, validation.x.shape[0]!), batchSize);
+        const val = await this.runOver('fit', 'evaluate', validation, batchesOf(validation.x.shape[0]!, batchSize), batchSize);
         for (const [k, v] of Object.entries(val)) logs[`val_${k}`] = v;
       }
+      for (const cb of callbacks) await cb.onEpochEnd?.(epoch, logs);
+      // after the callbacks, as Keras' History: it records what they add (learning_rate)
       history.epoch.push(epoch);
       for (const [k, v] of Object.entries(logs)) (history.history[k] ??= []).push(v);
-      if (verbose) console.log(`Epoch ${epoch + 1}/${epochs} - ${((performance.now() - started) / 1000).toFixed(1)}s - ${Object.entries(logs).map(([k, v]) => `${k}: ${v.toFixed(4)}`).join(' - ')}`);
-      for (const cb of callbacks) await cb.onEpochEnd?.(epoch, logs);
+      last = logs;
     }
+    for (const cb of callbacks) await cb.onTrainEnd?.(last);
     return history;
   }
 
   /** One optimizer step on one batch; returns the loss (and metrics, when compiled with some). */
   async trainOnBatch(x: Tensor, y: Tensor): Promise<number | number[]> {
     const data = this.checkData('trainOnBatch', x, y) as { x: Value; y: Value };
-    const logs = await this.runOver('trainStep', data, range(0, data.x.shape[0]!), data.x.shape[0]!);
+    const logs = await this.runOver('trainOnBatch', 'trainStep', data, [range(0, data.x.shape[0]!)], data.x.shape[0]!);
     return this.compiled!.metrics.length ? Object.values(logs) : logs.loss!;
   }
 
   /** The loss and metrics over (x, y): a scalar Tensor, or one per value when there are metrics. */
   async evaluate(x: Tensor, y: Tensor, args: { batchSize?: number } = {}): Promise<Tensor | Tensor[]> {
     const data = this.checkData('evaluate', x, y) as { x: Value; y: Value };
-    const logs = await this.runOver('evaluate', data, range(0, data.x.shape[0]!), args.batchSize ?? 32);
+    const batchSize = args.batchSize ?? 32;
+    const logs = await this.runOver('evaluate', 'evaluate', data, batchesOf(data.x.shape[0]!, batchSize), batchSize);
     const values = Object.values(logs).map((v) => F.tensor(v));
     return values.length === 1 ? values[0]! : values;
   }
