@@ -54,7 +54,8 @@ function groups(g: Graph): Int32Array {
   for (const n of g.nodes) {
     if (!reductions.has(n.op)) continue;
     const i = n.inputs[0]!;
-    if (group[i] !== i || escapes[i] || uses[i]!.length !== 1) continue;
+    // the input must be an elementwise loop: a loop already ending in a reduction cannot take another
+    if (group[i] !== i || escapes[i] || uses[i]!.length !== 1 || reductions.has(g.nodes[i]!.op)) continue;
     for (let m = 0; m <= i; m++) if (group[m] === i) group[m] = n.id;
     group[n.id] = n.id;
   }

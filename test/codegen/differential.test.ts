@@ -90,6 +90,9 @@ for (const [k, step] of [0, 41, -3, 2.75, 3e9, NaN].entries()) {
   add('interleaved broadcast with a batch', (a: Tensor, b: Tensor) => kiln.where(kiln.gt(a, b), a, b), [rng.normal([6, 1, 3]), rng.normal([2, 1])], [0], 0);
 }
 
+// a reduction of a reduction (a per-example mean over one unit, then a batch sum)
+add('sum of a fused mean', (x: Tensor) => kiln.sum(kiln.mean(kiln.square(x), -1)), [new Rng(3).normal([5, 1])], [0], 1e-5);
+
 // layers whose bias and relu fuse into the GEMM or conv kernel's epilogue, and their training gradients
 {
   const rng = new Rng(91);

@@ -60,6 +60,12 @@ describe('fuseElementwise', () => {
     expect(kiln.interpret(fused, inputs).outputs.output!.data).toEqual(kiln.interpret(g, inputs).outputs.output!.data);
   });
 
+  test('a reduction of a fused reduction stays its own loop', () => {
+    const g = kiln.trace((x: kiln.Tensor) => kiln.sum(kiln.sum(kiln.square(x), 1)), [kiln.spec([null, 1])]);
+    const fused = kiln.verify(fuseElementwise(g));
+    expect(fused.nodes.map((n) => n.op)).toEqual(['input', 'fused', 'sum']);
+  });
+
   test('leaves values unchanged on the backward pass of a small MLP', () => {
     const dg = simplify(kiln.autodiff(dense, { of: 'output', wrt: ['w', 'b'], cotangent: 'dy' }));
     const inputs = { x: kiln.randomNormal([5, 3], { seed: 1 }).value!, w: kiln.randomNormal([3, 2], { seed: 2 }).value!, b: kiln.randomNormal([2], { seed: 3 }).value!, dy: kiln.randomNormal([5, 2], { seed: 4 }).value! };
