@@ -25,3 +25,5 @@ export { Embedding, embedding, type EmbeddingArgs } from './embedding.js';
 export { LayerNormalization, layerNormalization, type LayerNormalizationArgs } from './layerNorm.js';
 export { Dropout, dropout, type DropoutArgs } from './dropout.js';
 export { BatchNormalization, batchNormalization, type BatchNormalizationArgs } from './normalization.js';
+export { Add, add, Concatenate, concatenate, Merge, Multiply, multiply, type ConcatenateArgs } from './merge.js';
+export { SymbolicTensor } from './symbolic.js';

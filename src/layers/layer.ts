@@ -5,6 +5,7 @@
  */
 import type { Tensor } from '../../compiler/tensor.js';
 import { fail } from '../../compiler/functions/util.js';
+import { applyLayer, type SymbolicTensor } from './symbolic.js';
 
 /** A shape without the batch dimension. */
 export type Shape = readonly number[];
@@ -79,6 +80,18 @@ export abstract class Layer {
   abstract computeOutputShape(inputShape: Shape): Shape;
   /** Inside a trace: applies the layer to x ([batch, ...inputShape], batch may be dynamic) with its weights bound by WeightSpec name. */
   abstract call(x: Tensor, weights: Readonly<Record<string, Tensor>>, ctx: CallContext): Tensor;
+
+  /**
+   * Functional API: records this layer's call on symbolic tensors (from
+   * `kiln.input` or another `apply`) and returns its output's SymbolicTensor;
+   * merge layers take a list. Inside a subclassed `kiln.Model`'s `call`, applies
+   * the layer to traced Tensors with the model's weights for it bound.
+   */
+  apply(inputs: SymbolicTensor | readonly SymbolicTensor[]): SymbolicTensor;
+  apply(inputs: Tensor | readonly Tensor[]): Tensor;
+  apply(inputs: SymbolicTensor | Tensor | readonly (SymbolicTensor | Tensor)[]): SymbolicTensor | Tensor {
+    return applyLayer(this, inputs);
+  }
 
   /** Keras-like config: name, trainable, batchInputShape when an inputShape was given, and the layer's own options. */
   getConfig(): object {

@@ -12,7 +12,7 @@
  */
 import { KilnError } from '../../compiler/errors.js';
 import type { Tensor } from '../../compiler/tensor.js';
-import type { Callback as Hooks, Logs, Sequential, TrainingParams } from './sequential.js';
+import type { Callback as Hooks, Logs, LayersModel, TrainingParams } from './model.js';
 
 export { ProgbarLogger, type ProgbarOptions } from './progress.js';
 export type { Logs, TrainingParams } from './sequential.js';
@@ -23,9 +23,9 @@ export type { Logs, TrainingParams } from './sequential.js';
  * @example class Printer extends kiln.callbacks.Callback { onEpochEnd(epoch: number, logs: kiln.callbacks.Logs) { console.log(epoch, logs.loss); } }
  */
 export class Callback implements Hooks {
-  model?: Sequential;
+  model?: LayersModel;
   params?: TrainingParams;
-  setModel(model: Sequential): void { this.model = model; }
+  setModel(model: LayersModel): void { this.model = model; }
   setParams(params: TrainingParams): void { this.params = params; }
   onTrainBegin(_logs: Logs): void | Promise<void> {}
   onTrainEnd(_logs: Logs): void | Promise<void> {}
@@ -34,7 +34,7 @@ export class Callback implements Hooks {
   onBatchBegin(_batch: number, _logs: Logs): void | Promise<void> {}
   onBatchEnd(_batch: number, _logs: Logs): void | Promise<void> {}
 
-  protected requireModel(who: string): Sequential {
+  protected requireModel(who: string): LayersModel {
     if (!this.model) throw new KilnError(`${who}: no model; pass the callback to model.fit({ callbacks }).`);
     return this.model;
   }

@@ -1,0 +1,632 @@
+/**
+ * `LayersModel`: what every Keras-style model shares — compile, fit, evaluate,
+ * predict, trainOnBatch, weights, summary, callbacks. A model's training step,
+ * evaluation and prediction are traced once into three entries of ONE compiled
+ * wasm module. The entries share the weights by name (`<layer name>/<weight
+ * name>`), so training updates what predict reads; the optimizer's whole update
+ * runs inside the training entry. Subclasses give the layers (in weight order,
+ * each with the input shape its weights are made for), the inputs and the
+ * forward pass: `Sequential` (a stack), `Functional` (`kiln.model`) and `Model`
+ * (subclassed, a user `call`).
+ */
+import * as F from '../../compiler/functions/index.js';
+import { KilnError } from '../../compiler/errors.js';
+import type { Graph } from '../../compiler/ir.js';
+import type { Value } from '../../compiler/ops/op.js';
+import { interpret } from '../../compiler/interpret.js';
+import { Tensor } from '../../compiler/tensor.js';
+import { spec, trace } from '../../compiler/trace.js';
+import { valueAndGrad } from '../../compiler/transforms.js';
+import { uniformAt } from '../../compiler/random.js';
+import { formatType } from '../../compiler/types.js';
+import { compileModule } from '../compile.js';
+import type { InputData, KilnModule } from '../runtime/index.js';
+import type { Layer, Shape, WeightSpec } from '../layers/layer.js';
+import type { DType } from '../../compiler/types.js';
+import * as optimizers from '../optimizers/index.js';
+import type { Optimizer } from '../optimizers/index.js';
+import { getLoss, type Loss } from './losses.js';
+import { getMetric, type Metric } from './metrics.js';
+import { ProgbarLogger } from './progress.js';
+
+
+export interface CompileArgs {
+  optimizer: Optimizer | 'sgd' | 'adam' | 'adamw' | 'rmsprop' | 'adagrad';
+  loss: string | Loss;
+  /** Metric names, or metric objects (`metrics.topKCategoricalAccuracy({ k: 3 })`). */
+  metrics?: (string | Metric)[];
+}
+
+export type Logs = Record<string, number>;
+
+/** What `fit` tells callbacks before training (Keras' `callback.params`). */
+export interface TrainingParams {
+  /** The index one past the last epoch (`fit`'s `epochs`). */
+  epochs: number;
+  /** The first epoch's index (`fit`'s `initialEpoch`). */
+  initialEpoch: number;
+  /** Batches per epoch. */
+  steps: number;
+  batchSize: number;
+  /** Training examples (validation held out). */
+  samples: number;
+  verbose: 0 | 1 | 2;
+}
+
+/**
+ * Hooks `fit` calls, with Keras' names and order: onTrainBegin, then per epoch
+ * onEpochBegin, onBatchBegin/onBatchEnd per batch, onEpochEnd; onTrainEnd last.
+ * Batch logs hold the running means of the loss and metrics over the epoch so far;
+ * epoch logs add `val_*` values. A callback may set `model.stopTraining = true`
+ * (training stops after the current batch's hooks, the epoch ends normally),
+ * read and restore weights (`model.getWeights()`/`setWeights`) and change
+ * `model.optimizer.learningRate` (a number) between steps.
+ * Extend `kiln.callbacks.Callback` or pass a plain object.
+ */
+export interface Callback {
+  /** Called by `fit` before any hook. */
+  setModel?(model: LayersModel): void;
+  setParams?(params: TrainingParams): void;
+  onTrainBegin?(logs: Logs): void | Promise<void>;
+  onTrainEnd?(logs: Logs): void | Promise<void>;
+  onEpochBegin?(epoch: number, logs: Logs): void | Promise<void>;
+  onEpochEnd?(epoch: number, logs: Logs): void | Promise<void>;
+  onBatchBegin?(batch: number, logs: Logs): void | Promise<void>;
+  onBatchEnd?(batch: number, logs: Logs): void | Promise<void>;
+}
+
+export interface FitArgs {
+  epochs?: number;
+  batchSize?: number;
+  shuffle?: boolean;
+  /** Fraction of the examples, taken from the end before shuffling, held out for validation. */
+  validationSplit?: number;
+  /** (x, y) held out: each a Tensor, or a list of Tensors for several inputs or outputs. */
+  validationData?: readonly [Tensor | readonly Tensor[], Tensor | readonly Tensor[]];
+  /**
+   * 0: silent; 1: a progress bar redrawn in place when stdout is a terminal, one
+   * line per epoch otherwise (and in browsers, on the console); 2: one line per epoch.
+   */
+  verbose?: 0 | 1 | 2;
+  seed?: number;
+  callbacks?: Callback | readonly Callback[];
+  /** The epoch to start at (to resume training): epochs initialEpoch … epochs − 1 run. */
+  initialEpoch?: number;
+  /** Batches per epoch; the data is cycled through, reshuffled at each pass. Default: one pass. */
+  stepsPerEpoch?: number;
+  /**
+   * Weights of each class (class index → weight, 1 when left out): each training
+   * example's loss is multiplied by its class's weight. Labels are class indices
+   * (sparse losses) or one-hot rows (the class is the row's argmax; a single
+   * column counts as classes 0/1).
+   */
+  classWeight?: Readonly<Record<number, number>>;
+}
+
+export interface History {
+  epoch: number[];
+  history: Record<string, number[]>;
+}
+
+interface WeightEntry {
+  readonly name: string;
+  readonly layer: Layer;
+  readonly spec: WeightSpec;
+}
+
+interface Compiled {
+  readonly optimizer: Optimizer;
+  readonly loss: Loss;
+  readonly metrics: readonly Metric[];
+}
+
+const optimizerByName = {
+  sgd: () => optimizers.sgd({ learningRate: 0.01 }),
+  adam: () => optimizers.adam(),
+  adamw: () => optimizers.adamw(),
+  rmsprop: () => optimizers.rmsprop(),
+  adagrad: () => optimizers.adagrad(),
+};
+
+/** Rows `index` of a batch-major value. */
+function rows(v: Value, index: Int32Array): Value {
+  const width = v.data.length / v.shape[0]!;
+  const out = v.dtype === 'float32' ? new Float32Array(index.length * width) : new Int32Array(index.length * width);
+  index.forEach((r, i) => out.set(v.data.subarray(r * width, (r + 1) * width), i * width));
+  return { dtype: v.dtype, shape: [index.length, ...v.shape.slice(1)], data: out };
+}
+
+const range = (from: number, to: number) => Int32Array.from({ length: to - from }, (_, i) => from + i);
+
+/** Consecutive batches of rows 0 … n − 1. */
+function* batchesOf(n: number, batchSize: number): Generator<Int32Array> {
+  for (let start = 0; start < n; start += batchSize) yield range(start, Math.min(start + batchSize, n));
+}
+
+function permutation(n: number, seed: number): Int32Array {
+  const order = range(0, n);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(uniformAt(seed, i) * (i + 1));
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  return order;
+}
+
+/** One model input: its shape without the batch dimension, its dtype. */
+export interface InputSpec {
+  readonly shape: Shape;
+  readonly dtype: 'float32' | 'int32';
+}
+
+/** A model's layer, with the input shape its weights are made for and its output shape (both without the batch dimension). */
+export interface LayerShapes {
+  readonly layer: Layer;
+  readonly inputShape: Shape;
+  readonly outputShape: Shape;
+}
+
+/** What a model is, for `LayersModel`: its layers in weight order (each once), its inputs, its outputs' shapes. */
+export interface Topology {
+  readonly layers: readonly LayerShapes[];
+  readonly inputs: readonly InputSpec[];
+  readonly outputs: readonly Shape[];
+}
+
+/** x (one value per model input) and y (one per output), batch-major. */
+interface Data {
+  readonly xs: Value[];
+  readonly ys: Value[];
+}
+
+/** The compiled entries' names for n inputs (labels, outputs): 'x' for one, 'x_0', 'x_1', … for several. */
+const entryNames = (prefix: string, n: number): string[] => (n === 1 ? [prefix] : Array.from({ length: n }, (_, i) => `${prefix}_${i}`));
+
+const rowsOf = (data: Data, index: Int32Array): Data => ({ xs: data.xs.map((v) => rows(v, index)), ys: data.ys.map((v) => rows(v, index)) });
+
+const size = (shape: Shape) => shape.reduce((x, y) => x * y, 1);
+
+const sameShape = (a: readonly unknown[], b: Shape) => a.length === b.length && b.every((d, i) => d === a[i]);
+
+/** `layer`'s weights out of a model's (named `<layer name>/<weight name>`), by their own names. */
+export function layerWeights(layer: Layer, weights: Readonly<Record<string, Tensor>>): Record<string, Tensor> {
+  const prefix = `${layer.name}/`;
+  return Object.fromEntries(Object.entries(weights).filter(([n]) => n.startsWith(prefix)).map(([n, t]) => [n.slice(prefix.length), t]));
+}
+
+/**
+ * The machinery every model shares. Subclasses give `topology()` (layers with
+ * shapes, inputs, outputs) and `forward` (inputs to outputs inside a trace, the
+ * weights bound by `<layer name>/<weight name>`); `Output` is what `predict`
+ * returns (one Tensor, or one per output).
+ */
+export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Tensor[]> {
+  readonly name: string;
+  /** 'Sequential', 'Functional', 'Model': the subject of the model's errors. */
+  protected abstract readonly kind: string;
+  private compiled?: Compiled;
+  private module?: KilnModule;
+  private building?: Promise<KilnModule>;
+  private maxBatch = 0;
+  private readonly values = new Map<string, Float32Array>();
+  private graphs?: { trainStep: Graph; evaluate: Graph; predict: Graph };
+  /** Set by a callback to end `fit` after the current batch; `fit` resets it at its start. */
+  stopTraining = false;
+
+  protected constructor(name: string) {
+    this.name = name;
+  }
+
+  /** The layers (in weight order, each once, with its shapes), the inputs and the outputs' shapes. */
+  protected abstract topology(): Topology;
+
+  /** Inside a trace: the outputs for `inputs` ([batch, ...shape] each), the weights bound by `<layer name>/<weight name>`. */
+  protected abstract forward(inputs: readonly Tensor[], weights: Readonly<Record<string, Tensor>>, training: boolean): Tensor[];
+
+  /** Called with x before it is checked against the inputs (a subclassed model builds itself from x's shapes). */
+  protected prepare(_xs: readonly Tensor[]): void {}
+
+  /** Drops the traced graphs and the module (the structure or the compile arguments changed). */
+  protected invalidate(): void {
+    this.module = undefined;
+    this.building = undefined;
+    this.graphs = undefined;
+  }
+
+  /** `<Kind> "<name>"`: the subject of this model's errors. */
+  protected get subject(): string {
+    return `${this.kind} "${this.name}"`;
+  }
+
+  private weightEntries(topology = this.topology()): WeightEntry[] {
+    return topology.layers.flatMap(({ layer, inputShape }) => layer.weights(inputShape).map((spec) => ({ name: `${layer.name}/${spec.name}`, layer, spec })));
+  }
+
+  countParams(): number {
+    return this.weightEntries().reduce((a, w) => a + size(w.spec.shape), 0);
+  }
+
+  /** Prints a Keras-like table: layer, output shape, parameters, totals. */
+  summary(print: (line: string) => void = console.log): void {
+    const topology = this.topology();
+    const weights = this.weightEntries(topology);
+    const rowsOut = topology.layers.map(({ layer: l, outputShape }) => {
+      const params = weights.filter((w) => w.layer === l).reduce((a, w) => a + size(w.spec.shape), 0);
+      return [`${l.name} (${l.className})`, `[null,${outputShape.join(',')}]`, String(params)];
+    });
+    const widths = [0, 1, 2].map((c) => Math.max(...[['Layer (type)', 'Output shape', 'Param #'], ...rowsOut].map((r) => r[c]!.length)) + 2);
+    const line = (r: string[]) => r.map((cell, c) => cell.padEnd(widths[c]!)).join('');
+    const rule = '_'.repeat(widths.reduce((a, b) => a + b, 0));
+    const total = this.countParams();
+    const trainable = weights.filter((w) => w.spec.trainable && w.layer.trainable).reduce((a, w) => a + size(w.spec.shape), 0);
+    [rule, line(['Layer (type)', 'Output shape', 'Param #']), '='.repeat(rule.length), ...rowsOut.map(line), '='.repeat(rule.length),
+      `Total params: ${total}`, `Trainable params: ${trainable}`, `Non-trainable params: ${total - trainable}`, rule].forEach((l) => print(l));
+  }
+
+  /** The optimizer given to `compile` (undefined before): callbacks change its `learningRate`. */
+  get optimizer(): Optimizer | undefined {
+    return this.compiled?.optimizer;
+  }
+
+  /** Whether the training step takes per-example loss weights (`sample_weight`): the loss has a per-example form. */
+  private get weighted(): boolean {
+    return this.compiled?.loss.perExample !== undefined;
+  }
+
+  /**
+   * Sets the optimizer, loss and metrics; the module is built at the first fit,
+   * evaluate or trainOnBatch. With several outputs the loss applies to each and
+   * the total loss is their sum; the metrics are of the first output.
+   */
+  compile(args: CompileArgs): void {
+    const optimizer = typeof args.optimizer === 'string' ? optimizerByName[args.optimizer]?.() : args.optimizer;
+    if (!optimizer) throw new KilnError(`compile: unknown optimizer "${String(args.optimizer)}"; expected ${Object.keys(optimizerByName).join(', ')} or a kiln.optimizers object.`);
+    const loss = getLoss(args.loss);
+    const metrics = (args.metrics ?? []).map((m) => getMetric(m, loss));
+    this.compiled = { optimizer, loss, metrics };
+    this.invalidate();
+  }
+
+  /** Specs of x (one per input) by entry name. */
+  private inputSpecs(topology: Topology): Record<string, ReturnType<typeof spec>> {
+    const names = entryNames('x', topology.inputs.length);
+    return Object.fromEntries(topology.inputs.map((s, i) => [names[i]!, spec([null, ...s.shape], s.dtype as DType)]));
+  }
+
+  /** The forward pass on the traced record's inputs, as the trace's outputs (one tensor, or 'output_0', …). */
+  private predictFrom(t: Record<string, Tensor>, topology: Topology): Tensor | Tensor[] {
+    const outputs = this.forward(entryNames('x', topology.inputs.length).map((n) => t[n]!), t, false);
+    return outputs.length === 1 ? outputs[0]! : outputs;
+  }
+
+  private trace(): { trainStep: Graph; evaluate: Graph; predict: Graph } {
+    if (this.graphs) return this.graphs;
+    const c = this.requireCompiled('fit');
+    const topology = this.topology();
+    const weights = this.weightEntries(topology);
+    const params = Object.fromEntries(weights.map((w) => [w.name, spec([...w.spec.shape], 'float32', { kind: 'parameter' })]));
+    const xNames = entryNames('x', topology.inputs.length);
+    const yNames = entryNames('y', topology.outputs.length);
+    const x = this.inputSpecs(topology);
+    const y = Object.fromEntries(topology.outputs.map((s, i) => [yNames[i]!, c.loss.sparse ? spec([null], 'int32') : spec([null, ...s])]));
+    const xsOf = (t: Record<string, Tensor>) => xNames.map((n) => t[n]!);
+    const ysOf = (t: Record<string, Tensor>) => yNames.map((n) => t[n]!);
+    // metrics are of the first output
+    // a ratio metric (precision, recall) outputs its counts, `${name}_${part}`, for runOver to total and combine
+    const metricOutputs = (m: Metric, y: Tensor, p: Tensor): [string, Tensor][] => (m.parts ? m.parts.map((q) => [`${m.name}_${q.name}`, q.sum(y, p)]) : [[m.name, m.sum(y, p)]]);
+    const outputs = (labels: Tensor[], predictions: Tensor[], loss: Tensor) => ({ loss, ...Object.fromEntries(c.metrics.flatMap((m) => metricOutputs(m, labels[0]!, predictions[0]!))) });
+    const sum = (ts: Tensor[]) => ts.slice(1).reduce((a, b) => F.add(a, b), ts[0]!);
+    const totalLoss = (labels: Tensor[], predictions: Tensor[]) => sum(predictions.map((p, i) => c.loss.fn(labels[i]!, p)));
+    const trainable = weights.filter((w) => w.spec.trainable && w.layer.trainable);
+    const perExample = c.loss.perExample;
+    // the training loss: the mean of the examples' losses (summed over the outputs) times their weights (ones unless classWeight)
+    const trainLoss = perExample
+      ? (t: Record<string, Tensor>, ps: Tensor[]) => {
+        const labels = ysOf(t);
+        const l = sum(ps.map((p, i) => {
+          let e = perExample(labels[i]!, p);
+          while (e.rank > 1) e = F.mean(e, -1);
+          return e;
+        }));
+        return F.mean(F.mul(l, t.sample_weight!));
+      }
+      : (t: Record<string, Tensor>, ps: Tensor[]) => totalLoss(ysOf(t), ps);
+    const trainStep = trace((t: Record<string, Tensor>) => {
+      const all = Object.fromEntries(weights.map((w) => [w.name, t[w.name]!]));
+      let predictions: Tensor[] | undefined; // one forward pass: layers with state (batch norm) update it once
+      const objective = (...ps: Tensor[]) => {
+        predictions = this.forward(xsOf(t), { ...all, ...Object.fromEntries(trainable.map((w, i) => [w.name, ps[i]!])) }, true);
+        return trainLoss(t, predictions);
+      };
+      const { value, grad } = valueAndGrad(objective, trainable.map((_, i) => i))(...trainable.map((w) => all[w.name]!));
+      c.optimizer.applyGradients(trainable.map((w, i) => [grad[i]!, all[w.name]!] as const));
+      return outputs(ysOf(t), predictions!, value);
+    }, { ...x, ...y, ...(perExample ? { sample_weight: spec([null]) } : {}), ...params });
+    const evaluate = trace((t: Record<string, Tensor>) => {
+      const predictions = this.forward(xsOf(t), t, false);
+      return outputs(ysOf(t), predictions, totalLoss(ysOf(t), predictions));
+    }, { ...x, ...y, ...params });
+    const predict = trace((t: Record<string, Tensor>) => this.predictFrom(t, topology), { ...x, ...params });
+    return (this.graphs = { trainStep, evaluate, predict });
+  }
+
+  private requireCompiled(method: string): Compiled {
+    if (!this.compiled) throw new KilnError(`${this.subject}: call model.compile({ optimizer, loss }) before ${method}.`);
+    return this.compiled;
+  }
+
+  /** The weights' current values: from the module once it holds them, else the initial ones. */
+  private currentValues(): Map<string, Float32Array> {
+    const weights = this.weightEntries();
+    weights.forEach((w, i) => {
+      if (!this.values.has(w.name)) this.values.set(w.name, w.spec.initializer.init(w.spec.shape, 1000 + i));
+    });
+    if (this.module) for (const w of weights) this.values.set(w.name, this.module.get(w.name).data as Float32Array);
+    return this.values;
+  }
+
+  private async moduleFor(batchSize: number): Promise<KilnModule> {
+    if (this.module && batchSize <= this.maxBatch) return this.module;
+    if (this.building && batchSize <= this.maxBatch) return this.building;
+    const values = this.currentValues();
+    this.maxBatch = Math.max(batchSize, this.maxBatch, 32);
+    const graphs = this.trace();
+    const c = this.requireCompiled('fit');
+    this.building = compileModule(graphs, { maxBatch: this.maxBatch }).then(({ module }) => {
+      for (const [name, data] of values) module.set(name, data);
+      const weights = this.weightEntries().filter((w) => w.spec.trainable && w.layer.trainable);
+      for (const [name, data] of Object.entries(c.optimizer.initialState(Object.fromEntries(weights.map((w) => [w.name, { shape: w.spec.shape }]))))) module.set(name, data);
+      this.module = module;
+      return module;
+    });
+    return this.building;
+  }
+
+  /** x (and y) as values, checked against the model's inputs (and outputs): a Tensor, or a list of one per input (output). */
+  private checkData(method: string, x: Tensor | readonly Tensor[], y?: Tensor | readonly Tensor[]): { xs: Value[]; ys?: Value[] } {
+    const xs: readonly unknown[] = Array.isArray(x) ? x : [x];
+    xs.forEach((t, i) => {
+      const what = xs.length === 1 && !Array.isArray(x) ? 'x' : `x[${i}]`;
+      if (!(t instanceof Tensor) || t.isSymbolic) throw new KilnError(`${method}: expected ${what} to be a concrete Tensor, got ${t instanceof Tensor ? 'a symbolic one' : typeof t}.`);
+    });
+    const tensors = xs as readonly Tensor[];
+    this.prepare(tensors);
+    const topology = this.topology();
+    if (tensors.length !== topology.inputs.length) throw new KilnError(`${method}: expected x to be ${topology.inputs.length === 1 ? 'one Tensor' : `a list of ${topology.inputs.length} Tensors (one per input)`}, got ${Array.isArray(x) ? `a list of ${tensors.length}` : 'one Tensor'}.`);
+    const n = tensors[0]!.shape[0];
+    const values = tensors.map((t, i) => {
+      const want = topology.inputs[i]!;
+      const what = tensors.length === 1 ? 'x' : `x[${i}]`;
+      if (!sameShape(t.shape.slice(1), want.shape)) throw new KilnError(`${method}: expected ${what} of shape [n,${want.shape.join(',')}], got ${formatType(t.type)}.`);
+      if (t.shape[0] !== n) throw new KilnError(`${method}: expected every input to have ${String(n)} examples, got ${formatType(t.type)} for ${what}.`);
+      const v = t.value!;
+      if (v.dtype === want.dtype) return v;
+      return { dtype: want.dtype, shape: v.shape, data: want.dtype === 'int32' ? Int32Array.from(v.data, Math.trunc) : Float32Array.from(v.data) } as Value;
+    });
+    if (y === undefined) return { xs: values };
+    const c = this.requireCompiled(method);
+    const ys = Array.isArray(y) ? (y as readonly Tensor[]) : [y as Tensor];
+    if (ys.length !== topology.outputs.length) throw new KilnError(`${method}: expected y to be ${topology.outputs.length === 1 ? 'one Tensor' : `a list of ${topology.outputs.length} Tensors (one per output)`}, got ${Array.isArray(y) ? `a list of ${ys.length}` : 'one Tensor'}.`);
+    const labels = ys.map((t, i) => {
+      if (!(t instanceof Tensor) || t.isSymbolic) throw new KilnError(`${method}: expected ${ys.length === 1 ? 'y' : `y[${i}]`} to be a concrete Tensor, got ${t instanceof Tensor ? 'a symbolic one' : typeof t}.`);
+      if (t.shape[0] !== n) throw new KilnError(`${method}: expected as many labels as examples (${String(n)}), got ${formatType(t.type)}.`);
+      let v = t.value!;
+      if (c.loss.sparse) {
+        if (t.rank !== 1) throw new KilnError(`${method}: loss ${c.loss.name} expects class indices of shape [n], got ${formatType(t.type)}.`);
+        if (t.dtype !== 'int32') v = { dtype: 'int32', shape: v.shape, data: Int32Array.from(v.data) };
+      } else {
+        const out = topology.outputs[i]!;
+        if (!sameShape(t.shape.slice(1), out)) throw new KilnError(`${method}: loss ${c.loss.name} expects labels of shape [n,${out.join(',')}], got ${formatType(t.type)}.`);
+        if (t.dtype !== 'float32') v = { dtype: 'float32', shape: v.shape, data: Float32Array.from(v.data) };
+      }
+      return v;
+    });
+    return { xs: values, ys: labels };
+  }
+
+  /**
+   * Runs `entry` over `batches` (row indices); returns the mean loss and metrics
+   * over the examples run. `hooks.end` gets the running means after each batch and
+   * says whether to stop. A non-finite training loss throws unless a hook
+   * stopped training (terminateOnNaN).
+   */
+  private async runOver(
+    method: string, entry: 'trainStep' | 'evaluate', data: Data, batches: Iterable<Int32Array>, batchSize: number,
+    hooks: { begin?: (batch: number) => Promise<void>; end?: (batch: number, logs: Logs) => Promise<boolean> } = {},
+    sampleWeights?: Float32Array,
+  ): Promise<Logs> {
+    const module = await this.moduleFor(batchSize);
+    const c = this.compiled!;
+    const training = entry === 'trainStep';
+    const xNames = entryNames('x', data.xs.length);
+    const yNames = entryNames('y', data.ys.length);
+    const totals: Logs = { loss: 0, ...Object.fromEntries(c.metrics.map((m) => [m.name, 0])) };
+    let seen = 0;
+    // ratio metrics: their parts' totals over the batches so far, combined (not divided by `seen`)
+    const counts: Record<string, Record<string, number>> = Object.fromEntries(c.metrics.flatMap((m) => (m.parts ? [[m.name, Object.fromEntries(m.parts.map((q) => [q.name, 0]))]] : [])));
+    const means = (): Logs => ({ loss: totals.loss! / seen, ...Object.fromEntries(c.metrics.map((m) => [m.name, m.parts ? m.combine!(counts[m.name]!) : totals[m.name]! / seen])) });
+    let batch = 0;
+    for (const index of batches) { // the last batch may be smaller: same module
+      await hooks.begin?.(batch);
+      const part = rowsOf(data, index);
+      const inputs: Record<string, InputData> = {
+        ...Object.fromEntries(part.xs.map((v, i) => [xNames[i]!, v])),
+        ...Object.fromEntries(part.ys.map((v, i) => [yNames[i]!, v])),
+      };
+      if (training) {
+        Object.assign(inputs, c.optimizer.inputs());
+        if (this.weighted) inputs.sample_weight = { data: sampleWeights ? Float32Array.from(index, (r) => sampleWeights[r]!) : new Float32Array(index.length).fill(1), shape: [index.length] };
+      }
+      const out = module.run(entry, inputs);
+      const lossValue = out.loss!.data[0]!;
+      totals.loss! += lossValue * index.length; // the loss is a batch mean; metrics are batch sums
+      for (const m of c.metrics) {
+        if (m.parts) for (const q of m.parts) counts[m.name]![q.name]! += out[`${m.name}_${q.name}`]!.data[0]!;
+        else totals[m.name]! += out[m.name]!.data[0]!;
+      }
+      seen += index.length;
+      const stop = hooks.end ? await hooks.end(batch, means()) : false;
+      if (training && !Number.isFinite(lossValue) && !stop) {
+        throw new KilnError(`${method}: the loss became ${lossValue} at batch ${batch}; lower the learning rate or check the data (kiln.callbacks.terminateOnNaN() stops training instead).`);
+      }
+      batch++;
+      if (stop) break;
+    }
+    return seen ? means() : totals;
+  }
+
+  /** Each training example's weight from `classWeight`: its class's weight, 1 when not given. */
+  private sampleWeights(method: string, y: Value, classWeight: Readonly<Record<number, number>>): Float32Array {
+    if (!this.weighted) throw new KilnError(`${method}: classWeight needs a loss with a per-example form (perExample); loss ${this.compiled!.loss.name} has none.`);
+    for (const [k, w] of Object.entries(classWeight)) {
+      if (!/^\d+$/.test(k)) throw new KilnError(`${method}: expected classWeight keys to be class indices (non-negative integers), got "${k}".`);
+      if (typeof w !== 'number' || !Number.isFinite(w) || w < 0) throw new KilnError(`${method}: expected classWeight[${k}] to be a finite number >= 0, got ${String(w)}.`);
+    }
+    const n = y.shape[0]!;
+    const width = y.data.length / Math.max(n, 1);
+    const classOf = (i: number): number => {
+      if (y.dtype === 'int32' && y.shape.length === 1) return y.data[i]!;
+      if (width === 1) return y.data[i]! > 0.5 ? 1 : 0;
+      let best = 0;
+      for (let k = 1; k < width; k++) if (y.data[i * width + k]! > y.data[i * width + best]!) best = k;
+      return best;
+    };
+    return Float32Array.from({ length: n }, (_, i) => classWeight[classOf(i)] ?? 1);
+  }
+
+  /**
+   * Trains epochs initialEpoch … epochs − 1 over (x, y) in shuffled batches, calling
+   * the callbacks' hooks; returns the History. x is a Tensor, or a list of one per
+   * input; y likewise per output.
+   * @example const history = await model.fit(xs, ys, { epochs: 5, batchSize: 64, validationSplit: 0.1, callbacks: [kiln.callbacks.earlyStopping({ patience: 2 })] });
+   */
+  async fit(x: Tensor | readonly Tensor[], y: Tensor | readonly Tensor[], args: FitArgs = {}): Promise<History> {
+    const { epochs = 1, batchSize = 32, shuffle = true, verbose = 1, seed = 0, initialEpoch = 0, stepsPerEpoch } = args;
+    if (!Number.isInteger(epochs) || epochs < 0) throw new KilnError(`fit: expected epochs to be a non-negative integer, got ${epochs}.`);
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new KilnError(`fit: expected batchSize to be a positive integer, got ${batchSize}.`);
+    if (!Number.isInteger(initialEpoch) || initialEpoch < 0) throw new KilnError(`fit: expected initialEpoch to be a non-negative integer, got ${initialEpoch}.`);
+    if (stepsPerEpoch !== undefined && (!Number.isInteger(stepsPerEpoch) || stepsPerEpoch < 1)) throw new KilnError(`fit: expected stepsPerEpoch to be a positive integer, got ${stepsPerEpoch}.`);
+    if (verbose !== 0 && verbose !== 1 && verbose !== 2) throw new KilnError(`fit: expected verbose 0, 1 or 2, got ${String(verbose)}.`);
+    const data = this.checkData('fit', x, y) as Data;
+    const n = data.xs[0]!.shape[0]!;
+    let trainCount = n;
+    let validation: Data | undefined;
+    if (args.validationData) validation = this.checkData('fit', args.validationData[0], args.validationData[1]) as Data;
+    else if (args.validationSplit) {
+      if (!(args.validationSplit > 0 && args.validationSplit < 1)) throw new KilnError(`fit: expected validationSplit in (0, 1), got ${args.validationSplit}.`);
+      trainCount = Math.floor(n * (1 - args.validationSplit));
+      validation = rowsOf(data, range(trainCount, n));
+    }
+    if (trainCount < 1) throw new KilnError(`fit: no training examples (${n} given, ${n - trainCount} held out for validation).`);
+    // with several outputs, the classes are the first output's
+    const sampleWeights = args.classWeight ? this.sampleWeights('fit', data.ys[0]!, args.classWeight) : undefined;
+    const steps = stepsPerEpoch ?? Math.ceil(trainCount / batchSize);
+    const given = args.callbacks === undefined ? [] : Array.isArray(args.callbacks) ? args.callbacks : [args.callbacks as Callback];
+    // the progress display first, so its epoch line comes before what other callbacks print
+    const callbacks: Callback[] = [...(verbose ? [new ProgbarLogger({ mode: verbose === 2 ? 'lines' : 'auto' })] : []), ...given];
+    const params: TrainingParams = { epochs, initialEpoch, steps, batchSize, samples: trainCount, verbose };
+    for (const cb of callbacks) (cb.setModel?.(this as LayersModel), cb.setParams?.(params));
+    // one stream of batches across epochs: pass p is shuffled with seed·7919 + p + 1; without stepsPerEpoch each epoch is one pass
+    const stream = (function* () {
+      for (let pass = initialEpoch; ; pass++) {
+        const order = shuffle ? permutation(trainCount, seed * 7919 + pass + 1) : range(0, trainCount);
+        for (let start = 0; start < trainCount; start += batchSize) yield order.subarray(start, Math.min(start + batchSize, trainCount));
+      }
+    })();
+    const epochBatches = function* () {
+      for (let i = 0; i < steps; i++) yield stream.next().value as Int32Array;
+    };
+    const history: History = { epoch: [], history: {} };
+    this.stopTraining = false;
+    await this.moduleFor(batchSize); // compile before onTrainBegin, so callbacks read trained-on weights
+    for (const cb of callbacks) await cb.onTrainBegin?.({});
+    let last: Logs = {};
+    for (let epoch = initialEpoch; epoch < epochs && !this.stopTraining; epoch++) {
+      for (const cb of callbacks) await cb.onEpochBegin?.(epoch, {});
+      const logs = await this.runOver('fit', 'trainStep', data, epochBatches(), batchSize, {
+        begin: async (b) => { for (const cb of callbacks) await cb.onBatchBegin?.(b, {}); },
+        end: async (b, l) => {
+          for (const cb of callbacks) await cb.onBatchEnd?.(b, l);
+          return this.stopTraining;
+        },
+      }, sampleWeights);
+      if (validation) {
+        const val = await this.runOver('fit', 'evaluate', validation, batchesOf(validation.xs[0]!.shape[0]!, batchSize), batchSize);
+        for (const [k, v] of Object.entries(val)) logs[`val_${k}`] = v;
+      }
+      for (const cb of callbacks) await cb.onEpochEnd?.(epoch, logs);
+      // after the callbacks, as Keras' History: it records what they add (learning_rate)
+      history.epoch.push(epoch);
+      for (const [k, v] of Object.entries(logs)) (history.history[k] ??= []).push(v);
+      last = logs;
+    }
+    for (const cb of callbacks) await cb.onTrainEnd?.(last);
+    return history;
+  }
+
+  /** One optimizer step on one batch; returns the loss (and metrics, when compiled with some). */
+  async trainOnBatch(x: Tensor | readonly Tensor[], y: Tensor | readonly Tensor[]): Promise<number | number[]> {
+    const data = this.checkData('trainOnBatch', x, y) as Data;
+    const n = data.xs[0]!.shape[0]!;
+    const logs = await this.runOver('trainOnBatch', 'trainStep', data, [range(0, n)], n);
+    return this.compiled!.metrics.length ? Object.values(logs) : logs.loss!;
+  }
+
+  /** The loss and metrics over (x, y): a scalar Tensor, or one per value when there are metrics. */
+  async evaluate(x: Tensor | readonly Tensor[], y: Tensor | readonly Tensor[], args: { batchSize?: number } = {}): Promise<Tensor | Tensor[]> {
+    const data = this.checkData('evaluate', x, y) as Data;
+    const batchSize = args.batchSize ?? 32;
+    const logs = await this.runOver('evaluate', 'evaluate', data, batchesOf(data.xs[0]!.shape[0]!, batchSize), batchSize);
+    const values = Object.values(logs).map((v) => F.tensor(v));
+    return values.length === 1 ? values[0]! : values;
+  }
+
+  /**
+   * Predictions for x (a Tensor, or a list of one per input), batch by batch: in
+   * the compiled module once one exists (after fit, evaluate or trainOnBatch),
+   * else in the reference interpreter. One Tensor per output.
+   */
+  predict(x: Tensor | readonly Tensor[], args: { batchSize?: number } = {}): Output {
+    const data = this.checkData('predict', x).xs;
+    const topology = this.topology();
+    const batchSize = Math.min(args.batchSize ?? 32, this.module ? this.maxBatch : Infinity);
+    const n = data[0]!.shape[0]!;
+    const xNames = entryNames('x', data.length);
+    const outNames = entryNames('output', topology.outputs.length);
+    const chunks: Value[][] = outNames.map(() => []);
+    const entries = this.weightEntries(topology);
+    const values = this.currentValues();
+    const weights = Object.fromEntries(entries.map((w) => [w.name, { dtype: 'float32' as const, shape: w.spec.shape, data: values.get(w.name)! }]));
+    const graph = this.module ? undefined : trace((t: Record<string, Tensor>) => this.predictFrom(t, topology), { ...this.inputSpecs(topology), ...Object.fromEntries(entries.map((w) => [w.name, spec([...w.spec.shape], 'float32', { kind: 'parameter' })])) });
+    for (let start = 0; start < n; start += batchSize) {
+      const index = range(start, Math.min(start + batchSize, n));
+      const batch = Object.fromEntries(data.map((v, i) => [xNames[i]!, rows(v, index)]));
+      const out = this.module ? this.module.run('predict', batch) : interpret(graph!, { ...batch, ...weights }).outputs;
+      outNames.forEach((name, k) => chunks[k]!.push(out[name] as Value));
+    }
+    const outputs = topology.outputs.map((shape, k) => {
+      const out = new Float32Array(n * size(shape));
+      let offset = 0;
+      for (const c of chunks[k]!) (out.set(c.data, offset), (offset += c.data.length));
+      return Tensor.concrete({ dtype: 'float32', shape: [n, ...shape], data: out });
+    });
+    return (outputs.length === 1 ? outputs[0]! : outputs) as Output;
+  }
+
+  /** The weights' values, layer by layer, as Keras orders them. */
+  getWeights(): Tensor[] {
+    const values = this.currentValues();
+    return this.weightEntries().map((w) => Tensor.concrete({ dtype: 'float32', shape: w.spec.shape, data: values.get(w.name)!.slice() }));
+  }
+
+  setWeights(weights: readonly Tensor[]): void {
+    const entries = this.weightEntries();
+    if (weights.length !== entries.length) throw new KilnError(`setWeights: expected ${entries.length} tensors, got ${weights.length}.`);
+    entries.forEach((w, i) => {
+      const t = weights[i]!;
+      if (t.rank !== w.spec.shape.length || w.spec.shape.some((d, k) => d !== t.shape[k])) throw new KilnError(`setWeights: expected ${w.name} of shape [${w.spec.shape.join(',')}], got ${formatType(t.type)}.`);
+      const data = Float32Array.from(t.dataSync());
+      this.values.set(w.name, data);
+      this.module?.set(w.name, data);
+    });
+  }
+}
