@@ -24,25 +24,60 @@ const make = (name: string, sparse: boolean, fromLogits: boolean, f: LossFn): Lo
   perExample: (y, p) => f(y, p, { reduction: 'none' }),
 });
 
-/** @example model.compile({ loss: kiln.losses.sparseCategoricalCrossentropy({ fromLogits: true }), … }) */
+/**
+ * Loss factories. Formulas (per example; `fn` is the batch mean, `perExample` the [batch] values):
+ * - categoricalCrossentropy: −Σ_c y'_c·log p_c, y' = y·(1 − ls) + ls/numClasses (ls = labelSmoothing)
+ * - sparseCategoricalCrossentropy: the same with y = oneHot(label), smoothed the same way
+ * - binaryCrossentropy: mean over the last axis of −[y'·log p + (1 − y')·log(1 − p)], y' = y·(1 − ls) + 0.5·ls
+ * - kullbackLeiblerDivergence: Σ y·log(y/p), y and p clipped to [1e-7, 1]
+ * - cosineSimilarity: −Σ_axis (y/‖y‖)·(p/‖p‖) — NEGATIVE, as Keras' loss (−1 when aligned)
+ * - meanSquaredError, meanAbsoluteError, huber: means over the last axis
+ * @example model.compile({ loss: kiln.losses.sparseCategoricalCrossentropy({ fromLogits: true }), … })
+ */
 export const losses = {
-  sparseCategoricalCrossentropy: ({ fromLogits = false } = {}) => make('sparseCategoricalCrossentropy', true, fromLogits, (y, p, o) => F.sparseCategoricalCrossentropy(y, p, { fromLogits, ...o })),
-  categoricalCrossentropy: ({ fromLogits = false } = {}) => make('categoricalCrossentropy', false, fromLogits, (y, p, o) => F.categoricalCrossentropy(y, p, { fromLogits, ...o })),
-  binaryCrossentropy: ({ fromLogits = false } = {}) => make('binaryCrossentropy', false, fromLogits, (y, p, o) => F.binaryCrossentropy(y, p, { fromLogits, ...o })),
+  sparseCategoricalCrossentropy: ({ fromLogits = false, labelSmoothing = 0 } = {}) => make('sparseCategoricalCrossentropy', true, fromLogits, (y, p, o) => F.sparseCategoricalCrossentropy(y, p, { fromLogits, labelSmoothing, ...o })),
+  categoricalCrossentropy: ({ fromLogits = false, labelSmoothing = 0 } = {}) => make('categoricalCrossentropy', false, fromLogits, (y, p, o) => F.categoricalCrossentropy(y, p, { fromLogits, labelSmoothing, ...o })),
+  binaryCrossentropy: ({ fromLogits = false, labelSmoothing = 0 } = {}) => make('binaryCrossentropy', false, fromLogits, (y, p, o) => F.binaryCrossentropy(y, p, { fromLogits, labelSmoothing, ...o })),
   meanSquaredError: () => make('meanSquaredError', false, false, (y, p, o) => F.meanSquaredError(y, p, o)),
   meanAbsoluteError: () => make('meanAbsoluteError', false, false, (y, p, o) => F.meanAbsoluteError(y, p, o)),
   huber: ({ delta = 1 } = {}) => make('huber', false, false, (y, p, o) => F.huber(y, p, { delta, ...o })),
+  kullbackLeiblerDivergence: () => make('kullbackLeiblerDivergence', false, false, (y, p, o) => F.kullbackLeiblerDivergence(y, p, o)),
+  cosineSimilarity: ({ axis = -1 } = {}) => make('cosineSimilarity', false, false, (y, p, o) => F.cosineSimilarity(y, p, { axis, ...o })),
 };
 
+/**
+ * Names `compile({ loss })` accepts: kiln's camelCase names, TensorFlow.js' aliases
+ * (mse/MSE, mae/MAE, kld/KLD, cosineProximity — TF.js' name for the same negative
+ * cosine), Keras' class names (KLDivergence, CosineSimilarity, Huber) and a few
+ * Keras snake_case function names.
+ */
 const aliases: Record<string, () => Loss> = {
   sparseCategoricalCrossentropy: () => losses.sparseCategoricalCrossentropy(),
+  sparse_categorical_crossentropy: () => losses.sparseCategoricalCrossentropy(),
   categoricalCrossentropy: () => losses.categoricalCrossentropy(),
+  categorical_crossentropy: () => losses.categoricalCrossentropy(),
   binaryCrossentropy: () => losses.binaryCrossentropy(),
+  binary_crossentropy: () => losses.binaryCrossentropy(),
   meanSquaredError: () => losses.meanSquaredError(),
+  mean_squared_error: () => losses.meanSquaredError(),
   mse: () => losses.meanSquaredError(),
+  MSE: () => losses.meanSquaredError(),
   meanAbsoluteError: () => losses.meanAbsoluteError(),
+  mean_absolute_error: () => losses.meanAbsoluteError(),
   mae: () => losses.meanAbsoluteError(),
+  MAE: () => losses.meanAbsoluteError(),
   huber: () => losses.huber(),
+  Huber: () => losses.huber(),
+  kullbackLeiblerDivergence: () => losses.kullbackLeiblerDivergence(),
+  kullback_leibler_divergence: () => losses.kullbackLeiblerDivergence(),
+  kl_divergence: () => losses.kullbackLeiblerDivergence(),
+  kld: () => losses.kullbackLeiblerDivergence(),
+  KLD: () => losses.kullbackLeiblerDivergence(),
+  KLDivergence: () => losses.kullbackLeiblerDivergence(),
+  cosineSimilarity: () => losses.cosineSimilarity(),
+  cosine_similarity: () => losses.cosineSimilarity(),
+  CosineSimilarity: () => losses.cosineSimilarity(),
+  cosineProximity: () => losses.cosineSimilarity(),
 };
 
 export function getLoss(loss: string | Loss): Loss {
