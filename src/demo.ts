@@ -68,9 +68,11 @@ export async function demo(options: DemoOptions = {}): Promise<DemoResult> {
     loss: losses.sparseCategoricalCrossentropy({ fromLogits: true }),
     metrics: ['accuracy'],
   });
+  // on the console: Keras' progress bar; with a custom log: one line per epoch
   const history = await model.fit(data.train.images, data.train.labels, {
-    epochs: options.epochs ?? arch.epochs, batchSize: options.batchSize ?? 64, validationSplit: 0.1, seed: options.seed ?? 0, verbose: 0,
-    callbacks: { onEpochEnd: (epoch, logs) => log(`epoch ${epoch + 1}: ${Object.entries(logs).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}`) },
+    epochs: options.epochs ?? arch.epochs, batchSize: options.batchSize ?? 64, validationSplit: 0.1, seed: options.seed ?? 0,
+    verbose: options.log ? 0 : 1,
+    callbacks: options.log ? { onEpochEnd: (epoch, logs) => log(`epoch ${epoch + 1}: ${Object.entries(logs).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}`) } : [],
   });
   const [, accuracy] = (await model.evaluate(data.test.images, data.test.labels)) as F.Tensor[];
   const testAccuracy = accuracy!.itemSync();
