@@ -7,8 +7,10 @@ import { fail } from '../../compiler/functions/util.js';
 import type { Tensor } from '../../compiler/tensor.js';
 import { formatType } from '../../compiler/types.js';
 import * as activations from './activations.js';
-import { checkInputShape, initializerConfig, positiveInt, type InitializerIdentifier } from './core.js';
+import * as constraints from './constraints.js';
+import { checkInputShape, constraintOf, initializerConfig, penaltyConfig, positiveInt, regularizerOf, type InitializerIdentifier, type WeightPenaltyArgs } from './core.js';
 import * as initializers from './initializers.js';
+import * as regularizers from './regularizers.js';
 import { Layer, type CallContext, type Initializer, type LayerArgs, type Shape, type WeightSpec } from './layer.js';
 
 export type Pair = readonly [number, number];
@@ -38,7 +40,7 @@ export function convOutputLength(n: number, kernel: number, padding: PaddingMode
   return padding === 'same' ? Math.ceil(n / stride) : Math.floor((n - span) / stride) + 1;
 }
 
-export interface Conv2DArgs extends LayerArgs {
+export interface Conv2DArgs extends LayerArgs, WeightPenaltyArgs {
   filters: number;
   kernelSize: number | Pair;
   strides?: number | Pair;
@@ -63,6 +65,10 @@ export class Conv2D extends Layer {
   readonly useBias: boolean;
   readonly kernelInitializer: Initializer;
   readonly biasInitializer: Initializer;
+  readonly kernelRegularizer?: regularizers.Regularizer;
+  readonly biasRegularizer?: regularizers.Regularizer;
+  readonly kernelConstraint?: constraints.Constraint;
+  readonly biasConstraint?: constraints.Constraint;
 
   constructor(args: Conv2DArgs) {
     super('Conv2D', args);
@@ -77,12 +83,16 @@ export class Conv2D extends Layer {
     this.useBias = args.useBias ?? true;
     this.kernelInitializer = initializers.get(args.kernelInitializer ?? 'glorotUniform', s);
     this.biasInitializer = initializers.get(args.biasInitializer ?? 'zeros', s);
+    this.kernelRegularizer = regularizerOf(args.kernelRegularizer, s);
+    this.biasRegularizer = regularizerOf(args.biasRegularizer, s);
+    this.kernelConstraint = constraintOf(args.kernelConstraint, s);
+    this.biasConstraint = constraintOf(args.biasConstraint, s);
   }
 
   weights(inputShape: Shape): WeightSpec[] {
     this.computeOutputShape(inputShape);
-    const specs: WeightSpec[] = [{ name: 'kernel', shape: [...this.kernelSize, inputShape[2]!, this.filters], initializer: this.kernelInitializer, trainable: this.trainable }];
-    if (this.useBias) specs.push({ name: 'bias', shape: [this.filters], initializer: this.biasInitializer, trainable: this.trainable });
+    const specs: WeightSpec[] = [{ name: 'kernel', shape: [...this.kernelSize, inputShape[2]!, this.filters], initializer: this.kernelInitializer, trainable: this.trainable, regularizer: this.kernelRegularizer, constraint: this.kernelConstraint }];
+    if (this.useBias) specs.push({ name: 'bias', shape: [this.filters], initializer: this.biasInitializer, trainable: this.trainable, regularizer: this.biasRegularizer, constraint: this.biasConstraint });
     return specs;
   }
 
@@ -116,6 +126,10 @@ export class Conv2D extends Layer {
       useBias: this.useBias,
       kernelInitializer: initializerConfig(this.kernelInitializer),
       biasInitializer: initializerConfig(this.biasInitializer),
+      kernelRegularizer: penaltyConfig(this.kernelRegularizer),
+      biasRegularizer: penaltyConfig(this.biasRegularizer),
+      kernelConstraint: penaltyConfig(this.kernelConstraint),
+      biasConstraint: penaltyConfig(this.biasConstraint),
     };
   }
 }

@@ -10,8 +10,10 @@ import type { Tensor } from '../../compiler/tensor.js';
 import { formatType } from '../../compiler/types.js';
 import * as activations from './activations.js';
 import { checkDataFormat, checkPadding, convOutputLength, toPair, type Pair, type PaddingMode } from './conv.js';
-import { checkInputShape, initializerConfig, positiveInt, type InitializerIdentifier } from './core.js';
+import * as constraints from './constraints.js';
+import { checkInputShape, constraintOf, initializerConfig, penaltyConfig, positiveInt, regularizerOf, type InitializerIdentifier, type WeightPenaltyArgs } from './core.js';
 import * as initializers from './initializers.js';
+import * as regularizers from './regularizers.js';
 import { Layer, type CallContext, type Initializer, type LayerArgs, type Shape, type WeightSpec } from './layer.js';
 
 /** A positive integer or a one-element array of one, as TensorFlow.js' 1-D `kernelSize`, `strides` and `dilationRate`. */
@@ -23,7 +25,7 @@ export function toSingle(subject: string, what: string, v: unknown): number {
 
 // ---- Conv1D -----------------------------------------------------------------------
 
-export interface Conv1DArgs extends LayerArgs {
+export interface Conv1DArgs extends LayerArgs, WeightPenaltyArgs {
   filters: number;
   kernelSize: number | [number];
   strides?: number | [number];
@@ -48,6 +50,10 @@ export class Conv1D extends Layer {
   readonly useBias: boolean;
   readonly kernelInitializer: Initializer;
   readonly biasInitializer: Initializer;
+  readonly kernelRegularizer?: regularizers.Regularizer;
+  readonly biasRegularizer?: regularizers.Regularizer;
+  readonly kernelConstraint?: constraints.Constraint;
+  readonly biasConstraint?: constraints.Constraint;
 
   constructor(args: Conv1DArgs) {
     super('Conv1D', args);
@@ -62,12 +68,16 @@ export class Conv1D extends Layer {
     this.useBias = args.useBias ?? true;
     this.kernelInitializer = initializers.get(args.kernelInitializer ?? 'glorotUniform', s);
     this.biasInitializer = initializers.get(args.biasInitializer ?? 'zeros', s);
+    this.kernelRegularizer = regularizerOf(args.kernelRegularizer, s);
+    this.biasRegularizer = regularizerOf(args.biasRegularizer, s);
+    this.kernelConstraint = constraintOf(args.kernelConstraint, s);
+    this.biasConstraint = constraintOf(args.biasConstraint, s);
   }
 
   weights(inputShape: Shape): WeightSpec[] {
     this.computeOutputShape(inputShape);
-    const specs: WeightSpec[] = [{ name: 'kernel', shape: [this.kernelSize, inputShape[1]!, this.filters], initializer: this.kernelInitializer, trainable: this.trainable }];
-    if (this.useBias) specs.push({ name: 'bias', shape: [this.filters], initializer: this.biasInitializer, trainable: this.trainable });
+    const specs: WeightSpec[] = [{ name: 'kernel', shape: [this.kernelSize, inputShape[1]!, this.filters], initializer: this.kernelInitializer, trainable: this.trainable, regularizer: this.kernelRegularizer, constraint: this.kernelConstraint }];
+    if (this.useBias) specs.push({ name: 'bias', shape: [this.filters], initializer: this.biasInitializer, trainable: this.trainable, regularizer: this.biasRegularizer, constraint: this.biasConstraint });
     return specs;
   }
 
@@ -99,13 +109,17 @@ export class Conv1D extends Layer {
       useBias: this.useBias,
       kernelInitializer: initializerConfig(this.kernelInitializer),
       biasInitializer: initializerConfig(this.biasInitializer),
+      kernelRegularizer: penaltyConfig(this.kernelRegularizer),
+      biasRegularizer: penaltyConfig(this.biasRegularizer),
+      kernelConstraint: penaltyConfig(this.kernelConstraint),
+      biasConstraint: penaltyConfig(this.biasConstraint),
     };
   }
 }
 
 // ---- DepthwiseConv2D --------------------------------------------------------------
 
-export interface DepthwiseConv2DArgs extends LayerArgs {
+export interface DepthwiseConv2DArgs extends LayerArgs, WeightPenaltyArgs {
   kernelSize: number | Pair;
   depthMultiplier?: number;
   strides?: number | Pair;
@@ -115,6 +129,10 @@ export interface DepthwiseConv2DArgs extends LayerArgs {
   activation?: activations.ActivationName;
   useBias?: boolean;
   depthwiseInitializer?: InitializerIdentifier;
+  /** Keras' name for the kernel's regularizer (`kernelRegularizer` is also accepted). */
+  depthwiseRegularizer?: regularizers.RegularizerIdentifier;
+  /** Keras' name for the kernel's constraint (`kernelConstraint` is also accepted). */
+  depthwiseConstraint?: constraints.ConstraintIdentifier;
   biasInitializer?: InitializerIdentifier;
 }
 
@@ -134,6 +152,10 @@ export class DepthwiseConv2D extends Layer {
   readonly useBias: boolean;
   readonly depthwiseInitializer: Initializer;
   readonly biasInitializer: Initializer;
+  readonly depthwiseRegularizer?: regularizers.Regularizer;
+  readonly biasRegularizer?: regularizers.Regularizer;
+  readonly depthwiseConstraint?: constraints.Constraint;
+  readonly biasConstraint?: constraints.Constraint;
 
   constructor(args: DepthwiseConv2DArgs) {
     super('DepthwiseConv2D', args);
@@ -148,13 +170,17 @@ export class DepthwiseConv2D extends Layer {
     this.useBias = args.useBias ?? true;
     this.depthwiseInitializer = initializers.get(args.depthwiseInitializer ?? 'glorotUniform', s);
     this.biasInitializer = initializers.get(args.biasInitializer ?? 'zeros', s);
+    this.depthwiseRegularizer = regularizerOf(args.depthwiseRegularizer ?? args.kernelRegularizer, s);
+    this.biasRegularizer = regularizerOf(args.biasRegularizer, s);
+    this.depthwiseConstraint = constraintOf(args.depthwiseConstraint ?? args.kernelConstraint, s);
+    this.biasConstraint = constraintOf(args.biasConstraint, s);
   }
 
   weights(inputShape: Shape): WeightSpec[] {
     this.computeOutputShape(inputShape);
     const cin = inputShape[2]!;
-    const specs: WeightSpec[] = [{ name: 'depthwise_kernel', shape: [...this.kernelSize, cin, this.depthMultiplier], initializer: this.depthwiseInitializer, trainable: this.trainable }];
-    if (this.useBias) specs.push({ name: 'bias', shape: [cin * this.depthMultiplier], initializer: this.biasInitializer, trainable: this.trainable });
+    const specs: WeightSpec[] = [{ name: 'depthwise_kernel', shape: [...this.kernelSize, cin, this.depthMultiplier], initializer: this.depthwiseInitializer, trainable: this.trainable, regularizer: this.depthwiseRegularizer, constraint: this.depthwiseConstraint }];
+    if (this.useBias) specs.push({ name: 'bias', shape: [cin * this.depthMultiplier], initializer: this.biasInitializer, trainable: this.trainable, regularizer: this.biasRegularizer, constraint: this.biasConstraint });
     return specs;
   }
 
@@ -188,13 +214,17 @@ export class DepthwiseConv2D extends Layer {
       useBias: this.useBias,
       depthwiseInitializer: initializerConfig(this.depthwiseInitializer),
       biasInitializer: initializerConfig(this.biasInitializer),
+      depthwiseRegularizer: penaltyConfig(this.depthwiseRegularizer),
+      biasRegularizer: penaltyConfig(this.biasRegularizer),
+      depthwiseConstraint: penaltyConfig(this.depthwiseConstraint),
+      biasConstraint: penaltyConfig(this.biasConstraint),
     };
   }
 }
 
 // ---- Conv2DTranspose --------------------------------------------------------------
 
-export interface Conv2DTransposeArgs extends LayerArgs {
+export interface Conv2DTransposeArgs extends LayerArgs, WeightPenaltyArgs {
   filters: number;
   kernelSize: number | Pair;
   strides?: number | Pair;
@@ -225,6 +255,10 @@ export class Conv2DTranspose extends Layer {
   readonly useBias: boolean;
   readonly kernelInitializer: Initializer;
   readonly biasInitializer: Initializer;
+  readonly kernelRegularizer?: regularizers.Regularizer;
+  readonly biasRegularizer?: regularizers.Regularizer;
+  readonly kernelConstraint?: constraints.Constraint;
+  readonly biasConstraint?: constraints.Constraint;
 
   constructor(args: Conv2DTransposeArgs) {
     super('Conv2DTranspose', args);
@@ -238,12 +272,16 @@ export class Conv2DTranspose extends Layer {
     this.useBias = args.useBias ?? true;
     this.kernelInitializer = initializers.get(args.kernelInitializer ?? 'glorotUniform', s);
     this.biasInitializer = initializers.get(args.biasInitializer ?? 'zeros', s);
+    this.kernelRegularizer = regularizerOf(args.kernelRegularizer, s);
+    this.biasRegularizer = regularizerOf(args.biasRegularizer, s);
+    this.kernelConstraint = constraintOf(args.kernelConstraint, s);
+    this.biasConstraint = constraintOf(args.biasConstraint, s);
   }
 
   weights(inputShape: Shape): WeightSpec[] {
     this.computeOutputShape(inputShape);
-    const specs: WeightSpec[] = [{ name: 'kernel', shape: [...this.kernelSize, this.filters, inputShape[2]!], initializer: this.kernelInitializer, trainable: this.trainable }];
-    if (this.useBias) specs.push({ name: 'bias', shape: [this.filters], initializer: this.biasInitializer, trainable: this.trainable });
+    const specs: WeightSpec[] = [{ name: 'kernel', shape: [...this.kernelSize, this.filters, inputShape[2]!], initializer: this.kernelInitializer, trainable: this.trainable, regularizer: this.kernelRegularizer, constraint: this.kernelConstraint }];
+    if (this.useBias) specs.push({ name: 'bias', shape: [this.filters], initializer: this.biasInitializer, trainable: this.trainable, regularizer: this.biasRegularizer, constraint: this.biasConstraint });
     return specs;
   }
 
@@ -275,6 +313,10 @@ export class Conv2DTranspose extends Layer {
       useBias: this.useBias,
       kernelInitializer: initializerConfig(this.kernelInitializer),
       biasInitializer: initializerConfig(this.biasInitializer),
+      kernelRegularizer: penaltyConfig(this.kernelRegularizer),
+      biasRegularizer: penaltyConfig(this.biasRegularizer),
+      kernelConstraint: penaltyConfig(this.kernelConstraint),
+      biasConstraint: penaltyConfig(this.biasConstraint),
     };
   }
 }

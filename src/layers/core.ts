@@ -6,13 +6,36 @@ import { fail } from '../../compiler/functions/util.js';
 import type { Tensor } from '../../compiler/tensor.js';
 import { formatType } from '../../compiler/types.js';
 import * as activations from './activations.js';
+import * as constraints from './constraints.js';
 import * as initializers from './initializers.js';
+import * as regularizers from './regularizers.js';
 import { formatShape, Layer, type CallContext, type Initializer, type LayerArgs, type Shape, type WeightSpec } from './layer.js';
 
 /** An initializer by name or object, as the layers' `kernelInitializer` and `biasInitializer` options. */
 export type InitializerIdentifier = initializers.InitializerName | Initializer;
 
 export const initializerConfig = (init: Initializer): object => ({ className: init.className, config: init.config });
+
+/** A weight's regularizer and constraint options (names or objects), as Keras' layers take them. */
+export interface WeightPenaltyArgs {
+  /** Adds its penalty of the kernel to the training loss. */
+  kernelRegularizer?: regularizers.RegularizerIdentifier;
+  biasRegularizer?: regularizers.RegularizerIdentifier;
+  /** Projects the kernel after each optimizer step. */
+  kernelConstraint?: constraints.ConstraintIdentifier;
+  biasConstraint?: constraints.ConstraintIdentifier;
+}
+
+/** A regularizer from a layer's option (undefined or null: none). */
+export const regularizerOf = (id: regularizers.RegularizerIdentifier | null | undefined, subject: string): regularizers.Regularizer | undefined =>
+  (id === undefined || id === null ? undefined : regularizers.get(id, subject));
+
+/** A constraint from a layer's option (undefined or null: none). */
+export const constraintOf = (id: constraints.ConstraintIdentifier | null | undefined, subject: string): constraints.Constraint | undefined =>
+  (id === undefined || id === null ? undefined : constraints.get(id, subject));
+
+/** A regularizer or constraint for getConfig: `{ className, config }`, or undefined when none (left out of JSON; Keras writes null). */
+export const penaltyConfig = (x: regularizers.Regularizer | constraints.Constraint | undefined): object | undefined => (x ? { className: x.className, config: x.config } : undefined);
 
 /** Throws `<subject>: expected <what> to be a positive integer, got <v>`. */
 export function positiveInt(layer: string, what: string, v: unknown): number {
@@ -28,7 +51,7 @@ export function checkInputShape(subject: string, inputShape: Shape, rank?: numbe
 
 // ---- Dense ------------------------------------------------------------------------
 
-export interface DenseArgs extends LayerArgs {
+export interface DenseArgs extends LayerArgs, WeightPenaltyArgs {
   units: number;
   activation?: activations.ActivationName;
   useBias?: boolean;
@@ -48,6 +71,10 @@ export class Dense extends Layer {
   readonly useBias: boolean;
   readonly kernelInitializer: Initializer;
   readonly biasInitializer: Initializer;
+  readonly kernelRegularizer?: regularizers.Regularizer;
+  readonly biasRegularizer?: regularizers.Regularizer;
+  readonly kernelConstraint?: constraints.Constraint;
+  readonly biasConstraint?: constraints.Constraint;
 
   constructor(args: DenseArgs) {
     super('Dense', args);
@@ -56,6 +83,10 @@ export class Dense extends Layer {
     this.useBias = args.useBias ?? true;
     this.kernelInitializer = initializers.get(args.kernelInitializer ?? 'glorotUniform', this.subject);
     this.biasInitializer = initializers.get(args.biasInitializer ?? 'zeros', this.subject);
+    this.kernelRegularizer = regularizerOf(args.kernelRegularizer, this.subject);
+    this.biasRegularizer = regularizerOf(args.biasRegularizer, this.subject);
+    this.kernelConstraint = constraintOf(args.kernelConstraint, this.subject);
+    this.biasConstraint = constraintOf(args.biasConstraint, this.subject);
   }
 
   private inputDim(inputShape: Shape): number {
@@ -66,8 +97,8 @@ export class Dense extends Layer {
 
   weights(inputShape: Shape): WeightSpec[] {
     const inputDim = this.inputDim(inputShape);
-    const specs: WeightSpec[] = [{ name: 'kernel', shape: [inputDim, this.units], initializer: this.kernelInitializer, trainable: this.trainable }];
-    if (this.useBias) specs.push({ name: 'bias', shape: [this.units], initializer: this.biasInitializer, trainable: this.trainable });
+    const specs: WeightSpec[] = [{ name: 'kernel', shape: [inputDim, this.units], initializer: this.kernelInitializer, trainable: this.trainable, regularizer: this.kernelRegularizer, constraint: this.kernelConstraint }];
+    if (this.useBias) specs.push({ name: 'bias', shape: [this.units], initializer: this.biasInitializer, trainable: this.trainable, regularizer: this.biasRegularizer, constraint: this.biasConstraint });
     return specs;
   }
 
@@ -93,6 +124,10 @@ export class Dense extends Layer {
       useBias: this.useBias,
       kernelInitializer: initializerConfig(this.kernelInitializer),
       biasInitializer: initializerConfig(this.biasInitializer),
+      kernelRegularizer: penaltyConfig(this.kernelRegularizer),
+      biasRegularizer: penaltyConfig(this.biasRegularizer),
+      kernelConstraint: penaltyConfig(this.kernelConstraint),
+      biasConstraint: penaltyConfig(this.biasConstraint),
     };
   }
 }

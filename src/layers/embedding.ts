@@ -11,8 +11,10 @@
 import * as F from '../../compiler/functions/index.js';
 import type { Tensor } from '../../compiler/tensor.js';
 import { formatType } from '../../compiler/types.js';
-import { checkInputShape, initializerConfig, positiveInt, type InitializerIdentifier } from './core.js';
+import * as constraints from './constraints.js';
+import { checkInputShape, constraintOf, initializerConfig, penaltyConfig, positiveInt, regularizerOf, type InitializerIdentifier } from './core.js';
 import * as initializers from './initializers.js';
+import * as regularizers from './regularizers.js';
 import { Layer, type CallContext, type Initializer, type LayerArgs, type Shape, type WeightSpec } from './layer.js';
 
 export interface EmbeddingArgs extends LayerArgs {
@@ -21,6 +23,10 @@ export interface EmbeddingArgs extends LayerArgs {
   outputDim: number;
   /** Default 'randomUniform' (±0.05). */
   embeddingsInitializer?: InitializerIdentifier;
+  /** Adds its penalty of the embeddings matrix to the training loss. */
+  embeddingsRegularizer?: regularizers.RegularizerIdentifier;
+  /** Projects the embeddings matrix after each optimizer step. */
+  embeddingsConstraint?: constraints.ConstraintIdentifier;
 }
 
 /** [batch, ...] integer indices to [batch, ..., outputDim] rows of `embeddings`. */
@@ -31,6 +37,8 @@ export class Embedding extends Layer {
   readonly inputDim: number;
   readonly outputDim: number;
   readonly embeddingsInitializer: Initializer;
+  readonly embeddingsRegularizer?: regularizers.Regularizer;
+  readonly embeddingsConstraint?: constraints.Constraint;
 
   constructor(args: EmbeddingArgs) {
     super('Embedding', args);
@@ -38,11 +46,13 @@ export class Embedding extends Layer {
     this.inputDim = positiveInt(s, 'inputDim', args?.inputDim);
     this.outputDim = positiveInt(s, 'outputDim', args.outputDim);
     this.embeddingsInitializer = initializers.get(args.embeddingsInitializer ?? 'randomUniform', s);
+    this.embeddingsRegularizer = regularizerOf(args.embeddingsRegularizer, s);
+    this.embeddingsConstraint = constraintOf(args.embeddingsConstraint, s);
   }
 
   weights(inputShape: Shape): WeightSpec[] {
     checkInputShape(this.subject, inputShape);
-    return [{ name: 'embeddings', shape: [this.inputDim, this.outputDim], initializer: this.embeddingsInitializer, trainable: this.trainable }];
+    return [{ name: 'embeddings', shape: [this.inputDim, this.outputDim], initializer: this.embeddingsInitializer, trainable: this.trainable, regularizer: this.embeddingsRegularizer, constraint: this.embeddingsConstraint }];
   }
 
   computeOutputShape(inputShape: Shape): Shape {
@@ -58,7 +68,15 @@ export class Embedding extends Layer {
   }
 
   override getConfig(): object {
-    return { ...super.getConfig(), inputDim: this.inputDim, outputDim: this.outputDim, embeddingsInitializer: initializerConfig(this.embeddingsInitializer), maskZero: false };
+    return {
+      ...super.getConfig(),
+      inputDim: this.inputDim,
+      outputDim: this.outputDim,
+      embeddingsInitializer: initializerConfig(this.embeddingsInitializer),
+      embeddingsRegularizer: penaltyConfig(this.embeddingsRegularizer),
+      embeddingsConstraint: penaltyConfig(this.embeddingsConstraint),
+      maskZero: false,
+    };
   }
 }
 

@@ -23,7 +23,12 @@ export {
 export { Permute, permute, ZeroPadding2D, zeroPadding2d, type PermuteArgs, type ZeroPadding2DArgs } from './shape.js';
 export { Embedding, embedding, type EmbeddingArgs } from './embedding.js';
 export { LayerNormalization, layerNormalization, type LayerNormalizationArgs } from './layerNorm.js';
-export { Dropout, dropout, type DropoutArgs } from './dropout.js';
+export { Dropout, dropout, SpatialDropout2D, spatialDropout2d, type DropoutArgs } from './dropout.js';
 export { BatchNormalization, batchNormalization, type BatchNormalizationArgs } from './normalization.js';
 export { Add, add, Concatenate, concatenate, Merge, Multiply, multiply, type ConcatenateArgs } from './merge.js';
 export { SymbolicTensor } from './symbolic.js';
+export * as regularizers from './regularizers.js';
+export * as constraints from './constraints.js';
+export type { Regularizer, RegularizerIdentifier } from './regularizers.js';
+export type { Constraint, ConstraintIdentifier } from './constraints.js';
+export type { WeightPenaltyArgs } from './core.js';

@@ -5,6 +5,8 @@
  */
 import type { Tensor } from '../../compiler/tensor.js';
 import { fail } from '../../compiler/functions/util.js';
+import type { Constraint } from './constraints.js';
+import type { Regularizer } from './regularizers.js';
 import { applyLayer, type SymbolicTensor } from './symbolic.js';
 
 /** A shape without the batch dimension. */
@@ -22,6 +24,10 @@ export interface WeightSpec {
   readonly shape: Shape;
   readonly initializer: Initializer;
   readonly trainable: boolean;
+  /** Its penalty is added to the training loss (Keras' regularization losses). */
+  readonly regularizer?: Regularizer;
+  /** Applied to the weight's new value after each optimizer step. */
+  readonly constraint?: Constraint;
 }
 
 export interface CallContext {

@@ -333,12 +333,18 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
     const trainStep = trace((t: Record<string, Tensor>) => {
       const all = Object.fromEntries(weights.map((w) => [w.name, t[w.name]!]));
       let predictions: Tensor[] | undefined; // one forward pass: layers with state (batch norm) update it once
+      // Keras: the training loss adds the regularization losses of the trainable weights (evaluation's loss does not)
       const objective = (...ps: Tensor[]) => {
         predictions = this.forward(xsOf(t), { ...all, ...Object.fromEntries(trainable.map((w, i) => [w.name, ps[i]!])) }, true);
-        return trainLoss(t, predictions);
+        const penalties = trainable.flatMap((w, i) => (w.spec.regularizer ? [w.spec.regularizer.penalty(ps[i]!)] : []));
+        return sum([trainLoss(t, predictions), ...penalties]);
       };
       const { value, grad } = valueAndGrad(objective, trainable.map((_, i) => i))(...trainable.map((w) => all[w.name]!));
-      c.optimizer.applyGradients(trainable.map((w, i) => [grad[i]!, all[w.name]!] as const));
+      // Keras: each constrained weight's updated value is projected by its constraint
+      const constraints = new Map(trainable.flatMap((w) => (w.spec.constraint ? [[all[w.name]!, w.spec.constraint] as const] : [])));
+      c.optimizer.applyGradients(trainable.map((w, i) => [grad[i]!, all[w.name]!] as const), {
+        constrain: (param, updated) => constraints.get(param)?.apply(updated) ?? updated,
+      });
       return outputs(ysOf(t), predictions!, value);
     }, { ...x, ...y, ...(perExample ? { sample_weight: spec([null]) } : {}), ...params });
     const evaluate = trace((t: Record<string, Tensor>) => {

@@ -14,7 +14,7 @@
  * const { module } = await kiln.compileModule({ step });
  * module.run('step', { x, y, w: w0, b: b0, ...opt.initialState({ w: { shape: [3, 2] }, b: { shape: [2] } }), ...opt.inputs() });
  */
-export { Optimizer, type OptimizerOptions, type GradientPair, type Updated, type StateSpec, type Slot, type StepScalars } from './optimizer.js';
+export { Optimizer, type OptimizerOptions, type ApplyGradientsOptions, type GradientPair, type Updated, type StateSpec, type Slot, type StepScalars } from './optimizer.js';
 export { sgd, SGD, type SgdOptions } from './sgd.js';
 export { adagrad, Adagrad, type AdagradOptions } from './adagrad.js';
 export { rmsprop, RMSprop, type RmspropOptions } from './rmsprop.js';

@@ -79,6 +79,15 @@ export interface Updated {
 
 export type GradientPair = readonly [grad: Tensor, param: Tensor];
 
+export interface ApplyGradientsOptions {
+  /**
+   * The value each parameter is assigned, from its updated value (Keras'
+   * weight constraints, applied right after the optimizer's update; the
+   * optimizer's states are not constrained).
+   */
+  constrain?: (param: Tensor, updated: Tensor) => Tensor;
+}
+
 const finite = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
 
 /** Checks an option of `optimizer`: a finite number with `ok` true. */
@@ -185,8 +194,9 @@ export abstract class Optimizer<Options extends OptimizerOptions = OptimizerOpti
    *   opt.applyGradients([[grad, w]]);
    *   return { loss: value };
    * }, { x: kiln.spec([null, 3]), y: kiln.spec([null, 2]), w: kiln.spec([3, 2], 'float32', { kind: 'parameter' }) });
+   * @param options.constrain maps each parameter's updated value to the value assigned (constraints)
    */
-  applyGradients(pairs: readonly GradientPair[]): void {
+  applyGradients(pairs: readonly GradientPair[], options: ApplyGradientsOptions = {}): void {
     const subject = `${this.subject}.applyGradients`;
     const b = currentBuilder();
     if (!b) throw userError(subject, 'expected to be called while tracing (inside kiln.trace)', captureOrigin());
@@ -209,7 +219,7 @@ export abstract class Optimizer<Options extends OptimizerOptions = OptimizerOpti
       const slots = Object.fromEntries(this.slots().map((s, k) => [s.name, states[k]![i]!]));
       const next = this.update(grads[i]!, decayed, slots, scalars);
       for (const s of this.slots()) assign(slots[s.name]!, next.slots[s.name]!);
-      assign(w, next.w);
+      assign(w, options.constrain ? options.constrain(w, next.w) : next.w);
     });
     assign(step, F.add(step, 1));
   }
