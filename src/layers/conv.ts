@@ -6,12 +6,8 @@ import * as F from '../../compiler/functions/index.js';
 import { fail } from '../../compiler/functions/util.js';
 import type { Tensor } from '../../compiler/tensor.js';
 import { formatType } from '../../compiler/types.js';
-import * as activations from './activations.js';
-import * as constraints from './constraints.js';
-import { checkInputShape, constraintOf, initializerConfig, penaltyConfig, positiveInt, regularizerOf, type InitializerIdentifier, type WeightPenaltyArgs } from './core.js';
-import * as initializers from './initializers.js';
-import * as regularizers from './regularizers.js';
-import { Layer, type CallContext, type Initializer, type LayerArgs, type Shape, type WeightSpec } from './layer.js';
+import { checkInputShape, kernelConfig, KernelLayer, kernelWeights, parseKernelArgs, positiveInt, type KernelArgs } from './core.js';
+import type { CallContext, LayerArgs, Shape, WeightSpec } from './layer.js';
 
 export type Pair = readonly [number, number];
 export type PaddingMode = 'valid' | 'same';
@@ -40,35 +36,23 @@ export function convOutputLength(n: number, kernel: number, padding: PaddingMode
   return padding === 'same' ? Math.ceil(n / stride) : Math.floor((n - span) / stride) + 1;
 }
 
-export interface Conv2DArgs extends LayerArgs, WeightPenaltyArgs {
+export interface Conv2DArgs extends LayerArgs, KernelArgs {
   filters: number;
   kernelSize: number | Pair;
   strides?: number | Pair;
   padding?: PaddingMode;
   dataFormat?: 'channelsLast';
   dilationRate?: number | Pair;
-  activation?: activations.ActivationName;
-  useBias?: boolean;
-  kernelInitializer?: InitializerIdentifier;
-  biasInitializer?: InitializerIdentifier;
 }
 
 /** `activation(conv2d(x, kernel) + bias)`: x [batch, H, W, C], kernel [kh, kw, C, filters], bias [filters]. */
-export class Conv2D extends Layer {
+export class Conv2D extends KernelLayer {
   readonly className = 'Conv2D';
   readonly filters: number;
   readonly kernelSize: Pair;
   readonly strides: Pair;
   readonly padding: PaddingMode;
   readonly dilationRate: Pair;
-  readonly activation: activations.ActivationName;
-  readonly useBias: boolean;
-  readonly kernelInitializer: Initializer;
-  readonly biasInitializer: Initializer;
-  readonly kernelRegularizer?: regularizers.Regularizer;
-  readonly biasRegularizer?: regularizers.Regularizer;
-  readonly kernelConstraint?: constraints.Constraint;
-  readonly biasConstraint?: constraints.Constraint;
 
   constructor(args: Conv2DArgs) {
     super('Conv2D', args);
@@ -79,21 +63,12 @@ export class Conv2D extends Layer {
     this.padding = checkPadding(s, args.padding ?? 'valid');
     checkDataFormat(s, args.dataFormat);
     this.dilationRate = toPair(s, 'dilationRate', args.dilationRate ?? 1);
-    this.activation = activations.checkName(args.activation, s);
-    this.useBias = args.useBias ?? true;
-    this.kernelInitializer = initializers.get(args.kernelInitializer ?? 'glorotUniform', s);
-    this.biasInitializer = initializers.get(args.biasInitializer ?? 'zeros', s);
-    this.kernelRegularizer = regularizerOf(args.kernelRegularizer, s);
-    this.biasRegularizer = regularizerOf(args.biasRegularizer, s);
-    this.kernelConstraint = constraintOf(args.kernelConstraint, s);
-    this.biasConstraint = constraintOf(args.biasConstraint, s);
+    this.kernelOptions = parseKernelArgs(args, s);
   }
 
   weights(inputShape: Shape): WeightSpec[] {
     this.computeOutputShape(inputShape);
-    const specs: WeightSpec[] = [{ name: 'kernel', shape: [...this.kernelSize, inputShape[2]!, this.filters], initializer: this.kernelInitializer, trainable: this.trainable, regularizer: this.kernelRegularizer, constraint: this.kernelConstraint }];
-    if (this.useBias) specs.push({ name: 'bias', shape: [this.filters], initializer: this.biasInitializer, trainable: this.trainable, regularizer: this.biasRegularizer, constraint: this.biasConstraint });
-    return specs;
+    return kernelWeights(this.kernelOptions, [...this.kernelSize, inputShape[2]!, this.filters], [this.filters], this.trainable);
   }
 
   computeOutputShape(inputShape: Shape): Shape {
@@ -108,9 +83,7 @@ export class Conv2D extends Layer {
   call(x: Tensor, weights: Readonly<Record<string, Tensor>>, _ctx?: CallContext): Tensor {
     const kernel = this.weight(weights, 'kernel');
     if (x.rank !== 4 || x.type.shape[3] !== kernel.type.shape[2]) this.fail(`expected an input [batch, height, width, ${kernel.type.shape[2]}], got ${formatType(x.type)}`);
-    let y = F.conv2d(x, kernel, { strides: this.strides, padding: this.padding, dilations: this.dilationRate });
-    if (this.useBias) y = F.add(y, this.weight(weights, 'bias'));
-    return activations.get(this.activation)(y);
+    return this.finish(F.conv2d(x, kernel, { strides: this.strides, padding: this.padding, dilations: this.dilationRate }), weights);
   }
 
   override getConfig(): object {
@@ -122,14 +95,7 @@ export class Conv2D extends Layer {
       padding: this.padding,
       dataFormat: 'channelsLast',
       dilationRate: [...this.dilationRate],
-      activation: this.activation,
-      useBias: this.useBias,
-      kernelInitializer: initializerConfig(this.kernelInitializer),
-      biasInitializer: initializerConfig(this.biasInitializer),
-      kernelRegularizer: penaltyConfig(this.kernelRegularizer),
-      biasRegularizer: penaltyConfig(this.biasRegularizer),
-      kernelConstraint: penaltyConfig(this.kernelConstraint),
-      biasConstraint: penaltyConfig(this.biasConstraint),
+      ...kernelConfig(this.kernelOptions),
     };
   }
 }

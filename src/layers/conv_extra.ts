@@ -8,13 +8,11 @@ import * as F from '../../compiler/functions/index.js';
 import { fail } from '../../compiler/functions/util.js';
 import type { Tensor } from '../../compiler/tensor.js';
 import { formatType } from '../../compiler/types.js';
-import * as activations from './activations.js';
 import { checkDataFormat, checkPadding, convOutputLength, toPair, type Pair, type PaddingMode } from './conv.js';
-import * as constraints from './constraints.js';
-import { checkInputShape, constraintOf, initializerConfig, penaltyConfig, positiveInt, regularizerOf, type InitializerIdentifier, type WeightPenaltyArgs } from './core.js';
-import * as initializers from './initializers.js';
-import * as regularizers from './regularizers.js';
-import { Layer, type CallContext, type Initializer, type LayerArgs, type Shape, type WeightSpec } from './layer.js';
+import type * as constraints from './constraints.js';
+import { checkInputShape, kernelConfig, KernelLayer, kernelWeights, parseKernelArgs, positiveInt, type InitializerIdentifier, type KernelArgs } from './core.js';
+import type * as regularizers from './regularizers.js';
+import type { CallContext, Initializer, LayerArgs, Shape, WeightSpec } from './layer.js';
 
 /** A positive integer or a one-element array of one, as TensorFlow.js' 1-D `kernelSize`, `strides` and `dilationRate`. */
 export function toSingle(subject: string, what: string, v: unknown): number {
@@ -25,35 +23,23 @@ export function toSingle(subject: string, what: string, v: unknown): number {
 
 // ---- Conv1D -----------------------------------------------------------------------
 
-export interface Conv1DArgs extends LayerArgs, WeightPenaltyArgs {
+export interface Conv1DArgs extends LayerArgs, KernelArgs {
   filters: number;
   kernelSize: number | [number];
   strides?: number | [number];
   padding?: PaddingMode;
   dataFormat?: 'channelsLast';
   dilationRate?: number | [number];
-  activation?: activations.ActivationName;
-  useBias?: boolean;
-  kernelInitializer?: InitializerIdentifier;
-  biasInitializer?: InitializerIdentifier;
 }
 
 /** `activation(conv1d(x, kernel) + bias)`: x [batch, steps, C], kernel [kernelSize, C, filters], bias [filters]. */
-export class Conv1D extends Layer {
+export class Conv1D extends KernelLayer {
   readonly className = 'Conv1D';
   readonly filters: number;
   readonly kernelSize: number;
   readonly strides: number;
   readonly padding: PaddingMode;
   readonly dilationRate: number;
-  readonly activation: activations.ActivationName;
-  readonly useBias: boolean;
-  readonly kernelInitializer: Initializer;
-  readonly biasInitializer: Initializer;
-  readonly kernelRegularizer?: regularizers.Regularizer;
-  readonly biasRegularizer?: regularizers.Regularizer;
-  readonly kernelConstraint?: constraints.Constraint;
-  readonly biasConstraint?: constraints.Constraint;
 
   constructor(args: Conv1DArgs) {
     super('Conv1D', args);
@@ -64,21 +50,12 @@ export class Conv1D extends Layer {
     this.padding = checkPadding(s, args.padding ?? 'valid');
     checkDataFormat(s, args.dataFormat);
     this.dilationRate = toSingle(s, 'dilationRate', args.dilationRate ?? 1);
-    this.activation = activations.checkName(args.activation, s);
-    this.useBias = args.useBias ?? true;
-    this.kernelInitializer = initializers.get(args.kernelInitializer ?? 'glorotUniform', s);
-    this.biasInitializer = initializers.get(args.biasInitializer ?? 'zeros', s);
-    this.kernelRegularizer = regularizerOf(args.kernelRegularizer, s);
-    this.biasRegularizer = regularizerOf(args.biasRegularizer, s);
-    this.kernelConstraint = constraintOf(args.kernelConstraint, s);
-    this.biasConstraint = constraintOf(args.biasConstraint, s);
+    this.kernelOptions = parseKernelArgs(args, s);
   }
 
   weights(inputShape: Shape): WeightSpec[] {
     this.computeOutputShape(inputShape);
-    const specs: WeightSpec[] = [{ name: 'kernel', shape: [this.kernelSize, inputShape[1]!, this.filters], initializer: this.kernelInitializer, trainable: this.trainable, regularizer: this.kernelRegularizer, constraint: this.kernelConstraint }];
-    if (this.useBias) specs.push({ name: 'bias', shape: [this.filters], initializer: this.biasInitializer, trainable: this.trainable, regularizer: this.biasRegularizer, constraint: this.biasConstraint });
-    return specs;
+    return kernelWeights(this.kernelOptions, [this.kernelSize, inputShape[1]!, this.filters], [this.filters], this.trainable);
   }
 
   computeOutputShape(inputShape: Shape): Shape {
@@ -91,9 +68,7 @@ export class Conv1D extends Layer {
   call(x: Tensor, weights: Readonly<Record<string, Tensor>>, _ctx?: CallContext): Tensor {
     const kernel = this.weight(weights, 'kernel');
     if (x.rank !== 3 || x.type.shape[2] !== kernel.type.shape[1]) this.fail(`expected an input [batch, steps, ${kernel.type.shape[1]}], got ${formatType(x.type)}`);
-    let y = F.conv1d(x, kernel, { stride: this.strides, padding: this.padding, dilation: this.dilationRate });
-    if (this.useBias) y = F.add(y, this.weight(weights, 'bias'));
-    return activations.get(this.activation)(y);
+    return this.finish(F.conv1d(x, kernel, { stride: this.strides, padding: this.padding, dilation: this.dilationRate }), weights);
   }
 
   override getConfig(): object {
@@ -105,35 +80,25 @@ export class Conv1D extends Layer {
       padding: this.padding,
       dataFormat: 'channelsLast',
       dilationRate: [this.dilationRate],
-      activation: this.activation,
-      useBias: this.useBias,
-      kernelInitializer: initializerConfig(this.kernelInitializer),
-      biasInitializer: initializerConfig(this.biasInitializer),
-      kernelRegularizer: penaltyConfig(this.kernelRegularizer),
-      biasRegularizer: penaltyConfig(this.biasRegularizer),
-      kernelConstraint: penaltyConfig(this.kernelConstraint),
-      biasConstraint: penaltyConfig(this.biasConstraint),
+      ...kernelConfig(this.kernelOptions),
     };
   }
 }
 
 // ---- DepthwiseConv2D --------------------------------------------------------------
 
-export interface DepthwiseConv2DArgs extends LayerArgs, WeightPenaltyArgs {
+export interface DepthwiseConv2DArgs extends LayerArgs, Omit<KernelArgs, 'kernelInitializer'> {
   kernelSize: number | Pair;
   depthMultiplier?: number;
   strides?: number | Pair;
   padding?: PaddingMode;
   dataFormat?: 'channelsLast';
   dilationRate?: number | Pair;
-  activation?: activations.ActivationName;
-  useBias?: boolean;
   depthwiseInitializer?: InitializerIdentifier;
   /** Keras' name for the kernel's regularizer (`kernelRegularizer` is also accepted). */
   depthwiseRegularizer?: regularizers.RegularizerIdentifier;
   /** Keras' name for the kernel's constraint (`kernelConstraint` is also accepted). */
   depthwiseConstraint?: constraints.ConstraintIdentifier;
-  biasInitializer?: InitializerIdentifier;
 }
 
 /**
@@ -141,21 +106,13 @@ export interface DepthwiseConv2DArgs extends LayerArgs, WeightPenaltyArgs {
  * x [batch, H, W, C], depthwise_kernel [kh, kw, C, depthMultiplier], bias
  * [C · depthMultiplier]; output channel c · depthMultiplier + m reads channel c.
  */
-export class DepthwiseConv2D extends Layer {
+export class DepthwiseConv2D extends KernelLayer {
   readonly className = 'DepthwiseConv2D';
   readonly kernelSize: Pair;
   readonly depthMultiplier: number;
   readonly strides: Pair;
   readonly padding: PaddingMode;
   readonly dilationRate: Pair;
-  readonly activation: activations.ActivationName;
-  readonly useBias: boolean;
-  readonly depthwiseInitializer: Initializer;
-  readonly biasInitializer: Initializer;
-  readonly depthwiseRegularizer?: regularizers.Regularizer;
-  readonly biasRegularizer?: regularizers.Regularizer;
-  readonly depthwiseConstraint?: constraints.Constraint;
-  readonly biasConstraint?: constraints.Constraint;
 
   constructor(args: DepthwiseConv2DArgs) {
     super('DepthwiseConv2D', args);
@@ -166,22 +123,21 @@ export class DepthwiseConv2D extends Layer {
     this.padding = checkPadding(s, args.padding ?? 'valid');
     checkDataFormat(s, args.dataFormat);
     this.dilationRate = toPair(s, 'dilationRate', args.dilationRate ?? 1);
-    this.activation = activations.checkName(args.activation, s);
-    this.useBias = args.useBias ?? true;
-    this.depthwiseInitializer = initializers.get(args.depthwiseInitializer ?? 'glorotUniform', s);
-    this.biasInitializer = initializers.get(args.biasInitializer ?? 'zeros', s);
-    this.depthwiseRegularizer = regularizerOf(args.depthwiseRegularizer ?? args.kernelRegularizer, s);
-    this.biasRegularizer = regularizerOf(args.biasRegularizer, s);
-    this.depthwiseConstraint = constraintOf(args.depthwiseConstraint ?? args.kernelConstraint, s);
-    this.biasConstraint = constraintOf(args.biasConstraint, s);
+    this.kernelOptions = parseKernelArgs(
+      { ...args, kernelInitializer: args.depthwiseInitializer, kernelRegularizer: args.depthwiseRegularizer ?? args.kernelRegularizer, kernelConstraint: args.depthwiseConstraint ?? args.kernelConstraint },
+      s,
+    );
   }
+
+  /** Keras' names for the kernel's initializer, regularizer and constraint. */
+  get depthwiseInitializer(): Initializer { return this.kernelOptions.kernelInitializer; }
+  get depthwiseRegularizer(): regularizers.Regularizer | undefined { return this.kernelOptions.kernelRegularizer; }
+  get depthwiseConstraint(): constraints.Constraint | undefined { return this.kernelOptions.kernelConstraint; }
 
   weights(inputShape: Shape): WeightSpec[] {
     this.computeOutputShape(inputShape);
     const cin = inputShape[2]!;
-    const specs: WeightSpec[] = [{ name: 'depthwise_kernel', shape: [...this.kernelSize, cin, this.depthMultiplier], initializer: this.depthwiseInitializer, trainable: this.trainable, regularizer: this.depthwiseRegularizer, constraint: this.depthwiseConstraint }];
-    if (this.useBias) specs.push({ name: 'bias', shape: [cin * this.depthMultiplier], initializer: this.biasInitializer, trainable: this.trainable, regularizer: this.biasRegularizer, constraint: this.biasConstraint });
-    return specs;
+    return kernelWeights(this.kernelOptions, [...this.kernelSize, cin, this.depthMultiplier], [cin * this.depthMultiplier], this.trainable, 'depthwise_kernel');
   }
 
   computeOutputShape(inputShape: Shape): Shape {
@@ -196,9 +152,7 @@ export class DepthwiseConv2D extends Layer {
   call(x: Tensor, weights: Readonly<Record<string, Tensor>>, _ctx?: CallContext): Tensor {
     const kernel = this.weight(weights, 'depthwise_kernel');
     if (x.rank !== 4 || x.type.shape[3] !== kernel.type.shape[2]) this.fail(`expected an input [batch, height, width, ${kernel.type.shape[2]}], got ${formatType(x.type)}`);
-    let y = F.depthwiseConv2d(x, kernel, { strides: this.strides, padding: this.padding, dilations: this.dilationRate });
-    if (this.useBias) y = F.add(y, this.weight(weights, 'bias'));
-    return activations.get(this.activation)(y);
+    return this.finish(F.depthwiseConv2d(x, kernel, { strides: this.strides, padding: this.padding, dilations: this.dilationRate }), weights);
   }
 
   override getConfig(): object {
@@ -210,30 +164,19 @@ export class DepthwiseConv2D extends Layer {
       padding: this.padding,
       dataFormat: 'channelsLast',
       dilationRate: [...this.dilationRate],
-      activation: this.activation,
-      useBias: this.useBias,
-      depthwiseInitializer: initializerConfig(this.depthwiseInitializer),
-      biasInitializer: initializerConfig(this.biasInitializer),
-      depthwiseRegularizer: penaltyConfig(this.depthwiseRegularizer),
-      biasRegularizer: penaltyConfig(this.biasRegularizer),
-      depthwiseConstraint: penaltyConfig(this.depthwiseConstraint),
-      biasConstraint: penaltyConfig(this.biasConstraint),
+      ...kernelConfig(this.kernelOptions, 'depthwise'),
     };
   }
 }
 
 // ---- Conv2DTranspose --------------------------------------------------------------
 
-export interface Conv2DTransposeArgs extends LayerArgs, WeightPenaltyArgs {
+export interface Conv2DTransposeArgs extends LayerArgs, KernelArgs {
   filters: number;
   kernelSize: number | Pair;
   strides?: number | Pair;
   padding?: PaddingMode;
   dataFormat?: 'channelsLast';
-  activation?: activations.ActivationName;
-  useBias?: boolean;
-  kernelInitializer?: InitializerIdentifier;
-  biasInitializer?: InitializerIdentifier;
 }
 
 /** Keras' `deconv_output_length` without output padding or dilation: 'same' n·s, 'valid' n·s + max(k − s, 0). */
@@ -245,20 +188,12 @@ export const deconvOutputLength = (n: number, kernel: number, padding: PaddingMo
  * x [batch, H, W, C], kernel [kh, kw, filters, C], bias [filters]; the output is
  * [batch, H', W', filters] with H' = H·s ('same') or H·s + max(kh − s, 0) ('valid').
  */
-export class Conv2DTranspose extends Layer {
+export class Conv2DTranspose extends KernelLayer {
   readonly className = 'Conv2DTranspose';
   readonly filters: number;
   readonly kernelSize: Pair;
   readonly strides: Pair;
   readonly padding: PaddingMode;
-  readonly activation: activations.ActivationName;
-  readonly useBias: boolean;
-  readonly kernelInitializer: Initializer;
-  readonly biasInitializer: Initializer;
-  readonly kernelRegularizer?: regularizers.Regularizer;
-  readonly biasRegularizer?: regularizers.Regularizer;
-  readonly kernelConstraint?: constraints.Constraint;
-  readonly biasConstraint?: constraints.Constraint;
 
   constructor(args: Conv2DTransposeArgs) {
     super('Conv2DTranspose', args);
@@ -268,21 +203,12 @@ export class Conv2DTranspose extends Layer {
     this.strides = toPair(s, 'strides', args.strides ?? 1);
     this.padding = checkPadding(s, args.padding ?? 'valid');
     checkDataFormat(s, args.dataFormat);
-    this.activation = activations.checkName(args.activation, s);
-    this.useBias = args.useBias ?? true;
-    this.kernelInitializer = initializers.get(args.kernelInitializer ?? 'glorotUniform', s);
-    this.biasInitializer = initializers.get(args.biasInitializer ?? 'zeros', s);
-    this.kernelRegularizer = regularizerOf(args.kernelRegularizer, s);
-    this.biasRegularizer = regularizerOf(args.biasRegularizer, s);
-    this.kernelConstraint = constraintOf(args.kernelConstraint, s);
-    this.biasConstraint = constraintOf(args.biasConstraint, s);
+    this.kernelOptions = parseKernelArgs(args, s);
   }
 
   weights(inputShape: Shape): WeightSpec[] {
     this.computeOutputShape(inputShape);
-    const specs: WeightSpec[] = [{ name: 'kernel', shape: [...this.kernelSize, this.filters, inputShape[2]!], initializer: this.kernelInitializer, trainable: this.trainable, regularizer: this.kernelRegularizer, constraint: this.kernelConstraint }];
-    if (this.useBias) specs.push({ name: 'bias', shape: [this.filters], initializer: this.biasInitializer, trainable: this.trainable, regularizer: this.biasRegularizer, constraint: this.biasConstraint });
-    return specs;
+    return kernelWeights(this.kernelOptions, [...this.kernelSize, this.filters, inputShape[2]!], [this.filters], this.trainable);
   }
 
   computeOutputShape(inputShape: Shape): Shape {
@@ -295,9 +221,7 @@ export class Conv2DTranspose extends Layer {
     const kernel = this.weight(weights, 'kernel');
     if (x.rank !== 4 || x.type.shape[3] !== kernel.type.shape[3]) this.fail(`expected an input [batch, height, width, ${kernel.type.shape[3]}], got ${formatType(x.type)}`);
     const size = [1, 2].map((a) => deconvOutputLength(x.type.shape[a] as number, this.kernelSize[a - 1]!, this.padding, this.strides[a - 1]!)) as unknown as Pair;
-    let y = F.conv2dTranspose(x, kernel, size, { strides: this.strides, padding: this.padding });
-    if (this.useBias) y = F.add(y, this.weight(weights, 'bias'));
-    return activations.get(this.activation)(y);
+    return this.finish(F.conv2dTranspose(x, kernel, size, { strides: this.strides, padding: this.padding }), weights);
   }
 
   override getConfig(): object {
@@ -309,14 +233,7 @@ export class Conv2DTranspose extends Layer {
       padding: this.padding,
       dataFormat: 'channelsLast',
       dilationRate: [1, 1],
-      activation: this.activation,
-      useBias: this.useBias,
-      kernelInitializer: initializerConfig(this.kernelInitializer),
-      biasInitializer: initializerConfig(this.biasInitializer),
-      kernelRegularizer: penaltyConfig(this.kernelRegularizer),
-      biasRegularizer: penaltyConfig(this.biasRegularizer),
-      kernelConstraint: penaltyConfig(this.kernelConstraint),
-      biasConstraint: penaltyConfig(this.biasConstraint),
+      ...kernelConfig(this.kernelOptions),
     };
   }
 }

@@ -49,24 +49,18 @@ export function checkInputShape(subject: string, inputShape: Shape, rank?: numbe
   if (rank !== undefined && inputShape.length !== rank) fail(subject, `expected an input of rank ${rank + 1} ${what}(with the batch dimension), got shape ${formatShape([null, ...inputShape])}`);
 }
 
-// ---- Dense ------------------------------------------------------------------------
+// ---- Kernel + bias layers: the options, weights, bias-add + activation and config they share ----
 
-export interface DenseArgs extends LayerArgs, WeightPenaltyArgs {
-  units: number;
+/** The options of a layer with a kernel and an optional bias (Dense, Conv1D, Conv2D, DepthwiseConv2D, Conv2DTranspose). */
+export interface KernelArgs extends WeightPenaltyArgs {
   activation?: activations.ActivationName;
   useBias?: boolean;
   kernelInitializer?: InitializerIdentifier;
   biasInitializer?: InitializerIdentifier;
 }
 
-/**
- * `activation(x · kernel + bias)` over the last axis: kernel [inputDim, units],
- * bias [units]. Inputs of rank > 2 ([batch, ..., inputDim]) use matmul's
- * broadcasting over the leading dimensions.
- */
-export class Dense extends Layer {
-  readonly className = 'Dense';
-  readonly units: number;
+/** {@link KernelArgs} checked and resolved. */
+export interface KernelOptions {
   readonly activation: activations.ActivationName;
   readonly useBias: boolean;
   readonly kernelInitializer: Initializer;
@@ -75,18 +69,93 @@ export class Dense extends Layer {
   readonly biasRegularizer?: regularizers.Regularizer;
   readonly kernelConstraint?: constraints.Constraint;
   readonly biasConstraint?: constraints.Constraint;
+}
+
+/** The defaults of {@link parseKernelArgs}, as Keras': a bias, Glorot-uniform kernel, zero bias. */
+export const KERNEL_DEFAULTS = Object.freeze({ useBias: true, kernelInitializer: 'glorotUniform', biasInitializer: 'zeros' } as const);
+
+/** Checks and resolves a layer's kernel options (errors name `subject`), in the order activation, useBias, initializers, regularizers, constraints. */
+export function parseKernelArgs(args: KernelArgs, subject: string, defaults: { useBias: boolean; kernelInitializer: InitializerIdentifier; biasInitializer: InitializerIdentifier } = KERNEL_DEFAULTS): KernelOptions {
+  return Object.freeze({
+    activation: activations.checkName(args.activation, subject),
+    useBias: args.useBias ?? defaults.useBias,
+    kernelInitializer: initializers.get(args.kernelInitializer ?? defaults.kernelInitializer, subject),
+    biasInitializer: initializers.get(args.biasInitializer ?? defaults.biasInitializer, subject),
+    kernelRegularizer: regularizerOf(args.kernelRegularizer, subject),
+    biasRegularizer: regularizerOf(args.biasRegularizer, subject),
+    kernelConstraint: constraintOf(args.kernelConstraint, subject),
+    biasConstraint: constraintOf(args.biasConstraint, subject),
+  });
+}
+
+/** One weight's spec from its initializer, regularizer and constraint. */
+export const weightSpec = (name: string, shape: Shape, trainable: boolean, initializer: Initializer, regularizer?: regularizers.Regularizer, constraint?: constraints.Constraint): WeightSpec =>
+  ({ name, shape, initializer, trainable, regularizer, constraint });
+
+/** The kernel (named `kernelName`) and, with `useBias`, the 'bias' weight specs. */
+export function kernelWeights(options: KernelOptions, kernelShape: Shape, biasShape: Shape, trainable: boolean, kernelName = 'kernel'): WeightSpec[] {
+  const specs = [weightSpec(kernelName, kernelShape, trainable, options.kernelInitializer, options.kernelRegularizer, options.kernelConstraint)];
+  if (options.useBias) specs.push(weightSpec('bias', biasShape, trainable, options.biasInitializer, options.biasRegularizer, options.biasConstraint));
+  return specs;
+}
+
+/** The getConfig entries of the kernel options; the kernel's keys start with `prefix` (Keras' 'depthwise' for DepthwiseConv2D). */
+export const kernelConfig = (options: KernelOptions, prefix = 'kernel'): object => ({
+  activation: options.activation,
+  useBias: options.useBias,
+  [`${prefix}Initializer`]: initializerConfig(options.kernelInitializer),
+  biasInitializer: initializerConfig(options.biasInitializer),
+  [`${prefix}Regularizer`]: penaltyConfig(options.kernelRegularizer),
+  biasRegularizer: penaltyConfig(options.biasRegularizer),
+  [`${prefix}Constraint`]: penaltyConfig(options.kernelConstraint),
+  biasConstraint: penaltyConfig(options.biasConstraint),
+});
+
+/**
+ * A layer computing `activation(f(x, kernel) + bias)`: its constructor parses
+ * the options with {@link parseKernelArgs} into `kernelOptions` (exposed as the fields
+ * `activation`, `useBias`, `kernelInitializer`, …) and ends `call` with
+ * {@link KernelLayer.finish}. Each layer keeps its own shape logic.
+ */
+export abstract class KernelLayer extends Layer {
+  /** Set by the subclass's constructor (with {@link parseKernelArgs}) where it checks these options. */
+  protected kernelOptions!: KernelOptions;
+
+  get activation(): activations.ActivationName { return this.kernelOptions.activation; }
+  get useBias(): boolean { return this.kernelOptions.useBias; }
+  get kernelInitializer(): Initializer { return this.kernelOptions.kernelInitializer; }
+  get biasInitializer(): Initializer { return this.kernelOptions.biasInitializer; }
+  get kernelRegularizer(): regularizers.Regularizer | undefined { return this.kernelOptions.kernelRegularizer; }
+  get biasRegularizer(): regularizers.Regularizer | undefined { return this.kernelOptions.biasRegularizer; }
+  get kernelConstraint(): constraints.Constraint | undefined { return this.kernelOptions.kernelConstraint; }
+  get biasConstraint(): constraints.Constraint | undefined { return this.kernelOptions.biasConstraint; }
+
+  /** The bias add (with `useBias`) then the activation. */
+  protected finish(y: Tensor, weights: Readonly<Record<string, Tensor>>): Tensor {
+    const z = this.kernelOptions.useBias ? F.add(y, this.weight(weights, 'bias')) : y;
+    return activations.get(this.kernelOptions.activation)(z);
+  }
+}
+
+// ---- Dense ------------------------------------------------------------------------
+
+export interface DenseArgs extends LayerArgs, KernelArgs {
+  units: number;
+}
+
+/**
+ * `activation(x · kernel + bias)` over the last axis: kernel [inputDim, units],
+ * bias [units]. Inputs of rank > 2 ([batch, ..., inputDim]) use matmul's
+ * broadcasting over the leading dimensions.
+ */
+export class Dense extends KernelLayer {
+  readonly className = 'Dense';
+  readonly units: number;
 
   constructor(args: DenseArgs) {
     super('Dense', args);
     this.units = positiveInt(this.subject, 'units', args?.units);
-    this.activation = activations.checkName(args.activation, this.subject);
-    this.useBias = args.useBias ?? true;
-    this.kernelInitializer = initializers.get(args.kernelInitializer ?? 'glorotUniform', this.subject);
-    this.biasInitializer = initializers.get(args.biasInitializer ?? 'zeros', this.subject);
-    this.kernelRegularizer = regularizerOf(args.kernelRegularizer, this.subject);
-    this.biasRegularizer = regularizerOf(args.biasRegularizer, this.subject);
-    this.kernelConstraint = constraintOf(args.kernelConstraint, this.subject);
-    this.biasConstraint = constraintOf(args.biasConstraint, this.subject);
+    this.kernelOptions = parseKernelArgs(args, this.subject);
   }
 
   private inputDim(inputShape: Shape): number {
@@ -97,9 +166,7 @@ export class Dense extends Layer {
 
   weights(inputShape: Shape): WeightSpec[] {
     const inputDim = this.inputDim(inputShape);
-    const specs: WeightSpec[] = [{ name: 'kernel', shape: [inputDim, this.units], initializer: this.kernelInitializer, trainable: this.trainable, regularizer: this.kernelRegularizer, constraint: this.kernelConstraint }];
-    if (this.useBias) specs.push({ name: 'bias', shape: [this.units], initializer: this.biasInitializer, trainable: this.trainable, regularizer: this.biasRegularizer, constraint: this.biasConstraint });
-    return specs;
+    return kernelWeights(this.kernelOptions, [inputDim, this.units], [this.units], this.trainable);
   }
 
   computeOutputShape(inputShape: Shape): Shape {
@@ -111,23 +178,14 @@ export class Dense extends Layer {
     const kernel = this.weight(weights, 'kernel');
     const inputDim = kernel.type.shape[0];
     if (x.rank < 2 || x.type.shape[x.rank - 1] !== inputDim) this.fail(`expected an input of rank >= 2 whose last dimension is ${inputDim}, got ${formatType(x.type)}`);
-    let y = F.matmul(x, kernel);
-    if (this.useBias) y = F.add(y, this.weight(weights, 'bias'));
-    return activations.get(this.activation)(y);
+    return this.finish(F.matmul(x, kernel), weights);
   }
 
   override getConfig(): object {
     return {
       ...super.getConfig(),
       units: this.units,
-      activation: this.activation,
-      useBias: this.useBias,
-      kernelInitializer: initializerConfig(this.kernelInitializer),
-      biasInitializer: initializerConfig(this.biasInitializer),
-      kernelRegularizer: penaltyConfig(this.kernelRegularizer),
-      biasRegularizer: penaltyConfig(this.biasRegularizer),
-      kernelConstraint: penaltyConfig(this.kernelConstraint),
-      biasConstraint: penaltyConfig(this.biasConstraint),
+      ...kernelConfig(this.kernelOptions),
     };
   }
 }

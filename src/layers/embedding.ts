@@ -12,7 +12,7 @@ import * as F from '../../compiler/functions/index.js';
 import type { Tensor } from '../../compiler/tensor.js';
 import { formatType } from '../../compiler/types.js';
 import * as constraints from './constraints.js';
-import { checkInputShape, constraintOf, initializerConfig, penaltyConfig, positiveInt, regularizerOf, type InitializerIdentifier } from './core.js';
+import { checkInputShape, constraintOf, initializerConfig, penaltyConfig, positiveInt, regularizerOf, weightSpec, type InitializerIdentifier } from './core.js';
 import * as initializers from './initializers.js';
 import * as regularizers from './regularizers.js';
 import { Layer, type CallContext, type Initializer, type LayerArgs, type Shape, type WeightSpec } from './layer.js';
@@ -52,7 +52,7 @@ export class Embedding extends Layer {
 
   weights(inputShape: Shape): WeightSpec[] {
     checkInputShape(this.subject, inputShape);
-    return [{ name: 'embeddings', shape: [this.inputDim, this.outputDim], initializer: this.embeddingsInitializer, trainable: this.trainable, regularizer: this.embeddingsRegularizer, constraint: this.embeddingsConstraint }];
+    return [weightSpec('embeddings', [this.inputDim, this.outputDim], this.trainable, this.embeddingsInitializer, this.embeddingsRegularizer, this.embeddingsConstraint)];
   }
 
   computeOutputShape(inputShape: Shape): Shape {
