@@ -19,3 +19,4 @@ export { compileModule, manifestOf, type Compiled, type CompileOptions } from '.
 export { compile, type JitOptions } from './jit.js';
 export { load, KilnModule, KilnRuntimeError, type Manifest } from './runtime/index.js';
 export * as callbacks from './models/callbacks.js';
+export * as data from './data/index.js';

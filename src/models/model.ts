@@ -28,6 +28,7 @@ import type { Optimizer } from '../optimizers/index.js';
 import { getLoss, type Loss } from './losses.js';
 import { getMetric, type Metric } from './metrics.js';
 import { ProgbarLogger } from './progress.js';
+import { Dataset } from '../data/dataset.js';
 
 
 export interface CompileArgs {
@@ -81,8 +82,8 @@ export interface FitArgs {
   shuffle?: boolean;
   /** Fraction of the examples, taken from the end before shuffling, held out for validation. */
   validationSplit?: number;
-  /** (x, y) held out: each a Tensor, or a list of Tensors for several inputs or outputs. */
-  validationData?: readonly [Tensor | readonly Tensor[], Tensor | readonly Tensor[]];
+  /** (x, y) held out: each a Tensor, or a list of Tensors for several inputs or outputs; or a Dataset of [x, y] (or { xs, ys }) batches. */
+  validationData?: readonly [Tensor | readonly Tensor[], Tensor | readonly Tensor[]] | Dataset<unknown>;
   /**
    * 0: silent; 1: a progress bar redrawn in place when stdout is a terminal, one
    * line per epoch otherwise (and in browsers, on the console); 2: one line per epoch.
@@ -92,7 +93,10 @@ export interface FitArgs {
   callbacks?: Callback | readonly Callback[];
   /** The epoch to start at (to resume training): epochs initialEpoch … epochs − 1 run. */
   initialEpoch?: number;
-  /** Batches per epoch; the data is cycled through, reshuffled at each pass. Default: one pass. */
+  /**
+   * Batches per epoch; the data is cycled through, reshuffled at each pass (a
+   * Dataset is iterated again, applying its own shuffling). Default: one pass.
+   */
   stepsPerEpoch?: number;
   /**
    * Weights of each class (class index → weight, 1 when left out): each training
@@ -430,46 +434,49 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
   }
 
   /**
-   * Runs `entry` over `batches` (row indices); returns the mean loss and metrics
+   * Runs `entry` over `batches` (row indices of `data`, or batches of their own,
+   * from a Dataset); returns the mean loss and metrics
    * over the examples run. `hooks.end` gets the running means after each batch and
    * says whether to stop. A non-finite training loss throws unless a hook
    * stopped training (terminateOnNaN).
    */
   private async runOver(
-    method: string, entry: 'trainStep' | 'evaluate', data: Data, batches: Iterable<Int32Array>, batchSize: number,
+    method: string, entry: 'trainStep' | 'evaluate', data: Data | undefined, batches: Iterable<Int32Array | Data> | AsyncIterable<Int32Array | Data>, batchSize: number,
     hooks: { begin?: (batch: number) => Promise<void>; end?: (batch: number, logs: Logs) => Promise<boolean> } = {},
     sampleWeights?: Float32Array,
   ): Promise<Logs> {
-    const module = await this.moduleFor(batchSize);
-    const c = this.compiled!;
+    if (batchSize) await this.moduleFor(batchSize); // 0: sized by the batches (a Dataset's)
+    const c = this.requireCompiled(method);
     const training = entry === 'trainStep';
-    const xNames = entryNames('x', data.xs.length);
-    const yNames = entryNames('y', data.ys.length);
     const totals: Logs = { loss: 0, ...Object.fromEntries(c.metrics.map((m) => [m.name, 0])) };
     let seen = 0;
     // ratio metrics: their parts' totals over the batches so far, combined (not divided by `seen`)
     const counts: Record<string, Record<string, number>> = Object.fromEntries(c.metrics.flatMap((m) => (m.parts ? [[m.name, Object.fromEntries(m.parts.map((q) => [q.name, 0]))]] : [])));
     const means = (): Logs => ({ loss: totals.loss! / seen, ...Object.fromEntries(c.metrics.map((m) => [m.name, m.parts ? m.combine!(counts[m.name]!) : totals[m.name]! / seen])) });
     let batch = 0;
-    for (const index of batches) { // the last batch may be smaller: same module
+    for await (const item of batches) { // the last batch may be smaller: same module
       await hooks.begin?.(batch);
-      const part = rowsOf(data, index);
+      const part = item instanceof Int32Array ? rowsOf(data!, item) : item;
+      const count = part.xs[0]!.shape[0]!;
+      const module = await this.moduleFor(count); // a larger batch (from a Dataset) recompiles
+      const xNames = entryNames('x', part.xs.length);
+      const yNames = entryNames('y', part.ys.length);
       const inputs: Record<string, InputData> = {
         ...Object.fromEntries(part.xs.map((v, i) => [xNames[i]!, v])),
         ...Object.fromEntries(part.ys.map((v, i) => [yNames[i]!, v])),
       };
       if (training) {
         Object.assign(inputs, c.optimizer.inputs());
-        if (this.weighted) inputs.sample_weight = { data: sampleWeights ? Float32Array.from(index, (r) => sampleWeights[r]!) : new Float32Array(index.length).fill(1), shape: [index.length] };
+        if (this.weighted) inputs.sample_weight = { data: sampleWeights && item instanceof Int32Array ? Float32Array.from(item, (r) => sampleWeights[r]!) : new Float32Array(count).fill(1), shape: [count] };
       }
       const out = module.run(entry, inputs);
       const lossValue = out.loss!.data[0]!;
-      totals.loss! += lossValue * index.length; // the loss is a batch mean; metrics are batch sums
+      totals.loss! += lossValue * count; // the loss is a batch mean; metrics are batch sums
       for (const m of c.metrics) {
         if (m.parts) for (const q of m.parts) counts[m.name]![q.name]! += out[`${m.name}_${q.name}`]!.data[0]!;
         else totals[m.name]! += out[m.name]!.data[0]!;
       }
-      seen += index.length;
+      seen += count;
       const stop = hooks.end ? await hooks.end(batch, means()) : false;
       if (training && !Number.isFinite(lossValue) && !stop) {
         throw new KilnError(`${method}: the loss became ${lossValue} at batch ${batch}; lower the learning rate or check the data (kiln.callbacks.terminateOnNaN() stops training instead).`);
@@ -478,6 +485,17 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
       if (stop) break;
     }
     return seen ? means() : totals;
+  }
+
+  /** A Dataset's elements, [x, y] or { xs, ys } batches, as checked data. */
+  private async *datasetBatches(method: string, dataset: Dataset<unknown>): AsyncGenerator<Data> {
+    for await (const e of dataset) {
+      const [x, y] = Array.isArray(e) && e.length === 2 ? e : e !== null && typeof e === 'object' && 'xs' in e && 'ys' in e ? [e.xs, e.ys] : [];
+      if (x === undefined || y === undefined) {
+        throw new KilnError(`${method}: expected the dataset's elements to be [x, y] batches or { xs, ys }, got ${e instanceof Tensor ? formatType(e.type) : Array.isArray(e) ? `a list of ${e.length}` : typeof e}.`);
+      }
+      yield this.checkData(method, x as Tensor | readonly Tensor[], y as Tensor | readonly Tensor[]) as Data;
+    }
   }
 
   /** Each training example's weight from `classWeight`: its class's weight, 1 when not given. */
@@ -502,45 +520,102 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
   /**
    * Trains epochs initialEpoch … epochs − 1 over (x, y) in shuffled batches, calling
    * the callbacks' hooks; returns the History. x is a Tensor, or a list of one per
-   * input; y likewise per output.
+   * input; y likewise per output. Or a Dataset whose elements are [x, y] batches
+   * (or { xs, ys }): each epoch iterates it again (its own shuffle reshuffles), the
+   * batch size is its batches' (fit's batchSize, shuffle, validationSplit and
+   * classWeight do not apply).
    * @example const history = await model.fit(xs, ys, { epochs: 5, batchSize: 64, validationSplit: 0.1, callbacks: [kiln.callbacks.earlyStopping({ patience: 2 })] });
+   * @example await model.fit(kiln.data.fromTensors([xs, ys]).shuffle(1024, { seed: 0 }).batch(64), { epochs: 5 });
    */
-  async fit(x: Tensor | readonly Tensor[], y: Tensor | readonly Tensor[], args: FitArgs = {}): Promise<History> {
-    const { epochs = 1, batchSize = 32, shuffle = true, verbose = 1, seed = 0, initialEpoch = 0, stepsPerEpoch } = args;
+  async fit(x: Tensor | readonly Tensor[], y: Tensor | readonly Tensor[], args?: FitArgs): Promise<History>;
+  async fit(dataset: Dataset<unknown>, args?: FitArgs): Promise<History>;
+  async fit(x: Tensor | readonly Tensor[] | Dataset<unknown>, yOrArgs?: Tensor | readonly Tensor[] | FitArgs, maybeArgs?: FitArgs): Promise<History> {
+    const dataset = x instanceof Dataset ? x : undefined;
+    const args = ((dataset ? yOrArgs : maybeArgs) ?? {}) as FitArgs;
+    const { epochs = 1, shuffle = true, verbose = 1, seed = 0, initialEpoch = 0, stepsPerEpoch } = args;
+    let batchSize = args.batchSize ?? 32;
     if (!Number.isInteger(epochs) || epochs < 0) throw new KilnError(`fit: expected epochs to be a non-negative integer, got ${epochs}.`);
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new KilnError(`fit: expected batchSize to be a positive integer, got ${batchSize}.`);
     if (!Number.isInteger(initialEpoch) || initialEpoch < 0) throw new KilnError(`fit: expected initialEpoch to be a non-negative integer, got ${initialEpoch}.`);
     if (stepsPerEpoch !== undefined && (!Number.isInteger(stepsPerEpoch) || stepsPerEpoch < 1)) throw new KilnError(`fit: expected stepsPerEpoch to be a positive integer, got ${stepsPerEpoch}.`);
     if (verbose !== 0 && verbose !== 1 && verbose !== 2) throw new KilnError(`fit: expected verbose 0, 1 or 2, got ${String(verbose)}.`);
-    const data = this.checkData('fit', x, y) as Data;
-    const n = data.xs[0]!.shape[0]!;
-    let trainCount = n;
-    let validation: Data | undefined;
-    if (args.validationData) validation = this.checkData('fit', args.validationData[0], args.validationData[1]) as Data;
-    else if (args.validationSplit) {
-      if (!(args.validationSplit > 0 && args.validationSplit < 1)) throw new KilnError(`fit: expected validationSplit in (0, 1), got ${args.validationSplit}.`);
-      trainCount = Math.floor(n * (1 - args.validationSplit));
-      validation = rowsOf(data, range(trainCount, n));
+    let data: Data | undefined;
+    let trainCount: number;
+    let steps: number;
+    let sampleWeights: Float32Array | undefined;
+    let epochBatches: () => Iterable<Int32Array | Data> | AsyncIterable<Int32Array | Data>;
+    let validation: Data | Dataset<unknown> | undefined = args.validationData instanceof Dataset ? args.validationData : undefined;
+    if (dataset) {
+      for (const key of ['batchSize', 'validationSplit', 'classWeight'] as const) {
+        if (args[key] !== undefined) throw new KilnError(`fit: ${key} does not apply to a Dataset (its batches give the batch size; pass validationData, or weight the examples in the loss).`);
+      }
+      if (dataset.size === Infinity && stepsPerEpoch === undefined) throw new KilnError('fit: the dataset is infinite (repeat() without a count); pass stepsPerEpoch.');
+      this.requireCompiled('fit');
+      // the first batch sizes the module: take it now, the first epoch starts with it
+      const pass = () => this.datasetBatches('fit', dataset);
+      let current = pass();
+      const head = await current.next();
+      if (head.done) throw new KilnError('fit: the dataset has no batches.');
+      let pending: Data | undefined = head.value;
+      batchSize = pending.xs[0]!.shape[0]!;
+      const next = async (): Promise<Data | undefined> => {
+        if (pending) {
+          const b = pending;
+          pending = undefined;
+          return b;
+        }
+        const r = await current.next();
+        return r.done ? undefined : r.value;
+      };
+      trainCount = NaN; // not known without a pass
+      steps = stepsPerEpoch ?? dataset.size ?? NaN;
+      epochBatches = async function* () {
+        if (stepsPerEpoch === undefined) { // one pass
+          for (let b = await next(); b; b = await next()) yield b;
+          current = pass();
+          return;
+        }
+        // one stream of batches across epochs: at the end of a pass the dataset is iterated again
+        for (let i = 0; i < stepsPerEpoch; i++) {
+          let b = await next();
+          if (!b) {
+            current = pass();
+            if (!(b = await next())) throw new KilnError('fit: the dataset has no batches.');
+          }
+          yield b;
+        }
+      };
+    } else {
+      const trainData = (data = this.checkData('fit', x as Tensor | readonly Tensor[], yOrArgs as Tensor | readonly Tensor[]) as Data);
+      const n = trainData.xs[0]!.shape[0]!;
+      trainCount = n;
+      if (args.validationData && !validation) validation = this.checkData('fit', (args.validationData as readonly [Tensor, Tensor])[0], (args.validationData as readonly [Tensor, Tensor])[1]) as Data;
+      else if (args.validationSplit && !validation) {
+        if (!(args.validationSplit > 0 && args.validationSplit < 1)) throw new KilnError(`fit: expected validationSplit in (0, 1), got ${args.validationSplit}.`);
+        trainCount = Math.floor(n * (1 - args.validationSplit));
+        validation = rowsOf(trainData, range(trainCount, n));
+      }
+      if (trainCount < 1) throw new KilnError(`fit: no training examples (${n} given, ${n - trainCount} held out for validation).`);
+      // with several outputs, the classes are the first output's
+      sampleWeights = args.classWeight ? this.sampleWeights('fit', trainData.ys[0]!, args.classWeight) : undefined;
+      steps = stepsPerEpoch ?? Math.ceil(trainCount / batchSize);
+      // one stream of batches across epochs: pass p is shuffled with seed·7919 + p + 1; without stepsPerEpoch each epoch is one pass
+      const count = trainCount;
+      const stream = (function* () {
+        for (let pass = initialEpoch; ; pass++) {
+          const order = shuffle ? permutation(count, seed * 7919 + pass + 1) : range(0, count);
+          for (let start = 0; start < count; start += batchSize) yield order.subarray(start, Math.min(start + batchSize, count));
+        }
+      })();
+      epochBatches = function* () {
+        for (let i = 0; i < steps; i++) yield stream.next().value as Int32Array;
+      };
     }
-    if (trainCount < 1) throw new KilnError(`fit: no training examples (${n} given, ${n - trainCount} held out for validation).`);
-    // with several outputs, the classes are the first output's
-    const sampleWeights = args.classWeight ? this.sampleWeights('fit', data.ys[0]!, args.classWeight) : undefined;
-    const steps = stepsPerEpoch ?? Math.ceil(trainCount / batchSize);
     const given = args.callbacks === undefined ? [] : Array.isArray(args.callbacks) ? args.callbacks : [args.callbacks as Callback];
     // the progress display first, so its epoch line comes before what other callbacks print
     const callbacks: Callback[] = [...(verbose ? [new ProgbarLogger({ mode: verbose === 2 ? 'lines' : 'auto' })] : []), ...given];
     const params: TrainingParams = { epochs, initialEpoch, steps, batchSize, samples: trainCount, verbose };
     for (const cb of callbacks) (cb.setModel?.(this as LayersModel), cb.setParams?.(params));
-    // one stream of batches across epochs: pass p is shuffled with seed·7919 + p + 1; without stepsPerEpoch each epoch is one pass
-    const stream = (function* () {
-      for (let pass = initialEpoch; ; pass++) {
-        const order = shuffle ? permutation(trainCount, seed * 7919 + pass + 1) : range(0, trainCount);
-        for (let start = 0; start < trainCount; start += batchSize) yield order.subarray(start, Math.min(start + batchSize, trainCount));
-      }
-    })();
-    const epochBatches = function* () {
-      for (let i = 0; i < steps; i++) yield stream.next().value as Int32Array;
-    };
     const history: History = { epoch: [], history: {} };
     this.stopTraining = false;
     await this.moduleFor(batchSize); // compile before onTrainBegin, so callbacks read trained-on weights
@@ -556,7 +631,9 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
         },
       }, sampleWeights);
       if (validation) {
-        const val = await this.runOver('fit', 'evaluate', validation, batchesOf(validation.xs[0]!.shape[0]!, batchSize), batchSize);
+        const val = validation instanceof Dataset
+          ? await this.runOver('fit', 'evaluate', undefined, this.datasetBatches('fit', validation), 0)
+          : await this.runOver('fit', 'evaluate', validation, batchesOf(validation.xs[0]!.shape[0]!, batchSize), batchSize);
         for (const [k, v] of Object.entries(val)) logs[`val_${k}`] = v;
       }
       for (const cb of callbacks) await cb.onEpochEnd?.(epoch, logs);
@@ -577,11 +654,26 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
     return this.compiled!.metrics.length ? Object.values(logs) : logs.loss!;
   }
 
-  /** The loss and metrics over (x, y): a scalar Tensor, or one per value when there are metrics. */
-  async evaluate(x: Tensor | readonly Tensor[], y: Tensor | readonly Tensor[], args: { batchSize?: number } = {}): Promise<Tensor | Tensor[]> {
-    const data = this.checkData('evaluate', x, y) as Data;
-    const batchSize = args.batchSize ?? 32;
-    const logs = await this.runOver('evaluate', 'evaluate', data, batchesOf(data.xs[0]!.shape[0]!, batchSize), batchSize);
+  /**
+   * The loss and metrics over (x, y), or over a Dataset of [x, y] (or { xs, ys })
+   * batches (its first `steps` batches when given): a scalar Tensor, or one per
+   * value when there are metrics.
+   */
+  async evaluate(x: Tensor | readonly Tensor[], y: Tensor | readonly Tensor[], args?: { batchSize?: number }): Promise<Tensor | Tensor[]>;
+  async evaluate(dataset: Dataset<unknown>, args?: { steps?: number }): Promise<Tensor | Tensor[]>;
+  async evaluate(x: Tensor | readonly Tensor[] | Dataset<unknown>, yOrArgs?: Tensor | readonly Tensor[] | { steps?: number }, maybeArgs: { batchSize?: number } = {}): Promise<Tensor | Tensor[]> {
+    let logs: Logs;
+    if (x instanceof Dataset) {
+      const { steps } = (yOrArgs ?? {}) as { steps?: number };
+      if (steps !== undefined && (!Number.isInteger(steps) || steps < 1)) throw new KilnError(`evaluate: expected steps to be a positive integer, got ${steps}.`);
+      if (x.size === Infinity && steps === undefined) throw new KilnError('evaluate: the dataset is infinite (repeat() without a count); pass steps.');
+      this.requireCompiled('evaluate');
+      logs = await this.runOver('evaluate', 'evaluate', undefined, this.datasetBatches('evaluate', steps === undefined ? x : x.take(steps)), 0);
+    } else {
+      const data = this.checkData('evaluate', x, yOrArgs as Tensor | readonly Tensor[]) as Data;
+      const batchSize = maybeArgs.batchSize ?? 32;
+      logs = await this.runOver('evaluate', 'evaluate', data, batchesOf(data.xs[0]!.shape[0]!, batchSize), batchSize);
+    }
     const values = Object.values(logs).map((v) => F.tensor(v));
     return values.length === 1 ? values[0]! : values;
   }
