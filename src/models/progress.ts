@@ -105,12 +105,12 @@ export class ProgbarLogger implements Callback {
     this.seen = batch + 1;
     if (!this.bar) return;
     const now = this.now();
-    const steps = this.params?.steps;
+    const steps = this.knownSteps();
     if (now - this.lastDraw < this.interval && this.seen !== steps) return;
     this.lastDraw = now;
     const elapsed = (now - this.started) / 1000;
-    const eta = steps ? (elapsed / this.seen) * (steps - this.seen) : 0;
-    this.draw(`${this.progress()} - ETA: ${formatDuration(eta)}${formatLogs(logs)}`);
+    const eta = steps ? ` - ETA: ${formatDuration((elapsed / this.seen) * (steps - this.seen))}` : '';
+    this.draw(`${this.progress()}${eta}${formatLogs(logs)}`);
   }
 
   onEpochEnd(epoch: number, logs: Logs): void {
@@ -120,13 +120,20 @@ export class ProgbarLogger implements Callback {
       this.draw(`${this.progress()} - ${time}${formatLogs(logs)}`);
       this.write('\n');
     } else {
-      this.write(`Epoch ${epoch + 1}/${this.params?.epochs ?? '?'} - ${this.seen}/${this.params?.steps ?? this.seen} - ${time}${formatLogs(logs)}\n`);
+      this.write(`Epoch ${epoch + 1}/${this.params?.epochs ?? '?'} - ${this.seen}/${this.knownSteps() ?? this.seen} - ${time}${formatLogs(logs)}\n`);
     }
   }
 
-  /** `[=====>....] 45/125`: the bar, and the batches done out of the epoch's. */
+  /** Batches per epoch, when known (a dataset of unknown size has none). */
+  private knownSteps(): number | undefined {
+    const steps = this.params?.steps;
+    return steps !== undefined && Number.isFinite(steps) ? steps : undefined;
+  }
+
+  /** `[=====>....] 45/125`: the bar, and the batches done out of the epoch's; `45/Unknown` without a count, as Keras. */
   private progress(): string {
-    const steps = this.params?.steps ?? this.seen;
+    if (this.knownSteps() === undefined) return `${this.seen}/Unknown`;
+    const steps = this.knownSteps()!;
     const done = Math.min(this.seen / Math.max(steps, 1), 1);
     const filled = Math.floor(done * this.width); // as Keras: '=' up to the head, '>' while unfinished
     const body = filled > 0 ? '='.repeat(filled - 1) + (done < 1 ? '>' : '=') : '';
