@@ -3,19 +3,12 @@ import { describe, expect, test } from 'vitest';
 import * as kiln from '../../compiler/index.js';
 import { initializers, resetLayerNames, type Layer, type Shape, type WeightSpec } from '../../src/layers/index.js';
 import * as layers from '../../src/layers/index.js';
+import { messageOf as messageIn } from '../util/errors.js';
 
 const here = 'test/api/layers-more.test.ts';
 const at = ` (at ${here}:L).`;
 
-function messageOf(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(kiln.KilnError);
-    return (e as Error).message.replaceAll(new RegExp(`${here}:\\d+`, 'g'), `${here}:L`);
-  }
-  throw new Error('expected an error');
-}
+const messageOf = (f: () => unknown): string => messageIn(f, here);
 
 const count = (specs: WeightSpec[]) => specs.reduce((a, s) => a + s.shape.reduce((p, d) => p * d, 1), 0);
 const ctx = { training: false };

@@ -5,19 +5,11 @@
 import { describe, expect, test } from 'vitest';
 import * as kiln from '../../compiler/index.js';
 import { apply } from '../../compiler/tensor.js';
+import { messageOf as messageIn } from '../util/errors.js';
 
 const here = 'test/errors/messages.test.ts';
 
-/** The message of the error `f` throws, with this file's line numbers replaced by `L`. */
-function messageOf(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(kiln.KilnError);
-    return (e as Error).message.replaceAll(new RegExp(`${here}:\\d+`, 'g'), `${here}:L`);
-  }
-  throw new Error('expected an error');
-}
+const messageOf = (f: () => unknown): string => messageIn(f, here);
 
 const at = ` (at ${here}:L).`;
 
