@@ -20,3 +20,4 @@ export { compile, type JitOptions } from './jit.js';
 export { load, KilnModule, KilnRuntimeError, type Manifest } from './runtime/index.js';
 export * as callbacks from './models/callbacks.js';
 export * as data from './data/index.js';
+export { variable, Variable } from './variables.js';

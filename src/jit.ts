@@ -6,7 +6,21 @@ import { KilnError } from '../compiler/errors.js';
 import { Tensor } from '../compiler/tensor.js';
 import { spec, trace, type Spec, type TraceOutput } from '../compiler/trace.js';
 import { formatType } from '../compiler/types.js';
+import { currentBuilder } from '../compiler/builder.js';
 import { compileModule, type Compiled } from './compile.js';
+import { withVariableScope, type Variable, type VariableScope } from './variables.js';
+
+/** What a compiled signature keeps about the variables and optimizer states its trace used. */
+interface VariableBindings {
+  readonly variables: readonly Variable[];
+  /** Variables the graph assigns: copied back after every call. */
+  readonly updated: readonly Variable[];
+  readonly initialStates: ReadonlyMap<string, Float32Array>;
+  readonly feeds: ReadonlyMap<string, () => Float32Array>;
+  /** The version of each variable last written to (or read back from) the module. */
+  readonly synced: Map<Variable, number>;
+  initialised: boolean;
+}
 
 export interface JitOptions {
   /** Input specs; with `null` leading dimensions the module runs any batch up to maxBatch. */
@@ -22,7 +36,7 @@ type Result = Tensor | Tensor[] | Record<string, Tensor>;
  * const y = await f(kiln.ones([4, 3]));
  */
 export function compile(fn: (...args: Tensor[]) => TraceOutput, options: JitOptions = {}): (...args: Tensor[]) => Promise<Result> {
-  const cache = new Map<string, Promise<{ compiled: Compiled; shape: 'single' | 'array' | 'record'; names: string[] }>>();
+  const cache = new Map<string, Promise<{ compiled: Compiled; shape: 'single' | 'array' | 'record'; names: string[]; bindings: VariableBindings }>>();
   return async (...args: Tensor[]) => {
     for (const [i, a] of args.entries()) {
       if (!(a instanceof Tensor) || a.isSymbolic) throw new KilnError(`compile: expected concrete Tensor arguments, got ${a instanceof Tensor ? `symbolic ${formatType(a.type)}` : typeof a} as argument ${i}.`);
@@ -34,18 +48,47 @@ export function compile(fn: (...args: Tensor[]) => TraceOutput, options: JitOpti
     if (!entry) {
       entry = (async () => {
         let shape: 'single' | 'array' | 'record' = 'single';
+        let scope: VariableScope | undefined;
         const g = trace((...xs: Tensor[]) => {
-          const out = fn(...xs);
+          const out = withVariableScope(currentBuilder()!, (s) => {
+            scope = s;
+            return fn(...xs);
+          });
           shape = out instanceof Tensor ? 'single' : Array.isArray(out) ? 'array' : 'record';
           return out;
         }, specs.map((s, i) => ({ ...s, name: `arg_${i}` })));
         const compiled = await compileModule({ run: g }, options.maxBatch === undefined ? {} : { maxBatch: options.maxBatch });
-        return { compiled, shape, names: g.outputs.map((o) => o.name) };
+        const variables = [...scope!.reads.keys()];
+        const targets = new Set(g.updates.map((u) => u.target));
+        const bindings: VariableBindings = {
+          variables,
+          updated: variables.filter((v) => targets.has(v.name)),
+          initialStates: scope!.initialStates,
+          feeds: scope!.feeds,
+          synced: new Map(),
+          initialised: false,
+        };
+        return { compiled, shape, names: g.outputs.map((o) => o.name), bindings };
       })();
       cache.set(options.specs ? 'specs' : key, entry);
     }
-    const { compiled, shape, names } = await entry;
-    const outputs = compiled.module.run('run', Object.fromEntries(args.map((a, i) => [`arg_${i}`, { data: a.value!.data as Float32Array, shape: a.value!.shape }])));
+    const { compiled, shape, names, bindings } = await entry;
+    const module = compiled.module;
+    for (const v of bindings.variables) {
+      if (bindings.synced.get(v) === v.version) continue;
+      module.set(v.name, { data: v.value.value!.data as Float32Array, shape: v.value.value!.shape });
+      bindings.synced.set(v, v.version);
+    }
+    if (!bindings.initialised) {
+      for (const [name, values] of bindings.initialStates) module.set(name, values);
+      bindings.initialised = true;
+    }
+    const feeds = Object.fromEntries([...bindings.feeds].map(([name, get]) => [name, get()]));
+    const outputs = module.run('run', { ...feeds, ...Object.fromEntries(args.map((a, i) => [`arg_${i}`, { data: a.value!.data as Float32Array, shape: a.value!.shape }])) });
+    for (const v of bindings.updated) {
+      v.value = Tensor.concrete(module.get(v.name));
+      bindings.synced.set(v, v.version);
+    }
     const tensors = names.map((n) => Tensor.concrete(outputs[n]!));
     if (shape === 'single') return tensors[0]!;
     if (shape === 'array') return tensors;

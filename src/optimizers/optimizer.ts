@@ -31,6 +31,7 @@ import { captureOrigin } from '../../compiler/source.js';
 import { assign } from '../../compiler/trace.js';
 import { formatType, sameType, type TensorType } from '../../compiler/types.js';
 import { isSchedule, type LearningRateSchedule } from './schedules.js';
+import { registerFeed, registerInitialState } from '../variables.js';
 
 export interface OptimizerOptions {
   /** A number (a runtime scalar input, changeable between steps) or a schedule of the step. */
@@ -212,6 +213,9 @@ export abstract class Optimizer<Options extends OptimizerOptions = OptimizerOpti
     const grads = this.clip(pairs.map(([g]) => g));
     // every slot's states for all parameters consecutively, in the order of the pairs: the plan can then update each slot in one loop
     const states = this.slots().map((s) => params.map((w, i) => b.input(`${names[i]}/${s.name}`, 'state', w.type, origin)));
+    // for kiln.compile with kiln.variable (no-ops otherwise): the states' initial values and the learning-rate feed
+    for (const [name, values] of Object.entries(this.initialState(Object.fromEntries(params.map((w, i) => [names[i]!, { shape: w.shape as number[] }]))))) registerInitialState(name, values);
+    if (!isSchedule(this.learningRate)) registerFeed(this.learningRateName, () => this.inputs()[this.learningRateName]!);
     const scalars = this.prepare({ lr, step });
     const decay = this.options.weightDecay ? F.mul(scalars.lr, this.options.weightDecay) : undefined;
     params.forEach((w, i) => {

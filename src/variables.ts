@@ -1,0 +1,130 @@
+/**
+ * `kiln.variable`: mutable weights for custom training loops (tf.Variable). Outside
+ * `kiln.compile` a variable holds a concrete tensor; while `kiln.compile` traces,
+ * `read()` gives a parameter input of the trace and `assign` records its update, and
+ * the compiled function copies the trained values back after each call.
+ * @example
+ * const w = kiln.variable(kiln.zeros([3, 1]));
+ * const step = kiln.compile((x, y) => { ...; opt.applyGradients([[g, w.read()]]); return loss; });
+ */
+import { currentBuilder, type Builder } from '../compiler/builder.js';
+import { KilnError } from '../compiler/errors.js';
+import { tensor } from '../compiler/functions/creation.js';
+import { Tensor, type NestedArray } from '../compiler/tensor.js';
+import { formatType } from '../compiler/types.js';
+
+/** What `kiln.compile` collects while it traces: variables read, states to initialise, per-call feeds. */
+export interface VariableScope {
+  readonly builder: Builder;
+  readonly reads: Map<Variable, Tensor>;
+  readonly initialStates: Map<string, Float32Array>;
+  readonly feeds: Map<string, () => Float32Array>;
+}
+
+const scopes: VariableScope[] = [];
+
+/** The innermost scope, if its builder is the one currently tracing. */
+function activeScope(): VariableScope | undefined {
+  const s = scopes[scopes.length - 1];
+  return s && s.builder === currentBuilder() ? s : undefined;
+}
+
+/** Runs `fn` with a new variable scope for `builder` (used by `kiln.compile` while tracing). */
+export function withVariableScope<T>(builder: Builder, fn: (scope: VariableScope) => T): T {
+  const scope: VariableScope = { builder, reads: new Map(), initialStates: new Map(), feeds: new Map() };
+  scopes.push(scope);
+  try {
+    return fn(scope);
+  } finally {
+    scopes.pop();
+  }
+}
+
+/** Inside a compile scope: state `name` starts at `values` on the first call. No-op otherwise. */
+export function registerInitialState(name: string, values: Float32Array): void {
+  activeScope()?.initialStates.set(name, values);
+}
+
+/** Inside a compile scope: scalar input `name` is fed from `get()` on every call. No-op otherwise. */
+export function registerFeed(name: string, get: () => Float32Array): void {
+  activeScope()?.feeds.set(name, get);
+}
+
+const usedNames = new Set<string>();
+
+function uniqueName(base: string): string {
+  let name = base;
+  for (let i = 1; usedNames.has(name); i++) name = `${base}_${i}`;
+  usedNames.add(name);
+  return name;
+}
+
+export class Variable {
+  readonly name: string;
+  readonly trainable: boolean;
+  private current: Tensor;
+  /** Bumped on every write of `value`, so a compiled function knows when to upload it. */
+  version = 0;
+
+  constructor(initial: Tensor, name: string, trainable: boolean) {
+    this.current = initial;
+    this.name = name;
+    this.trainable = trainable;
+  }
+
+  /** The concrete value (outside a compiled function). */
+  get value(): Tensor {
+    return this.current;
+  }
+
+  set value(v: Tensor) {
+    this.check(v);
+    this.current = v;
+    this.version++;
+  }
+
+  /** Inside `kiln.compile`'s trace, the parameter input of this variable; outside, its value. */
+  read(): Tensor {
+    const scope = activeScope();
+    if (!scope) return this.current;
+    let t = scope.reads.get(this);
+    if (!t) {
+      t = scope.builder.input(this.name, 'parameter', this.current.type);
+      scope.reads.set(this, t);
+    }
+    return t;
+  }
+
+  /** Inside `kiln.compile`'s trace, records the update; outside, replaces the value. */
+  assign(v: Tensor): void {
+    const scope = activeScope();
+    if (!scope) {
+      this.value = v;
+      return;
+    }
+    scope.builder.update(this.read(), v);
+  }
+
+  private check(v: Tensor): void {
+    if (!(v instanceof Tensor)) throw new KilnError(`Variable "${this.name}".assign: expected a Tensor, got ${typeof v}.`);
+    if (v.isSymbolic) throw new KilnError(`Variable "${this.name}".assign: got a symbolic tensor ${formatType(v.type)} outside a compiled function.`);
+    const a = this.current.type;
+    if (v.dtype !== a.dtype || v.rank !== a.shape.length || v.shape.some((d, i) => d !== a.shape[i])) {
+      throw new KilnError(`Variable "${this.name}".assign: expected a value of type ${formatType(a)}, got ${formatType(v.type)}.`);
+    }
+  }
+}
+
+/**
+ * A mutable float32 weight for custom training loops.
+ * @example const w = kiln.variable(kiln.zeros([3, 1]), { name: 'w' });
+ */
+export function variable(initial: Tensor | NestedArray, options: { name?: string; trainable?: boolean } = {}): Variable {
+  const t = initial instanceof Tensor ? initial : tensor(initial, undefined, 'float32');
+  if (t.isSymbolic) throw new KilnError(`variable: expected a concrete initial value, got a symbolic tensor ${formatType(t.type)}.`);
+  if (t.dtype !== 'float32') throw new KilnError(`variable: expected a float32 initial value, got ${formatType(t.type)}.`);
+  const name = options.name !== undefined ? options.name : uniqueName('variable');
+  if (typeof name !== 'string' || name.length === 0) throw new KilnError(`variable: expected a non-empty name, got ${JSON.stringify(name)}.`);
+  if (options.name !== undefined) usedNames.add(name);
+  return new Variable(t, name, options.trainable ?? true);
+}
