@@ -1,15 +1,13 @@
 /** kiln.model (functional API, merge layers, shared layers, several inputs/outputs) and kiln.Model (subclassed). */
 import { describe, expect, test } from 'vitest';
 import * as kiln from '../../src/index.js';
+import { blobs } from '../util/blobs.js';
 
 /** Three Gaussian blobs in 4-D, split into a [n,4] view and a [n,2] view. */
-function blobs(n: number, seed: number): { x: kiln.Tensor; a: kiln.Tensor; b: kiln.Tensor; y: kiln.Tensor } {
-  const noise = kiln.randomNormal([n, 4], { seed, stddev: 0.5 }).dataSync();
-  const centers = [[2, 0, 0, 1], [0, 2, 1, 0], [-2, -2, 0, 0]];
-  const labels = Int32Array.from({ length: n }, (_, i) => i % 3);
-  const x = Float32Array.from({ length: n * 4 }, (_, k) => centers[labels[Math.floor(k / 4)]!]![k % 4]! + noise[k]!);
-  const b = Float32Array.from({ length: n * 2 }, (_, k) => x[Math.floor(k / 2) * 4 + (k % 2)]!);
-  return { x: kiln.tensor(x, [n, 4]), a: kiln.tensor(x, [n, 4]), b: kiln.tensor(b, [n, 2]), y: kiln.tensor(labels, [n], 'int32') };
+/** The blobs, also split as two inputs: all four features, and the first two. */
+function twoInputBlobs(n: number, seed: number): { x: kiln.Tensor; a: kiln.Tensor; b: kiln.Tensor; y: kiln.Tensor } {
+  const { x, y } = blobs(n, seed);
+  return { x, a: x, b: kiln.slice(x, [0, 0], [-1, 2]), y };
 }
 
 const close = (a: kiln.Tensor, b: kiln.Tensor) => {
@@ -32,7 +30,7 @@ describe('functional models', () => {
     const model = kiln.model({ inputs: [a, b], outputs: out });
     expect(model.countParams()).toBe(4 * 8 + 8 + 2 * 4 + 4 + 12 * 3 + 3);
     model.compile({ optimizer: kiln.optimizers.adam({ learningRate: 0.05 }), loss: kiln.losses.sparseCategoricalCrossentropy({ fromLogits: true }), metrics: ['accuracy'] });
-    const data = blobs(120, 1);
+    const data = twoInputBlobs(120, 1);
     const history = await model.fit([data.a, data.b], data.y, { epochs: 6, batchSize: 16, verbose: 0 });
     const loss = history.history.loss!;
     expect(loss[loss.length - 1]).toBeLessThan(loss[0]!);
@@ -64,7 +62,7 @@ describe('functional models', () => {
     const first = kiln.layers.dense({ units: 2 }).apply(h);
     const second = kiln.layers.multiply().apply([kiln.layers.dense({ units: 1 }).apply(h), kiln.layers.dense({ units: 1 }).apply(x)]);
     const model = kiln.model({ inputs: x, outputs: [first, second] });
-    const data = blobs(10, 2);
+    const data = twoInputBlobs(10, 2);
     const out = model.predict(data.x) as kiln.Tensor[];
     expect(out.map((t) => t.shape)).toEqual([[10, 2], [10, 1]]);
     model.compile({ optimizer: 'sgd', loss: 'mse' });
@@ -125,7 +123,7 @@ describe('subclassed models', () => {
   test('trains, and matches a Sequential given the same weights', async () => {
     const model = new Mlp();
     model.compile({ optimizer: kiln.optimizers.adam({ learningRate: 0.05 }), loss: kiln.losses.sparseCategoricalCrossentropy({ fromLogits: true }), metrics: ['accuracy'] });
-    const data = blobs(150, 3);
+    const data = twoInputBlobs(150, 3);
     const history = await model.fit(data.x, data.y, { epochs: 6, batchSize: 16, verbose: 0 }); // builds from x: [4]
     expect(history.history.loss![5]).toBeLessThan(history.history.loss![0]!);
     expect(history.history.accuracy![5]).toBeGreaterThan(0.8);

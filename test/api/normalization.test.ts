@@ -2,6 +2,7 @@
 import { describe, expect, test } from 'vitest';
 import * as kiln from '../../src/index.js';
 import type { Layer } from '../../src/layers/index.js';
+import { blobs } from '../util/blobs.js';
 
 /** Runs `layer` on `x` in a trace (weights as parameter inputs, initial values unless given); returns the output and the assigned weights. */
 function run(layer: Layer, x: kiln.Tensor, training: boolean, given: Record<string, kiln.Tensor> = {}) {
@@ -105,16 +106,7 @@ describe('batchNormalization', () => {
 });
 
 describe('a compiled model with dropout and batch normalization', () => {
-  /** Three Gaussian blobs in 4-D (as test/api/sequential.test.ts). */
-  function blobs(n: number, seed: number): { x: kiln.Tensor; y: kiln.Tensor } {
-    const noise = kiln.randomNormal([n, 4], { seed, stddev: 0.5 }).dataSync();
-    const centers = [[2, 0, 0, 1], [0, 2, 1, 0], [-2, -2, 0, 0]];
-    const labels = Int32Array.from({ length: n }, (_, i) => i % 3);
-    const x = Float32Array.from({ length: n * 4 }, (_, k) => centers[labels[Math.floor(k / 4)]!]![k % 4]! + noise[k]!);
-    return { x: kiln.tensor(x, [n, 4]), y: kiln.tensor(labels, [n], 'int32') };
-  }
-
-  test('trains (the loss falls), counts its steps, moves its statistics and evaluates deterministically', async () => {
+    test('trains (the loss falls), counts its steps, moves its statistics and evaluates deterministically', async () => {
     const model = kiln.sequential({ layers: [
       kiln.layers.dense({ inputShape: [4], units: 16, activation: 'relu' }),
       kiln.layers.dropout({ rate: 0.2, seed: 9 }),
