@@ -48,6 +48,14 @@ abstract class Pooling2D extends Layer {
     if (x.rank !== 4) this.fail(`expected an input [batch, height, width, channels], got ${formatType(x.type)}`);
   }
 
+  /** The kiln op this layer applies (max or average). */
+  protected abstract readonly pool: (x: Tensor, options: { poolSize: Pair; strides: Pair; padding: PaddingMode }) => Tensor;
+
+  call(x: Tensor, _weights?: Readonly<Record<string, Tensor>>, _ctx?: CallContext): Tensor {
+    this.checkCallInput(x);
+    return this.pool(x, { poolSize: this.poolSize, strides: this.strides, padding: this.padding });
+  }
+
   override getConfig(): object {
     return { ...super.getConfig(), poolSize: [...this.poolSize], strides: [...this.strides], padding: this.padding, dataFormat: 'channelsLast' };
   }
@@ -59,10 +67,7 @@ export class MaxPooling2D extends Pooling2D {
   constructor(args: Pooling2DArgs = {}) {
     super('MaxPooling2D', args);
   }
-  call(x: Tensor, _weights?: Readonly<Record<string, Tensor>>, _ctx?: CallContext): Tensor {
-    this.checkCallInput(x);
-    return F.maxPool2d(x, { poolSize: this.poolSize, strides: this.strides, padding: this.padding });
-  }
+  protected readonly pool = F.maxPool2d;
 }
 
 /** The mean of each poolSize window (cells in 'same' padding are not counted). */
@@ -71,10 +76,7 @@ export class AveragePooling2D extends Pooling2D {
   constructor(args: Pooling2DArgs = {}) {
     super('AveragePooling2D', args);
   }
-  call(x: Tensor, _weights?: Readonly<Record<string, Tensor>>, _ctx?: CallContext): Tensor {
-    this.checkCallInput(x);
-    return F.avgPool2d(x, { poolSize: this.poolSize, strides: this.strides, padding: this.padding });
-  }
+  protected readonly pool = F.avgPool2d;
 }
 
 export interface GlobalPooling2DArgs extends LayerArgs {

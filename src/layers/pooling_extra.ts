@@ -48,6 +48,14 @@ abstract class Pooling1D extends Layer {
     if (x.rank !== 3) this.fail(`expected an input [batch, steps, channels], got ${formatType(x.type)}`);
   }
 
+  /** The kiln op this layer applies (max or average). */
+  protected abstract readonly pool: (x: Tensor, options: { poolSize: number; strides: number; padding: PaddingMode }) => Tensor;
+
+  call(x: Tensor, _weights?: Readonly<Record<string, Tensor>>, _ctx?: CallContext): Tensor {
+    this.checkCallInput(x);
+    return this.pool(x, { poolSize: this.poolSize, strides: this.strides, padding: this.padding });
+  }
+
   override getConfig(): object {
     return { ...super.getConfig(), poolSize: [this.poolSize], strides: [this.strides], padding: this.padding };
   }
@@ -59,10 +67,7 @@ export class MaxPooling1D extends Pooling1D {
   constructor(args: Pooling1DArgs = {}) {
     super('MaxPooling1D', args);
   }
-  call(x: Tensor, _weights?: Readonly<Record<string, Tensor>>, _ctx?: CallContext): Tensor {
-    this.checkCallInput(x);
-    return F.maxPool1d(x, { poolSize: this.poolSize, strides: this.strides, padding: this.padding });
-  }
+  protected readonly pool = F.maxPool1d;
 }
 
 /** The mean of each poolSize window of steps (cells in 'same' padding are not counted). */
@@ -71,10 +76,7 @@ export class AveragePooling1D extends Pooling1D {
   constructor(args: Pooling1DArgs = {}) {
     super('AveragePooling1D', args);
   }
-  call(x: Tensor, _weights?: Readonly<Record<string, Tensor>>, _ctx?: CallContext): Tensor {
-    this.checkCallInput(x);
-    return F.avgPool1d(x, { poolSize: this.poolSize, strides: this.strides, padding: this.padding });
-  }
+  protected readonly pool = F.avgPool1d;
 }
 
 export interface GlobalPoolingArgs extends LayerArgs {
