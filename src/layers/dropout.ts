@@ -37,7 +37,7 @@ export class Dropout extends Layer {
 
   weights(inputShape: Shape): WeightSpec[] {
     this.computeOutputShape(inputShape);
-    return [{ name: 'step', shape: [], initializer: initializers.zeros(), trainable: false }];
+    return [{ name: 'step', shape: [], initializer: initializers.zeros(), trainable: false, internal: true }];
   }
 
   computeOutputShape(inputShape: Shape): Shape {

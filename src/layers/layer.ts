@@ -28,6 +28,12 @@ export interface WeightSpec {
   readonly regularizer?: Regularizer;
   /** Applied to the weight's new value after each optimizer step. */
   readonly constraint?: Constraint;
+  /**
+   * Bookkeeping state rather than a weight in Keras' sense (dropout's step
+   * counter): summary, countParams, getWeights and setWeights leave it out;
+   * saving keeps it, so training resumes exactly.
+   */
+  readonly internal?: boolean;
 }
 
 export interface CallContext {

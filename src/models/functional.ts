@@ -125,6 +125,16 @@ export class Functional extends LayersModel {
     };
   }
 
+  /** The layers producing the outputs, by name ('dense_2'; a layer giving two outputs: 'dense_2', 'dense_2_1'). */
+  protected override outputNames(): string[] {
+    const seen = new Map<string, number>();
+    return this.outputs.map((t) => {
+      const n = seen.get(t.layer.name) ?? 0;
+      seen.set(t.layer.name, n + 1);
+      return n === 0 ? t.layer.name : `${t.layer.name}_${n}`;
+    });
+  }
+
   protected forward(inputs: readonly Tensor[], weights: Readonly<Record<string, Tensor>>, training: boolean): Tensor[] {
     const values = new Map<SymbolicTensor, Tensor>(this.inputs.map((t, i) => [t, inputs[i]!]));
     for (const node of this.nodes) {
@@ -241,6 +251,10 @@ export abstract class Model extends LayersModel {
     if (this.built) return;
     const shapes = xs.map((x) => x.shape.slice(1) as number[]);
     this.build(shapes.length === 1 ? shapes[0]! : shapes, xs[0]!.dtype === 'int32' ? 'int32' : 'float32');
+  }
+
+  protected override outputNames(): string[] | undefined {
+    return this.built?.outputs.map((_, i) => `output_${i + 1}`);
   }
 
   protected topology(): Topology {

@@ -12,11 +12,14 @@ import { KilnError } from '../../compiler/errors.js';
 import type { Tensor } from '../../compiler/tensor.js';
 import type { Loss } from './losses.js';
 
-/** One count a ratio metric needs: its batch sum (a float32 scalar). */
+/** Counts a ratio metric needs: their batch sums (a float32 scalar, or a vector of counts, e.g. one per threshold). */
 export interface MetricPart {
   readonly name: string;
   readonly sum: (labels: Tensor, predictions: Tensor) => Tensor;
 }
+
+/** The epoch's (or the batches so far') totals of a metric's parts, by part name: one number per element of the part. */
+export type PartTotals = Readonly<Record<string, Float64Array>>;
 
 export interface Metric {
   readonly name: string;
@@ -29,7 +32,7 @@ export interface Metric {
   /** Counts to total over the epoch (each a batch sum), for metrics that are ratios of counts. */
   readonly parts?: readonly MetricPart[];
   /** The metric from the epoch's (or the batches so far') totals of `parts`, keyed by part name. */
-  readonly combine?: (totals: Readonly<Record<string, number>>) => number;
+  readonly combine?: (totals: PartTotals) => number;
 }
 
 const correct = (hit: Tensor) => F.sum(F.cast(hit, 'float32'));
@@ -69,7 +72,7 @@ function confusion(threshold: number) {
   };
 }
 
-function ratioMetric(name: string, parts: MetricPart[], combine: (t: Readonly<Record<string, number>>) => number): Metric {
+function ratioMetric(name: string, parts: MetricPart[], combine: (t: PartTotals) => number): Metric {
   return {
     name, parts, combine,
     sum: () => {
@@ -82,12 +85,84 @@ function checkThreshold(name: string, threshold: number): void {
   if (typeof threshold !== 'number' || !Number.isFinite(threshold)) throw new KilnError(`${name}: expected a finite threshold, got ${String(threshold)}.`);
 }
 
+export interface AucOptions {
+  /** Thresholds the curve is sampled at (Keras' default 200): −ε, 1/(n−1), …, (n−2)/(n−1), 1 + ε. */
+  numThresholds?: number;
+  curve?: 'ROC' | 'PR';
+  /** 'interpolation' (trapezoids for ROC; Davis & Goadrich's interpolation for PR), 'minoring' or 'majoring' (Riemann sums). */
+  summationMethod?: 'interpolation' | 'minoring' | 'majoring';
+  /** Predictions are logits (a sigmoid is applied first). */
+  fromLogits?: boolean;
+}
+
+const AUC_EPSILON = 1e-7;
+
+/** x / y, 0 where y is 0, elementwise. */
+const safeDiv = (x: number, y: number) => (y === 0 ? 0 : x / y);
+
+/** The area from per-threshold counts (thresholds increasing), Keras' formulas. */
+export function aucFromCounts(tp: ArrayLike<number>, fp: ArrayLike<number>, positives: number, negatives: number, curve: 'ROC' | 'PR', summation: 'interpolation' | 'minoring' | 'majoring'): number {
+  const n = tp.length;
+  const fn = Array.from({ length: n }, (_, i) => positives - tp[i]!);
+  const tn = Array.from({ length: n }, (_, i) => negatives - fp[i]!);
+  let area = 0;
+  if (curve === 'PR' && summation === 'interpolation') {
+    // precision is interpolated between thresholds along the line of true positives over predicted positives
+    for (let i = 0; i + 1 < n; i++) {
+      const dtp = tp[i]! - tp[i + 1]!;
+      const p0 = tp[i]! + fp[i]!;
+      const p1 = tp[i + 1]! + fp[i + 1]!;
+      const slope = safeDiv(dtp, Math.max(p0 - p1, 0));
+      const intercept = tp[i + 1]! - slope * p1;
+      const pRatio = p0 > 0 && p1 > 0 ? safeDiv(p0, Math.max(p1, 0)) : 1;
+      area += safeDiv(slope * (dtp + intercept * Math.log(pRatio)), Math.max(tp[i + 1]! + fn[i + 1]!, 0));
+    }
+    return area;
+  }
+  const x = curve === 'ROC' ? Array.from({ length: n }, (_, i) => safeDiv(fp[i]!, fp[i]! + tn[i]!)) : Array.from({ length: n }, (_, i) => safeDiv(tp[i]!, tp[i]! + fn[i]!));
+  const y = curve === 'ROC' ? Array.from({ length: n }, (_, i) => safeDiv(tp[i]!, tp[i]! + fn[i]!)) : Array.from({ length: n }, (_, i) => safeDiv(tp[i]!, tp[i]! + fp[i]!));
+  for (let i = 0; i + 1 < n; i++) {
+    const h = summation === 'interpolation' ? (y[i]! + y[i + 1]!) / 2 : summation === 'minoring' ? Math.min(y[i]!, y[i + 1]!) : Math.max(y[i]!, y[i + 1]!);
+    area += (x[i]! - x[i + 1]!) * h;
+  }
+  return area;
+}
+
+/**
+ * Area under the ROC (or precision–recall) curve, Keras' AUC: every element of
+ * the predictions is one binary decision against its label (positive iff the
+ * label ≠ 0); at each threshold t an element is predicted positive iff p > t. The
+ * compiled step outputs the batch's true and false positives per threshold and its
+ * positives and negatives; the epoch's totals give the curve.
+ */
+function auc({ numThresholds = 200, curve = 'ROC', summationMethod = 'interpolation', fromLogits = false }: AucOptions): Metric {
+  if (!Number.isInteger(numThresholds) || numThresholds < 2) throw new KilnError(`auc: expected numThresholds to be an integer > 1, got ${String(numThresholds)}.`);
+  if (curve !== 'ROC' && curve !== 'PR') throw new KilnError(`auc: expected curve 'ROC' or 'PR', got ${JSON.stringify(curve)}.`);
+  if (!['interpolation', 'minoring', 'majoring'].includes(summationMethod)) throw new KilnError(`auc: expected summationMethod 'interpolation', 'minoring' or 'majoring', got ${JSON.stringify(summationMethod)}.`);
+  const thresholds = Float32Array.from({ length: numThresholds }, (_, i) => (i === 0 ? -AUC_EPSILON : i === numThresholds - 1 ? 1 + AUC_EPSILON : i / (numThresholds - 1)));
+  /** [batch, k, 1] > [T]: [batch, k, T] (k: the elements of one example). */
+  const above = (p: Tensor) => {
+    const probs = fromLogits ? F.sigmoid(p) : p;
+    const flat = F.reshape(probs, [-1, probs.type.shape.slice(1).reduce<number>((a, d) => a * (d as number), 1)]);
+    return F.gt(F.expandDims(flat, -1), F.tensor(thresholds));
+  };
+  const positive = (y: Tensor) => F.expandDims(F.reshape(F.ne(y, 0), [-1, y.type.shape.slice(1).reduce<number>((a, d) => a * (d as number), 1)]), -1);
+  const count = (b: Tensor, axes: number[]) => F.sum(F.cast(b, 'float32'), axes);
+  return ratioMetric('auc', [
+    { name: 'truePositives', sum: (y, p) => count(F.logicalAnd(above(p), positive(y)), [0, 1]) },
+    { name: 'falsePositives', sum: (y, p) => count(F.logicalAnd(above(p), F.logicalNot(positive(y))), [0, 1]) },
+    { name: 'positives', sum: (y) => count(F.ne(y, 0), [...Array(y.rank).keys()]) },
+    { name: 'negatives', sum: (y) => count(F.eq(y, 0), [...Array(y.rank).keys()]) },
+  ], (t) => aucFromCounts(t.truePositives!, t.falsePositives!, t.positives![0]!, t.negatives![0]!, curve, summationMethod));
+}
+
 /**
  * Metric factories, for options the names don't carry.
  * - topKCategoricalAccuracy({ k = 5 }): one-hot labels; Σ_batch [ #{c : p_c > p_argmax(y)} < k ]
  * - sparseTopKCategoricalAccuracy({ k = 5 }): int32 labels; Σ_batch [ #{c : p_c > p_label} < k ]
  * - precision({ threshold = 0.5 }): TP / (TP + FP) over the epoch (0 when TP + FP = 0)
  * - recall({ threshold = 0.5 }): TP / (TP + FN) over the epoch (0 when TP + FN = 0)
+ * - auc({ numThresholds = 200, curve = 'ROC', summationMethod = 'interpolation', fromLogits = false }): Keras' AUC
  */
 export const metrics = {
   topKCategoricalAccuracy: ({ k = 5 } = {}): Metric => {
@@ -108,14 +183,15 @@ export const metrics = {
     checkThreshold('precision', threshold);
     const c = confusion(threshold);
     return ratioMetric('precision', [{ name: 'truePositives', sum: c.truePositives }, { name: 'falsePositives', sum: c.falsePositives }],
-      (t) => ratio(t.truePositives!, t.truePositives! + t.falsePositives!));
+      (t) => ratio(t.truePositives![0]!, t.truePositives![0]! + t.falsePositives![0]!));
   },
   recall: ({ threshold = 0.5 } = {}): Metric => {
     checkThreshold('recall', threshold);
     const c = confusion(threshold);
     return ratioMetric('recall', [{ name: 'truePositives', sum: c.truePositives }, { name: 'falseNegatives', sum: c.falseNegatives }],
-      (t) => ratio(t.truePositives!, t.truePositives! + t.falseNegatives!));
+      (t) => ratio(t.truePositives![0]!, t.truePositives![0]! + t.falseNegatives![0]!));
   },
+  auc: (options: AucOptions = {}): Metric => auc(options),
 };
 
 /** Binary metrics threshold probabilities at 0.5, or logits at 0 (= sigmoid⁻¹(0.5)) when the loss takes logits. */
@@ -125,7 +201,7 @@ const sparseOnly = (name: string, loss: Loss) => {
   if (!loss.sparse) throw new KilnError(`compile: metric "${name}" needs int32 class labels, but loss ${loss.name} takes labels shaped like the predictions; use "topKCategoricalAccuracy".`);
 };
 const denseOnly = (name: string, loss: Loss) => {
-  if (loss.sparse) throw new KilnError(`compile: metric "${name}" needs binary labels shaped like the predictions, but loss ${loss.name} takes int32 class labels.`);
+  if (loss.sparse) throw new KilnError(`compile: metric "${name}" needs labels shaped like the predictions, but loss ${loss.name} takes int32 class labels.`);
 };
 
 /**
@@ -139,13 +215,15 @@ const metricsByName: Record<string, (loss: Loss) => Metric> = {
   sparseCategoricalAccuracy: () => ({ name: 'accuracy', sum: (y, p) => correct(F.eq(F.argmax(p, -1), y)) }),
   categoricalAccuracy: () => ({ name: 'accuracy', sum: (y, p) => correct(F.eq(F.argmax(p, -1), F.argmax(y, -1))) }),
   binaryAccuracy: (loss) => ({ name: 'accuracy', sum: (y, p) => F.sum(perExampleMean(F.cast(F.eq(F.gt(p, binaryThreshold(loss)), F.gt(y, 0.5)), 'float32'))) }),
-  mse: () => ({ name: 'mse', sum: (y, p) => F.sum(perExampleMean(F.square(F.sub(p, y)))) }),
-  mae: () => ({ name: 'mae', sum: (y, p) => F.sum(perExampleMean(F.abs(F.sub(p, y)))) }),
+  mse: (loss) => (denseOnly('mse', loss), { name: 'mse', sum: (y, p) => F.sum(perExampleMean(F.square(F.sub(p, y)))) }),
+  mae: (loss) => (denseOnly('mae', loss), { name: 'mae', sum: (y, p) => F.sum(perExampleMean(F.abs(F.sub(p, y)))) }),
   topKCategoricalAccuracy: () => metrics.topKCategoricalAccuracy(),
   sparseTopKCategoricalAccuracy: (loss) => (sparseOnly('sparseTopKCategoricalAccuracy', loss), metrics.sparseTopKCategoricalAccuracy()),
   precision: (loss) => (denseOnly('precision', loss), metrics.precision({ threshold: binaryThreshold(loss) })),
   recall: (loss) => (denseOnly('recall', loss), metrics.recall({ threshold: binaryThreshold(loss) })),
+  auc: (loss) => (denseOnly('auc', loss), metrics.auc({ fromLogits: loss.fromLogits })),
 };
+metricsByName.AUC = metricsByName.auc!;
 metricsByName.acc = metricsByName.accuracy!;
 metricsByName.meanSquaredError = metricsByName.mse!;
 metricsByName.meanAbsoluteError = metricsByName.mae!;

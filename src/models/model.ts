@@ -31,11 +31,21 @@ import { ProgbarLogger } from './progress.js';
 import { Dataset } from '../data/dataset.js';
 
 
+type LossIdentifier = string | Loss;
+type MetricIdentifier = string | Metric;
+
 export interface CompileArgs {
   optimizer: Optimizer | 'sgd' | 'adam' | 'adamw' | 'rmsprop' | 'adagrad';
-  loss: string | Loss;
-  /** Metric names, or metric objects (`metrics.topKCategoricalAccuracy({ k: 3 })`). */
-  metrics?: (string | Metric)[];
+  /** One loss for every output, or one per output: a list in output order, or a record by output name. */
+  loss: LossIdentifier | readonly LossIdentifier[] | Readonly<Record<string, LossIdentifier>>;
+  /**
+   * Metric names, or metric objects (`metrics.topKCategoricalAccuracy({ k: 3 })`):
+   * a list for every output, or per output — a list of lists in output order, or a
+   * record by output name. With several outputs they are logged as `<output>_<metric>`.
+   */
+  metrics?: readonly MetricIdentifier[] | readonly (readonly MetricIdentifier[])[] | Readonly<Record<string, MetricIdentifier | readonly MetricIdentifier[]>>;
+  /** Each output's weight in the total loss (1 when left out): a list in output order, or a record by output name. */
+  lossWeights?: readonly number[] | Readonly<Record<string, number>>;
 }
 
 export type Logs = Record<string, number>;
@@ -118,10 +128,19 @@ interface WeightEntry {
   readonly spec: WeightSpec;
 }
 
+/** One output's part of the objective: its loss and weight, and its metrics with the names they are logged under. */
+interface Head {
+  readonly output: string;
+  readonly loss: Loss;
+  readonly weight: number;
+  readonly metrics: readonly { readonly log: string; readonly metric: Metric }[];
+}
+
 interface Compiled {
   readonly optimizer: Optimizer;
-  readonly loss: Loss;
-  readonly metrics: readonly Metric[];
+  readonly args: CompileArgs;
+  /** Per output; resolved once the outputs are known (a subclassed model's at its first call). */
+  heads?: readonly Head[];
 }
 
 const optimizerByName = {
@@ -131,6 +150,55 @@ const optimizerByName = {
   rmsprop: () => optimizers.rmsprop(),
   adagrad: () => optimizers.adagrad(),
 };
+
+const isRecord = (v: unknown): v is Readonly<Record<string, unknown>> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** `value` per output: the same for all, a list in output order, or a record by output name (`what` names the compile argument). */
+function perOutput<T>(what: string, outputs: readonly string[], value: T | readonly T[] | Readonly<Record<string, T>>, isOne: (v: unknown) => v is T, missing?: T): T[] {
+  if (isOne(value)) return outputs.map(() => value);
+  if (Array.isArray(value)) {
+    if (value.length !== outputs.length) throw new KilnError(`compile: expected ${what} to be one for every output or a list of ${outputs.length} (one per output: ${outputs.join(', ')}), got a list of ${value.length}.`);
+    return [...value];
+  }
+  if (isRecord(value)) {
+    const unknown = Object.keys(value).filter((k) => !outputs.includes(k));
+    if (unknown.length) throw new KilnError(`compile: ${what} names ${unknown.map((k) => `"${k}"`).join(', ')}, which ${unknown.length === 1 ? 'is not an output' : 'are not outputs'}; the outputs are ${outputs.map((k) => `"${k}"`).join(', ')}.`);
+    return outputs.map((o) => {
+      const v = Object.hasOwn(value, o) ? (value as Record<string, T>)[o] : missing;
+      if (v === undefined) throw new KilnError(`compile: ${what} gives nothing for output "${o}"; expected one entry per output (${outputs.join(', ')}).`);
+      return v;
+    });
+  }
+  throw new KilnError(`compile: expected ${what} to be one for every output, a list or a record by output name, got ${typeof value}.`);
+}
+
+const isLossId = (v: unknown): v is LossIdentifier => typeof v === 'string' || (isRecord(v) && typeof v.fn === 'function');
+const isMetricId = (v: unknown): v is MetricIdentifier => typeof v === 'string' || (isRecord(v) && typeof v.name === 'string' && (typeof v.sum === 'function'));
+const isMetricList = (v: unknown): v is readonly MetricIdentifier[] => Array.isArray(v) && v.every(isMetricId);
+
+/** The losses, weights and metrics of each output, from compile's arguments. */
+function resolveHeads(args: CompileArgs, outputs: readonly string[]): Head[] {
+  const lossList = perOutput('loss', outputs, args.loss, isLossId).map(getLoss);
+  const weights = args.lossWeights === undefined ? outputs.map(() => 1) : perOutput('lossWeights', outputs, args.lossWeights, (v): v is number => typeof v === 'number', 1);
+  weights.forEach((w, i) => {
+    if (!Number.isFinite(w)) throw new KilnError(`compile: expected lossWeights for output "${outputs[i]}" to be a finite number, got ${String(w)}.`);
+  });
+  // a flat list applies to every output; a list of lists or a record is per output
+  const given = args.metrics ?? [];
+  const metricLists: (readonly MetricIdentifier[])[] = isMetricList(given)
+    ? outputs.map(() => given)
+    : perOutput('metrics', outputs, given as readonly (readonly MetricIdentifier[])[] | Readonly<Record<string, MetricIdentifier | readonly MetricIdentifier[]>>, isMetricList, []).map((m) => (Array.isArray(m) ? m : [m as MetricIdentifier]));
+  return outputs.map((output, i) => {
+    const seen = new Set<string>();
+    const metrics = metricLists[i]!.map((id) => {
+      const metric = getMetric(id, lossList[i]!);
+      if (seen.has(metric.name)) throw new KilnError(`compile: metric "${metric.name}" is given twice${outputs.length > 1 ? ` for output "${output}"` : ''}.`);
+      seen.add(metric.name);
+      return { log: outputs.length === 1 ? metric.name : `${output}_${metric.name}`, metric };
+    });
+    return { output, loss: lossList[i]!, weight: weights[i]!, metrics };
+  });
+}
 
 /** Rows `index` of a batch-major value. */
 function rows(v: Value, index: Int32Array): Value {
@@ -245,14 +313,19 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
     return topology.layers.flatMap(({ layer, inputShape }) => layer.weights(inputShape).map((spec) => ({ name: `${layer.name}/${spec.name}`, layer, spec })));
   }
 
+  /** The weights in Keras' sense: without bookkeeping state (dropout's step counter). */
+  private publicWeights(topology = this.topology()): WeightEntry[] {
+    return this.weightEntries(topology).filter((w) => !w.spec.internal);
+  }
+
   countParams(): number {
-    return this.weightEntries().reduce((a, w) => a + size(w.spec.shape), 0);
+    return this.publicWeights().reduce((a, w) => a + size(w.spec.shape), 0);
   }
 
   /** Prints a Keras-like table: layer, output shape, parameters, totals. */
   summary(print: (line: string) => void = console.log): void {
     const topology = this.topology();
-    const weights = this.weightEntries(topology);
+    const weights = this.publicWeights(topology);
     const rowsOut = topology.layers.map(({ layer: l, outputShape }) => {
       const params = weights.filter((w) => w.layer === l).reduce((a, w) => a + size(w.spec.shape), 0);
       return [`${l.name} (${l.className})`, `[null,${outputShape.join(',')}]`, String(params)];
@@ -271,23 +344,42 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
     return this.compiled?.optimizer;
   }
 
-  /** Whether the training step takes per-example loss weights (`sample_weight`): the loss has a per-example form. */
+  /** Whether the training step takes per-example loss weights (`sample_weight`): every output's loss has a per-example form. */
   private get weighted(): boolean {
-    return this.compiled?.loss.perExample !== undefined;
+    return this.heads('fit').every((h) => h.loss.perExample !== undefined);
   }
 
   /**
-   * Sets the optimizer, loss and metrics; the module is built at the first fit,
-   * evaluate or trainOnBatch. With several outputs the loss applies to each and
-   * the total loss is their sum; the metrics are of the first output.
+   * The outputs' names, for per-output losses, metrics and logs (undefined while
+   * unknown: a subclassed model before its first call). Default 'output_1', ….
+   */
+  protected outputNames(): string[] | undefined {
+    return this.topology().outputs.map((_, i) => `output_${i + 1}`);
+  }
+
+  /** Each output's loss, weight and metrics (compile's arguments resolved against the outputs). */
+  private heads(method: string): readonly Head[] {
+    const c = this.requireCompiled(method);
+    if (c.heads) return c.heads;
+    const names = this.outputNames();
+    if (!names) throw new KilnError(`${this.subject}: the model's outputs are not known yet; call model.build(inputShape) before ${method}.`);
+    return (c.heads = resolveHeads(c.args, names));
+  }
+
+  /**
+   * Sets the optimizer, loss(es), loss weights and metrics; the module is built at
+   * the first fit, evaluate or trainOnBatch. With several outputs the total loss is
+   * the weighted sum of the outputs' losses, and each output's loss and metrics are
+   * logged as `<output>_loss`, `<output>_<metric>`. Compiling again keeps the
+   * weights; the optimizer's state starts over with the new optimizer.
    */
   compile(args: CompileArgs): void {
     const optimizer = typeof args.optimizer === 'string' ? optimizerByName[args.optimizer]?.() : args.optimizer;
     if (!optimizer) throw new KilnError(`compile: unknown optimizer "${String(args.optimizer)}"; expected ${Object.keys(optimizerByName).join(', ')} or a kiln.optimizers object.`);
-    const loss = getLoss(args.loss);
-    const metrics = (args.metrics ?? []).map((m) => getMetric(m, loss));
-    this.compiled = { optimizer, loss, metrics };
+    if (this.module) this.currentValues(); // the weights the old module trained, kept for the new one
+    this.compiled = { optimizer, args };
     this.invalidate();
+    if (this.outputNames()) this.heads('compile'); // bad names fail now, not at the first fit
   }
 
   /** Specs of x (one per input) by entry name. */
@@ -305,43 +397,50 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
   private trace(): { trainStep: Graph; evaluate: Graph; predict: Graph } {
     if (this.graphs) return this.graphs;
     const c = this.requireCompiled('fit');
+    const heads = this.heads('fit');
     const topology = this.topology();
     const weights = this.weightEntries(topology);
     const params = Object.fromEntries(weights.map((w) => [w.name, spec([...w.spec.shape], 'float32', { kind: 'parameter' })]));
     const xNames = entryNames('x', topology.inputs.length);
     const yNames = entryNames('y', topology.outputs.length);
     const x = this.inputSpecs(topology);
-    const y = Object.fromEntries(topology.outputs.map((s, i) => [yNames[i]!, c.loss.sparse ? spec([null], 'int32') : spec([null, ...s])]));
+    const y = Object.fromEntries(topology.outputs.map((s, i) => [yNames[i]!, heads[i]!.loss.sparse ? spec([null], 'int32') : spec([null, ...s])]));
     const xsOf = (t: Record<string, Tensor>) => xNames.map((n) => t[n]!);
     const ysOf = (t: Record<string, Tensor>) => yNames.map((n) => t[n]!);
-    // metrics are of the first output
-    // a ratio metric (precision, recall) outputs its counts, `${name}_${part}`, for runOver to total and combine
-    const metricOutputs = (m: Metric, y: Tensor, p: Tensor): [string, Tensor][] => (m.parts ? m.parts.map((q) => [`${m.name}_${q.name}`, q.sum(y, p)]) : [[m.name, m.sum(y, p)]]);
-    const outputs = (labels: Tensor[], predictions: Tensor[], loss: Tensor) => ({ loss, ...Object.fromEntries(c.metrics.flatMap((m) => metricOutputs(m, labels[0]!, predictions[0]!))) });
+    // a ratio metric (precision, recall, auc) outputs its counts, `${log}_${part}`, for runOver to total and combine
+    const metricOutputs = (log: string, m: Metric, y: Tensor, p: Tensor): [string, Tensor][] => (m.parts ? m.parts.map((q) => [`${log}_${q.name}`, q.sum(y, p)]) : [[log, m.sum(y, p)]]);
+    // the entries' outputs: the total loss, each output's loss (several outputs), each output's metrics
+    const outputs = (labels: Tensor[], predictions: Tensor[], loss: Tensor, perHead: Tensor[]) => ({
+      loss,
+      ...(heads.length > 1 ? Object.fromEntries(heads.map((h, i) => [`${h.output}_loss`, perHead[i]!])) : {}),
+      ...Object.fromEntries(heads.flatMap((h, i) => h.metrics.flatMap(({ log, metric }) => metricOutputs(log, metric, labels[i]!, predictions[i]!)))),
+    });
     const sum = (ts: Tensor[]) => ts.slice(1).reduce((a, b) => F.add(a, b), ts[0]!);
-    const totalLoss = (labels: Tensor[], predictions: Tensor[]) => sum(predictions.map((p, i) => c.loss.fn(labels[i]!, p)));
+    const weightedSum = (ls: Tensor[]) => sum(ls.map((l, i) => (heads[i]!.weight === 1 ? l : F.mul(l, heads[i]!.weight))));
+    const headLosses = (labels: Tensor[], predictions: Tensor[]) => predictions.map((p, i) => heads[i]!.loss.fn(labels[i]!, p));
     const trainable = weights.filter((w) => w.spec.trainable && w.layer.trainable);
-    const perExample = c.loss.perExample;
-    // the training loss: the mean of the examples' losses (summed over the outputs) times their weights (ones unless classWeight)
-    const trainLoss = perExample
+    const weighted = this.weighted;
+    // each output's training loss: the mean of the examples' losses times their weights (ones unless classWeight)
+    const trainLosses = weighted
       ? (t: Record<string, Tensor>, ps: Tensor[]) => {
         const labels = ysOf(t);
-        const l = sum(ps.map((p, i) => {
-          let e = perExample(labels[i]!, p);
+        return ps.map((p, i) => {
+          let e = heads[i]!.loss.perExample!(labels[i]!, p);
           while (e.rank > 1) e = F.mean(e, -1);
-          return e;
-        }));
-        return F.mean(F.mul(l, t.sample_weight!));
+          return F.mean(F.mul(e, t.sample_weight!));
+        });
       }
-      : (t: Record<string, Tensor>, ps: Tensor[]) => totalLoss(ysOf(t), ps);
+      : (t: Record<string, Tensor>, ps: Tensor[]) => headLosses(ysOf(t), ps);
     const trainStep = trace((t: Record<string, Tensor>) => {
       const all = Object.fromEntries(weights.map((w) => [w.name, t[w.name]!]));
       let predictions: Tensor[] | undefined; // one forward pass: layers with state (batch norm) update it once
+      let perHead: Tensor[] = [];
       // Keras: the training loss adds the regularization losses of the trainable weights (evaluation's loss does not)
       const objective = (...ps: Tensor[]) => {
         predictions = this.forward(xsOf(t), { ...all, ...Object.fromEntries(trainable.map((w, i) => [w.name, ps[i]!])) }, true);
         const penalties = trainable.flatMap((w, i) => (w.spec.regularizer ? [w.spec.regularizer.penalty(ps[i]!)] : []));
-        return sum([trainLoss(t, predictions), ...penalties]);
+        perHead = trainLosses(t, predictions);
+        return sum([weightedSum(perHead), ...penalties]);
       };
       const { value, grad } = valueAndGrad(objective, trainable.map((_, i) => i))(...trainable.map((w) => all[w.name]!));
       // Keras: each constrained weight's updated value is projected by its constraint
@@ -349,11 +448,12 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
       c.optimizer.applyGradients(trainable.map((w, i) => [grad[i]!, all[w.name]!] as const), {
         constrain: (param, updated) => constraints.get(param)?.apply(updated) ?? updated,
       });
-      return outputs(ysOf(t), predictions!, value);
-    }, { ...x, ...y, ...(perExample ? { sample_weight: spec([null]) } : {}), ...params });
+      return outputs(ysOf(t), predictions!, value, perHead);
+    }, { ...x, ...y, ...(weighted ? { sample_weight: spec([null]) } : {}), ...params });
     const evaluate = trace((t: Record<string, Tensor>) => {
       const predictions = this.forward(xsOf(t), t, false);
-      return outputs(ysOf(t), predictions, totalLoss(ysOf(t), predictions));
+      const perHead = headLosses(ysOf(t), predictions);
+      return outputs(ysOf(t), predictions, weightedSum(perHead), perHead);
     }, { ...x, ...y, ...params });
     const predict = trace((t: Record<string, Tensor>) => this.predictFrom(t, topology), { ...x, ...params });
     return (this.graphs = { trainStep, evaluate, predict });
@@ -378,13 +478,17 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
     if (this.module && batchSize <= this.maxBatch) return this.module;
     if (this.building && batchSize <= this.maxBatch) return this.building;
     const values = this.currentValues();
+    // a module outgrown by a larger batch: the same graphs, so its optimizer state carries over
+    const previous = this.module;
     this.maxBatch = Math.max(batchSize, this.maxBatch, 32);
     const graphs = this.trace();
     const c = this.requireCompiled('fit');
     this.building = compileModule(graphs, { maxBatch: this.maxBatch }).then(({ module }) => {
       for (const [name, data] of values) module.set(name, data);
       const weights = this.weightEntries().filter((w) => w.spec.trainable && w.layer.trainable);
-      for (const [name, data] of Object.entries(c.optimizer.initialState(Object.fromEntries(weights.map((w) => [w.name, { shape: w.spec.shape }]))))) module.set(name, data);
+      for (const [name, data] of Object.entries(c.optimizer.initialState(Object.fromEntries(weights.map((w) => [w.name, { shape: w.spec.shape }]))))) {
+        module.set(name, previous ? previous.get(name).data : data);
+      }
       this.module = module;
       return module;
     });
@@ -413,19 +517,21 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
       return { dtype: want.dtype, shape: v.shape, data: want.dtype === 'int32' ? Int32Array.from(v.data, Math.trunc) : Float32Array.from(v.data) } as Value;
     });
     if (y === undefined) return { xs: values };
-    const c = this.requireCompiled(method);
+    const heads = this.heads(method);
     const ys = Array.isArray(y) ? (y as readonly Tensor[]) : [y as Tensor];
     if (ys.length !== topology.outputs.length) throw new KilnError(`${method}: expected y to be ${topology.outputs.length === 1 ? 'one Tensor' : `a list of ${topology.outputs.length} Tensors (one per output)`}, got ${Array.isArray(y) ? `a list of ${ys.length}` : 'one Tensor'}.`);
     const labels = ys.map((t, i) => {
       if (!(t instanceof Tensor) || t.isSymbolic) throw new KilnError(`${method}: expected ${ys.length === 1 ? 'y' : `y[${i}]`} to be a concrete Tensor, got ${t instanceof Tensor ? 'a symbolic one' : typeof t}.`);
       if (t.shape[0] !== n) throw new KilnError(`${method}: expected as many labels as examples (${String(n)}), got ${formatType(t.type)}.`);
       let v = t.value!;
-      if (c.loss.sparse) {
-        if (t.rank !== 1) throw new KilnError(`${method}: loss ${c.loss.name} expects class indices of shape [n], got ${formatType(t.type)}.`);
+      const loss = heads[i]!.loss;
+      const lossOf = heads.length === 1 ? `loss ${loss.name}` : `output "${heads[i]!.output}"'s loss ${loss.name}`;
+      if (loss.sparse) {
+        if (t.rank !== 1) throw new KilnError(`${method}: ${lossOf} expects class indices of shape [n], got ${formatType(t.type)}.`);
         if (t.dtype !== 'int32') v = { dtype: 'int32', shape: v.shape, data: Int32Array.from(v.data) };
       } else {
         const out = topology.outputs[i]!;
-        if (!sameShape(t.shape.slice(1), out)) throw new KilnError(`${method}: loss ${c.loss.name} expects labels of shape [n,${out.join(',')}], got ${formatType(t.type)}.`);
+        if (!sameShape(t.shape.slice(1), out)) throw new KilnError(`${method}: ${lossOf} expects labels of shape [n,${out.join(',')}], got ${formatType(t.type)}.`);
         if (t.dtype !== 'float32') v = { dtype: 'float32', shape: v.shape, data: Float32Array.from(v.data) };
       }
       return v;
@@ -443,16 +549,22 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
   private async runOver(
     method: string, entry: 'trainStep' | 'evaluate', data: Data | undefined, batches: Iterable<Int32Array | Data> | AsyncIterable<Int32Array | Data>, batchSize: number,
     hooks: { begin?: (batch: number) => Promise<void>; end?: (batch: number, logs: Logs) => Promise<boolean> } = {},
-    sampleWeights?: Float32Array,
+    sampleWeights?: (batch: Int32Array | Data) => Float32Array,
   ): Promise<Logs> {
     if (batchSize) await this.moduleFor(batchSize); // 0: sized by the batches (a Dataset's)
     const c = this.requireCompiled(method);
+    const heads = this.heads(method);
     const training = entry === 'trainStep';
-    const totals: Logs = { loss: 0, ...Object.fromEntries(c.metrics.map((m) => [m.name, 0])) };
+    // batch means (losses, weighted by the batch's size) and batch sums (metrics), totalled; ratio metrics' parts totalled apart
+    const lossLogs = ['loss', ...(heads.length > 1 ? heads.map((h) => `${h.output}_loss`) : [])];
+    const metrics = heads.flatMap((h) => h.metrics);
+    const totals: Logs = Object.fromEntries([...lossLogs, ...metrics.filter((m) => !m.metric.parts).map((m) => m.log)].map((k) => [k, 0]));
+    const counts: Record<string, Record<string, Float64Array>> = {};
     let seen = 0;
-    // ratio metrics: their parts' totals over the batches so far, combined (not divided by `seen`)
-    const counts: Record<string, Record<string, number>> = Object.fromEntries(c.metrics.flatMap((m) => (m.parts ? [[m.name, Object.fromEntries(m.parts.map((q) => [q.name, 0]))]] : [])));
-    const means = (): Logs => ({ loss: totals.loss! / seen, ...Object.fromEntries(c.metrics.map((m) => [m.name, m.parts ? m.combine!(counts[m.name]!) : totals[m.name]! / seen])) });
+    const means = (): Logs => ({
+      ...Object.fromEntries(lossLogs.map((k) => [k, totals[k]! / seen])),
+      ...Object.fromEntries(metrics.map(({ log, metric }) => [log, metric.parts ? metric.combine!(counts[log]!) : totals[log]! / seen])),
+    });
     let batch = 0;
     for await (const item of batches) { // the last batch may be smaller: same module
       await hooks.begin?.(batch);
@@ -467,14 +579,22 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
       };
       if (training) {
         Object.assign(inputs, c.optimizer.inputs());
-        if (this.weighted) inputs.sample_weight = { data: sampleWeights && item instanceof Int32Array ? Float32Array.from(item, (r) => sampleWeights[r]!) : new Float32Array(count).fill(1), shape: [count] };
+        if (this.weighted) inputs.sample_weight = { data: sampleWeights ? sampleWeights(item) : new Float32Array(count).fill(1), shape: [count] };
       }
       const out = module.run(entry, inputs);
       const lossValue = out.loss!.data[0]!;
-      totals.loss! += lossValue * count; // the loss is a batch mean; metrics are batch sums
-      for (const m of c.metrics) {
-        if (m.parts) for (const q of m.parts) counts[m.name]![q.name]! += out[`${m.name}_${q.name}`]!.data[0]!;
-        else totals[m.name]! += out[m.name]!.data[0]!;
+      for (const k of lossLogs) totals[k]! += out[k]!.data[0]! * count; // losses are batch means; metrics are batch sums
+      for (const { log, metric } of metrics) {
+        if (!metric.parts) {
+          totals[log]! += out[log]!.data[0]!;
+          continue;
+        }
+        const into = (counts[log] ??= {});
+        for (const q of metric.parts) {
+          const v = out[`${log}_${q.name}`]!.data;
+          const total = (into[q.name] ??= new Float64Array(v.length));
+          for (let i = 0; i < v.length; i++) total[i]! += v[i]!;
+        }
       }
       seen += count;
       const stop = hooks.end ? await hooks.end(batch, means()) : false;
@@ -500,7 +620,7 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
 
   /** Each training example's weight from `classWeight`: its class's weight, 1 when not given. */
   private sampleWeights(method: string, y: Value, classWeight: Readonly<Record<number, number>>): Float32Array {
-    if (!this.weighted) throw new KilnError(`${method}: classWeight needs a loss with a per-example form (perExample); loss ${this.compiled!.loss.name} has none.`);
+    if (!this.weighted) throw new KilnError(`${method}: classWeight needs losses with a per-example form (perExample); ${this.heads(method).filter((h) => !h.loss.perExample).map((h) => `loss ${h.loss.name}`).join(', ')} has none.`);
     for (const [k, w] of Object.entries(classWeight)) {
       if (!/^\d+$/.test(k)) throw new KilnError(`${method}: expected classWeight keys to be class indices (non-negative integers), got "${k}".`);
       if (typeof w !== 'number' || !Number.isFinite(w) || w < 0) throw new KilnError(`${method}: expected classWeight[${k}] to be a finite number >= 0, got ${String(w)}.`);
@@ -542,12 +662,17 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
     let data: Data | undefined;
     let trainCount: number;
     let steps: number;
-    let sampleWeights: Float32Array | undefined;
+    let sampleWeights: ((batch: Int32Array | Data) => Float32Array) | undefined;
     let epochBatches: () => Iterable<Int32Array | Data> | AsyncIterable<Int32Array | Data>;
     let validation: Data | Dataset<unknown> | undefined = args.validationData instanceof Dataset ? args.validationData : undefined;
     if (dataset) {
-      for (const key of ['batchSize', 'validationSplit', 'classWeight'] as const) {
-        if (args[key] !== undefined) throw new KilnError(`fit: ${key} does not apply to a Dataset (its batches give the batch size; pass validationData, or weight the examples in the loss).`);
+      for (const key of ['batchSize', 'validationSplit'] as const) {
+        if (args[key] !== undefined) throw new KilnError(`fit: ${key} does not apply to a Dataset (its batches give the batch size; pass validationData).`);
+      }
+      const classWeight = args.classWeight;
+      if (classWeight) {
+        this.sampleWeights('fit', { dtype: 'int32', shape: [0], data: new Int32Array(0) }, classWeight); // checks the weights before training
+        sampleWeights = (b) => this.sampleWeights('fit', (b as Data).ys[0]!, classWeight);
       }
       if (dataset.size === Infinity && stepsPerEpoch === undefined) throw new KilnError('fit: the dataset is infinite (repeat() without a count); pass stepsPerEpoch.');
       this.requireCompiled('fit');
@@ -597,7 +722,8 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
       }
       if (trainCount < 1) throw new KilnError(`fit: no training examples (${n} given, ${n - trainCount} held out for validation).`);
       // with several outputs, the classes are the first output's
-      sampleWeights = args.classWeight ? this.sampleWeights('fit', trainData.ys[0]!, args.classWeight) : undefined;
+      const rowWeights = args.classWeight ? this.sampleWeights('fit', trainData.ys[0]!, args.classWeight) : undefined;
+      sampleWeights = rowWeights && ((b) => Float32Array.from(b as Int32Array, (r) => rowWeights[r]!));
       steps = stepsPerEpoch ?? Math.ceil(trainCount / batchSize);
       // one stream of batches across epochs: pass p is shuffled with seed·7919 + p + 1; without stepsPerEpoch each epoch is one pass
       const count = trainCount;
@@ -651,7 +777,7 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
     const data = this.checkData('trainOnBatch', x, y) as Data;
     const n = data.xs[0]!.shape[0]!;
     const logs = await this.runOver('trainOnBatch', 'trainStep', data, [range(0, n)], n);
-    return this.compiled!.metrics.length ? Object.values(logs) : logs.loss!;
+    return Object.keys(logs).length > 1 ? Object.values(logs) : logs.loss!;
   }
 
   /**
@@ -713,11 +839,11 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
   /** The weights' values, layer by layer, as Keras orders them. */
   getWeights(): Tensor[] {
     const values = this.currentValues();
-    return this.weightEntries().map((w) => Tensor.concrete({ dtype: 'float32', shape: w.spec.shape, data: values.get(w.name)!.slice() }));
+    return this.publicWeights().map((w) => Tensor.concrete({ dtype: 'float32', shape: w.spec.shape, data: values.get(w.name)!.slice() }));
   }
 
   setWeights(weights: readonly Tensor[]): void {
-    const entries = this.weightEntries();
+    const entries = this.publicWeights();
     if (weights.length !== entries.length) throw new KilnError(`setWeights: expected ${entries.length} tensors, got ${weights.length}.`);
     entries.forEach((w, i) => {
       const t = weights[i]!;

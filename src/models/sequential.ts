@@ -48,6 +48,13 @@ export class Sequential extends LayersModel<Tensor> {
     return { layers, inputs: [{ shape: this.inputShape, dtype: 'float32' }], outputs: [shape] };
   }
 
+  /** The last layer's name, as Keras names a Sequential model's output. */
+  protected override outputNames(): string[] {
+    const last = this.layers[this.layers.length - 1];
+    if (!last) throw new KilnError(`Sequential "${this.name}": the model has no layers.`);
+    return [last.name];
+  }
+
   protected forward(inputs: readonly Tensor[], weights: Readonly<Record<string, Tensor>>, training: boolean): Tensor[] {
     return [this.layers.reduce((h, layer) => layer.call(h, layerWeights(layer, weights), { training }), inputs[0]!)];
   }

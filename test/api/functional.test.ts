@@ -70,7 +70,11 @@ describe('functional models', () => {
     const y1 = kiln.ones([10, 1]);
     const [p0, p1] = model.predict(data.x) as kiln.Tensor[];
     const want = kiln.add(kiln.meanSquaredError(y0, p0!), kiln.meanSquaredError(y1, p1!)).itemSync();
-    expect((await model.evaluate(data.x, [y0, y1]) as kiln.Tensor).itemSync()).toBeCloseTo(want, 4);
+    // the total, then each output's loss (named after the output layers)
+    const [total, l0, l1] = (await model.evaluate(data.x, [y0, y1])) as kiln.Tensor[];
+    expect(total!.itemSync()).toBeCloseTo(want, 4);
+    expect(l0!.itemSync()).toBeCloseTo(kiln.meanSquaredError(y0, p0!).itemSync(), 5);
+    expect(l1!.itemSync()).toBeCloseTo(kiln.meanSquaredError(y1, p1!).itemSync(), 5);
     const history = await model.fit(data.x, [y0, y1], { epochs: 3, verbose: 0 });
     expect(history.history.loss![2]).toBeLessThan(history.history.loss![0]!);
     await expect(model.fit(data.x, y0, { verbose: 0 })).rejects.toThrow('fit: expected y to be a list of 2 Tensors (one per output), got one Tensor.');

@@ -106,7 +106,7 @@ describe('batchNormalization', () => {
 });
 
 describe('a compiled model with dropout and batch normalization', () => {
-    test('trains (the loss falls), counts its steps, moves its statistics and evaluates deterministically', async () => {
+    test('trains (the loss falls), moves its statistics and evaluates deterministically', async () => {
     const model = kiln.sequential({ layers: [
       kiln.layers.dense({ inputShape: [4], units: 16, activation: 'relu' }),
       kiln.layers.dropout({ rate: 0.2, seed: 9 }),
@@ -118,17 +118,16 @@ describe('a compiled model with dropout and batch normalization', () => {
     const history = await model.fit(x, y, { epochs: 5, batchSize: 32, verbose: 0 });
     const loss = history.history.loss!;
     expect(loss[loss.length - 1]).toBeLessThan(loss[0]!);
-    // weights: dense kernel, bias; dropout step; gamma, beta, moving_mean, moving_variance; dense kernel, bias
+    // weights: dense kernel, bias; gamma, beta, moving_mean, moving_variance; dense kernel, bias (dropout's step counter is not a weight)
     const weights = model.getWeights();
-    expect(weights[2]!.itemSync()).toBe(5 * 6);
-    expect(Array.from(weights[5]!.dataSync()).some((v) => v !== 0)).toBe(true);
-    expect(Array.from(weights[6]!.dataSync()).some((v) => v !== 1)).toBe(true);
+    expect(weights).toHaveLength(8);
+    expect(Array.from(weights[4]!.dataSync()).some((v) => v !== 0)).toBe(true);
+    expect(Array.from(weights[5]!.dataSync()).some((v) => v !== 1)).toBe(true);
     const test = blobs(60, 2);
     const first = ((await model.evaluate(test.x, test.y)) as kiln.Tensor[]).map((t) => t.itemSync());
     const second = ((await model.evaluate(test.x, test.y)) as kiln.Tensor[]).map((t) => t.itemSync());
     expect(second).toEqual(first);
     expect(first[1]).toBeGreaterThan(0.9);
     expect(Array.from(model.predict(test.x).dataSync())).toEqual(Array.from(model.predict(test.x).dataSync()));
-    expect(model.getWeights()[2]!.itemSync()).toBe(30); // inference never counts a step
   }, 120_000);
 });
