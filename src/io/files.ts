@@ -1,0 +1,117 @@
+/**
+ * Node-only file helpers: an atomic write (temp file, fsync, rename) and async
+ * save/load of .npy, .npz and safetensors files as kiln tensors. The only file of
+ * src/io that touches the file system.
+ */
+import { open, readFile, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { Tensor } from '../../compiler/tensor.js';
+import { decodeNpy, encodeNpy, type EncodeNpyOptions } from './npy.js';
+import { fail, setEntry, type NpyArrayLike } from './npyArray.js';
+import { decodeNpz, encodeNpz, type EncodeNpzOptions } from './npz.js';
+import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
+import { toTensor, type ToTensorOptions } from './toTensor.js';
+
+export type LoadOptions = Omit<ToTensorOptions, 'name'>;
+
+function errorCode(e: unknown): string {
+  return (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+}
+
+/**
+ * Writes `bytes` to `path` so that a crash or an error never leaves a half-written
+ * file: the bytes go to a temporary file in the same folder, are flushed to disk,
+ * then renamed over `path`. On failure the temporary file is removed and any
+ * previous file at `path` is left as it was.
+ * @example await writeFileAtomic('ckpt/weights.safetensors', encodeSafetensors(weights));
+ */
+export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
+  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`);
+  let handle: Awaited<ReturnType<typeof open>> | undefined;
+  try {
+    handle = await open(temp, 'wx');
+    await handle.writeFile(bytes);
+    await handle.sync();
+    await handle.close();
+    handle = undefined;
+    await rename(temp, path);
+  } catch (e) {
+    await handle?.close().catch(() => undefined);
+    await rm(temp, { force: true }).catch(() => undefined);
+    fail(path, `cannot write the file (${errorCode(e)})`);
+  }
+  await syncFolder(dirname(path));
+}
+
+/** Makes the rename itself durable; some systems cannot open a folder, which is harmless. */
+async function syncFolder(folder: string): Promise<void> {
+  try {
+    const handle = await open(folder, 'r');
+    try { await handle.sync(); } finally { await handle.close(); }
+  } catch {
+    // best effort
+  }
+}
+
+async function readBytes(path: string): Promise<Uint8Array> {
+  try {
+    return await readFile(path);
+  } catch (e) {
+    return fail(path, `cannot read the file (${errorCode(e)})`);
+  }
+}
+
+/**
+ * Saves a tensor (or an array) as a .npy file that `np.load` reads.
+ * @example await kiln.io.saveNpy('x.npy', kiln.tensor([[1, 2], [3, 4]]));
+ */
+export async function saveNpy(path: string, x: Tensor | NpyArrayLike, options?: EncodeNpyOptions): Promise<void> {
+  await writeFileAtomic(path, encodeNpy(x, options));
+}
+
+/**
+ * Loads a .npy file (`np.save`) as a tensor: float64 becomes float32, int64 int32.
+ * @example const x = await kiln.io.loadNpy('x.npy');
+ */
+export async function loadNpy(path: string, options: LoadOptions = {}): Promise<Tensor> {
+  return toTensor(decodeNpy(await readBytes(path), path), { ...options, name: path });
+}
+
+/**
+ * Saves named tensors (or arrays) as a .npz archive, deflated with `{ compress: true }`.
+ * @example await kiln.io.saveNpz('data.npz', { x, y }, { compress: true });
+ */
+export async function saveNpz(path: string, arrays: Record<string, Tensor | NpyArrayLike>, options?: EncodeNpzOptions): Promise<void> {
+  await writeFileAtomic(path, encodeNpz(arrays, options));
+}
+
+/**
+ * Loads a .npz archive (`np.savez`, `np.savez_compressed`) as tensors by name.
+ * @example const { x, y } = await kiln.io.loadNpz('data.npz');
+ */
+export async function loadNpz(path: string, options: LoadOptions = {}): Promise<Record<string, Tensor>> {
+  const out: Record<string, Tensor> = {};
+  for (const [name, array] of Object.entries(decodeNpz(await readBytes(path), path))) {
+    setEntry(out, name, toTensor(array, { ...options, name: `${path}/${name}.npy` }));
+  }
+  return out;
+}
+
+/**
+ * Saves named tensors as a safetensors file, with optional string metadata.
+ * @example await kiln.io.saveSafetensors('w.safetensors', { 'dense.kernel': w }, { format: 'pt' });
+ */
+export async function saveSafetensors(path: string, tensors: Record<string, Tensor | NpyArrayLike>, metadata?: Record<string, string>): Promise<void> {
+  await writeFileAtomic(path, encodeSafetensors(tensors, metadata));
+}
+
+/**
+ * Loads a safetensors file as tensors by name, with its metadata.
+ * @example const { tensors, metadata } = await kiln.io.loadSafetensors('w.safetensors');
+ */
+export async function loadSafetensors(path: string, options: LoadOptions = {}): Promise<{ tensors: Record<string, Tensor>; metadata: Record<string, string> | undefined }> {
+  const { tensors, metadata } = decodeSafetensors(await readBytes(path), path);
+  const out: Record<string, Tensor> = {};
+  for (const [name, array] of Object.entries(tensors)) setEntry(out, name, toTensor(array, { ...options, name: `${path} "${name}"` }));
+  return { tensors: out, metadata };
+}
