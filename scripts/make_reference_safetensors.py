@@ -47,6 +47,6 @@ def build():
 
 
 if __name__ == "__main__":
-    out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "reference.safetensors")
+    out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test", "fixtures", "io", "reference.safetensors")
     with open(out, "wb") as f:
         f.write(build())

@@ -19,6 +19,8 @@ export interface DemoOptions {
   batchSize?: number;
   learningRate?: number;
   seed?: number;
+  /** Where to save the trained model (with its class names as metadata); nothing is saved when left out. */
+  save?: string;
   log?: (line: string) => void;
 }
 
@@ -83,5 +85,10 @@ export async function demo(options: DemoOptions = {}): Promise<DemoResult> {
   const labels = data.test.labels.dataSync();
   log('predictions on the first test images:');
   predicted.forEach((p, i) => log(`  ${p === labels[i] ? '✓' : '✗'} predicted ${data.classNames[p]}, label ${data.classNames[labels[i]!]}`));
+  if (options.save) {
+    await model.save(options.save, { metadata: { classNames: JSON.stringify(data.classNames), dataset: 'fashion-mnist' } });
+    const { size } = await (await import('node:fs/promises')).stat(options.save);
+    log(`saved the model (architecture, weights, optimizer state) to ${options.save} (${(size / 1024).toFixed(0)} KB); kiln.loadModel(path) restores it`);
+  }
   return { losses: history.history.loss!, testAccuracy, model };
 }

@@ -345,9 +345,22 @@ export type InitializerName = keyof typeof byName | string;
 
 const camel = (name: string): string => name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 
-/** An initializer from a name ('glorotUniform', 'he_normal', …) or an Initializer, which is returned as is. */
-export function get(identifier: string | Initializer, subject = 'initializers.get'): Initializer {
-  if (typeof identifier === 'object' && identifier !== null && typeof identifier.init === 'function') return identifier;
+const byClass: Readonly<Record<string, (config: never) => Initializer>> = {
+  Zeros, Ones, Constant, RandomUniform, RandomNormal, TruncatedNormal, VarianceScaling,
+  GlorotUniform, GlorotNormal, HeUniform, HeNormal, LeCunUniform, LeCunNormal, Orthogonal,
+} as unknown as Record<string, (config: never) => Initializer>;
+
+/**
+ * An initializer from a name ('glorotUniform', 'he_normal', …), from
+ * `{ className, config }` (as `getConfig` writes it), or an Initializer, which is
+ * returned as is.
+ */
+export function get(identifier: string | Initializer | { className: string; config?: object }, subject = 'initializers.get'): Initializer {
+  if (typeof identifier === 'object' && identifier !== null && 'init' in identifier && typeof identifier.init === 'function') return identifier;
+  if (typeof identifier === 'object' && identifier !== null && typeof identifier.className === 'string' && Object.hasOwn(byClass, identifier.className)) {
+    const Class = byClass[identifier.className] as unknown as new (config: object) => Initializer;
+    return new Class(identifier.config ?? {});
+  }
   if (typeof identifier === 'string') {
     const key = camel(identifier);
     const make = byName[key] ?? byName[key.replace(/^leCun/, 'lecun')];

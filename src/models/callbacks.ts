@@ -1,13 +1,14 @@
 /**
  * `kiln.callbacks`: Keras' built-in training callbacks for `model.fit({ callbacks })`.
  * `fit` always returns the History; `fit({ verbose })` adds the progress display
- * (ProgbarLogger). ModelCheckpoint is not here yet: it needs model saving.
+ * (ProgbarLogger).
  *
  * @example
  * await model.fit(x, y, { epochs: 100, validationSplit: 0.2, callbacks: [
  *   kiln.callbacks.earlyStopping({ patience: 5, restoreBestWeights: true }),
  *   kiln.callbacks.reduceLROnPlateau({ factor: 0.5, patience: 2 }),
  *   kiln.callbacks.csvLogger({ path: 'training.csv' }),
+ *   kiln.callbacks.modelCheckpoint({ filepath: 'best.kiln', saveBestOnly: true }),
  * ] });
  */
 import { KilnError } from '../../compiler/errors.js';
@@ -401,4 +402,102 @@ export class CSVLogger extends Callback {
  */
 export function csvLogger(args: CSVLoggerArgs): CSVLogger {
   return new CSVLogger(args);
+}
+
+// ---- ModelCheckpoint ----------------------------------------------------------------
+
+export interface ModelCheckpointArgs {
+  /**
+   * Where to save; may hold `{epoch}` (1-based, `{epoch:03d}` zero-padded) and
+   * `{<log name>}` / `{<log name>:.4f}` (e.g. `ckpt-{epoch:02d}-{val_loss:.3f}.kiln`).
+   */
+  filepath: string;
+  monitor?: string;
+  /** Save only when `monitor` improves on the best value so far. */
+  saveBestOnly?: boolean;
+  /** Save the weights (model.saveWeights) instead of the whole model with its optimizer state. */
+  saveWeightsOnly?: boolean;
+  mode?: Mode;
+  /** The first value to beat (saveBestOnly). */
+  initialValueThreshold?: number;
+  verbose?: 0 | 1;
+}
+
+/** Fills `{epoch}`, `{epoch:03d}`, `{name}` and `{name:.Nf}` in a checkpoint path. */
+export function formatCheckpointPath(template: string, epoch: number, logs: Logs): string {
+  return template.replace(/\{([A-Za-z_][\w]*)(?::(0?)(\d*)(?:\.(\d+))?([df]))?\}/g, (_whole, name: string, zero: string, width: string, digits: string | undefined, kind: string | undefined) => {
+    const v = name === 'epoch' ? epoch + 1 : logs[name];
+    if (v === undefined) throw new KilnError(`modelCheckpoint: the path ${JSON.stringify(template)} names {${name}}, which is not in the logs (available: epoch, ${Object.keys(logs).join(', ')}).`);
+    let text = kind === 'd' ? String(Math.round(v)) : kind === 'f' || digits !== undefined ? v.toFixed(Number(digits ?? 6)) : String(v);
+    if (width) text = text.padStart(Number(width), zero ? '0' : ' ');
+    return text;
+  });
+}
+
+/**
+ * Keras' ModelCheckpoint: saves the model (or its weights) at the end of each
+ * epoch, or only when `monitor` improves (`saveBestOnly`). Saves are atomic, so
+ * an interrupted save leaves the previous checkpoint whole; a whole-model
+ * checkpoint holds the optimizer's state, so `kiln.loadModel(path)` and
+ * `fit({ initialEpoch })` resume exactly where it was written.
+ */
+export class ModelCheckpoint extends Callback {
+  readonly filepath: string;
+  readonly monitor: string;
+  readonly saveBestOnly: boolean;
+  readonly saveWeightsOnly: boolean;
+  private readonly verbose: number;
+  private readonly max: boolean;
+  private readonly initial: number;
+  best: number;
+
+  constructor(args: ModelCheckpointArgs) {
+    super();
+    const who = 'modelCheckpoint';
+    if (!args || typeof args.filepath !== 'string' || args.filepath === '') throw new KilnError(`${who}: expected { filepath } (a non-empty path), got ${JSON.stringify(args)}.`);
+    const { monitor = 'val_loss', saveBestOnly = false, saveWeightsOnly = false, mode = 'auto', initialValueThreshold, verbose = 0 } = args;
+    if (initialValueThreshold !== undefined) checkNumber(who, 'initialValueThreshold', initialValueThreshold, Number.isFinite, 'to be a finite number');
+    this.filepath = args.filepath;
+    this.monitor = monitor;
+    this.saveBestOnly = saveBestOnly;
+    this.saveWeightsOnly = saveWeightsOnly;
+    this.verbose = verbose;
+    this.max = direction(monitor, mode, who) === 'max';
+    this.initial = initialValueThreshold ?? (this.max ? -Infinity : Infinity);
+    this.best = this.initial;
+  }
+
+  override onTrainBegin(): void {
+    this.best = this.initial;
+  }
+
+  override async onEpochEnd(epoch: number, logs: Logs): Promise<void> {
+    const model = this.requireModel('modelCheckpoint');
+    if (this.saveBestOnly) {
+      const current = logs[this.monitor];
+      if (current === undefined) {
+        console.warn(`modelCheckpoint: the monitored value "${this.monitor}" is not in the logs (available: ${Object.keys(logs).join(', ')}); skipping.`);
+        return;
+      }
+      const improved = this.max ? current > this.best : current < this.best;
+      if (!improved) {
+        say(this.verbose, `Epoch ${epoch + 1}: ${this.monitor} did not improve from ${this.best.toFixed(5)}`);
+        return;
+      }
+      say(this.verbose, `Epoch ${epoch + 1}: ${this.monitor} improved from ${this.best.toFixed(5)} to ${current.toFixed(5)}, saving the model to ${formatCheckpointPath(this.filepath, epoch, logs)}`);
+      this.best = current;
+    } else {
+      say(this.verbose, `Epoch ${epoch + 1}: saving the model to ${formatCheckpointPath(this.filepath, epoch, logs)}`);
+    }
+    const path = formatCheckpointPath(this.filepath, epoch, logs);
+    await (this.saveWeightsOnly ? model.saveWeights(path) : model.save(path));
+  }
+}
+
+/**
+ * Saves the model at the end of each epoch, or only its best version.
+ * @example kiln.callbacks.modelCheckpoint({ filepath: 'best.kiln', monitor: 'val_accuracy', saveBestOnly: true })
+ */
+export function modelCheckpoint(args: ModelCheckpointArgs): ModelCheckpoint {
+  return new ModelCheckpoint(args);
 }

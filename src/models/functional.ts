@@ -125,6 +125,27 @@ export class Functional extends LayersModel {
     };
   }
 
+  /**
+   * `{ className: 'Functional', config: { name, layers, nodes, inputs, outputs } }`:
+   * each distinct layer's config once, then every call in topological order as
+   * `{ layer: <name>, inputs: [<node index>, …] }` (the model's inputs first, with
+   * no inputs), and the node indices of the model's inputs and outputs.
+   */
+  toConfig(): { className: string; config: Record<string, unknown> } {
+    const all = [...this.inputs, ...this.nodes];
+    const index = new Map(all.map((t, i) => [t, i]));
+    return {
+      className: 'Functional',
+      config: {
+        name: this.name,
+        layers: this.layers.map((l) => ({ className: l.className, config: l.getConfig() })),
+        nodes: all.map((t) => ({ layer: t.layer.name, inputs: t.inputs.map((i) => index.get(i)!) })),
+        inputs: this.inputs.map((t) => index.get(t)!),
+        outputs: this.outputs.map((t) => index.get(t)!),
+      },
+    };
+  }
+
   /** The layers producing the outputs, by name ('dense_2'; a layer giving two outputs: 'dense_2', 'dense_2_1'). */
   protected override outputNames(): string[] {
     const seen = new Map<string, number>();
@@ -251,6 +272,10 @@ export abstract class Model extends LayersModel {
     if (this.built) return;
     const shapes = xs.map((x) => x.shape.slice(1) as number[]);
     this.build(shapes.length === 1 ? shapes[0]! : shapes, xs[0]!.dtype === 'int32' ? 'int32' : 'float32');
+  }
+
+  toConfig(): never {
+    throw new KilnError(`${this.subject}: a subclassed model's forward pass is code, so it has no config to save; use model.saveWeights(path) and, to restore, build the model and call model.loadWeights(path).`);
   }
 
   protected override outputNames(): string[] | undefined {

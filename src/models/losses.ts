@@ -15,11 +15,13 @@ export interface Loss {
   readonly fn: (labels: Tensor, predictions: Tensor) => Tensor;
   /** Each example's loss, shape [batch] (reduction 'none'): lets `fit` weight examples (`classWeight`). */
   readonly perExample?: (labels: Tensor, predictions: Tensor) => Tensor;
+  /** The options of a `kiln.losses` factory (`losses[name](config)` makes it again), for saving. */
+  readonly config?: Readonly<Record<string, unknown>>;
 }
 
 type LossFn = (labels: Tensor, predictions: Tensor, options: { reduction?: 'mean' | 'none' }) => Tensor;
-const make = (name: string, sparse: boolean, fromLogits: boolean, f: LossFn): Loss => ({
-  name, sparse, fromLogits,
+const make = (name: string, sparse: boolean, fromLogits: boolean, f: LossFn, config: Record<string, unknown> = {}): Loss => ({
+  name, sparse, fromLogits, config,
   fn: (y, p) => f(y, p, {}),
   perExample: (y, p) => f(y, p, { reduction: 'none' }),
 });
@@ -35,14 +37,14 @@ const make = (name: string, sparse: boolean, fromLogits: boolean, f: LossFn): Lo
  * @example model.compile({ loss: kiln.losses.sparseCategoricalCrossentropy({ fromLogits: true }), … })
  */
 export const losses = {
-  sparseCategoricalCrossentropy: ({ fromLogits = false, labelSmoothing = 0 } = {}) => make('sparseCategoricalCrossentropy', true, fromLogits, (y, p, o) => F.sparseCategoricalCrossentropy(y, p, { fromLogits, labelSmoothing, ...o })),
-  categoricalCrossentropy: ({ fromLogits = false, labelSmoothing = 0 } = {}) => make('categoricalCrossentropy', false, fromLogits, (y, p, o) => F.categoricalCrossentropy(y, p, { fromLogits, labelSmoothing, ...o })),
-  binaryCrossentropy: ({ fromLogits = false, labelSmoothing = 0 } = {}) => make('binaryCrossentropy', false, fromLogits, (y, p, o) => F.binaryCrossentropy(y, p, { fromLogits, labelSmoothing, ...o })),
+  sparseCategoricalCrossentropy: ({ fromLogits = false, labelSmoothing = 0 } = {}) => make('sparseCategoricalCrossentropy', true, fromLogits, (y, p, o) => F.sparseCategoricalCrossentropy(y, p, { fromLogits, labelSmoothing, ...o }), { fromLogits, labelSmoothing }),
+  categoricalCrossentropy: ({ fromLogits = false, labelSmoothing = 0 } = {}) => make('categoricalCrossentropy', false, fromLogits, (y, p, o) => F.categoricalCrossentropy(y, p, { fromLogits, labelSmoothing, ...o }), { fromLogits, labelSmoothing }),
+  binaryCrossentropy: ({ fromLogits = false, labelSmoothing = 0 } = {}) => make('binaryCrossentropy', false, fromLogits, (y, p, o) => F.binaryCrossentropy(y, p, { fromLogits, labelSmoothing, ...o }), { fromLogits, labelSmoothing }),
   meanSquaredError: () => make('meanSquaredError', false, false, (y, p, o) => F.meanSquaredError(y, p, o)),
   meanAbsoluteError: () => make('meanAbsoluteError', false, false, (y, p, o) => F.meanAbsoluteError(y, p, o)),
-  huber: ({ delta = 1 } = {}) => make('huber', false, false, (y, p, o) => F.huber(y, p, { delta, ...o })),
+  huber: ({ delta = 1 } = {}) => make('huber', false, false, (y, p, o) => F.huber(y, p, { delta, ...o }), { delta }),
   kullbackLeiblerDivergence: () => make('kullbackLeiblerDivergence', false, false, (y, p, o) => F.kullbackLeiblerDivergence(y, p, o)),
-  cosineSimilarity: ({ axis = -1 } = {}) => make('cosineSimilarity', false, false, (y, p, o) => F.cosineSimilarity(y, p, { axis, ...o })),
+  cosineSimilarity: ({ axis = -1 } = {}) => make('cosineSimilarity', false, false, (y, p, o) => F.cosineSimilarity(y, p, { axis, ...o }), { axis }),
 };
 
 /**

@@ -33,6 +33,8 @@ export interface Metric {
   readonly parts?: readonly MetricPart[];
   /** The metric from the epoch's (or the batches so far') totals of `parts`, keyed by part name. */
   readonly combine?: (totals: PartTotals) => number;
+  /** The `kiln.metrics` factory and options that make it again (`metrics[factory](options)`), for saving. */
+  readonly factory?: { readonly name: string; readonly options: object };
 }
 
 const correct = (hit: Tensor) => F.sum(F.cast(hit, 'float32'));
@@ -193,6 +195,10 @@ export const metrics = {
   },
   auc: (options: AucOptions = {}): Metric => auc(options),
 };
+// each factory's metric records how to make it again
+for (const [name, make] of Object.entries(metrics) as [string, (o?: object) => Metric][]) {
+  (metrics as Record<string, (o?: object) => Metric>)[name] = (options: object = {}) => ({ ...make(options), factory: { name, options: { ...options } } });
+}
 
 /** Binary metrics threshold probabilities at 0.5, or logits at 0 (= sigmoid⁻¹(0.5)) when the loss takes logits. */
 const binaryThreshold = (loss: Loss) => (loss.fromLogits ? 0 : 0.5);

@@ -280,6 +280,8 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
   private building?: Promise<KilnModule>;
   private maxBatch = 0;
   private readonly values = new Map<string, Float32Array>();
+  /** Optimizer state restored from a save, bound when the module is built instead of the initial state. */
+  private restoredOptimizerState?: Record<string, Float32Array>;
   private graphs?: { trainStep: Graph; evaluate: Graph; predict: Graph };
   /** Set by a callback to end `fit` after the current batch; `fit` resets it at its start. */
   stopTraining = false;
@@ -305,7 +307,7 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
   }
 
   /** `<Kind> "<name>"`: the subject of this model's errors. */
-  protected get subject(): string {
+  get subject(): string {
     return `${this.kind} "${this.name}"`;
   }
 
@@ -487,7 +489,7 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
       for (const [name, data] of values) module.set(name, data);
       const weights = this.weightEntries().filter((w) => w.spec.trainable && w.layer.trainable);
       for (const [name, data] of Object.entries(c.optimizer.initialState(Object.fromEntries(weights.map((w) => [w.name, { shape: w.spec.shape }]))))) {
-        module.set(name, previous ? previous.get(name).data : data);
+        module.set(name, previous ? previous.get(name).data : this.restoredOptimizerState?.[name] ?? data);
       }
       this.module = module;
       return module;
@@ -834,6 +836,103 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
       return Tensor.concrete({ dtype: 'float32', shape: [n, ...shape], data: out });
     });
     return (outputs.length === 1 ? outputs[0]! : outputs) as Output;
+  }
+
+  /**
+   * The architecture as `{ className, config }` (Keras-like: the layers' configs
+   * and, for a functional model, how they are connected). A subclassed model has
+   * none: its forward pass is code — save its weights instead.
+   */
+  abstract toConfig(): { className: string; config: Record<string, unknown> };
+
+  /** The compile arguments (undefined before compile), for saving. */
+  get compileArgs(): CompileArgs | undefined {
+    return this.compiled?.args;
+  }
+
+  /**
+   * Everything training left in the model: every weight by `<layer>/<weight>`
+   * (bookkeeping state included) and, when asked and a module has trained, the
+   * optimizer's state (slots and step) by its input names. What `save` writes.
+   */
+  captureState(includeOptimizer = true): { weights: Record<string, { shape: number[]; data: Float32Array }>; optimizer?: Record<string, { shape: number[]; data: Float32Array }> } {
+    const entries = this.weightEntries();
+    const values = this.currentValues();
+    const weights = Object.fromEntries(entries.map((w) => [w.name, { shape: [...w.spec.shape], data: values.get(w.name)!.slice() }]));
+    const c = this.compiled;
+    if (!includeOptimizer || !c) return { weights };
+    const trainable = entries.filter((w) => w.spec.trainable && w.layer.trainable);
+    const specs = c.optimizer.stateSpecs(Object.fromEntries(trainable.map((w) => [w.name, { shape: w.spec.shape }])));
+    const state = this.module ? (name: string) => this.module!.get(name).data as Float32Array : (name: string) => this.restoredOptimizerState?.[name];
+    const optimizer: Record<string, { shape: number[]; data: Float32Array }> = {};
+    for (const s of specs) {
+      const data = state(s.name);
+      if (data) optimizer[s.name] = { shape: [...s.shape], data: data.slice() };
+    }
+    return Object.keys(optimizer).length ? { weights, optimizer } : { weights };
+  }
+
+  /**
+   * Restores what `captureState` gave: weights by name (each checked against the
+   * model's shape; every weight must be given unless `partial`), and the
+   * optimizer's state, bound when the training module is built (or at once).
+   */
+  restoreState(subject: string, weights: Readonly<Record<string, { shape: readonly number[]; data: Float32Array }>>, optimizer?: Readonly<Record<string, { shape: readonly number[]; data: Float32Array }>>, partial = false): void {
+    const entries = this.weightEntries();
+    const known = new Set(entries.map((w) => w.name));
+    const extra = Object.keys(weights).filter((n) => !known.has(n));
+    if (extra.length) throw new KilnError(`${subject}: the file has weights this ${this.subject} does not: ${extra.slice(0, 5).join(', ')}${extra.length > 5 ? ', …' : ''}.`);
+    for (const w of entries) {
+      const given = weights[w.name];
+      if (!given) {
+        if (partial || w.spec.internal) continue;
+        throw new KilnError(`${subject}: the file has no weight "${w.name}" (of shape [${w.spec.shape.join(',')}]), which ${this.subject} needs.`);
+      }
+      if (!sameShape(given.shape, w.spec.shape)) throw new KilnError(`${subject}: weight "${w.name}" has shape [${given.shape.join(',')}] in the file, expected [${w.spec.shape.join(',')}].`);
+    }
+    for (const w of entries) {
+      const given = weights[w.name];
+      if (!given) continue;
+      const data = Float32Array.from(given.data);
+      this.values.set(w.name, data);
+      this.module?.set(w.name, data);
+    }
+    if (!optimizer) return;
+    const c = this.requireCompiled(subject);
+    const trainable = entries.filter((w) => w.spec.trainable && w.layer.trainable);
+    const specs = c.optimizer.stateSpecs(Object.fromEntries(trainable.map((w) => [w.name, { shape: w.spec.shape }])));
+    const state: Record<string, Float32Array> = {};
+    for (const s of specs) {
+      const given = optimizer[s.name];
+      if (!given) throw new KilnError(`${subject}: the file's optimizer state has no "${s.name}"; expected the state of ${c.optimizer.className} for this model (save again, or load with includeOptimizer false).`);
+      if (!sameShape(given.shape, s.shape)) throw new KilnError(`${subject}: optimizer state "${s.name}" has shape [${given.shape.join(',')}] in the file, expected [${s.shape.join(',')}].`);
+      state[s.name] = Float32Array.from(given.data);
+    }
+    this.restoredOptimizerState = state;
+    if (this.module) for (const [name, data] of Object.entries(state)) this.module.set(name, data);
+  }
+
+  /**
+   * Saves the model to one file (safetensors): the architecture and compile
+   * arguments as JSON metadata, every weight, and the optimizer's state unless
+   * `includeOptimizer` is false, with a CRC-32 over all of it. The write is atomic:
+   * a failure leaves any previous file whole. Load it with `kiln.loadModel(path)`.
+   */
+  async save(path: string, options: { includeOptimizer?: boolean; metadata?: Record<string, string> } = {}): Promise<void> {
+    const { saveModel } = await import('./save.js');
+    await saveModel(this as LayersModel, path, options);
+  }
+
+  /** Writes every weight (`<layer>/<weight>`) to a safetensors file, atomically. */
+  async saveWeights(path: string): Promise<void> {
+    const { saveWeights } = await import('./save.js');
+    await saveWeights(this as LayersModel, path);
+  }
+
+  /** Reads weights that `saveWeights` (or `save`) wrote; every weight's name and shape must match. */
+  async loadWeights(path: string): Promise<void> {
+    const { loadWeights } = await import('./save.js');
+    await loadWeights(this as LayersModel, path);
   }
 
   /** The weights' values, layer by layer, as Keras orders them. */

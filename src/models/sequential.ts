@@ -48,6 +48,11 @@ export class Sequential extends LayersModel<Tensor> {
     return { layers, inputs: [{ shape: this.inputShape, dtype: 'float32' }], outputs: [shape] };
   }
 
+  /** `{ className: 'Sequential', config: { name, layers: [{ className, config }, …] } }`. */
+  toConfig(): { className: string; config: Record<string, unknown> } {
+    return { className: 'Sequential', config: { name: this.name, layers: this.layers.map((l) => ({ className: l.className, config: l.getConfig() })) } };
+  }
+
   /** The last layer's name, as Keras names a Sequential model's output. */
   protected override outputNames(): string[] {
     const last = this.layers[this.layers.length - 1];
