@@ -16,6 +16,8 @@ export * as layers from './layers/index.js';
 export { sequential, Sequential, losses, metrics, type CompileArgs, type FitArgs, type History, type Callback } from './models/index.js';
 export { input, model, Model, LayersModel, Functional, SymbolicTensor } from './models/index.js';
 export { loadModel, decodeModel, encodeModel, type SaveOptions } from './models/save.js';
+export { loadArtifactFile, artifactOf, type ExportOptions } from './models/export.js';
+export { loadArtifact, Artifact, type ArtifactManifest } from './runtime/index.js';
 export { compileModule, manifestOf, type Compiled, type CompileOptions } from './compile.js';
 export { compile, type JitOptions } from './jit.js';
 export { load, KilnModule, KilnRuntimeError, type Manifest } from './runtime/index.js';

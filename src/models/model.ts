@@ -845,6 +845,66 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
    */
   abstract toConfig(): { className: string; config: Record<string, unknown> };
 
+  /**
+   * What an artifact needs (`model.export`): the traced entries asked for (predict
+   * alone needs no compile), the model's inputs, outputs and labels by their entry
+   * names, and the parameters with their current values.
+   */
+  artifactParts(entries: readonly ('predict' | 'trainStep' | 'evaluate')[]): {
+    graphs: Record<string, Graph>;
+    inputs: { name: string; dtype: 'float32' | 'int32'; shape: (number | null)[] }[];
+    outputs: { name: string; dtype: 'float32' | 'int32'; shape: (number | null)[] }[];
+    labels?: { name: string; dtype: 'float32' | 'int32'; shape: (number | null)[] }[];
+    parameters: { name: string; shape: number[]; trainable: boolean; data: Float32Array }[];
+    optimizer?: Optimizer;
+    sampleWeight?: string;
+  } {
+    const topology = this.topology();
+    const entriesW = this.weightEntries(topology);
+    const values = this.currentValues();
+    const parameters = entriesW.map((w) => ({ name: w.name, shape: [...w.spec.shape], trainable: w.spec.trainable && w.layer.trainable, data: values.get(w.name)!.slice() }));
+    const xNames = entryNames('x', topology.inputs.length);
+    const inputs = topology.inputs.map((s, i) => ({ name: xNames[i]!, dtype: s.dtype, shape: [null, ...s.shape] }));
+    const outputs = entryNames('output', topology.outputs.length).map((name, i) => ({ name, dtype: 'float32' as const, shape: [null, ...topology.outputs[i]!] }));
+    if (entries.length === 1 && entries[0] === 'predict') {
+      const predict = this.graphs?.predict ?? trace((t: Record<string, Tensor>) => this.predictFrom(t, topology), {
+        ...this.inputSpecs(topology), ...Object.fromEntries(entriesW.map((w) => [w.name, spec([...w.spec.shape], 'float32', { kind: 'parameter' })])),
+      });
+      return { graphs: { predict }, inputs, outputs, parameters };
+    }
+    const all = this.trace();
+    const heads = this.heads('export');
+    const yNames = entryNames('y', topology.outputs.length);
+    const labels = heads.map((h, i) => (h.loss.sparse ? { name: yNames[i]!, dtype: 'int32' as const, shape: [null] } : { name: yNames[i]!, dtype: 'float32' as const, shape: [null, ...topology.outputs[i]!] }));
+    return {
+      graphs: Object.fromEntries(entries.map((e) => [e, all[e]])), inputs, outputs, labels, parameters,
+      optimizer: entries.includes('trainStep') ? this.compiled!.optimizer : undefined,
+      sampleWeight: entries.includes('trainStep') && this.weighted ? 'sample_weight' : undefined,
+    };
+  }
+
+  /**
+   * Writes a portable artifact that `kiln/runtime` runs without the compiler:
+   * one file, or a folder (`manifest.json`, `model.wasm`, `weights.safetensors`)
+   * when `folder` is true. `entries` defaults to ['predict']; with 'trainStep' the
+   * artifact also trains (the optimizer's state is included).
+   */
+  async export(path: string, options: { entries?: readonly ('predict' | 'trainStep' | 'evaluate')[]; maxBatch?: number; folder?: boolean; metadata?: Record<string, string> } = {}): Promise<{ wasmBytes: number; weightsBytes: number }> {
+    const { exportModel } = await import('./export.js');
+    return exportModel(this as LayersModel, path, options);
+  }
+
+  /** The optimizer state the training module holds (or was restored with), by input name; undefined before training. */
+  optimizerStateValues(): Record<string, Float32Array> | undefined {
+    const c = this.compiled;
+    if (!c) return undefined;
+    const trainable = this.weightEntries().filter((w) => w.spec.trainable && w.layer.trainable);
+    const specs = c.optimizer.stateSpecs(Object.fromEntries(trainable.map((w) => [w.name, { shape: w.spec.shape }])));
+    if (this.module) return Object.fromEntries(specs.map((s) => [s.name, (this.module!.get(s.name).data as Float32Array).slice()]));
+    if (this.restoredOptimizerState) return { ...this.restoredOptimizerState };
+    return c.optimizer.initialState(Object.fromEntries(trainable.map((w) => [w.name, { shape: w.spec.shape }])));
+  }
+
   /** The compile arguments (undefined before compile), for saving. */
   get compileArgs(): CompileArgs | undefined {
     return this.compiled?.args;

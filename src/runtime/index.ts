@@ -49,9 +49,9 @@ export interface Manifest {
   readonly errors: readonly string[];
 }
 
-export class KilnRuntimeError extends Error {
-  override name = 'KilnRuntimeError';
-}
+import { KilnRuntimeError } from './errors.js';
+
+export { KilnRuntimeError };
 
 /** Anything `run` takes for one input: a typed array (or plain array) with or without a shape. */
 export type InputData = TypedArray | Float64Array | readonly number[] | { readonly data: TypedArray | Float64Array | readonly number[]; readonly shape?: readonly number[] };
@@ -196,3 +196,6 @@ export class KilnModule {
 export function load(wasm: BufferSource | WebAssembly.Module, manifest: Manifest): Promise<KilnModule> {
   return KilnModule.load(wasm, manifest);
 }
+
+export { loadArtifact, encodeArtifact, Artifact, ARTIFACT_FORMAT_VERSION, type ArtifactManifest, type ArtifactParts } from './artifact.js';
+export { crc32 } from './crc32.js';

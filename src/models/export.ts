@@ -1,0 +1,110 @@
+/**
+ * `model.export(path)`: a portable artifact (see src/runtime/artifact.ts for the
+ * format) — the chosen entries compiled into one wasm module, the parameters
+ * (and, with trainStep, the optimizer's state) as safetensors, and a manifest
+ * with checksums. Written atomically: one file, or a folder whose manifest is
+ * written last (a loader that finds a manifest finds files that match it).
+ */
+import { KilnError } from '../../compiler/errors.js';
+import { compileEntries } from '../../compiler/pipeline.js';
+import { manifestOf } from '../compile.js';
+import { ARTIFACT_FORMAT_VERSION, encodeArtifact, sealManifest, type ArtifactManifest, type ArtifactParts } from '../runtime/artifact.js';
+import { crc32 } from '../runtime/crc32.js';
+import { writeSafetensors, type NamedArray } from '../runtime/safetensors.js';
+import { weightsChecksum } from '../runtime/artifact.js';
+import type { LayersModel } from './model.js';
+
+export type ExportEntry = 'predict' | 'trainStep' | 'evaluate';
+
+export interface ExportOptions {
+  /** Default ['predict']. */
+  entries?: readonly ExportEntry[];
+  /** The largest batch one run takes (default 64); predict and evaluate split larger inputs. */
+  maxBatch?: number;
+  /** Write a folder (manifest.json, model.wasm, weights.safetensors) instead of one file. */
+  folder?: boolean;
+  metadata?: Record<string, string>;
+}
+
+/** The artifact's parts, compiled and checksummed, in memory. */
+export async function artifactOf(model: LayersModel, options: ExportOptions = {}): Promise<ArtifactParts> {
+  const entries: ExportEntry[] = [...new Set<ExportEntry>(options.entries ?? ['predict'])];
+  const known: ExportEntry[] = ['predict', 'trainStep', 'evaluate'];
+  for (const e of entries) if (!known.includes(e)) throw new KilnError(`export: unknown entry "${String(e)}"; expected ${known.join(', ')}.`);
+  if (!entries.includes('predict')) throw new KilnError('export: the entries must include "predict".');
+  const maxBatch = options.maxBatch ?? 64;
+  if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new KilnError(`export: expected maxBatch to be a positive integer, got ${String(maxBatch)}.`);
+  for (const [k, v] of Object.entries(options.metadata ?? {})) if (typeof v !== 'string') throw new KilnError(`export: expected metadata values to be strings, got ${typeof v} for "${k}".`);
+  const parts = model.artifactParts(entries);
+  const compiled = await compileEntries(parts.graphs, { maxBatch });
+  const manifestModule = manifestOf(compiled);
+  const tensors: Record<string, NamedArray> = Object.fromEntries(parts.parameters.map((p) => [p.name, { dtype: 'float32' as const, shape: p.shape, data: p.data }]));
+  let optimizerState: string[] | undefined;
+  let training: ArtifactManifest['training'];
+  if (parts.optimizer) {
+    const state = model.optimizerStateValues()!;
+    const slots = new Map(manifestModule.inputs.map((s) => [s.name, s]));
+    optimizerState = Object.keys(state).filter((n) => slots.has(n));
+    for (const n of optimizerState) tensors[n] = { dtype: 'float32', shape: slots.get(n)!.shape as number[], data: state[n]! };
+    const lr = parts.optimizer.learningRate;
+    training = {
+      learningRateInput: parts.optimizer.learningRateName,
+      learningRate: typeof lr === 'number' ? lr : NaN,
+      ...(parts.sampleWeight ? { sampleWeight: parts.sampleWeight } : {}),
+      outputs: compiled.entries.find((e) => e.name === 'trainStep')!.graph.outputs.map((o) => o.name),
+    };
+  }
+  const weights = writeSafetensors(tensors, { format: 'kiln.weights' });
+  const manifest: ArtifactManifest = sealManifest({
+    format: 'kiln-artifact', version: ARTIFACT_FORMAT_VERSION, name: model.name,
+    inputs: parts.inputs, outputs: parts.outputs, ...(parts.labels && entries.length > 1 ? { labels: parts.labels } : {}),
+    parameters: parts.parameters.map(({ name, shape, trainable }) => ({ name, shape, trainable })),
+    ...(optimizerState ? { optimizerState } : {}), ...(training ? { training } : {}),
+    module: manifestModule, metadata: { ...options.metadata },
+    checksums: { wasm: crc32(compiled.binary), weights: weightsChecksum(tensors), manifest: '' },
+  });
+  return { manifest, wasm: compiled.binary, weights };
+}
+
+export async function exportModel(model: LayersModel, path: string, options: ExportOptions = {}): Promise<{ wasmBytes: number; weightsBytes: number }> {
+  const parts = await artifactOf(model, options);
+  const { writeFileAtomic } = await import('../io/files.js');
+  if (options.folder) {
+    const { mkdir } = await import('node:fs/promises');
+    const { join } = await import('node:path');
+    try {
+      await mkdir(path, { recursive: true });
+    } catch (e) {
+      throw new KilnError(`export: cannot create the folder "${path}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`);
+    }
+    await writeFileAtomic(join(path, 'model.wasm'), parts.wasm);
+    await writeFileAtomic(join(path, 'weights.safetensors'), parts.weights);
+    await writeFileAtomic(join(path, 'manifest.json'), new TextEncoder().encode(JSON.stringify(parts.manifest, null, 1)));
+  } else {
+    await writeFileAtomic(path, encodeArtifact(parts));
+  }
+  return { wasmBytes: parts.wasm.length, weightsBytes: parts.weights.length };
+}
+
+/** Reads an artifact file or folder (Node) with the runtime's loader. */
+export async function loadArtifactFile(path: string): Promise<import('../runtime/artifact.js').Artifact> {
+  const { readFile, stat } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const { loadArtifact } = await import('../runtime/artifact.js');
+  const read = async (p: string) => {
+    try {
+      return await readFile(p);
+    } catch (e) {
+      throw new KilnError(`loadArtifact: cannot read "${p}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`);
+    }
+  };
+  let isFolder = false;
+  try {
+    isFolder = (await stat(path)).isDirectory();
+  } catch (e) {
+    throw new KilnError(`loadArtifact: cannot read "${path}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`);
+  }
+  if (!isFolder) return loadArtifact(new Uint8Array(await read(path)));
+  const manifest = (await read(join(path, 'manifest.json'))).toString('utf8');
+  return loadArtifact({ manifest, wasm: await read(join(path, 'model.wasm')), weights: await read(join(path, 'weights.safetensors')) });
+}

@@ -1,0 +1,126 @@
+/**
+ * Portable artifacts: model.export → kiln/runtime's loadArtifact, as one file and
+ * as a folder; predict equals the model's, trainStep equals trainOnBatch, updated
+ * weights read back; every corruption is refused before anything runs.
+ */
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, test } from 'vitest';
+import * as kiln from '../../src/index.js';
+import * as runtime from '../../src/runtime/index.js';
+import { blobs } from '../util/blobs.js';
+import { sealManifest } from '../../src/runtime/artifact.js';
+
+const seal = (m: unknown) => sealManifest(m as runtime.ArtifactManifest);
+
+const dir = mkdtempSync(join(tmpdir(), 'kiln-artifact-'));
+
+function classifier() {
+  const m = kiln.sequential({ layers: [
+    kiln.layers.dense({ inputShape: [4], units: 8, activation: 'relu' }),
+    kiln.layers.dense({ units: 3 }),
+  ] });
+  m.compile({ optimizer: kiln.optimizers.adam({ learningRate: 0.02 }), loss: kiln.losses.sparseCategoricalCrossentropy({ fromLogits: true }), metrics: ['accuracy'] });
+  return m;
+}
+
+describe('export and load', () => {
+  const { x, y } = blobs(100, 21);
+  let model: ReturnType<typeof classifier>;
+  let file: string;
+  beforeAll(async () => {
+    model = classifier();
+    await model.fit(x, y, { epochs: 1, batchSize: 20, verbose: 0 });
+    file = join(dir, 'train.kiln-artifact');
+    await model.export(file, { entries: ['predict', 'trainStep', 'evaluate'], maxBatch: 32, metadata: { classes: 'a,b,c' } });
+  }, 120_000);
+
+  test('predict over more rows than maxBatch equals the model; metadata, entries, weights', async () => {
+    const art = await runtime.loadArtifact(readFileSync(file));
+    expect(art.entries.sort()).toEqual(['evaluate', 'predict', 'trainStep']);
+    expect(art.metadata).toEqual({ classes: 'a,b,c' });
+    const out = art.predict(x.dataSync() as Float32Array) as runtime.TensorData;
+    expect(out.shape).toEqual([100, 3]);
+    const want = (model.predict(x) as kiln.Tensor).dataSync();
+    out.data.forEach((v, i) => expect(v).toBeCloseTo(want[i]!, 5));
+    expect(Object.keys(art.getWeights())).toEqual(expect.arrayContaining([`${model.layers[0]!.name}/kernel`, `${model.layers[1]!.name}/bias`, 'optimizer/step']));
+  });
+
+  test('trainStep in the runtime equals trainOnBatch in the front end; weights read back and save', async () => {
+    const art = await runtime.loadArtifact(readFileSync(file));
+    const batch = { x: kiln.slice(x, [0, 0], [32, -1]), y: kiln.slice(y, [0], [32]) };
+    const logs = art.trainStep(batch.x.dataSync() as Float32Array, batch.y.dataSync() as Int32Array);
+    const [loss, accuracy] = (await model.trainOnBatch(batch.x, batch.y)) as number[];
+    expect(logs.loss).toBeCloseTo(loss!, 6);
+    expect(logs.accuracy).toBe(accuracy! * 32); // the step's metric output is a batch sum
+    const after = art.getWeights();
+    const names = model.layers.flatMap((l) => [`${l.name}/kernel`, `${l.name}/bias`]);
+    model.getWeights().forEach((t, i) => t.dataSync().forEach((v, k) => expect(after[names[i]!]!.data[k]).toBeCloseTo(v, 6)));
+    const evaluated = art.evaluate(x.dataSync() as Float32Array, y.dataSync() as Int32Array);
+    const [l, a] = ((await model.evaluate(x, y)) as kiln.Tensor[]).map((t) => t.itemSync());
+    expect(evaluated.loss).toBeCloseTo(l!, 5);
+    expect(evaluated.accuracy).toBeCloseTo(a!, 6);
+    // the trained weights go back to the front end; the whole artifact re-encodes with fresh checksums
+    const weightsPath = join(dir, 'from-runtime.safetensors');
+    writeFileSync(weightsPath, art.saveWeights());
+    const copy = classifier();
+    await copy.loadWeights(weightsPath);
+    copy.getWeights().forEach((t, i) => expect(Array.from(t.dataSync())).toEqual(Array.from(after[names[i]!]!.data)));
+    const again = await runtime.loadArtifact(art.toBytes());
+    expect((again.predict(x.dataSync() as Float32Array) as runtime.TensorData).data).toEqual((art.predict(x.dataSync() as Float32Array) as runtime.TensorData).data);
+  });
+
+  test('a folder artifact; bad input names the entry and the input', async () => {
+    const folder = join(dir, 'predict-folder');
+    await model.export(folder, { folder: true });
+    expect(readdirSync(folder).sort()).toEqual(['manifest.json', 'model.wasm', 'weights.safetensors']);
+    const art = await kiln.loadArtifactFile(folder);
+    expect(art.entries).toEqual(['predict']);
+    expect(() => art.predict(new Float32Array(10))).toThrow('kiln runtime: predict: input "x" has 10 values, not a whole number of rows of 4.');
+    expect(() => art.predict({ data: new Float32Array(8), shape: [4, 2] })).toThrow('kiln runtime: predict: input "x" expected shape [n,4], got [4,2].');
+    expect(() => art.trainStep(new Float32Array(4), new Int32Array(1))).toThrow(/trainStep: this artifact was exported without trainStep/);
+  });
+
+  test('truncated, bit-flipped, wrong-version and mismatched artifacts are refused with KilnRuntimeErrors', async () => {
+    const bytes = new Uint8Array(readFileSync(file));
+    const refuse = async (b: Uint8Array, what: string) => {
+      let error: unknown;
+      try {
+        await runtime.loadArtifact(b);
+      } catch (e) {
+        error = e;
+      }
+      expect(error, what).toBeInstanceOf(runtime.KilnRuntimeError);
+      return (error as Error).message;
+    };
+    for (const length of [0, 5, 8, 100, bytes.length >> 1, bytes.length - 1]) await refuse(bytes.subarray(0, length), `truncated to ${length}`);
+    // a flipped bit anywhere: 64 positions spread over the file
+    for (let k = 0; k < 64; k++) {
+      const at = Math.floor((k * (bytes.length - 1)) / 63);
+      const bad = bytes.slice();
+      bad[at]! ^= 1 << (k % 8);
+      await refuse(bad, `bit ${k % 8} of byte ${at}`);
+    }
+    const parts = { manifest: JSON.parse(readFileSync(join(dir, 'predict-folder', 'manifest.json'), 'utf8')), wasm: readFileSync(join(dir, 'predict-folder', 'model.wasm')), weights: readFileSync(join(dir, 'predict-folder', 'weights.safetensors')) };
+    expect(await refuse(new Uint8Array(0), 'empty')).toMatch(/not a valid safetensors file/);
+    await expect(runtime.loadArtifact({ ...parts, manifest: seal({ ...parts.manifest, version: 99 }) })).rejects.toThrow(/format version 99; this runtime reads version 1/);
+    await expect(runtime.loadArtifact({ ...parts, manifest: seal({ ...parts.manifest, format: 'onnx' }) })).rejects.toThrow(/not a kiln artifact/);
+    const wrongShape = { ...parts.manifest, module: { ...parts.manifest.module, inputs: parts.manifest.module.inputs.map((s: runtime.Slot) => (s.name === `${model.layers[0]!.name}/kernel` ? { ...s, shape: [4, 9] } : s)) } };
+    await expect(runtime.loadArtifact({ ...parts, manifest: seal(wrongShape) })).rejects.toThrow(`kiln runtime: weight "${model.layers[0]!.name}/kernel" has shape [4,8]; the module expects [4,9].`);
+    await expect(runtime.loadArtifact({ ...parts, manifest: { ...parts.manifest, name: 'renamed' } })).rejects.toThrow(/the artifact's manifest is corrupted/);
+    const otherWasm = new Uint8Array(parts.wasm);
+    otherWasm[otherWasm.length - 1]! ^= 1;
+    await expect(runtime.loadArtifact({ ...parts, wasm: otherWasm })).rejects.toThrow(/the artifact's wasm is corrupted/);
+  });
+});
+
+describe('the runtime stays self-contained', () => {
+  test('src/runtime imports nothing outside its folder', () => {
+    const folder = join(__dirname, '../../src/runtime');
+    for (const name of readdirSync(folder)) {
+      const source = readFileSync(join(folder, name), 'utf8');
+      for (const [, spec] of source.matchAll(/^(?:import|export)[^;]*? from '([^']+)'/gm)) expect(spec, `${name} imports ${spec}`).toMatch(/^\.\/[\w.-]+\.js$/);
+    }
+  });
+});
