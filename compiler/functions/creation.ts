@@ -9,6 +9,13 @@ import { Tensor, type NestedArray } from '../tensor.js';
 import { type DType } from '../types.js';
 import { fail } from './util.js';
 
+/** PyTorch-style options of the creation functions. */
+export interface CreationOptions {
+  dtype?: DType;
+  /** A leaf that collects gradients (float32 only); ops on it are lazy. */
+  requiresGrad?: boolean;
+}
+
 type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array | Int8Array | Int16Array | Uint16Array | Uint32Array;
 
 function inferShape(values: NestedArray): number[] {
@@ -47,7 +54,12 @@ function defaultDtype(values: NestedArray | TypedArray): DType {
  * A tensor from nested arrays or a typed array (with `shape`).
  * @example kiln.tensor([[1, 2], [3, 4]]) // f32[2,2]
  */
-export function tensor(values: NestedArray | TypedArray, shape?: readonly number[], dtype?: DType): Tensor {
+export function tensor(values: NestedArray | TypedArray, shape?: readonly number[] | CreationOptions, dtype?: DType): Tensor {
+  if (shape !== undefined && !Array.isArray(shape)) {
+    const o = shape as CreationOptions;
+    const t = tensor(values, undefined, o.dtype);
+    return o.requiresGrad ? t.requiresGrad_() : t;
+  }
   const isTyped = ArrayBuffer.isView(values);
   const flat: ArrayLike<number> = isTyped ? (values as TypedArray) : [];
   const inferred = isTyped ? [flat.length] : inferShape(values as NestedArray);
@@ -88,4 +100,58 @@ export function randomUniform(shape: readonly number[], options: { seed?: number
   const u = uniforms(n, options.seed ?? nextSeed());
   const [lo, hi] = [options.minval ?? 0, options.maxval ?? 1];
   return tensor(u.map((v) => lo + (hi - lo) * v), shape);
+}
+
+const withGrad = (t: Tensor, o: CreationOptions): Tensor => (o.requiresGrad ? t.requiresGrad_() : t);
+
+/**
+ * A tensor from a typed array (or nested arrays) and an optional shape;
+ * float64 is converted to float32 unless a dtype is given.
+ * @example kiln.fromArray(new Float64Array([1, 2, 3, 4]), [2, 2])
+ */
+export function fromArray(values: NestedArray | TypedArray, shape?: readonly number[], options: CreationOptions = {}): Tensor {
+  return withGrad(tensor(values, shape, options.dtype), options);
+}
+
+/** `shape` filled with `value` (NumPy's full). */
+export const full = (shape: readonly number[], value: number, options: CreationOptions = {}): Tensor => withGrad(fill(shape, value, options.dtype), options);
+
+/**
+ * start, start + step, … below stop (int32 when every argument is an integer, as NumPy and PyTorch).
+ * @example kiln.arange(5) // i32[5] [0,1,2,3,4]
+ */
+export function arange(start: number, stop?: number, step = 1, options: CreationOptions = {}): Tensor {
+  const [a, b] = stop === undefined ? [0, start] : [start, stop];
+  if (!(step !== 0 && Number.isFinite(step))) fail('arange', `expected a non-zero finite step, got ${step}`);
+  const n = Math.max(0, Math.ceil((b - a) / step));
+  const dtype = options.dtype ?? ([a, b, step].every(Number.isInteger) ? 'int32' : 'float32');
+  return withGrad(tensor(Float64Array.from({ length: n }, (_, i) => a + i * step), [n], dtype), options);
+}
+
+/** `steps` evenly spaced values from start to end inclusive. */
+export function linspace(start: number, end: number, steps: number, options: CreationOptions = {}): Tensor {
+  if (!Number.isInteger(steps) || steps < 0) fail('linspace', `expected a non-negative integer steps, got ${steps}`);
+  const values = Float64Array.from({ length: steps }, (_, i) => (steps === 1 ? start : start + ((end - start) * i) / (steps - 1)));
+  return withGrad(tensor(values, [steps], options.dtype ?? 'float32'), options);
+}
+
+/** The n×m identity (m = n by default). */
+export function eye(n: number, m = n, options: CreationOptions = {}): Tensor {
+  const values = new Float64Array(n * m);
+  for (let i = 0; i < Math.min(n, m); i++) values[i * m + i] = 1;
+  return withGrad(tensor(values, [n, m], options.dtype ?? 'float32'), options);
+}
+
+/** Uniform draws in [0, 1), seeded. */
+export const rand = (shape: readonly number[], options: CreationOptions & { seed?: number } = {}): Tensor => withGrad(randomUniform(shape, { seed: options.seed }), options);
+
+/** Standard normal draws, seeded. */
+export const randn = (shape: readonly number[], options: CreationOptions & { seed?: number } = {}): Tensor => withGrad(randomNormal(shape, { seed: options.seed }), options);
+
+/** Integers uniform in [low, high), int32, seeded. */
+export function randint(low: number, high: number, shape: readonly number[], options: { seed?: number } = {}): Tensor {
+  if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low) fail('randint', `expected integers low < high, got ${low} and ${high}`);
+  const n = shape.reduce((a, b) => a * b, 1);
+  const u = uniforms(n, options.seed ?? nextSeed());
+  return tensor(Int32Array.from(u, (v) => low + Math.floor(v * (high - low))), shape, 'int32');
 }

@@ -17,7 +17,8 @@
  * Keras form is that with ε scaled by sqrt(1 − β₂ᵗ), so the two differ most in
  * the first steps and where v is tiny. Its `weight_decay` on Adam is an L2 term
  * added to g; `AdamW` decays like Keras (w ← w − lr · wd · w) with default 0.01.
- * Its amsgrad keeps the maximum of the raw v, as Keras does.
+ * Its amsgrad keeps the maximum of the raw v, as Keras does. `convention:
+ * 'pytorch'` gives that form (prepare computes lr/(1 − β₁ᵗ) and sqrt(1 − β₂ᵗ)).
  */
 import * as F from '../../compiler/functions/index.js';
 import type { Tensor } from '../../compiler/tensor.js';
@@ -61,17 +62,24 @@ export class Adam extends Optimizer<AdamOptions> {
     return [{ name: 'm', initial: 0 }, { name: 'v', initial: 0 }, ...(this.amsgrad ? [{ name: 'vhat', initial: 0 }] : [])];
   }
 
+  protected override get decoupledDecay(): boolean {
+    return !this.pytorch || this.className === 'AdamW';
+  }
+
   protected override prepare(scalars: StepScalars): StepScalars {
     const t = F.add(scalars.step, 1);
+    if (this.pytorch) return { ...scalars, stepSize: F.div(scalars.lr, oneMinusPower(this.beta1, t)), root2: F.sqrt(oneMinusPower(this.beta2, t)) };
     const alpha = F.div(F.mul(scalars.lr, F.sqrt(oneMinusPower(this.beta2, t))), oneMinusPower(this.beta1, t));
     return { ...scalars, alpha };
   }
 
-  protected update(g: Tensor, w: Tensor, slots: Readonly<Record<string, Tensor>>, { alpha }: StepScalars): Updated {
+  protected update(g: Tensor, w: Tensor, slots: Readonly<Record<string, Tensor>>, { alpha, stepSize, root2 }: StepScalars): Updated {
     const m = F.add(slots.m!, F.mul(F.sub(g, slots.m!), 1 - this.beta1));
     const v = F.add(slots.v!, F.mul(F.sub(F.square(g), slots.v!), 1 - this.beta2));
     const vhat = this.amsgrad ? F.maximum(slots.vhat!, v) : undefined;
-    const next = F.sub(w, F.div(F.mul(m, alpha!), F.add(F.sqrt(vhat ?? v), this.epsilon)));
+    const next = this.pytorch
+      ? F.sub(w, F.div(F.mul(m, stepSize!), F.add(F.div(F.sqrt(vhat ?? v), root2!), this.epsilon)))
+      : F.sub(w, F.div(F.mul(m, alpha!), F.add(F.sqrt(vhat ?? v), this.epsilon)));
     return { w: next, slots: vhat ? { m, v, vhat } : { m, v } };
   }
 

@@ -22,6 +22,11 @@
  * adaptive denominators); only AdamW decays the weights as Keras does, and with
  * default 0.01 instead of 0.004. PyTorch has no clipnorm options on optimizers
  * (`clip_grad_norm_` is a global clipnorm, `clip_grad_value_` a clipvalue).
+ *
+ * `convention: 'pytorch'` (what `kiln.optim` uses) switches each rule to
+ * PyTorch's form, next to the Keras form in each file: weightDecay becomes the
+ * coupled L2 term g ← g + wd · w (except AdamW's, which stays decoupled), and
+ * each optimizer moves its ε and learning rate where PyTorch puts them.
  */
 import { currentBuilder, type Builder } from '../../compiler/builder.js';
 import { userError } from '../../compiler/errors.js';
@@ -46,6 +51,8 @@ export interface OptimizerOptions {
   weightDecay?: number;
   /** Prefix of the step and learning-rate inputs (default 'optimizer'), so two optimizers can share a module. */
   name?: string;
+  /** Whose update formulas to follow (default 'keras'); 'pytorch' is what `kiln.optim` uses. */
+  convention?: 'keras' | 'pytorch';
 }
 
 /** A slot: one state tensor per parameter, named `<parameter>/<slot>`, starting at `initial`. */
@@ -157,6 +164,12 @@ export abstract class Optimizer<Options extends OptimizerOptions = OptimizerOpti
 
   protected abstract ownConfig(): Record<string, unknown>;
 
+  /** Whether the rules follow PyTorch's formulas. */
+  protected get pytorch(): boolean { return this.options.convention === 'pytorch'; }
+
+  /** Whether weightDecay shrinks the weights directly (Keras; PyTorch's AdamW) rather than adding wd · w to the gradient. */
+  protected get decoupledDecay(): boolean { return !this.pytorch; }
+
   get stepName(): string { return `${this.name}/step`; }
   get learningRateName(): string { return `${this.name}/learning_rate`; }
 
@@ -217,11 +230,13 @@ export abstract class Optimizer<Options extends OptimizerOptions = OptimizerOpti
     for (const [name, values] of Object.entries(this.initialState(Object.fromEntries(params.map((w, i) => [names[i]!, { shape: w.shape as number[] }]))))) registerInitialState(name, values);
     if (!isSchedule(this.learningRate)) registerFeed(this.learningRateName, () => this.inputs()[this.learningRateName]!);
     const scalars = this.prepare({ lr, step });
-    const decay = this.options.weightDecay ? F.mul(scalars.lr, this.options.weightDecay) : undefined;
+    const wd = this.options.weightDecay;
+    const decay = wd && this.decoupledDecay ? F.mul(scalars.lr, wd) : undefined;
     params.forEach((w, i) => {
       const decayed = decay ? F.sub(w, F.mul(w, decay)) : w;
+      const g = wd && !this.decoupledDecay ? F.add(grads[i]!, F.mul(w, wd)) : grads[i]!; // PyTorch's L2 form
       const slots = Object.fromEntries(this.slots().map((s, k) => [s.name, states[k]![i]!]));
-      const next = this.update(grads[i]!, decayed, slots, scalars);
+      const next = this.update(g, decayed, slots, scalars);
       for (const s of this.slots()) assign(slots[s.name]!, next.slots[s.name]!);
       assign(w, options.constrain ? options.constrain(w, next.w) : next.w);
     });

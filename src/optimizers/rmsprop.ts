@@ -10,7 +10,8 @@
  *
  * PyTorch's `RMSprop` defaults to ρ (`alpha`) = 0.99 and ε = 1e-8, puts ε
  * outside the root, g / (sqrt(d) + ε), and keeps lr out of the momentum buffer
- * (b ← μ · b + g / (sqrt(d) + ε); w ← w − lr · b).
+ * (b ← μ · b + g / (sqrt(d) + ε); w ← w − lr · b); `convention: 'pytorch'`
+ * gives that form (its centered d is v − a², ε added after the root).
  */
 import * as F from '../../compiler/functions/index.js';
 import type { Tensor } from '../../compiler/tensor.js';
@@ -54,6 +55,13 @@ export class RMSprop extends Optimizer<RmspropOptions> {
   protected update(g: Tensor, w: Tensor, slots: Readonly<Record<string, Tensor>>, { lr }: StepScalars): Updated {
     const next: Record<string, Tensor> = {};
     const v = (next.v = F.add(F.mul(slots.v!, this.rho), F.mul(F.square(g), 1 - this.rho)));
+    if (this.pytorch) {
+      const mg = this.centered ? (next.mg = F.add(F.mul(slots.mg!, this.rho), F.mul(g, 1 - this.rho))) : undefined;
+      const scaled = F.div(g, F.add(F.sqrt(mg ? F.sub(v, F.square(mg)) : v), this.epsilon));
+      if (this.momentum === 0) return { w: F.sub(w, F.mul(scaled, lr)), slots: next };
+      const b = (next.m = F.add(F.mul(slots.m!, this.momentum), scaled));
+      return { w: F.sub(w, F.mul(b, lr)), slots: next };
+    }
     let denominator: Tensor;
     if (this.centered) {
       const mg = (next.mg = F.add(F.mul(slots.mg!, this.rho), F.mul(g, 1 - this.rho)));

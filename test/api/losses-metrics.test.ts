@@ -205,7 +205,7 @@ describe('precision and recall', () => {
     expect(combineOf(precision, partSums(precision, y, logits))).toBeCloseTo(2 / 3, 6);
     const recall = metrics.recall({ threshold: 0.45 }); // row 3 (0.5) is now predicted positive
     expect(combineOf(recall, partSums(recall, y, p))).toBeCloseTo(3 / 4, 6);
-    expect(() => getMetric('precision', losses.sparseCategoricalCrossentropy())).toThrow(/binary labels/);
+    expect(() => getMetric('precision', losses.sparseCategoricalCrossentropy())).toThrow(/needs labels shaped like the predictions/);
     expect(() => metrics.precision({ threshold: NaN })).toThrow(/finite threshold/);
     // no per-example form: a loop that only knows `sum` gets a clear error, never a wrong number
     expect(() => metrics.precision().sum(y, p)).toThrow(/ratio of counts.*parts/);

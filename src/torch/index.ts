@@ -1,0 +1,15 @@
+/**
+ * The PyTorch-style surface: lazy tensors (compiler/lazy.ts) with the compiled
+ * back end, `nn`, `optim`, `utils.data`. Importing it installs the back end.
+ * @example
+ * opt.zeroGrad(); const loss = kiln.nn.functional.crossEntropy(model.forward(x), y); loss.backward(); opt.step();
+ */
+import { installCompiledBackend } from './engine.js';
+import * as data from './data.js';
+
+installCompiledBackend();
+
+export * as nn from './nn/index.js';
+export * as optim from './optimIndex.js';
+export const utils = { data };
+export { noGrad, isGradEnabled, cacheStats, resetCacheStats, setCompilePolicy, flush as synchronize } from '../../compiler/lazy.js';

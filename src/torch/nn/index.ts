@@ -1,0 +1,11 @@
+/**
+ * `kiln.nn`: modules, parameters, functional, init and utils with PyTorch's names.
+ * @example class Net extends kiln.nn.Module { fc = new kiln.nn.Linear(4, 2); forward(x: kiln.Tensor) { return this.fc.forward(x); } }
+ */
+export { Module } from './module.js';
+export * from './layers.js';
+export { Parameter } from '../tensors.js';
+export * as functional from './functional.js';
+export * as init from './init.js';
+import { clipGradNorm_, clipGradValue_ } from '../optim.js';
+export const utils = { clipGradNorm_, clipGradValue_ };

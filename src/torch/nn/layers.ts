@@ -1,0 +1,273 @@
+/**
+ * PyTorch's layers as `kiln.nn` modules, with its constructor arguments,
+ * default initialisations (kaiming-uniform weights, fan-in uniform biases) and
+ * weight layouts ([out, in] linear, [out, in, kh, kw] conv weights), so a torch
+ * state dict loads as is. Images are NCHW on this surface (see functional.ts).
+ * @example const net = new kiln.nn.Sequential(new kiln.nn.Linear(4, 8), new kiln.nn.ReLU(), new kiln.nn.Linear(8, 2));
+ */
+import { userError } from '../../../compiler/errors.js';
+import * as F from '../../../compiler/functions/index.js';
+import { nextSeed } from '../../../compiler/random.js';
+import { captureOrigin } from '../../../compiler/source.js';
+import type { Tensor } from '../../../compiler/tensor.js';
+import { formatType } from '../../../compiler/types.js';
+import { buffer, Parameter, storageOf } from '../tensors.js';
+import * as Fn from './functional.js';
+import { fanUniform } from './init.js';
+import { Module } from './module.js';
+
+type Pair = number | readonly [number, number];
+const pair = (x: Pair): [number, number] => (typeof x === 'number' ? [x, x] : [x[0], x[1]]);
+
+/** y = x · Wᵀ + b, W [out, in]. */
+export class Linear extends Module {
+  weight: Tensor;
+  bias: Tensor | undefined;
+  constructor(readonly inFeatures: number, readonly outFeatures: number, options: { bias?: boolean; seed?: number } = {}) {
+    super();
+    const seed = options.seed ?? nextSeed();
+    this.weight = new Parameter(fanUniform([outFeatures, inFeatures], inFeatures, seed));
+    this.bias = options.bias === false ? undefined : new Parameter(fanUniform([outFeatures], inFeatures, seed + 1));
+  }
+  forward(x: Tensor): Tensor { return Fn.linear(x, this.weight, this.bias); }
+}
+
+/** 2-D convolution on NCHW input; weight [out, in/groups, kh, kw]. */
+export class Conv2d extends Module {
+  weight: Tensor;
+  bias: Tensor | undefined;
+  readonly options: Fn.ConvOptions;
+  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair, options: Fn.ConvOptions & { bias?: boolean; seed?: number } = {}) {
+    super();
+    const [kh, kw] = pair(kernelSize);
+    const groups = options.groups ?? 1;
+    const fanIn = (inChannels / groups) * kh * kw;
+    const seed = options.seed ?? nextSeed();
+    this.weight = new Parameter(fanUniform([outChannels, inChannels / groups, kh, kw], fanIn, seed));
+    this.bias = options.bias === false ? undefined : new Parameter(fanUniform([outChannels], fanIn, seed + 1));
+    this.options = { stride: options.stride ?? 1, padding: options.padding ?? 0, dilation: options.dilation ?? 1, groups };
+  }
+  forward(x: Tensor): Tensor { return Fn.conv2d(x, this.weight, this.bias, this.options); }
+}
+
+/** 1-D convolution on [N, C, L]; weight [out, in/groups, k]. */
+export class Conv1d extends Module {
+  weight: Tensor;
+  bias: Tensor | undefined;
+  constructor(readonly inChannels: number, readonly outChannels: number, readonly kernelSize: number, readonly options: { stride?: number; padding?: number | 'same' | 'valid'; dilation?: number; groups?: number; bias?: boolean; seed?: number } = {}) {
+    super();
+    const groups = options.groups ?? 1;
+    const fanIn = (inChannels / groups) * kernelSize;
+    const seed = options.seed ?? nextSeed();
+    this.weight = new Parameter(fanUniform([outChannels, inChannels / groups, kernelSize], fanIn, seed));
+    this.bias = options.bias === false ? undefined : new Parameter(fanUniform([outChannels], fanIn, seed + 1));
+  }
+  forward(x: Tensor): Tensor { return Fn.conv1d(x, this.weight, this.bias, this.options); }
+}
+
+/** Transposed 2-D convolution on NCHW input; weight [in, out, kh, kw]. */
+export class ConvTranspose2d extends Module {
+  weight: Tensor;
+  bias: Tensor | undefined;
+  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair, readonly options: { stride?: Pair; padding?: Pair; outputPadding?: Pair; dilation?: Pair; bias?: boolean; seed?: number } = {}) {
+    super();
+    const [kh, kw] = pair(kernelSize);
+    const fanIn = outChannels * kh * kw; // PyTorch computes the fan from weight dim 1
+    const seed = options.seed ?? nextSeed();
+    this.weight = new Parameter(fanUniform([inChannels, outChannels, kh, kw], fanIn, seed));
+    this.bias = options.bias === false ? undefined : new Parameter(fanUniform([outChannels], fanIn, seed + 1));
+  }
+  forward(x: Tensor): Tensor { return Fn.convTranspose2d(x, this.weight, this.bias, this.options); }
+}
+
+export class MaxPool2d extends Module {
+  constructor(readonly kernelSize: Pair, readonly options: Fn.PoolOptions = {}) { super(); }
+  forward(x: Tensor): Tensor { return Fn.maxPool2d(x, this.kernelSize, this.options); }
+}
+
+export class AvgPool2d extends Module {
+  constructor(readonly kernelSize: Pair, readonly options: Fn.PoolOptions = {}) { super(); }
+  forward(x: Tensor): Tensor { return Fn.avgPool2d(x, this.kernelSize, this.options); }
+}
+
+export class AdaptiveAvgPool2d extends Module {
+  constructor(readonly outputSize: Pair) { super(); }
+  forward(x: Tensor): Tensor { return Fn.adaptiveAvgPool2d(x, this.outputSize); }
+}
+
+export class Flatten extends Module {
+  constructor(readonly startDim = 1, readonly endDim = -1) { super(); }
+  forward(x: Tensor): Tensor { return Fn.flatten(x, this.startDim, this.endDim); }
+}
+
+export class Dropout extends Module {
+  private readonly seed: number;
+  private calls = 0;
+  constructor(readonly p = 0.5, options: { seed?: number } = {}) {
+    super();
+    this.seed = options.seed ?? nextSeed();
+  }
+  forward(x: Tensor): Tensor { return Fn.dropout(x, this.p, this.training, (this.seed + 0x9e3779b9 * ++this.calls) >>> 0); }
+}
+
+/** Batch normalisation over the channel axis (1) of [N, C] / [N, C, L] (1d) or NCHW (2d). */
+class BatchNorm extends Module {
+  weight: Tensor | undefined;
+  bias: Tensor | undefined;
+  runningMean: Tensor | undefined;
+  runningVar: Tensor | undefined;
+  constructor(readonly numFeatures: number, readonly options: { eps?: number; momentum?: number; affine?: boolean; trackRunningStats?: boolean }, private readonly rank: readonly number[]) {
+    super();
+    if (options.affine !== false) {
+      this.weight = new Parameter(F.ones([numFeatures]));
+      this.bias = new Parameter(F.zeros([numFeatures]));
+    }
+    if (options.trackRunningStats !== false) {
+      this.runningMean = buffer(F.zeros([numFeatures]));
+      this.runningVar = buffer(F.ones([numFeatures]));
+    }
+  }
+  forward(x: Tensor): Tensor {
+    if (!this.rank.includes(x.rank) || x.shape[1] !== this.numFeatures) {
+      throw userError('batchNorm', `expected input of rank ${this.rank.join(' or ')} with ${this.numFeatures} channels in dim 1, got ${formatType(x.type)}`, captureOrigin());
+    }
+    const image = x.rank === 4;
+    const inner = image ? Fn.toNhwc(x, 'batchNorm') : x.rank === 3 ? F.transpose(x, [0, 2, 1]) : x; // channels last
+    const axes = Array.from({ length: inner.rank - 1 }, (_, i) => i);
+    const eps = this.options.eps ?? 1e-5;
+    const momentum = this.options.momentum ?? 0.1;
+    let mean: Tensor;
+    let variance: Tensor;
+    if (this.training || !this.runningMean) {
+      mean = F.mean(inner, axes);
+      variance = F.mean(F.square(F.sub(inner, mean)), axes);
+      if (this.training && this.runningMean && this.runningVar) {
+        const n = axes.reduce((a, i) => a * (inner.shape[i] as number), 1);
+        const rm = storageOf(this.runningMean, 'batchNorm');
+        const rv = storageOf(this.runningVar, 'batchNorm');
+        rm.assign(F.stopGradient( // running statistics carry no gradient
+          F.add(F.mul(rm.current(), 1 - momentum), F.mul(mean, momentum))));
+        rv.assign(F.stopGradient(F.add(F.mul(rv.current(), 1 - momentum), F.mul(variance, (momentum * n) / Math.max(n - 1, 1)))));
+      }
+    } else {
+      mean = storageOf(this.runningMean, 'batchNorm').current();
+      variance = storageOf(this.runningVar!, 'batchNorm').current();
+    }
+    let y = F.mul(F.sub(inner, mean), F.rsqrt(F.add(variance, eps)));
+    if (this.weight) y = F.add(F.mul(y, this.weight), this.bias!);
+    return image ? Fn.toNchw(y) : x.rank === 3 ? F.transpose(y, [0, 2, 1]) : y;
+  }
+}
+
+export class BatchNorm1d extends BatchNorm {
+  constructor(numFeatures: number, options: { eps?: number; momentum?: number; affine?: boolean; trackRunningStats?: boolean } = {}) { super(numFeatures, options, [2, 3]); }
+}
+export class BatchNorm2d extends BatchNorm {
+  constructor(numFeatures: number, options: { eps?: number; momentum?: number; affine?: boolean; trackRunningStats?: boolean } = {}) { super(numFeatures, options, [4]); }
+}
+
+export class LayerNorm extends Module {
+  weight: Tensor | undefined;
+  bias: Tensor | undefined;
+  readonly normalizedShape: number[];
+  constructor(normalizedShape: number | readonly number[], readonly options: { eps?: number; elementwiseAffine?: boolean } = {}) {
+    super();
+    this.normalizedShape = typeof normalizedShape === 'number' ? [normalizedShape] : [...normalizedShape];
+    if (options.elementwiseAffine !== false) {
+      this.weight = new Parameter(F.ones(this.normalizedShape));
+      this.bias = new Parameter(F.zeros(this.normalizedShape));
+    }
+  }
+  forward(x: Tensor): Tensor { return Fn.layerNorm(x, this.normalizedShape, this.weight, this.bias, this.options.eps ?? 1e-5); }
+}
+
+export class Embedding extends Module {
+  weight: Tensor;
+  constructor(readonly numEmbeddings: number, readonly embeddingDim: number, options: { seed?: number } = {}) {
+    super();
+    this.weight = new Parameter(F.randomNormal([numEmbeddings, embeddingDim], { seed: options.seed ?? nextSeed() }));
+  }
+  forward(indices: Tensor): Tensor { return Fn.embedding(indices, this.weight); }
+}
+
+/** Modules applied in order. */
+export class Sequential extends Module {
+  [index: number]: Module;
+  readonly length: number;
+  constructor(...modules: Module[]) {
+    super();
+    modules.forEach((m, i) => {
+      if (!(m instanceof Module)) throw userError('nn.Sequential', `expected modules, got ${typeof m} at position ${i}`, captureOrigin());
+      this[i] = m;
+    });
+    this.length = modules.length;
+  }
+  forward(x: Tensor): Tensor {
+    let y = x;
+    for (const m of this.children()) y = (m as unknown as { forward(t: Tensor): Tensor }).forward(y);
+    return y;
+  }
+}
+
+/** A list of modules whose parameters the parent sees. */
+export class ModuleList extends Module {
+  [index: number]: Module;
+  length = 0;
+  constructor(modules: Iterable<Module> = []) {
+    super();
+    for (const m of modules) this.append(m);
+  }
+  append(m: Module): this {
+    this[this.length++] = m;
+    return this;
+  }
+  [Symbol.iterator](): Iterator<Module> { return this.children()[Symbol.iterator](); }
+  forward(): never { throw userError('nn.ModuleList', 'a ModuleList has no forward; iterate over it', captureOrigin()); }
+}
+
+// activations as modules
+export class ReLU extends Module { forward(x: Tensor): Tensor { return Fn.relu(x); } }
+export class ReLU6 extends Module { forward(x: Tensor): Tensor { return Fn.relu6(x); } }
+export class Sigmoid extends Module { forward(x: Tensor): Tensor { return Fn.sigmoid(x); } }
+export class Tanh extends Module { forward(x: Tensor): Tensor { return Fn.tanh(x); } }
+export class SiLU extends Module { forward(x: Tensor): Tensor { return Fn.silu(x); } }
+export class SELU extends Module { forward(x: Tensor): Tensor { return Fn.selu(x); } }
+export class Softplus extends Module { forward(x: Tensor): Tensor { return Fn.softplus(x); } }
+export class GELU extends Module { forward(x: Tensor): Tensor { return Fn.gelu(x); } }
+export class LeakyReLU extends Module {
+  constructor(readonly negativeSlope = 0.01) { super(); }
+  forward(x: Tensor): Tensor { return Fn.leakyRelu(x, this.negativeSlope); }
+}
+export class ELU extends Module {
+  constructor(readonly alpha = 1) { super(); }
+  forward(x: Tensor): Tensor { return Fn.elu(x, this.alpha); }
+}
+export class Softmax extends Module {
+  constructor(readonly dim = -1) { super(); }
+  forward(x: Tensor): Tensor { return Fn.softmax(x, this.dim); }
+}
+export class LogSoftmax extends Module {
+  constructor(readonly dim = -1) { super(); }
+  forward(x: Tensor): Tensor { return Fn.logSoftmax(x, this.dim); }
+}
+export class Identity extends Module {
+  forward(x: Tensor): Tensor { return x; }
+}
+
+/** Loss modules: `new kiln.nn.CrossEntropyLoss()(…)` is `lossFn.forward(input, target)`. */
+export class CrossEntropyLoss extends Module {
+  constructor(readonly options: Fn.CrossEntropyOptions = {}) { super(); }
+  forward(input: Tensor, target: Tensor): Tensor { return Fn.crossEntropy(input, target, this.options); }
+}
+export class MSELoss extends Module {
+  constructor(readonly options: { reduction?: Fn.Reduction } = {}) { super(); }
+  forward(input: Tensor, target: Tensor): Tensor { return Fn.mseLoss(input, target, this.options); }
+}
+export class L1Loss extends Module {
+  constructor(readonly options: { reduction?: Fn.Reduction } = {}) { super(); }
+  forward(input: Tensor, target: Tensor): Tensor { return Fn.l1Loss(input, target, this.options); }
+}
+export class BCEWithLogitsLoss extends Module {
+  constructor(readonly options: { reduction?: Fn.Reduction } = {}) { super(); }
+  forward(input: Tensor, target: Tensor): Tensor { return Fn.binaryCrossEntropyWithLogits(input, target, this.options); }
+}

@@ -1,0 +1,149 @@
+/**
+ * `kiln.nn.Module`: PyTorch's module. Parameters (`kiln.nn.Parameter`), buffers
+ * and submodules assigned to own properties are found by scanning the object
+ * (in assignment order, as PyTorch registers them), so no registration call is
+ * needed. A KilnError thrown inside `forward` is prefixed with the module's
+ * class and name: `Linear "fc2": matmul: expected … (at net.ts:12).`
+ * @example
+ * class Net extends kiln.nn.Module {
+ *   fc = new kiln.nn.Linear(784, 10);
+ *   forward(x: kiln.Tensor) { return this.fc.forward(x); }
+ * }
+ */
+import { KilnError, userError } from '../../../compiler/errors.js';
+import { captureOrigin } from '../../../compiler/source.js';
+import { Tensor } from '../../../compiler/tensor.js';
+import { formatType } from '../../../compiler/types.js';
+import { loadSafetensors, saveSafetensors } from '../../io/files.js';
+import { isBuffer, isParameter, storageOf } from '../tensors.js';
+
+const wrapped = new WeakSet<KilnError>();
+
+export abstract class Module {
+  /** Training mode (dropout active, batch norm on batch statistics); see train()/eval(). */
+  training = true;
+  /** The path of this module in its parent (set when the parent lists its modules). */
+  name: string | undefined;
+
+  constructor() {
+    // forward is the subclass's prototype method here: wrap it so errors name the module
+    const forward = (this as unknown as { forward: (...a: unknown[]) => unknown }).forward;
+    Object.defineProperty(this, 'forward', {
+      enumerable: false,
+      value: (...args: unknown[]) => {
+        try {
+          return forward.apply(this, args);
+        } catch (e) {
+          if (!(e instanceof KilnError) || wrapped.has(e)) throw e;
+          const err = new KilnError(`${this.constructor.name}${this.name ? ` "${this.name}"` : ''}: ${e.message}`);
+          wrapped.add(err);
+          throw err;
+        }
+      },
+    });
+  }
+
+  abstract forward(...args: never[]): unknown;
+
+  /** Own properties that are submodules, parameters or buffers, in assignment order. */
+  private entries(): [string, Module | Tensor][] {
+    return Object.entries(this).filter((e): e is [string, Module | Tensor] => e[1] instanceof Module || isParameter(e[1]) || isBuffer(e[1]));
+  }
+
+  /** Direct submodules with their names. */
+  namedChildren(): [string, Module][] {
+    return this.entries().filter((e): e is [string, Module] => e[1] instanceof Module);
+  }
+
+  children(): Module[] { return this.namedChildren().map(([, m]) => m); }
+
+  /** This module and every submodule, depth first, with dotted names ('' for this one). */
+  namedModules(prefix = ''): [string, Module][] {
+    const out: [string, Module][] = [[prefix, this]];
+    for (const [n, m] of this.namedChildren()) {
+      const path = prefix ? `${prefix}.${n}` : n;
+      m.name ??= path;
+      out.push(...m.namedModules(path));
+    }
+    return out;
+  }
+
+  modules(): Module[] { return this.namedModules().map(([, m]) => m); }
+
+  private namedTensors(kind: 'parameter' | 'buffer'): [string, Tensor][] {
+    const seen = new Set<Tensor>();
+    const out: [string, Tensor][] = [];
+    for (const [path, m] of this.namedModules()) {
+      for (const [n, t] of m.entries()) {
+        if (!(t instanceof Tensor) || seen.has(t) || (kind === 'parameter' ? !isParameter(t) : !isBuffer(t))) continue;
+        seen.add(t);
+        const full = path ? `${path}.${n}` : n;
+        const s = storageOf(t, 'Module');
+        if (/^(parameter|buffer)(_\d+)?$/.test(s.label)) s.label = full; // name storages after their first owner, for messages
+        out.push([full, t]);
+      }
+    }
+    return out;
+  }
+
+  /** Parameters with dotted names ('fc1.weight'), each once. */
+  namedParameters(): [string, Tensor][] { return this.namedTensors('parameter'); }
+  parameters(): Tensor[] { return this.namedParameters().map(([, t]) => t); }
+  namedBuffers(): [string, Tensor][] { return this.namedTensors('buffer'); }
+  buffers(): Tensor[] { return this.namedBuffers().map(([, t]) => t); }
+
+  /** Sets training mode on this module and every submodule. */
+  train(mode = true): this {
+    for (const m of this.modules()) m.training = mode;
+    return this;
+  }
+
+  eval(): this { return this.train(false); }
+
+  /** Calls `fn` on every submodule and then this module (e.g. custom initialisation). */
+  apply(fn: (m: Module) => void): this {
+    for (const m of this.children()) m.apply(fn);
+    fn(this);
+    return this;
+  }
+
+  /** Clears the gradients of every parameter. */
+  zeroGrad(options: { setToNone?: boolean } = {}): void {
+    for (const p of this.parameters()) p.grad = options.setToNone === false && p.grad ? Tensor.concrete({ dtype: 'float32', shape: p.shape as number[], data: new Float32Array(p.size) }) : undefined;
+  }
+
+  /** Parameters and buffers by dotted name, as concrete tensors in PyTorch's layouts. */
+  stateDict(): Record<string, Tensor> {
+    return Object.fromEntries([...this.namedParameters(), ...this.namedBuffers()].map(([n, t]) => [n, Tensor.concrete(storageOf(t, 'stateDict').read())]));
+  }
+
+  /** Copies values in by name (PyTorch layouts); `strict` (default) requires exactly this module's names. */
+  loadStateDict(dict: Readonly<Record<string, Tensor>>, options: { strict?: boolean } = {}): { missingKeys: string[]; unexpectedKeys: string[] } {
+    const own = new Map([...this.namedParameters(), ...this.namedBuffers()]);
+    const missingKeys = [...own.keys()].filter((k) => !(k in dict));
+    const unexpectedKeys = Object.keys(dict).filter((k) => !own.has(k));
+    if ((options.strict ?? true) && (missingKeys.length || unexpectedKeys.length)) {
+      throw userError(`${this.constructor.name}.loadStateDict`, `expected the keys of this module; missing ${JSON.stringify(missingKeys)}, unexpected ${JSON.stringify(unexpectedKeys)}`, captureOrigin());
+    }
+    for (const [k, t] of own) {
+      const v = dict[k];
+      if (!v) continue;
+      if (v.dtype !== t.dtype || v.rank !== t.rank || v.shape.some((d, i) => d !== t.shape[i])) {
+        throw userError(`${this.constructor.name}.loadStateDict`, `expected "${k}" of type ${formatType(t.type)}, got ${formatType(v.type)}`, captureOrigin());
+      }
+      storageOf(t, 'loadStateDict').write(v.value!);
+    }
+    return { missingKeys, unexpectedKeys };
+  }
+
+  /** Writes stateDict() to a safetensors file (atomically). */
+  async save(path: string): Promise<void> {
+    await saveSafetensors(path, this.stateDict());
+  }
+
+  /** Reads a safetensors file (e.g. from torch's safetensors.torch.save_file) into this module. */
+  async load(path: string, options: { strict?: boolean } = {}): Promise<void> {
+    const { tensors } = await loadSafetensors(path);
+    this.loadStateDict(tensors, options);
+  }
+}
