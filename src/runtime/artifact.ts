@@ -173,6 +173,11 @@ export class Artifact {
     this.metadata = manifest.metadata;
   }
 
+  /** The size of the module's wasm, in bytes. */
+  get wasmBytes(): number {
+    return this.wasm.length;
+  }
+
   /** The entry points: 'predict', and 'trainStep' and 'evaluate' when exported. */
   get entries(): string[] {
     return this.module.entries;
