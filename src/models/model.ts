@@ -819,9 +819,10 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
     const xNames = entryNames('x', data.length);
     const outNames = entryNames('output', topology.outputs.length);
     const chunks: Value[][] = outNames.map(() => []);
-    const entries = this.weightEntries(topology);
-    const values = this.currentValues();
-    const weights = Object.fromEntries(entries.map((w) => [w.name, { dtype: 'float32' as const, shape: w.spec.shape, data: values.get(w.name)! }]));
+    // the module holds the weights; only the interpreter (no module yet) needs them on the host
+    const entries = this.module ? [] : this.weightEntries(topology);
+    const values = this.module ? undefined : this.currentValues();
+    const weights = Object.fromEntries(entries.map((w) => [w.name, { dtype: 'float32' as const, shape: w.spec.shape, data: values!.get(w.name)! }]));
     const graph = this.module ? undefined : trace((t: Record<string, Tensor>) => this.predictFrom(t, topology), { ...this.inputSpecs(topology), ...Object.fromEntries(entries.map((w) => [w.name, spec([...w.spec.shape], 'float32', { kind: 'parameter' })])) });
     for (let start = 0; start < n; start += batchSize) {
       const index = range(start, Math.min(start + batchSize, n));
