@@ -207,3 +207,19 @@ export class Notes {
     return [...this.seen].map(([note, where]) => `${where.join(', ')}: ${note}`);
   }
 }
+
+/** One timed call, no warm-up: for a case that takes minutes a call (its first call's setup is then noise). */
+export async function measureOnce(run: Run): Promise<Timing> {
+  const cpu = process.cpuUsage();
+  const ms = await timeCalls(run, 1);
+  const used = process.cpuUsage(cpu);
+  return { median: ms, min: ms, samples: 1, callsPerSample: 1, threads: (used.user + used.system) / 1e3 / ms };
+}
+
+/** Process CPU time ÷ wall time over the cells: about 1 on one thread, about 2 if an engine kept both cores busy. */
+export function threadNote(rows: readonly { cells: ReadonlyMap<string, Cell> }[], label: (i: number) => string): string {
+  const all = rows.flatMap(({ cells }, i) => [...cells].flatMap(([engine, c]) => (hasTiming(c) ? [{ where: `${engine} ${label(i)}`, threads: c.timing.threads }] : [])));
+  const busiest = all.reduce((a, b) => (b.threads > a.threads ? b : a), { where: '', threads: 0 });
+  return `Single-thread check: process CPU time ÷ wall time while sampling has median ${median(all.map((x) => x.threads)).toFixed(2)}, `
+    + `at most ${busiest.threads.toFixed(2)} (${busiest.where}); V8's background GC and compiler threads count too, and a second busy engine thread would add about 1.`;
+}

@@ -36,7 +36,7 @@ function convModel(x: readonly number[], filter: readonly number[], pad: number,
   };
 }
 
-function ortEngine(name: string, load: () => Promise<{ ort: Ort; options: SessionOptions; info: string }>): EngineFactory {
+function ortEngine(name: string, load: OrtLoader): EngineFactory {
   return {
     name,
     async load(): Promise<Engine> {
@@ -71,15 +71,18 @@ function ortEngine(name: string, load: () => Promise<{ ort: Ort; options: Sessio
 
 const common = { graphOptimizationLevel: 'all', executionMode: 'sequential' } as const;
 
-export const ortWeb = ortEngine('ort-web', async () => {
+/** An onnxruntime build with its session options (one thread) and its details for the results' header. */
+export type OrtLoader = () => Promise<{ ort: Ort; options: SessionOptions; info: string }>;
+
+export const loadOrtWeb: OrtLoader = async () => {
   const ort = await import('onnxruntime-web');
   ort.env.wasm.numThreads = 1;
   ort.env.wasm.simd = true;
   ort.env.wasm.proxy = false;
   return { ort, options: { ...common, executionProviders: ['wasm'] }, info: `${ort.env.versions.web ?? '?'}, wasm SIMD, 1 thread` };
-});
+};
 
-export const ortNode = ortEngine('ort-node', async () => {
+export const loadOrtNode: OrtLoader = async () => {
   // a specifier in a variable: the build does not need the package, whose native library may be missing
   const specifier = 'onnxruntime-node';
   const ort = (await import(specifier)) as Ort & { env: { versions: { node?: string } } };
@@ -88,4 +91,7 @@ export const ortNode = ortEngine('ort-node', async () => {
     options: { ...common, executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1 },
     info: `${ort.env.versions.node ?? '?'}, native cpu, 1 intra-op thread`,
   };
-});
+};
+
+export const ortWeb = ortEngine('ort-web', loadOrtWeb);
+export const ortNode = ortEngine('ort-node', loadOrtNode);

@@ -13,12 +13,21 @@ import { convShapes, randomData, type Engine, type EngineFactory } from './engin
 
 type Tf = typeof import('@tensorflow/tfjs-core');
 type Tensor = import('@tensorflow/tfjs-core').Tensor;
-type Backend = 'wasm' | 'cpu';
+export type Backend = 'wasm' | 'cpu';
 
 let core: Promise<Tf> | undefined;
-const loadCore = () => (core ??= import('@tensorflow/tfjs-core'));
+/** tfjs-core, loaded once (tfjs-layers resolves the same copy). */
+export const loadCore = () => (core ??= import('@tensorflow/tfjs-core'));
 
-async function registerBackend(tf: Tf, backend: Backend): Promise<string> {
+const registered = new Map<Backend, Promise<string>>();
+/** Registers and sets up `backend` once (the wasm backend's paths cannot be set twice); returns its details for the results' header. */
+export function registerBackend(tf: Tf, backend: Backend): Promise<string> {
+  let done = registered.get(backend);
+  if (!done) registered.set(backend, (done = setUpBackend(tf, backend)));
+  return done;
+}
+
+async function setUpBackend(tf: Tf, backend: Backend): Promise<string> {
   if (backend === 'cpu') {
     await import('@tensorflow/tfjs-backend-cpu');
     return 'JavaScript';
