@@ -22,6 +22,8 @@ import { formatType } from '../../compiler/types.js';
 import { compileModule } from '../compile.js';
 import type { InputData, KilnModule } from '../runtime/index.js';
 import type { Layer, Shape, WeightSpec } from '../layers/layer.js';
+import type { SymbolicTensor } from '../layers/symbolic.js';
+import { ModelLayer } from './nested.js';
 import type { DType } from '../../compiler/types.js';
 import * as optimizers from '../optimizers/index.js';
 import type { Optimizer } from '../optimizers/index.js';
@@ -904,6 +906,41 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
     if (this.module) return Object.fromEntries(specs.map((s) => [s.name, (this.module!.get(s.name).data as Float32Array).slice()]));
     if (this.restoredOptimizerState) return { ...this.restoredOptimizerState };
     return c.optimizer.initialState(Object.fromEntries(trainable.map((w) => [w.name, { shape: w.spec.shape }])));
+  }
+
+  private layerView?: Layer;
+
+  /** This model as a layer of another (see ./nested.ts): one input, one output. */
+  asLayer(): Layer {
+    return (this.layerView ??= new ModelLayer(this as LayersModel));
+  }
+
+  /**
+   * Functional API: applies this model, as a layer, to a SymbolicTensor (from
+   * `kiln.input` or a layer's apply) — Keras' model nesting.
+   */
+  apply(x: SymbolicTensor): SymbolicTensor {
+    return this.asLayer().apply(x);
+  }
+
+  /** For nesting: the inputs' and outputs' shapes (without the batch dimension). */
+  nestingShapes(): { inputs: Shape[]; outputs: Shape[] } {
+    const t = this.topology();
+    return { inputs: t.inputs.map((i) => [...i.shape]), outputs: t.outputs.map((o) => [...o]) };
+  }
+
+  /** For nesting: this model's weights as one layer's (`<layer>/<weight>`), starting from their current values. */
+  nestedWeights(): WeightSpec[] {
+    const values = this.currentValues();
+    return this.weightEntries().map((w) => {
+      const value = values.get(w.name)!.slice();
+      return { ...w.spec, name: w.name, trainable: w.spec.trainable && w.layer.trainable, initializer: { className: 'Constant', config: {}, init: () => value.slice() } };
+    });
+  }
+
+  /** For nesting: the forward pass of one input, with this model's weights bound by `<layer>/<weight>`. */
+  nestedCall(x: Tensor, weights: Readonly<Record<string, Tensor>>, training: boolean): Tensor {
+    return this.forward([x], weights, training)[0]!;
   }
 
   /** The compile arguments (undefined before compile), for saving. */

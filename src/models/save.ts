@@ -52,6 +52,11 @@ const layerClasses: Record<string, new (args: never) => Layer> = {
 
 /** A layer from `{ className, config }` as `layer.getConfig()` wrote it. */
 export function layerFromConfig(c: ClassConfig, subject = 'loadModel'): Layer {
+  if (c.className === 'Sequential' || c.className === 'Functional') { // a nested model
+    const layer = modelFromConfig(c, subject).asLayer();
+    if (c.config.trainable === false) layer.trainable = false;
+    return layer;
+  }
   const Class = Object.hasOwn(layerClasses, c.className) ? layerClasses[c.className] : undefined;
   if (!Class) throw new KilnError(`${subject}: unknown layer class "${c.className}"; kiln knows ${Object.keys(layerClasses).sort().join(', ')}.`);
   const { batchInputShape, ...rest } = c.config as { batchInputShape?: (number | null)[] } & Record<string, unknown>;

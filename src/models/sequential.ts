@@ -14,13 +14,14 @@ export class Sequential extends LayersModel<Tensor> {
   readonly layers: Layer[] = [];
   protected readonly kind = 'Sequential';
 
-  constructor(args: { layers?: readonly Layer[]; name?: string } = {}) {
+  constructor(args: { layers?: readonly (Layer | LayersModel)[]; name?: string } = {}) {
     super(args.name ?? 'sequential');
     for (const layer of args.layers ?? []) this.add(layer);
   }
 
-  /** Appends a layer; the first must give `inputShape`. */
-  add(layer: Layer): void {
+  /** Appends a layer, or a model (nested as one layer); the first must give `inputShape`. */
+  add(layerOrModel: Layer | LayersModel): void {
+    const layer = layerOrModel instanceof LayersModel ? layerOrModel.asLayer() : layerOrModel;
     if (this.layers.length === 0 && !layer.inputShape) throw new KilnError(`Sequential "${this.name}": the first layer ("${layer.name}") needs an inputShape.`);
     if (this.layers.some((l) => l.name === layer.name)) throw new KilnError(`Sequential "${this.name}": a layer named "${layer.name}" is already in the model.`);
     this.layers.push(layer);
@@ -69,6 +70,6 @@ export class Sequential extends LayersModel<Tensor> {
  * A stack of layers.
  * @example const model = kiln.sequential({ layers: [kiln.layers.dense({ inputShape: [784], units: 10 })] });
  */
-export function sequential(args: { layers?: readonly Layer[]; name?: string } = {}): Sequential {
+export function sequential(args: { layers?: readonly (Layer | LayersModel)[]; name?: string } = {}): Sequential {
   return new Sequential(args);
 }
