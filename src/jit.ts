@@ -22,6 +22,11 @@ interface VariableBindings {
   initialised: boolean;
 }
 
+/** Optimizer state shared by a compiled function's signatures: which signature's module holds the latest values. */
+interface StateOwner {
+  module?: import('./runtime/index.js').KilnModule;
+}
+
 export interface JitOptions {
   /** Input specs; with `null` leading dimensions the module runs any batch up to maxBatch. */
   specs?: readonly Spec[];
@@ -37,6 +42,8 @@ type Result = Tensor | Tensor[] | Record<string, Tensor>;
  */
 export function compile(fn: (...args: Tensor[]) => TraceOutput, options: JitOptions = {}): (...args: Tensor[]) => Promise<Result> {
   const cache = new Map<string, Promise<{ compiled: Compiled; shape: 'single' | 'array' | 'record'; names: string[]; bindings: VariableBindings }>>();
+  // every signature traces the same optimizer state; it lives in the module that ran last and moves with the calls
+  const stateOwner: StateOwner = {};
   return async (...args: Tensor[]) => {
     for (const [i, a] of args.entries()) {
       if (!(a instanceof Tensor) || a.isSymbolic) throw new KilnError(`compile: expected concrete Tensor arguments, got ${a instanceof Tensor ? `symbolic ${formatType(a.type)}` : typeof a} as argument ${i}.`);
@@ -79,10 +86,17 @@ export function compile(fn: (...args: Tensor[]) => TraceOutput, options: JitOpti
       module.set(v.name, { data: v.value.value!.data as Float32Array, shape: v.value.value!.shape });
       bindings.synced.set(v, v.version);
     }
+    if (stateOwner.module && stateOwner.module !== module) {
+      for (const name of bindings.initialStates.keys()) {
+        if (stateOwner.module.manifest.inputs.some((s) => s.name === name)) module.set(name, stateOwner.module.get(name).data);
+      }
+      bindings.initialised = true;
+    }
     if (!bindings.initialised) {
       for (const [name, values] of bindings.initialStates) module.set(name, values);
       bindings.initialised = true;
     }
+    if (bindings.initialStates.size) stateOwner.module = module;
     const feeds = Object.fromEntries([...bindings.feeds].map(([name, get]) => [name, get()]));
     const outputs = module.run('run', { ...feeds, ...Object.fromEntries(args.map((a, i) => [`arg_${i}`, { data: a.value!.data as Float32Array, shape: a.value!.shape }])) });
     for (const v of bindings.updated) {

@@ -89,6 +89,12 @@ export class Variable {
     if (!scope) return this.current;
     let t = scope.reads.get(this);
     if (!t) {
+      // the name is the compiled module's input name: it must be free in this function
+      const other = [...scope.reads.keys()].find((v) => v.name === this.name);
+      if (other) throw new KilnError(`compile: two variables named "${this.name}" are used in one compiled function; give them distinct names (kiln.variable(value, { name })).`);
+      if (/^arg_\d+$/.test(this.name) || scope.initialStates.has(this.name) || scope.feeds.has(this.name)) {
+        throw new KilnError(`compile: variable "${this.name}" has the name of another input of the compiled function (its arguments are arg_0, arg_1, …; optimizer state and learning rates are <variable>/<slot>, <optimizer>/step, <optimizer>/learning_rate); rename the variable.`);
+      }
       t = scope.builder.input(this.name, 'parameter', this.current.type);
       scope.reads.set(this, t);
     }

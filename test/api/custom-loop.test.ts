@@ -119,6 +119,36 @@ describe('custom training loop with kiln.variable', () => {
     flat(b.value).forEach((v, i) => expect(Math.abs(v - (state.b!.data as ArrayLike<number>)[i]!)).toBeLessThan(1e-5));
   });
 
+  test('two input signatures share one optimizer state: the steps equal those of one signature', async () => {
+    const run = async (split: boolean) => {
+      const w = kiln.variable(kiln.tensor([[0.5], [-0.3], [0.2]]));
+      const b = kiln.variable([0.1]);
+      const { step, traces } = makeStep(w, b, kiln.optimizers.adam({ learningRate: 0.1 }));
+      const head = { x: kiln.slice(x, [0, 0], [2, -1]), y: kiln.slice(y, [0, 0], [2, -1]) };
+      const losses: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        // split: alternate a 2-row and a 4-row batch (two signatures); else the 2 rows padded by repeating them (one signature)
+        const batch = i % 2 === 0 && split ? head : i % 2 === 0 ? { x: kiln.concat([head.x, head.x], 0), y: kiln.concat([head.y, head.y], 0) } : { x, y };
+        losses.push(flat((await step(batch.x, batch.y)) as kiln.Tensor)[0]!);
+      }
+      return { losses, w: flat(w.value), traces: traces() };
+    };
+    const two = await run(true);
+    const one = await run(false);
+    expect(two.traces).toBe(2);
+    expect(one.traces).toBe(1);
+    two.losses.forEach((l, i) => expect(l).toBeCloseTo(one.losses[i]!, 5));
+    two.w.forEach((v, i) => expect(v).toBeCloseTo(one.w[i]!, 5));
+  });
+
+  test('variable names that clash with another input of the compiled function are errors', async () => {
+    const a = kiln.variable([1], { name: 'same' });
+    const c = kiln.variable([2], { name: 'same' });
+    await expect(kiln.compile(() => kiln.add(a.read(), c.read()))()).rejects.toThrow('compile: two variables named "same" are used in one compiled function; give them distinct names (kiln.variable(value, { name })).');
+    const arg = kiln.variable([1], { name: 'arg_0' });
+    await expect(kiln.compile((t) => kiln.add(t!, arg.read()))(kiln.tensor([1]))).rejects.toThrow(/variable "arg_0" has the name of another input of the compiled function/);
+  });
+
   test('read and assign outside a compiled function; wrong shapes are clear errors', () => {
     const v = kiln.variable([[1, 2], [3, 4]], { trainable: false });
     expect(v.trainable).toBe(false);
