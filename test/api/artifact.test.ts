@@ -115,6 +115,15 @@ describe('export and load', () => {
   });
 });
 
+describe('crc32', () => {
+  test('the standard check value, and any split of the input gives the same CRC', () => {
+    const bytes = new TextEncoder().encode('123456789');
+    expect(runtime.crc32(bytes)).toBe('cbf43926');
+    const long = Uint8Array.from({ length: 1001 }, (_, i) => (i * 2654435761) >>> 24);
+    for (const cut of [0, 1, 7, 8, 9, 500, 1001]) expect(runtime.crc32(long.subarray(0, cut), long.subarray(cut))).toBe(runtime.crc32(long));
+  });
+});
+
 describe('the runtime stays self-contained', () => {
   test('src/runtime imports nothing outside its folder', () => {
     const folder = join(__dirname, '../../src/runtime');
