@@ -22,12 +22,17 @@ import { tfjsCpu, tfjsWasm } from './engines/tfjs.js';
 import { formatTable, hasTiming, measure, measureRow, Notes, ratio, threadNote, type Cell, type Run, type Table, type TimingOptions } from './harness.js';
 import { measureModels } from './model-bench.js';
 import { loadPeakKernels, peakLoops } from './peak.js';
+import { writeSizeSection } from './size.js';
 
 const quick = process.argv.includes('--quick');
 const modelsOnly = process.argv.includes('--models');
 const kernelsOnly = process.argv.includes('--kernels');
 const started = performance.now();
 const log = (line: string) => process.stderr.write(`${line}\n`);
+if (process.argv.includes('--size')) { // the size report alone (size.ts)
+  await writeSizeSection({ measure: true, quick, log });
+  process.exit(0);
+}
 
 const plan: Plan = {
   gemmSizes: quick ? [128, 512] : [128, 256, 512, 1024],
@@ -217,3 +222,4 @@ const modelText = modelPart ? [modelHeading, '', machine, runLine, ...modelPart]
 console.log([kernelPart ? kernelText : '', modelPart ? modelText : ''].filter(Boolean).join('\n\n'));
 writeFileSync(resultsFile, `${[kernelText, modelText].filter(Boolean).join('\n\n')}\n`);
 log(`wrote ${resultsFile}${modelsOnly || kernelsOnly ? ` (its ${modelsOnly ? 'model' : 'kernel'} part; the rest is from the previous run)` : ''}`);
+await writeSizeSection({ measure: !modelsOnly && !kernelsOnly, previous, quick, log }); // size.ts: measured in a full run, else kept
