@@ -172,6 +172,48 @@ function finishEdge(c: usize, ldc: usize, mr: i32, nr: i32, addC: bool, bias: us
   }
 }
 
+// ---- few rows ---------------------------------------------------------------------
+
+/**
+ * m ≤ SMALL_M with op(B) not transposed (batch-1 inference through a dense layer):
+ * B's rows stream once, straight from memory, and the m rows of C stay in L1. Packing
+ * would read and write all of B for a single use of it.
+ */
+const SMALL_M = 4;
+
+function gemmFewRows(
+  m: i32, n: i32, k: i32, a: usize, lda: i32, transA: bool, b: usize, ldb: i32,
+  c: usize, ldc: i32, accumulate: bool, bias: usize, relu: bool,
+): void {
+  const ldcBytes = <usize>ldc << 2;
+  const n4 = n & ~3;
+  if (!accumulate) for (let i = 0; i < m; i++) memory.fill(c + <usize>i * ldcBytes, 0, <usize>n << 2);
+  for (let p = 0; p < k; p++) {
+    const row = b + ((<usize>p * ldb) << 2);
+    for (let i = 0; i < m; i++) {
+      const av = load<f32>(a + ((transA ? <usize>p * lda + i : <usize>i * lda + p) << 2));
+      const s = f32x4.splat(av);
+      const out = c + <usize>i * ldcBytes;
+      let j = 0;
+      for (; j < n4; j += 4) {
+        const at = <usize>j << 2;
+        v128.store(out + at, f32x4.add(v128.load(out + at), f32x4.mul(s, v128.load(row + at))));
+      }
+      for (; j < n; j++) store<f32>(out + (<usize>j << 2), load<f32>(out + (<usize>j << 2)) + av * load<f32>(row + (<usize>j << 2)));
+    }
+  }
+  if (!bias && !relu) return;
+  for (let i = 0; i < m; i++) {
+    const out = c + <usize>i * ldcBytes;
+    for (let j = 0; j < n; j++) {
+      let v = load<f32>(out + (<usize>j << 2));
+      if (bias) v += load<f32>(bias + (<usize>j << 2));
+      if (relu) v = max<f32>(v, 0);
+      store<f32>(out + (<usize>j << 2), v);
+    }
+  }
+}
+
 // ---- entry points --------------------------------------------------------------
 
 /** C = op(A)·op(B) (+ C when accumulate) (+ bias[j]); activation 1 = relu. Blocked, packed, 4×8 SIMD tiles. */
@@ -183,6 +225,10 @@ export function f32_gemm__simd128(
   accumulate: bool, bias: usize, activation: i32,
 ): void {
   if (m <= 0 || n <= 0) return;
+  if (m <= SMALL_M && !transB) {
+    gemmFewRows(m, n, k, a, lda, transA, b, ldb, c, ldc, accumulate, bias, activation == 1);
+    return;
+  }
   // element (p, w) strides of each operand, w = row of op(A) / column of op(B)
   const psA = transA ? lda : 1, wsA = transA ? 1 : lda;
   const psB = transB ? 1 : ldb, wsB = transB ? ldb : 1;
