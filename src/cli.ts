@@ -5,14 +5,14 @@
  * (a model on a built-in data set). Bad input exits non-zero with a one-line reason.
  */
 import { realpathSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { KilnError } from '../compiler/errors.js';
 import { demo } from './demo.js';
 import { decodeNpy, encodeNpy } from './io/npy.js';
-import { writeFileAtomic } from './io/files.js';
+import { readFileChecked, writeFileAtomic } from './io/files.js';
 import { loadArtifactFile, type ExportEntry } from './models/export.js';
 import { LayersModel } from './models/model.js';
 import { loadModel } from './models/save.js';
@@ -118,12 +118,7 @@ const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
 
 /** An input file as data + shape: .npy (any dtype NumPy writes that kiln maps) or .json nested arrays. */
 async function inputFrom(path: string, dtype: 'float32' | 'int32'): Promise<{ data: Float32Array | Int32Array; shape: number[] }> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch (e) {
-    throw new KilnError(`kiln run: cannot read "${path}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`);
-  }
+  const bytes = await readFileChecked(path, 'kiln run');
   let shape: number[];
   let values: ArrayLike<number | bigint>;
   if (extname(path) === '.npy') {

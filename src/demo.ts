@@ -55,6 +55,19 @@ const architectures: Record<DemoModel, { build: () => Sequential; inputShape: nu
   },
 };
 
+/** The demo's model (`mlp` or `cnn`), compiled with Adam and sparse categorical cross-entropy on logits. */
+export function demoModel(name: DemoModel = 'cnn', learningRate = 1e-3): Sequential {
+  const arch = Object.hasOwn(architectures, name) ? architectures[name] : undefined;
+  if (!arch) throw new KilnError(`demo: unknown model "${String(name)}"; expected mlp or cnn.`);
+  const model = arch.build();
+  model.compile({
+    optimizer: optimizers.adam({ learningRate }),
+    loss: losses.sparseCategoricalCrossentropy({ fromLogits: true }),
+    metrics: ['accuracy'],
+  });
+  return model;
+}
+
 export async function demo(options: DemoOptions = {}): Promise<DemoResult> {
   const name = options.model ?? 'cnn';
   const arch = Object.hasOwn(architectures, name) ? architectures[name] : undefined;
@@ -63,13 +76,8 @@ export async function demo(options: DemoOptions = {}): Promise<DemoResult> {
   const data = await fashionMnist.load();
   log(`Fashion-MNIST (shipped): ${data.train.labels.shape[0]} training and ${data.test.labels.shape[0]} test images; model: ${name}`);
 
-  const model = arch.build();
+  const model = demoModel(name, options.learningRate ?? 1e-3);
   model.summary(log);
-  model.compile({
-    optimizer: optimizers.adam({ learningRate: options.learningRate ?? 1e-3 }),
-    loss: losses.sparseCategoricalCrossentropy({ fromLogits: true }),
-    metrics: ['accuracy'],
-  });
   // on the console: Keras' progress bar; with a custom log: one line per epoch
   const history = await model.fit(data.train.images, data.train.labels, {
     epochs: options.epochs ?? arch.epochs, batchSize: options.batchSize ?? 64, validationSplit: 0.1, seed: options.seed ?? 0,

@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import * as kiln from '../../src/index.js';
 import { encodeArtifact } from '../../src/runtime/index.js';
+import { demoModel } from '../../src/demo.js';
 
 export interface BuildOptions {
   /** Images the CNN trains on (one epoch, batch 32) before export; 0 exports it untrained. Default 2000. */
@@ -51,23 +52,7 @@ export function repoRoot(): string {
 }
 
 /** The demo's CNN (`kiln demo`, src/demo.ts): two 5×5 convolutions with pooling, then a dense layer to the 10 classes. */
-export function fashionCnn(): kiln.Sequential {
-  const L = kiln.layers;
-  const model = kiln.sequential({ layers: [
-    L.conv2d({ inputShape: [28, 28, 1], filters: 32, kernelSize: 5, padding: 'same', activation: 'relu' }),
-    L.maxPooling2d({ poolSize: 2 }),
-    L.conv2d({ filters: 64, kernelSize: 5, padding: 'same', activation: 'relu' }),
-    L.maxPooling2d({ poolSize: 2 }),
-    L.flatten(),
-    L.dense({ units: 10 }),
-  ] });
-  model.compile({
-    optimizer: kiln.optimizers.adam({ learningRate: 1e-3 }),
-    loss: kiln.losses.sparseCategoricalCrossentropy({ fromLogits: true }),
-    metrics: ['accuracy'],
-  });
-  return model;
-}
+export const fashionCnn = (): kiln.Sequential => demoModel('cnn');
 
 /** kiln/runtime's sources as browser ES modules, one .js per .ts (imports already end in .js). */
 export function transpileRuntime(outDir: string): string[] {

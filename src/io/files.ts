@@ -5,6 +5,7 @@
  */
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { KilnError } from '../../compiler/errors.js';
 import type { Tensor } from '../../compiler/tensor.js';
 import { decodeNpy, encodeNpy, type EncodeNpyOptions } from './npy.js';
 import { fail, setEntry, type NpyArrayLike } from './npyArray.js';
@@ -16,6 +17,15 @@ export type LoadOptions = Omit<ToTensorOptions, 'name'>;
 
 function errorCode(e: unknown): string {
   return (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+}
+
+/** The bytes of `path`, or a KilnError `<subject>: cannot read "<path>": <code>.` */
+export async function readFileChecked(path: string, subject: string): Promise<Uint8Array> {
+  try {
+    return await readFile(path);
+  } catch (e) {
+    throw new KilnError(`${subject}: cannot read "${path}": ${errorCode(e)}.`);
+  }
 }
 
 /**

@@ -88,16 +88,11 @@ export async function exportModel(model: LayersModel, path: string, options: Exp
 
 /** Reads an artifact file or folder (Node) with the runtime's loader. */
 export async function loadArtifactFile(path: string): Promise<import('../runtime/artifact.js').Artifact> {
-  const { readFile, stat } = await import('node:fs/promises');
+  const { stat } = await import('node:fs/promises');
   const { join } = await import('node:path');
   const { loadArtifact } = await import('../runtime/artifact.js');
-  const read = async (p: string) => {
-    try {
-      return await readFile(p);
-    } catch (e) {
-      throw new KilnError(`loadArtifact: cannot read "${p}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`);
-    }
-  };
+  const { readFileChecked } = await import('../io/files.js');
+  const read = (p: string) => readFileChecked(p, 'loadArtifact');
   let isFolder = false;
   try {
     isFolder = (await stat(path)).isDirectory();
@@ -105,6 +100,6 @@ export async function loadArtifactFile(path: string): Promise<import('../runtime
     throw new KilnError(`loadArtifact: cannot read "${path}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`);
   }
   if (!isFolder) return loadArtifact(new Uint8Array(await read(path)));
-  const manifest = (await read(join(path, 'manifest.json'))).toString('utf8');
+  const manifest = new TextDecoder().decode(await read(join(path, 'manifest.json')));
   return loadArtifact({ manifest, wasm: await read(join(path, 'model.wasm')), weights: await read(join(path, 'weights.safetensors')) });
 }

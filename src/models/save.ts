@@ -277,13 +277,7 @@ export async function saveModel(model: LayersModel, path: string, options: SaveO
 
 /** Reads a file `model.save` wrote. */
 export async function loadModel(path: string, options: { compile?: boolean } = {}): Promise<LayersModel & { metadata: Record<string, string> }> {
-  const { readFile } = await import('node:fs/promises');
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch (e) {
-    throw new KilnError(`loadModel: cannot read "${path}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`);
-  }
+  const bytes = await (await files()).readFileChecked(path, 'loadModel');
   return decodeModel(bytes, { ...options, name: path });
 }
 
@@ -297,13 +291,7 @@ export async function saveWeights(model: LayersModel, path: string): Promise<voi
 }
 
 export async function loadWeights(model: LayersModel, path: string): Promise<void> {
-  const { readFile } = await import('node:fs/promises');
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch (e) {
-    throw new KilnError(`loadWeights: cannot read "${path}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`);
-  }
+  const bytes = await (await files()).readFileChecked(path, 'loadWeights');
   const subject = `loadWeights "${path}"`;
   const file = decodeSafetensors(bytes, path);
   // a whole-model file holds its weights under weights/

@@ -94,9 +94,10 @@ function checkManifest(m: unknown): ArtifactManifest {
   return a;
 }
 
-type Source = Uint8Array | ArrayBuffer | { manifest: ArtifactManifest | string; wasm: BufferSource; weights: BufferSource };
+type Bytes = ArrayBuffer | ArrayBufferView;
+type Source = Uint8Array | ArrayBuffer | { manifest: ArtifactManifest | string; wasm: Bytes; weights: Bytes };
 
-const asBytes = (b: BufferSource): Uint8Array => (b instanceof Uint8Array ? b : ArrayBuffer.isView(b) ? bytesOf(b) : new Uint8Array(b));
+const asBytes = (b: Bytes): Uint8Array => (b instanceof Uint8Array ? b : ArrayBuffer.isView(b) ? bytesOf(b) : new Uint8Array(b));
 
 /**
  * Loads an artifact — one file's bytes, or a folder's three parts — checking the
