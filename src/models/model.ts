@@ -202,6 +202,15 @@ function resolveHeads(args: CompileArgs, outputs: readonly string[]): Head[] {
   });
 }
 
+/** A NaN or infinity in the data is an error before training (it would flood the weights with NaN). */
+function checkFinite(method: string, what: string, v: Value): void {
+  if (v.dtype !== 'float32') return;
+  const width = v.data.length / Math.max(v.shape[0] ?? 1, 1);
+  for (let i = 0; i < v.data.length; i++) {
+    if (!Number.isFinite(v.data[i]!)) throw new KilnError(`${method}: ${what} holds ${v.data[i]} at example ${Math.floor(i / width)} (flat index ${i}); clean or impute the data first.`);
+  }
+}
+
 /** Rows `index` of a batch-major value. */
 function rows(v: Value, index: Int32Array): Value {
   const width = v.data.length / v.shape[0]!;
@@ -517,6 +526,7 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
       if (!sameShape(t.shape.slice(1), want.shape)) throw new KilnError(`${method}: expected ${what} of shape [n,${want.shape.join(',')}], got ${formatType(t.type)}.`);
       if (t.shape[0] !== n) throw new KilnError(`${method}: expected every input to have ${String(n)} examples, got ${formatType(t.type)} for ${what}.`);
       const v = t.value!;
+      checkFinite(method, what, v);
       if (v.dtype === want.dtype) return v;
       return { dtype: want.dtype, shape: v.shape, data: want.dtype === 'int32' ? Int32Array.from(v.data, Math.trunc) : Float32Array.from(v.data) } as Value;
     });
@@ -532,11 +542,19 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
       const lossOf = heads.length === 1 ? `loss ${loss.name}` : `output "${heads[i]!.output}"'s loss ${loss.name}`;
       if (loss.sparse) {
         if (t.rank !== 1) throw new KilnError(`${method}: ${lossOf} expects class indices of shape [n], got ${formatType(t.type)}.`);
+        const classes = topology.outputs[i]![topology.outputs[i]!.length - 1]!;
+        const what = ys.length === 1 ? 'y' : `y[${i}]`;
+        v.data.forEach((label, k) => {
+          if (!Number.isInteger(label) || label < 0 || label >= classes) {
+            throw new KilnError(`${method}: ${lossOf} expects class indices in 0…${classes - 1}, got ${label} in ${what} at example ${k}.`);
+          }
+        });
         if (t.dtype !== 'int32') v = { dtype: 'int32', shape: v.shape, data: Int32Array.from(v.data) };
       } else {
         const out = topology.outputs[i]!;
         if (!sameShape(t.shape.slice(1), out)) throw new KilnError(`${method}: ${lossOf} expects labels of shape [n,${out.join(',')}], got ${formatType(t.type)}.`);
         if (t.dtype !== 'float32') v = { dtype: 'float32', shape: v.shape, data: Float32Array.from(v.data) };
+        checkFinite(method, ys.length === 1 ? 'y' : `y[${i}]`, v);
       }
       return v;
     });

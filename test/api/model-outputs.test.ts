@@ -163,4 +163,16 @@ describe('fit details', () => {
     expect(model.countParams()).toBe(10);
     expect(model.getWeights()).toHaveLength(2);
   });
+
+  test('bad data fails before training: labels out of range or fractional, NaN or infinity in x or y', async () => {
+    const model = kiln.sequential({ layers: [kiln.layers.dense({ inputShape: [2], units: 3 })] });
+    model.compile({ optimizer: 'sgd', loss: kiln.losses.sparseCategoricalCrossentropy({ fromLogits: true }) });
+    const x = kiln.tensor([[1, 2], [3, 4]]);
+    await expect(model.fit(x, kiln.tensor([0, 3], [2], 'int32'), { verbose: 0 })).rejects.toThrow('fit: loss sparseCategoricalCrossentropy expects class indices in 0…2, got 3 in y at example 1.');
+    await expect(model.fit(x, kiln.tensor([0.5, 1]), { verbose: 0 })).rejects.toThrow('fit: loss sparseCategoricalCrossentropy expects class indices in 0…2, got 0.5 in y at example 0.');
+    await expect(model.fit(kiln.tensor([[1, 2], [NaN, 4]]), kiln.tensor([0, 1], [2], 'int32'), { verbose: 0 })).rejects.toThrow('fit: x holds NaN at example 1 (flat index 2); clean or impute the data first.');
+    const regression = kiln.sequential({ layers: [kiln.layers.dense({ inputShape: [2], units: 1 })] });
+    regression.compile({ optimizer: 'sgd', loss: 'mse' });
+    await expect(regression.evaluate(x, kiln.tensor([[1], [Infinity]]))).rejects.toThrow('evaluate: y holds Infinity at example 1 (flat index 1); clean or impute the data first.');
+  });
 });
