@@ -296,6 +296,12 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
   private graphs?: { trainStep: Graph; evaluate: Graph; predict: Graph };
   /** Set by a callback to end `fit` after the current batch; `fit` resets it at its start. */
   stopTraining = false;
+  /**
+   * Set by `terminateOnNaN` for the length of a fit: each training step first keeps
+   * a host copy of the weights and optimizer state, and a step whose loss is not
+   * finite is undone, so the last good weights stay.
+   */
+  keepLastGoodWeights = false;
 
   protected constructor(name: string) {
     this.name = name;
@@ -603,8 +609,11 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
         Object.assign(inputs, c.optimizer.inputs());
         if (this.weighted) inputs.sample_weight = { data: sampleWeights ? sampleWeights(item) : new Float32Array(count).fill(1), shape: [count] };
       }
+      // the module's inputs that a step changes: weights and optimizer state (everything but the data and scalars)
+      const saved = training && this.keepLastGoodWeights ? module.manifest.inputs.filter((i) => i.kind === 'parameter' || i.kind === 'state').map((i) => [i.name, module.get(i.name).data] as const) : undefined;
       const out = module.run(entry, inputs);
       const lossValue = out.loss!.data[0]!;
+      if (saved && !Number.isFinite(lossValue)) for (const [name, data] of saved) module.set(name, data);
       for (const k of lossLogs) totals[k]! += out[k]!.data[0]! * count; // losses are batch means; metrics are batch sums
       for (const { log, metric } of metrics) {
         if (!metric.parts) {

@@ -129,20 +129,25 @@ describe('learning rate callbacks', () => {
 });
 
 describe('terminateOnNaN', () => {
-  const bad = kiln.tensor(Float32Array.from(x.dataSync(), (v, i) => (i < 4 ? NaN : v)), [30, 4]);
-
-  test('without it, fit throws on a NaN loss; with it, training stops cleanly', async () => {
-    await expect(model.fit(bad, y, { epochs: 3, batchSize: 10, shuffle: false, verbose: 0 })).rejects.toThrow(/^fit: the loss became NaN at batch 0; /);
+  // a huge learning rate: the first step's update overflows the next batch's loss
+  test('without it, fit throws on a NaN loss; with it, training stops cleanly and keeps the last good weights', async () => {
+    model.optimizer!.learningRate = 1e37;
+    await expect(model.fit(x, y, { epochs: 3, batchSize: 10, shuffle: false, verbose: 0 })).rejects.toThrow(/^fit: the loss became (NaN|Infinity) at batch 1; /);
+    model.setWeights(initial);
+    await model.trainOnBatch(kiln.slice(x, [0, 0], [10, -1]), kiln.slice(y, [0], [10])); // the one good step
+    const good = weights();
     model.setWeights(initial);
     const batches: number[] = [];
     const log = vi.spyOn(console, 'log').mockImplementation(() => {});
     try {
-      const history = await model.fit(bad, y, { epochs: 3, batchSize: 10, shuffle: false, verbose: 0, validationData: [val.x, val.y], callbacks: [kiln.callbacks.terminateOnNaN(), { onBatchEnd: (b) => { batches.push(b); } }] });
+      const history = await model.fit(x, y, { epochs: 3, batchSize: 10, shuffle: false, verbose: 0, validationData: [val.x, val.y], callbacks: [kiln.callbacks.terminateOnNaN(), { onBatchEnd: (b) => { batches.push(b); } }] });
       expect(history.epoch).toEqual([0]);
-      expect(batches).toEqual([0]);
-      expect(history.history.loss![0]).toBeNaN();
+      expect(batches).toEqual([0, 1]);
+      expect(Number.isFinite(history.history.loss![0]!)).toBe(false);
       expect(model.stopTraining).toBe(true);
-      expect(log).toHaveBeenCalledWith('Batch 0: Invalid loss, terminating training');
+      expect(log).toHaveBeenCalledWith('Batch 1: Invalid loss, terminating training');
+      expect(weights()).toEqual(good);
+      expect(model.keepLastGoodWeights).toBe(false);
     } finally {
       log.mockRestore();
     }
