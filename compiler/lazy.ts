@@ -30,6 +30,7 @@ import { hashGraph, type Graph } from './ir.js';
 import { interpret } from './interpret.js';
 import type { Value } from './ops/op.js';
 import type { OpName } from './ops/index.js';
+import { captureOrigin } from './source.js';
 import { apply, Tensor } from './tensor.js';
 import { formatType, sameType, type TensorType } from './types.js';
 
@@ -159,14 +160,14 @@ export function recordLazy(op: OpName, inputs: readonly Tensor[], params: object
 }
 
 /** `t.backward(gradient)`: records d t / d every leaf that requires grad, accumulated into `.grad`. */
-export function backward(t: Tensor, gradient: Tensor | undefined, origin: string | undefined): void {
-  if (!t.requiresGrad) throw userError('backward', `expected a tensor that requires grad, got ${formatType(t.type)} that does not (its inputs do not require grad, or it was made under noGrad or by detach())`, origin);
-  if (gradient === undefined && t.size !== 1) throw userError('backward', `expected a scalar (one element) or a gradient argument, got ${formatType(t.type)}; pass the upstream gradient, e.g. y.backward(kiln.onesLike(y))`, origin);
+export function backward(t: Tensor, gradient: Tensor | undefined): void {
+  if (!t.requiresGrad) throw userError('backward', `expected a tensor that requires grad, got ${formatType(t.type)} that does not (its inputs do not require grad, or it was made under noGrad or by detach())`, captureOrigin());
+  if (gradient === undefined && t.size !== 1) throw userError('backward', `expected a scalar (one element) or a gradient argument, got ${formatType(t.type)}; pass the upstream gradient, e.g. y.backward(kiln.onesLike(y))`, captureOrigin());
   if (gradient !== undefined && (!(gradient instanceof Tensor) || !sameType(gradient.type, t.type))) {
-    throw userError('backward', `expected a gradient of type ${formatType(t.type)}, got ${gradient instanceof Tensor ? formatType(gradient.type) : typeof gradient}`, origin);
+    throw userError('backward', `expected a gradient of type ${formatType(t.type)}, got ${gradient instanceof Tensor ? formatType(gradient.type) : typeof gradient}`, captureOrigin());
   }
   if (t.backwardCalls > 0 && !t.retainGraph) {
-    throw userError('backward', `tried to backward through the graph of ${formatType(t.type)} a second time; pass { retainGraph: true } to the first backward() to do that`, origin);
+    throw userError('backward', `tried to backward through the graph of ${formatType(t.type)} a second time; pass { retainGraph: true } to the first backward() to do that`, captureOrigin());
   }
   t.backwardCalls++;
   const leaves: Tensor[] = [];
@@ -316,9 +317,15 @@ class Lowering {
   }
 }
 
+/** ' (at file.ts:12)' for the user's line that asked for the value, if known. */
+function atOrigin(): string {
+  const origin = captureOrigin();
+  return origin ? ` (at ${origin})` : '';
+}
+
 function checkFresh(storage: Storage, node: OpNode): void {
   if (storage.writtenAt > node.epoch) {
-    throw new KilnError(`${node.op}: this tensor was computed from "${storage.label}" before an update changed it (optimizer.step(), an in-place copy or loadStateDict); read it before the update (await t.item()) or compute it again. To backward through a graph twice, call backward once and read .grad before stepping.`);
+    throw new KilnError(`${node.op}: this tensor was computed from "${storage.label}" before an update changed it (optimizer.step(), an in-place copy or loadStateDict); read it before the update (await t.item()) or compute it again. To backward through a graph twice, call backward once and read .grad before stepping${atOrigin()}.`);
   }
 }
 
@@ -338,11 +345,12 @@ let backendImpl: Backend | undefined;
 let compileAt = 2;
 let failure: unknown;
 
-const stats = { realizations: 0, plansBuilt: 0, planHits: 0, compiles: 0, compiledRuns: 0, interpretedRuns: 0 };
+const stats = { realizations: 0, plansBuilt: 0, planHits: 0, compiles: 0, compiledRuns: 0, interpretedRuns: 0, runMs: 0 };
 
 /**
  * Counters of the lazy engine: realizations, plans built (graphs lowered) and
- * reused, programs compiled, runs compiled and interpreted.
+ * reused, programs compiled, runs compiled and interpreted, and the time spent
+ * inside runs (`runMs`; the rest of a loop's time is host overhead).
  * @example kiln.cacheStats().compiles
  */
 export function cacheStats(): Readonly<typeof stats> {
@@ -432,7 +440,9 @@ function runNow(job: Job, runner: Runner | undefined): void {
   stats.realizations++;
   if (runner) stats.compiledRuns++;
   else stats.interpretedRuns++;
+  const t0 = performance.now();
   const outputs = (runner ?? interpreter).run(job);
+  stats.runMs += performance.now() - t0;
   job.targets.forEach((t, i) => t.setRealized(outputs[`o${i}`]!));
   job.done = true;
 }

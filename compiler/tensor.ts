@@ -227,7 +227,7 @@ export class Tensor {
    */
   backward(gradient?: Tensor, options: { retainGraph?: boolean } = {}): void {
     if (options.retainGraph) this.retainGraph = true;
-    L.backward(this, gradient, captureOrigin());
+    L.backward(this, gradient); // the user's line is captured only for an error
   }
 
   /** The same values, cut from the gradient graph. */

@@ -5,7 +5,7 @@
  * (compiled at the second step, then reused). `--bench` compares the steady-state
  * step time with Keras-style `fit` on the same model and batch.
  *
- *   npx tsx examples/pytorch-style/train.ts [--epochs 1] [--bench]
+ *   npx tsc -p examples/pytorch-style && node dist/examples/pytorch-style/train.js [--epochs 1] [--bench]
  */
 import * as kiln from '../../src/index.js';
 

@@ -91,7 +91,8 @@ export function convTranspose2d(x: Tensor, weight: Tensor, bias?: Tensor, option
   const [kh, kw] = [weight.shape[2] as number, weight.shape[3] as number];
   const h = ((inner.shape[1] as number) - 1) * sh - 2 * ph + dh * (kh - 1) + oh + 1;
   const w = ((inner.shape[2] as number) - 1) * sw - 2 * pw + dw * (kw - 1) + ow + 1;
-  let y = F.conv2dTranspose(inner, F.transpose(weight, [2, 3, 1, 0]), [h, w], { strides: [sh, sw], padding: [[ph, ph + oh], [pw, pw + ow]], dilations: [dh, dw] });
+  // the adjoint of a conv with symmetric padding; the outputPadding rows are those that conv's floor drops
+  let y = F.conv2dTranspose(inner, F.transpose(weight, [2, 3, 1, 0]), [h, w], { strides: [sh, sw], padding: [[ph, ph], [pw, pw]], dilations: [dh, dw] });
   if (bias) y = F.add(y, bias);
   return toNchw(y);
 }
@@ -178,12 +179,11 @@ export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntrop
   const ls = options.labelSmoothing ?? 0;
   if (!(ls >= 0 && ls <= 1)) fail(op, `expected labelSmoothing in [0, 1], got ${ls}`);
   const ignore = options.ignoreIndex ?? -100;
-  // concrete labels without ignored entries need no mask
-  const masked = target.isLazy || target.dataSync().some((v) => v === ignore);
-  const valid = masked ? F.cast(F.ne(target, ignore), 'float32') : undefined;
-  const safe = masked ? F.where(F.ne(target, ignore), target, 0) : target;
+  const host = target.isLazy ? undefined : hostLabels(target, classes, ignore); // concrete labels (a DataLoader's) are encoded on the host
+  const valid = host ? host.valid : F.cast(F.ne(target, ignore), 'float32');
+  const safe = host ? host.safe : F.where(F.ne(target, ignore), target, 0);
   const logp = F.logSoftmax(logits, -1);
-  let dist = F.oneHot(safe, classes);
+  let dist = host ? host.oneHot : F.oneHot(safe, classes);
   if (ls > 0) dist = F.add(F.mul(dist, 1 - ls), ls / classes);
   let per = F.neg(F.sum(F.mul(dist, options.weight ? F.mul(logp, options.weight) : logp), -1));
   let count: Tensor | undefined;
@@ -191,6 +191,28 @@ export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntrop
   if (valid) per = F.mul(per, valid);
   if (w || valid) count = F.sum(w && valid ? F.mul(w, valid) : (w ?? valid)!);
   return remember(reduce(op, per, options.reduction ?? 'mean', count), input);
+}
+
+/** One-hot rows, the validity mask (when some label is ignored) and safe indices of concrete labels, built in plain loops. */
+function hostLabels(target: Tensor, classes: number, ignore: number): { oneHot: Tensor; valid: Tensor | undefined; safe: Tensor } {
+  const labels = target.dataSync();
+  const oneHot = new Float32Array(labels.length * classes);
+  const ignored = labels.some((v) => v === ignore);
+  const valid = ignored ? new Float32Array(labels.length) : undefined;
+  const safe = ignored ? new Int32Array(labels.length) : undefined;
+  labels.forEach((v, i) => {
+    if (v === ignore) return;
+    if (!(v >= 0 && v < classes)) fail('crossEntropy', `expected class labels in [0, ${classes}) or ignoreIndex ${ignore}, got ${v} at index ${i}`);
+    oneHot[i * classes + v] = 1;
+    if (valid) valid[i] = 1;
+    if (safe) safe[i] = v;
+  });
+  const shape = target.shape as number[];
+  return {
+    oneHot: Tensor.concrete({ dtype: 'float32', shape: [...shape, classes], data: oneHot }),
+    valid: valid && Tensor.concrete({ dtype: 'float32', shape, data: valid }),
+    safe: safe ? Tensor.concrete({ dtype: 'int32', shape, data: safe }) : target,
+  };
 }
 
 /** Negative log-likelihood of log-probabilities [N, C] at int32 labels. */

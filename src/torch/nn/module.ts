@@ -18,6 +18,10 @@ import { loadSafetensors, saveSafetensors } from '../../io/files.js';
 import { isBuffer, isParameter, storageOf } from '../tensors.js';
 
 const wrapped = new WeakSet<KilnError>();
+const named = new WeakSet<Module>();
+
+/** PyTorch's spelling of a dotted name: 'bn.runningMean' → 'bn.running_mean'. */
+const snakeCase = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
 export abstract class Module {
   /** Training mode (dropout active, batch norm on batch statistics); see train()/eval(). */
@@ -31,6 +35,10 @@ export abstract class Module {
     Object.defineProperty(this, 'forward', {
       enumerable: false,
       value: (...args: unknown[]) => {
+        if (!named.has(this)) { // the first forward names the submodules, so their errors can say which one failed
+          named.add(this);
+          this.namedModules();
+        }
         try {
           return forward.apply(this, args);
         } catch (e) {
@@ -117,16 +125,23 @@ export abstract class Module {
     return Object.fromEntries([...this.namedParameters(), ...this.namedBuffers()].map(([n, t]) => [n, Tensor.concrete(storageOf(t, 'stateDict').read())]));
   }
 
-  /** Copies values in by name (PyTorch layouts); `strict` (default) requires exactly this module's names. */
+  /**
+   * Copies values in by name (PyTorch layouts); `strict` (default) requires exactly
+   * this module's names. A torch state dict loads as is: a name may also be given
+   * in torch's snake_case ('bn.running_mean' for 'bn.runningMean'), and
+   * 'num_batches_tracked' entries (a counter kiln does not keep) are skipped.
+   */
   loadStateDict(dict: Readonly<Record<string, Tensor>>, options: { strict?: boolean } = {}): { missingKeys: string[]; unexpectedKeys: string[] } {
     const own = new Map([...this.namedParameters(), ...this.namedBuffers()]);
-    const missingKeys = [...own.keys()].filter((k) => !(k in dict));
-    const unexpectedKeys = Object.keys(dict).filter((k) => !own.has(k));
+    const keyOf = new Map([...own.keys()].map((k) => [k, k in dict ? k : snakeCase(k)]));
+    const used = new Set(keyOf.values());
+    const missingKeys = [...own.keys()].filter((k) => !(keyOf.get(k)! in dict));
+    const unexpectedKeys = Object.keys(dict).filter((k) => !used.has(k) && !/(^|\.)num_batches_tracked$/.test(k));
     if ((options.strict ?? true) && (missingKeys.length || unexpectedKeys.length)) {
       throw userError(`${this.constructor.name}.loadStateDict`, `expected the keys of this module; missing ${JSON.stringify(missingKeys)}, unexpected ${JSON.stringify(unexpectedKeys)}`, captureOrigin());
     }
     for (const [k, t] of own) {
-      const v = dict[k];
+      const v = dict[keyOf.get(k)!];
       if (!v) continue;
       if (v.dtype !== t.dtype || v.rank !== t.rank || v.shape.some((d, i) => d !== t.shape[i])) {
         throw userError(`${this.constructor.name}.loadStateDict`, `expected "${k}" of type ${formatType(t.type)}, got ${formatType(v.type)}`, captureOrigin());

@@ -1,0 +1,188 @@
+/**
+ * PyTorch's recurrent layers (`kiln.nn.RNN`, `LSTM`, `GRU`) with its parameter
+ * names (`weight_ih_l0`, `weight_hh_l0`, `bias_ih_l0`, `bias_hh_l0`, … per
+ * layer), gate order (LSTM i, f, g, o; GRU r, z, n), initialisation
+ * (uniform ±1/sqrt(hiddenSize)) and results (`[output, h_n]`, LSTM
+ * `[output, [h_n, c_n]]`), so a torch state dict loads as is. The sequence
+ * length is static: the loop over time is unrolled into the graph, and each
+ * layer's input projection runs as one matmul over all steps.
+ * @example
+ * const lstm = new kiln.nn.LSTM(8, 16, { batchFirst: true });
+ * const [out, [h, c]] = lstm.forward(x); // x [N, T, 8] → out [N, T, 16], h and c [1, N, 16]
+ */
+import { userError } from '../../../compiler/errors.js';
+import * as F from '../../../compiler/functions/index.js';
+import { nextSeed } from '../../../compiler/random.js';
+import { captureOrigin } from '../../../compiler/source.js';
+import type { Tensor } from '../../../compiler/tensor.js';
+import { formatType } from '../../../compiler/types.js';
+import { Parameter } from '../tensors.js';
+import * as Fn from './functional.js';
+import { fanUniform } from './init.js';
+import { Module } from './module.js';
+
+export type RecurrentKind = 'rnnTanh' | 'rnnRelu' | 'lstm' | 'gru';
+
+/** One layer's weights: wIh [G·H, in], wHh [G·H, H], biases [G·H] (G = 1, 4 or 3 gates). */
+export interface RecurrentWeights { wIh: Tensor; wHh: Tensor; bIh?: Tensor; bHh?: Tensor }
+
+export interface RecurrentOptions {
+  /** Input and output are [N, T, ·] (true) or [T, N, ·] (false, PyTorch's default). */
+  batchFirst?: boolean;
+  /** Dropout on every layer's output but the last, while training. */
+  dropout?: number;
+  training?: boolean;
+  seed?: number;
+}
+
+const gateCount: Record<RecurrentKind, number> = { rnnTanh: 1, rnnRelu: 1, lstm: 4, gru: 3 };
+
+/** One time step of one layer: `xw` is x·W_ihᵀ + b_ih for this step; the new h (and c). */
+const cells: Record<RecurrentKind, (xw: Tensor, h: Tensor, c: Tensor | undefined, w: RecurrentWeights) => [Tensor, Tensor | undefined]> = {
+  rnnTanh: (xw, h, _c, w) => [F.tanh(F.add(xw, Fn.linear(h, w.wHh, w.bHh))), undefined],
+  rnnRelu: (xw, h, _c, w) => [F.relu(F.add(xw, Fn.linear(h, w.wHh, w.bHh))), undefined],
+  lstm: (xw, h, c, w) => {
+    const [i, f, g, o] = F.split(F.add(xw, Fn.linear(h, w.wHh, w.bHh)), 4, -1) as [Tensor, Tensor, Tensor, Tensor];
+    const next = F.add(F.mul(F.sigmoid(f), c!), F.mul(F.sigmoid(i), F.tanh(g)));
+    return [F.mul(F.sigmoid(o), F.tanh(next)), next];
+  },
+  gru: (xw, h, _c, w) => {
+    const [xr, xz, xn] = F.split(xw, 3, -1) as [Tensor, Tensor, Tensor];
+    const [hr, hz, hn] = F.split(Fn.linear(h, w.wHh, w.bHh), 3, -1) as [Tensor, Tensor, Tensor];
+    const r = F.sigmoid(F.add(xr, hr));
+    const z = F.sigmoid(F.add(xz, hz));
+    const n = F.tanh(F.add(xn, F.mul(r, hn)));
+    return [F.add(n, F.mul(z, F.sub(h, n))), undefined]; // (1 − z)·n + z·h
+  },
+};
+
+/**
+ * The recurrence over a whole sequence, layer by layer, as a function of its
+ * weights (the modules call it; gradient checks can too). `h0`/`c0` are
+ * [layers, N, H] (zeros when undefined). Returns the last layer's outputs and
+ * the final states, in the input's layout.
+ */
+export function recurrent(kind: RecurrentKind, x: Tensor, layers: readonly RecurrentWeights[], h0?: Tensor, c0?: Tensor, options: RecurrentOptions = {}): { output: Tensor; h: Tensor; c: Tensor | undefined } {
+  const op = kind === 'lstm' ? 'lstm' : kind === 'gru' ? 'gru' : 'rnn';
+  const hidden = layers[0]!.wHh.shape[1] as number;
+  const inputSize = layers[0]!.wIh.shape[1] as number;
+  const layout = options.batchFirst ? '[N, T, features]' : '[T, N, features]';
+  if (x.rank !== 3 || x.shape[2] !== inputSize || x.dtype !== 'float32') throw userError(op, `expected a float32 input ${layout} with ${inputSize} features, got ${formatType(x.type)}`, captureOrigin());
+  let seq = options.batchFirst ? x : F.transpose(x, [1, 0, 2]); // [N, T, ·] inside
+  const [n, steps] = [seq.shape[0] as number, seq.shape[1] as number];
+  for (const [what, s] of [['h0', h0], ['c0', c0]] as const) {
+    if (s && (s.rank !== 3 || s.shape[0] !== layers.length || s.shape[1] !== n || s.shape[2] !== hidden)) throw userError(op, `expected ${what} of shape [${layers.length},${n},${hidden}], got ${formatType(s.type)}`, captureOrigin());
+  }
+  const zeros = F.zeros([n, hidden]);
+  const hs: Tensor[] = [];
+  const cs: Tensor[] = [];
+  layers.forEach((w, l) => {
+    const width = gateCount[kind] * hidden;
+    const features = seq.shape[2] as number;
+    const xw = F.reshape(Fn.linear(F.reshape(seq, [n * steps, features]), w.wIh, w.bIh), [n, steps, width]); // all steps at once
+    let h = h0 ? F.reshape(F.slice(h0, [l, 0, 0], [1, n, hidden]), [n, hidden]) : zeros;
+    let c = kind === 'lstm' ? (c0 ? F.reshape(F.slice(c0, [l, 0, 0], [1, n, hidden]), [n, hidden]) : zeros) : undefined;
+    const outs: Tensor[] = [];
+    for (let t = 0; t < steps; t++) {
+      [h, c] = cells[kind](F.reshape(F.slice(xw, [0, t, 0], [n, 1, width]), [n, width]), h, c, w);
+      outs.push(h);
+    }
+    hs.push(h);
+    if (c) cs.push(c);
+    seq = F.stack(outs, 1);
+    if (options.dropout && options.training && l < layers.length - 1) seq = Fn.dropout(seq, options.dropout, true, options.seed === undefined ? undefined : options.seed + l);
+  });
+  return { output: options.batchFirst ? seq : F.transpose(seq, [1, 0, 2]), h: F.stack(hs, 0), c: cs.length ? F.stack(cs, 0) : undefined };
+}
+
+export interface RecurrentModuleOptions {
+  numLayers?: number;
+  bias?: boolean;
+  batchFirst?: boolean;
+  dropout?: number;
+  bidirectional?: boolean;
+  seed?: number;
+}
+
+/** The shared module: parameters named as PyTorch names them, registered layer by layer. */
+abstract class RecurrentBase extends Module {
+  [parameter: string]: unknown;
+  readonly numLayers: number;
+  readonly batchFirst: boolean;
+  readonly dropout: number;
+  private calls = 0;
+  private readonly seed: number;
+
+  constructor(protected readonly kind: RecurrentKind, readonly inputSize: number, readonly hiddenSize: number, options: RecurrentModuleOptions) {
+    super();
+    const subject = `nn.${kind === 'lstm' ? 'LSTM' : kind === 'gru' ? 'GRU' : 'RNN'}`;
+    this.numLayers = options.numLayers ?? 1;
+    this.batchFirst = options.batchFirst ?? false;
+    this.dropout = options.dropout ?? 0;
+    if (!Number.isInteger(this.numLayers) || this.numLayers < 1) throw userError(subject, `expected numLayers >= 1, got ${options.numLayers}`, captureOrigin());
+    if (options.bidirectional) throw userError(subject, 'bidirectional layers are not supported yet; run a second layer over the reversed sequence', captureOrigin());
+    if (!(this.dropout >= 0 && this.dropout < 1)) throw userError(subject, `expected dropout in [0, 1), got ${this.dropout}`, captureOrigin());
+    this.seed = options.seed ?? nextSeed();
+    const width = gateCount[kind] * hiddenSize;
+    let seed = this.seed;
+    for (let l = 0; l < this.numLayers; l++) {
+      const shapes: [string, number[]][] = [[`weight_ih_l${l}`, [width, l === 0 ? inputSize : hiddenSize]], [`weight_hh_l${l}`, [width, hiddenSize]]];
+      if (options.bias !== false) shapes.push([`bias_ih_l${l}`, [width]], [`bias_hh_l${l}`, [width]]);
+      for (const [name, shape] of shapes) this[name] = new Parameter(fanUniform(shape, hiddenSize, seed++));
+    }
+  }
+
+  /** Each layer's weights, as `recurrent` takes them. */
+  layerWeights(): RecurrentWeights[] {
+    return Array.from({ length: this.numLayers }, (_, l) => ({
+      wIh: this[`weight_ih_l${l}`] as Tensor, wHh: this[`weight_hh_l${l}`] as Tensor,
+      bIh: this[`bias_ih_l${l}`] as Tensor | undefined, bHh: this[`bias_hh_l${l}`] as Tensor | undefined,
+    }));
+  }
+
+  protected run(x: Tensor, h0?: Tensor, c0?: Tensor): { output: Tensor; h: Tensor; c: Tensor | undefined } {
+    return recurrent(this.kind, x, this.layerWeights(), h0, c0, { batchFirst: this.batchFirst, dropout: this.dropout, training: this.training, seed: (this.seed + 0x9e3779b9 * ++this.calls) >>> 0 });
+  }
+}
+
+/**
+ * Elman RNN: h' = tanh(x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh) (or relu).
+ * @example const [out, h] = new kiln.nn.RNN(3, 8, { batchFirst: true }).forward(x);
+ */
+export class RNN extends RecurrentBase {
+  constructor(inputSize: number, hiddenSize: number, options: RecurrentModuleOptions & { nonlinearity?: 'tanh' | 'relu' } = {}) {
+    const nl = options.nonlinearity ?? 'tanh';
+    if (nl !== 'tanh' && nl !== 'relu') throw userError('nn.RNN', `expected nonlinearity 'tanh' or 'relu', got '${String(nl)}'`, captureOrigin());
+    super(nl === 'tanh' ? 'rnnTanh' : 'rnnRelu', inputSize, hiddenSize, options);
+  }
+  /** x [N, T, in] (batchFirst) or [T, N, in]; h0 [layers, N, H]. Returns [output, h_n]. */
+  forward(x: Tensor, h0?: Tensor): [Tensor, Tensor] {
+    const { output, h } = this.run(x, h0);
+    return [output, h];
+  }
+}
+
+/**
+ * LSTM with gates i, f, g, o: c' = σ(f)·c + σ(i)·tanh(g), h' = σ(o)·tanh(c').
+ * @example const [out, [h, c]] = new kiln.nn.LSTM(3, 8).forward(x, [h0, c0]);
+ */
+export class LSTM extends RecurrentBase {
+  constructor(inputSize: number, hiddenSize: number, options: RecurrentModuleOptions = {}) { super('lstm', inputSize, hiddenSize, options); }
+  /** Returns [output, [h_n, c_n]]. */
+  forward(x: Tensor, state?: readonly [Tensor, Tensor]): [Tensor, [Tensor, Tensor]] {
+    const { output, h, c } = this.run(x, state?.[0], state?.[1]);
+    return [output, [h, c!]];
+  }
+}
+
+/**
+ * GRU with gates r, z, n: n = tanh(x·W_inᵀ + b_in + r·(h·W_hnᵀ + b_hn)), h' = (1 − z)·n + z·h.
+ * @example const [out, h] = new kiln.nn.GRU(3, 8, { numLayers: 2 }).forward(x);
+ */
+export class GRU extends RecurrentBase {
+  constructor(inputSize: number, hiddenSize: number, options: RecurrentModuleOptions = {}) { super('gru', inputSize, hiddenSize, options); }
+  forward(x: Tensor, h0?: Tensor): [Tensor, Tensor] {
+    const { output, h } = this.run(x, h0);
+    return [output, h];
+  }
+}
