@@ -215,7 +215,7 @@ describe('nn modules', () => {
     }
     const net = new Net();
     expect(net.namedParameters().map(([n, p]) => `${n}:${p.shape.join('x')}`)).toEqual(['conv.weight:2x1x3x3', 'conv.bias:2', 'bn.weight:2', 'bn.bias:2', 'head.1.weight:3x32', 'head.1.bias:3']);
-    expect(Object.keys(net.stateDict())).toContain('bn.runningMean');
+    expect(Object.keys(net.stateDict())).toContain('bn.running_mean');
     const x = kiln.randn([2, 1, 4, 4], { seed: 3 });
     expect(net.forward(x).shape).toEqual([2, 3]);
     expect(Array.from(net.bn.runningMean!.dataSync()).some((v) => v !== 0)).toBe(true); // updated by the training forward

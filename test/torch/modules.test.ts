@@ -129,7 +129,7 @@ describe('modules', () => {
       const path = join(dir, 'net.safetensors');
       await a.save(path);
       const { tensors } = await kiln.io.loadSafetensors(path);
-      expect(Object.keys(tensors).sort()).toEqual(['0.bias', '0.weight', '1.bias', '1.runningMean', '1.runningVar', '1.weight', '3.bias', '3.weight']);
+      expect(Object.keys(tensors).sort()).toEqual(['0.bias', '0.weight', '1.bias', '1.running_mean', '1.running_var', '1.weight', '3.bias', '3.weight']);
       const b = make(7);
       await b.load(path);
       for (const [k, v] of Object.entries(a.stateDict())) close(k, b.stateDict()[k]!, v.dataSync(), 0);

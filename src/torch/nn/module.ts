@@ -120,9 +120,9 @@ export abstract class Module {
     for (const p of this.parameters()) p.grad = options.setToNone === false && p.grad ? Tensor.concrete({ dtype: 'float32', shape: p.shape as number[], data: new Float32Array(p.size) }) : undefined;
   }
 
-  /** Parameters and buffers by dotted name, as concrete tensors in PyTorch's layouts. */
+  /** Parameters and buffers by dotted name, as concrete tensors in PyTorch's layouts and names ('bn.running_mean'), so torch loads it. */
   stateDict(): Record<string, Tensor> {
-    return Object.fromEntries([...this.namedParameters(), ...this.namedBuffers()].map(([n, t]) => [n, Tensor.concrete(storageOf(t, 'stateDict').read())]));
+    return Object.fromEntries([...this.namedParameters(), ...this.namedBuffers()].map(([n, t]) => [snakeCase(n), Tensor.concrete(storageOf(t, 'stateDict').read())]));
   }
 
   /**
