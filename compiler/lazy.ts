@@ -16,7 +16,10 @@
  *
  * Policy: a plan runs in the reference interpreter until its hash has been
  * realized `compileAt` times (default 2: one-off graphs never compile, a
- * training loop compiles at its second step); from then on it runs compiled.
+ * training loop compiles at its second step); from then on it runs compiled. A
+ * heavy plan (convolutions or large matmuls: ~5·10⁷ operations, about a second
+ * in the interpreter and more than a compile) compiles at its first realization,
+ * unless compileAt is Infinity (always interpret).
  * Compiling is asynchronous, so a step that needs a program still being built
  * is queued: async reads (`await t.item()`) wait for the queue, sync reads
  * (`itemSync`, `.value`) drain it with the interpreter instead of waiting.
@@ -206,6 +209,36 @@ export type Binding = Storage | Value;
 interface Plan {
   readonly graph: Graph;
   readonly hash: string;
+  /** Estimated multiply-adds and element operations of one run: what the interpreter would grind through. */
+  readonly work: number;
+}
+
+/**
+ * Above this much work (≈ a second or more in the reference interpreter, more
+ * than a compile costs) a plan compiles at its first realization.
+ */
+const HEAVY_WORK = 5e7;
+
+/** The work of one run of `g`: products for matmuls and convolutions, elements for the rest. */
+function workOf(g: Graph): number {
+  const size = (shape: readonly unknown[]) => shape.reduce<number>((a, d) => a * (typeof d === 'number' ? d : 64), 1);
+  let work = 0;
+  for (const n of g.nodes) {
+    const out = size(n.type.shape);
+    if (n.op === 'matmul') {
+      const a = g.nodes[n.inputs[0]!]!.type.shape;
+      const p = n.params as { transposeA?: boolean };
+      work += out * ((p.transposeA ? a[a.length - 2] : a[a.length - 1]) as number);
+    } else if (n.op === 'conv2d' || n.op === 'conv2dBackpropInput' || n.op === 'conv2dBackpropFilter') {
+      // every output element of the op takes a window of the filter: its size over the output channels
+      const filter = n.op === 'conv2dBackpropFilter' ? n.type.shape : g.nodes[n.inputs[1]!]!.type.shape;
+      const window = size(filter) / (filter[filter.length - 1] as number);
+      work += (n.op === 'conv2dBackpropFilter' ? size(g.nodes[n.inputs[1]!]!.type.shape) * window : out * window);
+    } else {
+      work += out;
+    }
+  }
+  return work;
 }
 
 /** A realization, ready to run: a plan and what its inputs bind to. */
@@ -402,7 +435,7 @@ export function prepare(targets: readonly Tensor[], assigns: readonly (readonly 
   if (plan) stats.planHits++;
   else {
     const graph = lowering.build(targets, assigns, updater);
-    plan = { graph, hash: hashGraph(graph) };
+    plan = { graph, hash: hashGraph(graph), work: workOf(graph) };
     plans.set(key, plan);
     stats.plansBuilt++;
   }
@@ -430,7 +463,7 @@ function program(hash: string): Program {
 
 /** Starts compiling when the policy says so; the program's runner once built. */
 function wantCompile(p: Program, job: Job): void {
-  if (p.runner || p.building || !backendImpl || p.count < compileAt) return;
+  if (p.runner || p.building || !backendImpl || (p.count < compileAt && (job.plan.work < HEAVY_WORK || compileAt === Infinity))) return;
   stats.compiles++;
   p.building = backendImpl.compile(job.plan.graph, job.plan.hash);
   p.building.then((r) => { p.runner = r; }, () => { /* reported by whoever awaits it */ });

@@ -205,6 +205,24 @@ describe('the compiled loop', () => {
   });
 });
 
+describe('the compile policy', () => {
+  test('a heavy step compiles at its first realization; a light one waits for its second', async () => {
+    kiln.setCompilePolicy({ compileAt: 2 });
+    const step = async (width: number) => {
+      const net = new kiln.nn.Linear(width, width, { seed: 1 });
+      const opt = new kiln.optim.SGD(net.parameters(), { lr: 0.1 });
+      const before = kiln.cacheStats().compiles;
+      opt.zeroGrad();
+      const loss = net.forward(kiln.randn([64, width], { seed: 2 })).square().mean();
+      loss.backward();
+      await opt.step();
+      return kiln.cacheStats().compiles - before;
+    };
+    expect(await step(8)).toBe(0); // 64·8·8 products: interpreted
+    expect(await step(1024)).toBe(1); // 3 matmuls of 64·1024·1024 products: compiled at once
+  }, 60_000);
+});
+
 describe('nn modules', () => {
   test('parameters, state dicts and modes', () => {
     class Net extends kiln.nn.Module {
