@@ -6,39 +6,17 @@
  * float64 (Dense + SGD/Adam/RMSprop, Conv2D, BatchNormalization, Embedding).
  * Nothing foreign runs here: the fixtures are committed JSON.
  */
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import * as kiln from '../../src/index.js';
 import { compileModule } from '../../src/compile.js';
 import type { Layer } from '../../src/layers/index.js';
+import { closeness, fixture, i32, type Stored } from '../util/torchFixtures.js';
 
-interface Stored {
-  shape: number[];
-  data: number[];
-}
-
-const fixture = <T>(name: string): T => JSON.parse(readFileSync(new URL(`../fixtures/torch/${name}.json`, import.meta.url), 'utf8')) as T;
 
 const f32 = (s: Stored): kiln.Tensor => kiln.tensor(Float32Array.from(s.data), s.shape);
-const i32 = (s: Stored): kiln.Tensor => kiln.tensor(Int32Array.from(s.data), s.shape, 'int32');
 
 // float32 against float64: |kiln − torch| ≤ rtol·|torch| + atol, elementwise
-const rtol = 1e-5;
-const atol = 1e-6;
-let worst = { ratio: 0, what: '' };
-
-/** Checks `got` against the stored values (shape too, when a tensor); records the worst error relative to the tolerance. */
-function expectClose(what: string, got: kiln.Tensor | number, want: Stored | number): void {
-  const wantData = typeof want === 'number' ? [want] : want.data;
-  if (typeof want !== 'number' && typeof got !== 'number') expect(got.shape, `${what}: shape`).toEqual(want.shape);
-  const gotData = typeof got === 'number' ? [got] : Array.from(got.dataSync());
-  expect(gotData.length, `${what}: size`).toBe(wantData.length);
-  wantData.forEach((w, k) => {
-    const ratio = Math.abs(gotData[k]! - w) / (rtol * Math.abs(w) + atol);
-    if (ratio > worst.ratio) worst = { ratio, what: `${what}[${k}]: kiln ${gotData[k]}, torch ${w}` };
-    if (!(ratio <= 1)) expect.fail(`${what}[${k}]: kiln ${gotData[k]}, torch ${w} (error ${Math.abs(gotData[k]! - w).toExponential(2)})`);
-  });
-}
+const { expectClose, report } = closeness(1e-5, 1e-6);
 
 const expectAllClose = (what: string, got: readonly kiln.Tensor[], want: readonly Stored[]) => {
   expect(got.length, `${what}: count`).toBe(want.length);
@@ -48,7 +26,7 @@ const expectAllClose = (what: string, got: readonly kiln.Tensor[], want: readonl
 const training = { training: true };
 
 afterAll(() => {
-  console.log(`torch-reference: worst error ${worst.ratio.toFixed(3)} of the tolerance (rtol ${rtol}, atol ${atol}) at ${worst.what}`);
+  console.log(report('torch-reference'));
 });
 
 // ---- (a) Dense + relu + Dense, three optimizers ----------------------------------------------

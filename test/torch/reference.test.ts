@@ -8,42 +8,25 @@
  * scripts/torch-fixtures-nn.py (torch in float64); nothing foreign runs here.
  * Most runs use the interpreter; two run compiled, as a training loop does.
  */
-import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, describe, expect, test } from 'vitest';
 import * as kiln from '../../src/index.js';
+import { closeness, fixture, i32, type Stored } from '../util/torchFixtures.js';
 
 const { nn } = kiln;
 const F = nn.functional;
 
-interface Stored { shape: number[]; data: number[] }
 type StateDict = Record<string, Stored>;
 interface Run { optimizer: 'SGD' | 'Adam' | 'AdamW' | 'RMSprop' | 'Adagrad'; options: Record<string, unknown>; losses: number[]; final: StateDict }
 interface TrainingFixture { inputs: { x: Stored; y: Stored }; initial: StateDict; output?: Stored; runs: Record<string, Run> }
 
-const fixture = <T>(name: string): T => JSON.parse(readFileSync(new URL(`../fixtures/torch/${name}.json`, import.meta.url), 'utf8')) as T;
 const f32 = (s: Stored, requiresGrad = false): kiln.Tensor => kiln.fromArray(Float32Array.from(s.data), s.shape, { requiresGrad });
-const i32 = (s: Stored): kiln.Tensor => kiln.tensor(Int32Array.from(s.data), s.shape, 'int32');
 const stateDict = (d: StateDict) => Object.fromEntries(Object.entries(d).map(([k, v]) => [k, f32(v)]));
 
 // float32 against float64: |kiln − torch| ≤ rtol·|torch| + atol, elementwise
-const rtol = 1e-4;
-const atol = 1e-5;
-let worst = { ratio: 0, what: '' };
-
-function expectClose(what: string, got: kiln.Tensor | number, want: Stored | number): void {
-  const wantData = typeof want === 'number' ? [want] : want.data;
-  if (typeof want !== 'number' && typeof got !== 'number') expect(got.shape, `${what}: shape`).toEqual(want.shape);
-  const gotData = typeof got === 'number' ? [got] : Array.from(got.dataSync());
-  expect(gotData.length, `${what}: size`).toBe(wantData.length);
-  wantData.forEach((w, k) => {
-    const ratio = Math.abs(gotData[k]! - w) / (rtol * Math.abs(w) + atol);
-    if (ratio > worst.ratio) worst = { ratio, what: `${what}[${k}]: kiln ${gotData[k]}, torch ${w}` };
-    if (!(ratio <= 1)) expect.fail(`${what}[${k}]: kiln ${gotData[k]}, torch ${w} (error ${Math.abs(gotData[k]! - w).toExponential(2)})`);
-  });
-}
+const { expectClose, report } = closeness(1e-4, 1e-5);
 
 afterEach(() => kiln.setCompilePolicy({ compileAt: 2 }));
-afterAll(() => console.log(`torch nn reference: worst error ${worst.ratio.toFixed(3)} of the tolerance (rtol ${rtol}, atol ${atol}) at ${worst.what}`));
+afterAll(() => console.log(report('torch nn reference')));
 
 class Cnn extends nn.Module {
   conv = new nn.Conv2d(1, 4, 3, { padding: 1 });
