@@ -21,6 +21,7 @@ import { ortNode, ortWeb } from './engines/onnxruntime.js';
 import { tfjsCpu, tfjsWasm } from './engines/tfjs.js';
 import { formatTable, hasTiming, measure, measureRow, Notes, ratio, threadNote, type Cell, type Run, type Table, type TimingOptions } from './harness.js';
 import { measureModels } from './model-bench.js';
+import { measureTorchLoop } from './torch-loop.js';
 import { loadPeakKernels, peakLoops } from './peak.js';
 import { writeSizeSection } from './size.js';
 
@@ -205,7 +206,10 @@ function cpuDescription(): string {
 const modelHeading = '## Model benchmarks';
 const render = ({ environment, tables }: { environment: string[]; tables: Table[] }) => [...environment, '', ...tables.flatMap((t) => [formatTable(t), ''])];
 const kernelPart = modelsOnly ? undefined : render(await measureKernels());
-const modelPart = kernelsOnly ? undefined : render(await measureModels({ quick, timing: modelTiming, log }));
+const modelPart = kernelsOnly ? undefined : await (async () => {
+  const models = await measureModels({ quick, timing: modelTiming, log });
+  return render({ environment: models.environment, tables: [...models.tables, await measureTorchLoop({ quick, log })] });
+})();
 const runLine = `- ${quick ? 'quick run (--quick)' : 'full run'}${modelsOnly ? ', models only (--models)' : kernelsOnly ? ', kernels only (--kernels)' : ''}, `
   + `${((performance.now() - started) / 1e3).toFixed(0)} s in all`;
 const machine = `- Node ${process.version} (V8 ${process.versions.v8}), ${cpuDescription()}, ${cpus().length} logical cores (every engine runs on one thread unless its name says otherwise)`;
