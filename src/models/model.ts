@@ -291,6 +291,9 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
   private building?: Promise<KilnModule>;
   private maxBatch = 0;
   private readonly values = new Map<string, Float32Array>();
+  /** A predict-only module that `ready()` builds for a model not compiled for training. */
+  private predictModule?: { readonly module: KilnModule; readonly maxBatch: number };
+  private warnedInterpreting = false;
   /** Optimizer state restored from a save, bound when the module is built instead of the initial state. */
   private restoredOptimizerState?: Record<string, Float32Array>;
   private graphs?: { trainStep: Graph; evaluate: Graph; predict: Graph };
@@ -319,6 +322,7 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
   /** Drops the traced graphs and the module (the structure or the compile arguments changed). */
   protected invalidate(): void {
     this.module = undefined;
+    this.predictModule = undefined;
     this.building = undefined;
     this.graphs = undefined;
   }
@@ -843,21 +847,27 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
   predict(x: Tensor | readonly Tensor[], args: { batchSize?: number } = {}): Output {
     const data = this.checkData('predict', x).xs;
     const topology = this.topology();
-    const batchSize = Math.min(args.batchSize ?? 32, this.module ? this.maxBatch : Infinity);
+    const compiled = this.module ? { module: this.module, maxBatch: this.maxBatch } : this.predictModule;
+    const batchSize = Math.min(args.batchSize ?? 32, compiled ? compiled.maxBatch : Infinity);
     const n = data[0]!.shape[0]!;
     const xNames = entryNames('x', data.length);
     const outNames = entryNames('output', topology.outputs.length);
     const chunks: Value[][] = outNames.map(() => []);
     // the module holds the weights; only the interpreter (no module yet) needs them on the host
-    const entries = this.module ? [] : this.weightEntries(topology);
-    const values = this.module ? undefined : this.currentValues();
+    const entries = compiled ? [] : this.weightEntries(topology);
+    const values = compiled ? undefined : this.currentValues();
     const weights = Object.fromEntries(entries.map((w) => [w.name, { dtype: 'float32' as const, shape: w.spec.shape, data: values!.get(w.name)! }]));
-    const graph = this.module ? undefined : trace((t: Record<string, Tensor>) => this.predictFrom(t, topology), { ...this.inputSpecs(topology), ...Object.fromEntries(entries.map((w) => [w.name, spec([...w.spec.shape], 'float32', { kind: 'parameter' })])) });
+    const graph = compiled ? undefined : trace((t: Record<string, Tensor>) => this.predictFrom(t, topology), { ...this.inputSpecs(topology), ...Object.fromEntries(entries.map((w) => [w.name, spec([...w.spec.shape], 'float32', { kind: 'parameter' })])) });
     for (let start = 0; start < n; start += batchSize) {
       const index = range(start, Math.min(start + batchSize, n));
       const batch = Object.fromEntries(data.map((v, i) => [xNames[i]!, rows(v, index)]));
-      const out = this.module ? this.module.run('predict', batch) : interpret(graph!, { ...batch, ...weights }).outputs;
+      const t0 = performance.now();
+      const out = compiled ? compiled.module.run('predict', batch) : interpret(graph!, { ...batch, ...weights }).outputs;
       outNames.forEach((name, k) => chunks[k]!.push(out[name] as Value));
+      if (!compiled && start === 0 && !this.warnedInterpreting && (performance.now() - t0) * Math.ceil(n / batchSize) > 2000) {
+        this.warnedInterpreting = true;
+        console.warn(`${this.subject}: predict runs in kiln's reference interpreter until the model is compiled, which is slow for this model; call \`await model.ready()\` (or fit, evaluate, trainOnBatch) first.`);
+      }
     }
     const outputs = topology.outputs.map((shape, k) => {
       const out = new Float32Array(n * size(shape));
@@ -1021,6 +1031,7 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
       const data = Float32Array.from(given.data);
       this.values.set(w.name, data);
       this.module?.set(w.name, data);
+      this.predictModule?.module.set(w.name, data);
     }
     if (!optimizer) return;
     const c = this.requireCompiled(subject);
@@ -1060,6 +1071,26 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
     await loadWeights(this as LayersModel, path);
   }
 
+  /**
+   * Builds the compiled module now, so that `predict` runs compiled: the training
+   * module when the model is compiled (what fit would build), else a predict-only
+   * one. Otherwise the first fit, evaluate or trainOnBatch builds it, and predict
+   * runs in the reference interpreter until then.
+   * @example const model = await kiln.loadModel('fashion.kiln'); await model.ready(); model.predict(images);
+   */
+  async ready(maxBatch = 64): Promise<void> {
+    if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new KilnError(`ready: expected maxBatch to be a positive integer, got ${String(maxBatch)}.`);
+    if (this.compiled) {
+      await this.moduleFor(maxBatch);
+      return;
+    }
+    if (this.predictModule && this.predictModule.maxBatch >= maxBatch) return;
+    const { graphs, parameters } = this.artifactParts(['predict']);
+    const { module } = await compileModule(graphs, { maxBatch });
+    for (const p of parameters) module.set(p.name, p.data);
+    this.predictModule = { module, maxBatch };
+  }
+
   /** The weights' values, layer by layer, as Keras orders them. */
   getWeights(): Tensor[] {
     const values = this.currentValues();
@@ -1075,6 +1106,7 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
       const data = Float32Array.from(t.dataSync());
       this.values.set(w.name, data);
       this.module?.set(w.name, data);
+      this.predictModule?.module.set(w.name, data);
     });
   }
 }

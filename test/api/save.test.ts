@@ -151,6 +151,23 @@ describe('save and load', () => {
   });
 });
 
+describe('ready', () => {
+  test('builds a predict-only module for a model without a training config; predict then runs compiled and follows setWeights', async () => {
+    const model = kiln.sequential({ layers: [kiln.layers.dense({ inputShape: [4], units: 3, activation: 'tanh' })] });
+    const path = join(dir, 'plain.kiln');
+    await model.save(path);
+    const loaded = await kiln.loadModel(path);
+    const { x } = blobs(70, 9);
+    const interpreted = (loaded.predict(x) as kiln.Tensor).dataSync();
+    await loaded.ready(32);
+    const compiled = (loaded.predict(x) as kiln.Tensor).dataSync(); // 70 rows: three runs of the module
+    compiled.forEach((v, i) => expect(v).toBeCloseTo(interpreted[i]!, 5));
+    loaded.setWeights(loaded.getWeights().map((t) => kiln.mul(t, 0)));
+    expect(Array.from((loaded.predict(x) as kiln.Tensor).dataSync()).every((v) => v === 0)).toBe(true);
+    await expect(loaded.ready(0)).rejects.toThrow('ready: expected maxBatch to be a positive integer, got 0.');
+  }, 60_000);
+});
+
 describe('ModelCheckpoint', () => {
   test('saveBestOnly writes when the monitored value improves, to a formatted path; the file loads', async () => {
     const model = kiln.sequential({ layers: [kiln.layers.dense({ inputShape: [4], units: 3 })] });
