@@ -5,7 +5,8 @@ Run with Debian's interpreter and packages (apt-get install python3-torch python
 
     /usr/bin/python3 scripts/torch-fixtures-nn.py
 
-Writes test/fixtures/torch/nn-{mlp,cnn,batchnorm,embedding,recurrent,layers,schedulers}.json. Unlike
+Writes test/fixtures/torch/nn-{mlp,cnn,batchnorm,embedding,recurrent,recurrent-bidirectional,layers,schedulers}.json
+(or only the fixtures named as arguments, e.g. `… torch-fixtures-nn.py schedulers`). Unlike
 scripts/torch-fixtures.py (Keras layouts), everything here is in PyTorch's own
 layout and names: state dicts are keyed as torch.nn names them ('0.weight',
 'lstm.weight_ih_l0', 'bn.running_mean') with [out, in] linear weights and OIHW conv
@@ -19,6 +20,7 @@ and stores the loss of every step and the state dict after the last.
 """
 import json
 import os
+import sys
 
 import numpy as np
 import torch
@@ -197,10 +199,17 @@ RECURRENT = {
 }
 
 
-def recurrent_case(name, rng):
-    ctor, kwargs, batch_first, with_state = RECURRENT[name]
-    n, length, features, hidden = 2, 5, 3, 4
-    layers = kwargs.get('num_layers', 1)
+# bidirectional layers, in their own file (nn-recurrent-bidirectional) so the cases above keep their random draws
+BIDIRECTIONAL = {
+    'lstmBidirectional': (nn.LSTM, {'num_layers': 2, 'bidirectional': True}, True, True),
+    'gruBidirectional': (nn.GRU, {'bidirectional': True}, False, False),
+}
+
+
+def recurrent_case(name, rng, table=RECURRENT, sizes=(2, 5, 3, 4)):
+    ctor, kwargs, batch_first, with_state = table[name]
+    n, length, features, hidden = sizes
+    layers = kwargs.get('num_layers', 1) * (2 if kwargs.get('bidirectional') else 1)  # h_0 entries
     m = ctor(features, hidden, batch_first=batch_first, **kwargs)
     set_grid_weights(m, rng, 0.5)
     x = torch.tensor(grid(rng, [n, length, features] if batch_first else [length, n, features], 1)).requires_grad_()
@@ -221,7 +230,8 @@ def recurrent_case(name, rng):
         loss = loss + (cn * r_c).sum()
     loss.backward()
     case = {
-        'kind': ctor.__name__, 'options': {'numLayers': layers, 'batchFirst': batch_first, 'nonlinearity': kwargs.get('nonlinearity', 'tanh')},
+        'kind': ctor.__name__, 'options': {'numLayers': kwargs.get('num_layers', 1), 'batchFirst': batch_first, 'nonlinearity': kwargs.get('nonlinearity', 'tanh'),
+                                           **({'bidirectional': True} if kwargs.get('bidirectional') else {})},
         'inputSize': features, 'hiddenSize': hidden,
         'x': enc(x), 'state': initial,
         'output': enc(out), 'hN': enc(hn), 'projection': {'output': enc(r_out), 'hN': enc(r_h)},
@@ -265,6 +275,14 @@ def recurrent():
         'cases': cases,
         'training': {'inputs': {'x': enc(x), 'y': enc(y)}, 'initial': state(model), 'steps': STEPS,
                      'runs': train(make, x, y, F.mse_loss, ['adam'])},
+    })
+
+
+def recurrent_bidirectional():
+    rng = np.random.default_rng(55)
+    write('nn-recurrent-bidirectional', {
+        'notes': ['as nn-recurrent cases: the loss is sum(output·P) + sum(h_n·Q) (+ sum(c_n·R) for LSTM); h_n and c_n are [l0 forward, l0 reverse, l1 forward, …].'],
+        'cases': {name: recurrent_case(name, rng, BIDIRECTIONAL, (2, 4, 3, 3)) for name in BIDIRECTIONAL},
     })
 
 
@@ -317,12 +335,28 @@ def lrs(make_scheduler, epochs, metrics=None):
     return out
 
 
+def one_cycle(kind, kwargs, epochs):
+    """OneCycleLR cycling momentum: each step's rates and momenta (β₁ for Adam), two param groups as in lrs."""
+    p, q = torch.nn.Parameter(torch.zeros(1)), torch.nn.Parameter(torch.zeros(1))
+    opt = getattr(torch.optim, kind)([{'params': [p]}, {'params': [q], 'lr': 0.05}], lr=0.1, **({'momentum': 0.9} if kind == 'SGD' else {}))
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, **kwargs)
+    key = 'betas' if kind == 'Adam' else 'momentum'
+    rates, momenta = [], []
+    for e in range(epochs + 1):
+        if e:
+            opt.step()
+            sched.step()
+        rates.append([g['lr'] for g in opt.param_groups])
+        momenta.append([g[key][0] if key == 'betas' else g[key] for g in opt.param_groups])
+    return {'optimizer': kind, 'rates': rates, 'momenta': momenta}
+
+
 def schedulers():
     S = torch.optim.lr_scheduler
     plateau = [1.0, 0.9, 0.9, 0.95, 0.91, 0.92, 0.5, 0.6, 0.6, 0.6, 0.6, 0.7]
     write('nn-schedulers', {
         'notes': ['rates[0] is before any step; rates[e] after e calls of scheduler.step(); two param groups with lr 0.1 and 0.05.',
-                  'OneCycleLR with cycle_momentum=False (kiln does not cycle momentum).'],
+                  'OneCycleLR with cycle_momentum=False; oneCycleMomentum: OneCycleLR cycling momentum (SGD) or beta1 (Adam), rates and momenta per step.'],
         'schedules': {
             'StepLR': {'options': {'stepSize': 3, 'gamma': 0.5}, 'rates': lrs(lambda o: S.StepLR(o, step_size=3, gamma=0.5), 8)},
             'ExponentialLR': {'options': {'gamma': 0.9}, 'rates': lrs(lambda o: S.ExponentialLR(o, gamma=0.9), 6)},
@@ -331,14 +365,23 @@ def schedulers():
             'ReduceLROnPlateau': {'options': {'factor': 0.5, 'patience': 2, 'cooldown': 1, 'minLr': 0.02}, 'metrics': plateau,
                                   'rates': lrs(lambda o: S.ReduceLROnPlateau(o, factor=0.5, patience=2, cooldown=1, min_lr=0.02), len(plateau), plateau)},
         },
+        'oneCycleMomentum': {
+            'sgdThreePhase': {'options': {'maxLr': 0.5, 'totalSteps': 12, 'pctStart': 0.25, 'threePhase': True},
+                              **one_cycle('SGD', {'max_lr': 0.5, 'total_steps': 12, 'pct_start': 0.25, 'three_phase': True}, 12)},
+            'adam': {'options': {'maxLr': 0.02, 'totalSteps': 10, 'baseMomentum': 0.8, 'maxMomentum': 0.9, 'divFactor': 10},
+                     **one_cycle('Adam', {'max_lr': 0.02, 'total_steps': 10, 'base_momentum': 0.8, 'max_momentum': 0.9, 'div_factor': 10}, 10)},
+        },
     })
 
 
+FIXTURES = [mlp, cnn, batchnorm, embedding, recurrent, recurrent_bidirectional, layers, schedulers]
+
 if __name__ == '__main__':
-    mlp()
-    cnn()
-    batchnorm()
-    embedding()
-    recurrent()
-    layers()
-    schedulers()
+    # all fixtures, or only those named: /usr/bin/python3 scripts/torch-fixtures-nn.py schedulers
+    wanted = sys.argv[1:] or [f.__name__ for f in FIXTURES]
+    unknown = set(wanted) - {f.__name__ for f in FIXTURES}
+    if unknown:
+        sys.exit(f'unknown fixtures {sorted(unknown)}; expected some of {[f.__name__ for f in FIXTURES]}')
+    for f in FIXTURES:
+        if f.__name__ in wanted:
+            f()

@@ -28,7 +28,8 @@ import { checkOption, Optimizer, type OptimizerOptions, type Slot, type StepScal
  * 1 − βᵗ as −expm1(t · ln β), with ln β taken in float64: β = 0.999 rounded to
  * float32 would put a 1.3e-5 relative error into 1 − β (Keras' pow form has it).
  */
-function oneMinusPower(beta: number, t: Tensor): Tensor {
+function oneMinusPower(beta: number | Tensor, t: Tensor): Tensor {
+  if (typeof beta !== 'number') return F.neg(F.expm1(F.mul(t, F.log(beta)))); // a runtime β: ln 0 = −∞ still gives 1
   return beta === 0 ? F.onesLike(t) : F.neg(F.expm1(F.mul(t, Math.log(beta))));
 }
 
@@ -66,15 +67,20 @@ export class Adam extends Optimizer<AdamOptions> {
     return !this.pytorch || this.className === 'AdamW';
   }
 
+  /** PyTorch's β₁ is a runtime scalar, so OneCycleLR can cycle it without recompiling. */
+  protected override runtimeHyperparameters(): Readonly<Record<string, number>> {
+    return this.pytorch ? { beta1: this.beta1 } : {};
+  }
+
   protected override prepare(scalars: StepScalars): StepScalars {
     const t = F.add(scalars.step, 1);
-    if (this.pytorch) return { ...scalars, stepSize: F.div(scalars.lr, oneMinusPower(this.beta1, t)), root2: F.sqrt(oneMinusPower(this.beta2, t)) };
+    if (this.pytorch) return { ...scalars, stepSize: F.div(scalars.lr, oneMinusPower(scalars.beta1!, t)), root2: F.sqrt(oneMinusPower(this.beta2, t)) };
     const alpha = F.div(F.mul(scalars.lr, F.sqrt(oneMinusPower(this.beta2, t))), oneMinusPower(this.beta1, t));
     return { ...scalars, alpha };
   }
 
-  protected update(g: Tensor, w: Tensor, slots: Readonly<Record<string, Tensor>>, { alpha, stepSize, root2 }: StepScalars): Updated {
-    const m = F.add(slots.m!, F.mul(F.sub(g, slots.m!), 1 - this.beta1));
+  protected update(g: Tensor, w: Tensor, slots: Readonly<Record<string, Tensor>>, { alpha, stepSize, root2, beta1 }: StepScalars): Updated {
+    const m = F.add(slots.m!, F.mul(F.sub(g, slots.m!), this.pytorch ? F.sub(1, beta1!) : 1 - this.beta1));
     const v = F.add(slots.v!, F.mul(F.sub(F.square(g), slots.v!), 1 - this.beta2));
     const vhat = this.amsgrad ? F.maximum(slots.vhat!, v) : undefined;
     const next = this.pytorch

@@ -26,7 +26,10 @@
  * `convention: 'pytorch'` (what `kiln.optim` uses) switches each rule to
  * PyTorch's form, next to the Keras form in each file: weightDecay becomes the
  * coupled L2 term g ← g + wd · w (except AdamW's, which stays decoupled), and
- * each optimizer moves its ε and learning rate where PyTorch puts them.
+ * each optimizer moves its ε and learning rate where PyTorch puts them, and
+ * the momentum (SGD, RMSprop) or β₁ (Adam, AdamW) becomes a runtime scalar input
+ * `<name>/momentum` or `<name>/beta1` as the learning rate is, so a scheduler
+ * that cycles it (OneCycleLR) never recompiles the step.
  */
 import { currentBuilder, type Builder } from '../../compiler/builder.js';
 import { userError } from '../../compiler/errors.js';
@@ -143,6 +146,15 @@ export abstract class Optimizer<Options extends OptimizerOptions = OptimizerOpti
   /** The slots this optimizer keeps per parameter, in the order their states are created. */
   protected abstract slots(): readonly Slot[];
 
+  /**
+   * Hyperparameters taken as runtime scalar inputs `<name>/<key>` (changeable
+   * between steps without recompiling), by key, with their values; `update`
+   * finds each in its scalars under the same key. None in Keras' convention.
+   */
+  protected runtimeHyperparameters(): Readonly<Record<string, number>> {
+    return {};
+  }
+
   /** Scalars of this step shared by all parameters (bias corrections, …). */
   protected prepare(scalars: StepScalars): StepScalars {
     return scalars;
@@ -193,10 +205,15 @@ export abstract class Optimizer<Options extends OptimizerOptions = OptimizerOpti
     return Object.fromEntries(this.stateSpecs(params).map((s) => [s.name, new Float32Array(s.shape.reduce((a, d) => a * d, 1)).fill(s.initial)]));
   }
 
-  /** The scalar inputs every run must pass: the learning rate when it is a number, nothing with a schedule. */
+  /**
+   * The scalar inputs every run must pass: the learning rate when it is a
+   * number (nothing with a schedule), and with `convention: 'pytorch'` the
+   * momentum or β₁ (`<name>/momentum`, `<name>/beta1`).
+   */
   inputs(): Record<string, Float32Array> {
     const lr = this.learningRate;
-    return isSchedule(lr) ? {} : { [this.learningRateName]: new Float32Array([lr]) };
+    const hyper = Object.entries(this.runtimeHyperparameters()).map(([k, v]) => [`${this.name}/${k}`, new Float32Array([v])] as const);
+    return Object.fromEntries([...(isSchedule(lr) ? [] : [[this.learningRateName, new Float32Array([lr])] as const]), ...hyper]);
   }
 
   /**
@@ -215,7 +232,8 @@ export abstract class Optimizer<Options extends OptimizerOptions = OptimizerOpti
     const b = currentBuilder();
     if (!b) throw userError(subject, 'expected to be called while tracing (inside kiln.trace)', captureOrigin());
     const names = this.checkPairs(subject, b, pairs);
-    const created = [this.stepName, this.learningRateName, ...this.slots().flatMap((s) => names.map((p) => `${p}/${s.name}`))];
+    const hyperNames = Object.keys(this.runtimeHyperparameters()).map((k) => [k, `${this.name}/${k}`] as const);
+    const created = [this.stepName, this.learningRateName, ...hyperNames.map(([, n]) => n), ...this.slots().flatMap((s) => names.map((p) => `${p}/${s.name}`))];
     const taken = created.find((n) => b.inputs.some((i) => i.name === n));
     if (taken) throw userError(subject, `the trace already has an input named "${taken}"; call applyGradients once per trace, or give each optimizer its own name`, captureOrigin());
     const origin = captureOrigin();
@@ -229,7 +247,9 @@ export abstract class Optimizer<Options extends OptimizerOptions = OptimizerOpti
     // for kiln.compile with kiln.variable (no-ops otherwise): the states' initial values and the learning-rate feed
     for (const [name, values] of Object.entries(this.initialState(Object.fromEntries(params.map((w, i) => [names[i]!, { shape: w.shape as number[] }]))))) registerInitialState(name, values);
     if (!isSchedule(this.learningRate)) registerFeed(this.learningRateName, () => this.inputs()[this.learningRateName]!);
-    const scalars = this.prepare({ lr, step });
+    const hyper = Object.fromEntries(hyperNames.map(([k, n]) => [k, b.input(n, 'scalar', scalar, origin)]));
+    for (const [, n] of hyperNames) registerFeed(n, () => this.inputs()[n]!);
+    const scalars = this.prepare({ lr, step, ...hyper });
     const wd = this.options.weightDecay;
     const decay = wd && this.decoupledDecay ? F.mul(scalars.lr, wd) : undefined;
     params.forEach((w, i) => {

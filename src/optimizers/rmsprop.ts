@@ -52,14 +52,19 @@ export class RMSprop extends Optimizer<RmspropOptions> {
     ];
   }
 
-  protected update(g: Tensor, w: Tensor, slots: Readonly<Record<string, Tensor>>, { lr }: StepScalars): Updated {
+  /** PyTorch's momentum is a runtime scalar (OneCycleLR cycles it); whether there is one shapes the step. */
+  protected override runtimeHyperparameters(): Readonly<Record<string, number>> {
+    return this.pytorch && this.momentum > 0 ? { momentum: this.momentum } : {};
+  }
+
+  protected update(g: Tensor, w: Tensor, slots: Readonly<Record<string, Tensor>>, { lr, momentum }: StepScalars): Updated {
     const next: Record<string, Tensor> = {};
     const v = (next.v = F.add(F.mul(slots.v!, this.rho), F.mul(F.square(g), 1 - this.rho)));
     if (this.pytorch) {
       const mg = this.centered ? (next.mg = F.add(F.mul(slots.mg!, this.rho), F.mul(g, 1 - this.rho))) : undefined;
       const scaled = F.div(g, F.add(F.sqrt(mg ? F.sub(v, F.square(mg)) : v), this.epsilon));
       if (this.momentum === 0) return { w: F.sub(w, F.mul(scaled, lr)), slots: next };
-      const b = (next.m = F.add(F.mul(slots.m!, this.momentum), scaled));
+      const b = (next.m = F.add(F.mul(slots.m!, momentum!), scaled));
       return { w: F.sub(w, F.mul(b, lr)), slots: next };
     }
     let denominator: Tensor;

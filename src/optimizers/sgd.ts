@@ -46,13 +46,18 @@ export class SGD extends Optimizer<SgdOptions> {
     return this.momentum > 0 ? [{ name: 'm', initial: 0 }] : [];
   }
 
-  protected update(g: Tensor, w: Tensor, slots: Readonly<Record<string, Tensor>>, { lr, step: taken }: StepScalars): Updated {
+  /** PyTorch's momentum is a runtime scalar (OneCycleLR cycles it); whether there is one shapes the step. */
+  protected override runtimeHyperparameters(): Readonly<Record<string, number>> {
+    return this.pytorch && this.momentum > 0 ? { momentum: this.momentum } : {};
+  }
+
+  protected update(g: Tensor, w: Tensor, slots: Readonly<Record<string, Tensor>>, { lr, step: taken, momentum }: StepScalars): Updated {
     if (this.momentum === 0) return { w: F.sub(w, F.mul(g, lr)), slots: {} };
     if (this.pytorch) {
       // the first step takes b = g undamped: the factor is 1 − d · [step > 0]
       const scale = this.dampening === 0 ? g : F.mul(g, F.sub(1, F.mul(F.cast(F.gt(taken, 0), 'float32'), this.dampening)));
-      const b = F.add(F.mul(slots.m!, this.momentum), scale);
-      return { w: F.sub(w, F.mul(this.nesterov ? F.add(g, F.mul(b, this.momentum)) : b, lr)), slots: { m: b } };
+      const b = F.add(F.mul(slots.m!, momentum!), scale);
+      return { w: F.sub(w, F.mul(this.nesterov ? F.add(g, F.mul(b, momentum!)) : b, lr)), slots: { m: b } };
     }
     const step = F.neg(F.mul(g, lr));
     const m = F.add(step, F.mul(slots.m!, this.momentum));

@@ -68,10 +68,15 @@ export abstract class Optimizer {
   /** The Keras rule for a group, with PyTorch's formulas. */
   protected abstract rule(group: ParamGroup, name: string): keras.Optimizer;
 
-  /** The hyperparameters that shape the graph (everything but params and lr). */
+  /** The hyperparameters that shape the graph: everything but params, lr and the runtime scalars `structural` masks. */
   private groupKey(group: ParamGroup): string {
     const { params: _p, lr: _lr, ...rest } = group;
-    return JSON.stringify(rest);
+    return JSON.stringify(this.structural(rest));
+  }
+
+  /** A group's options with the runtime scalars (momentum, β₁) reduced to what shapes the graph. */
+  protected structural(options: Record<string, unknown>): Record<string, unknown> {
+    return options;
   }
 
   private stepStorage(k: number): Storage {
@@ -115,19 +120,22 @@ export abstract class Optimizer {
       }
     }
     assigns.push(...pendingAssignments().filter(([s]) => !assigns.some(([t]) => t === s)));
-    const lrs = new Map(groups.map(({ k, group }) => [k, group.lr]));
+    // the rules check their options, and give the runtime scalars (lr, momentum, β₁), at every step, even when the plan is cached
+    const rules = new Map(groups.map(({ k, group }) => [k, this.rule(group, `g${k}`)]));
     const updater: Updater = {
       key: `${this.subject} ${groups.map(({ k, group, params }) => `g${k}:${params.length}:${this.groupKey(group)}`).join(';')}`,
       reads: groups.flatMap(({ params }) => params.flatMap((p) => [p, grads.get(p)!])),
       emit: (sym) => {
-        for (const { k, group, params } of groups) this.rule(group, `g${k}`).applyGradients(params.map((p) => [sym(grads.get(p)!), sym(p)] as const));
+        for (const { k, params } of groups) rules.get(k)!.applyGradients(params.map((p) => [sym(grads.get(p)!), sym(p)] as const));
       },
       bind: (name, leafByName): Storage | Value => {
         const [owner, slot] = name.split('/') as [string, string];
         if (owner[0] === 'g') {
           const k = Number(owner.slice(1));
           if (slot === 'step') return this.stepStorage(k);
-          return { dtype: 'float32', shape: [], data: new Float32Array([lrs.get(k)!]) };
+          const data = rules.get(k)?.inputs()[name];
+          if (!data) throw new Error(`internal: ${this.subject} has no runtime scalar ${name}`);
+          return { dtype: 'float32', shape: [], data };
         }
         const param = storageOf(leafByName(owner)!, this.subject);
         const group = this.paramGroups.find((g) => g.params.includes(param.leaf))!;
@@ -204,6 +212,10 @@ const number = (subject: string, key: string, x: unknown, ok: (v: number) => boo
   return x;
 };
 const wdOf = (g: ParamGroup) => ((g.weightDecay as number) > 0 ? (g.weightDecay as number) : undefined);
+/** The momentum is a runtime scalar: only whether there is one shapes the step. */
+const withMomentumFlag = (options: Record<string, unknown>) => ({ ...options, momentum: (options.momentum as number) > 0 });
+/** β₁ is a runtime scalar: only β₂ shapes the step. */
+const withoutBeta1 = (options: Record<string, unknown>) => ({ ...options, betas: (options.betas as readonly number[] | undefined)?.slice(1) });
 
 export interface SgdOptions { lr?: number; momentum?: number; dampening?: number; weightDecay?: number; nesterov?: boolean }
 /**
@@ -218,6 +230,7 @@ export class SGD extends Optimizer {
     if (g.nesterov && (!((g.momentum as number) > 0) || g.dampening !== 0)) throw userError('optim.SGD', 'nesterov momentum requires a momentum and zero dampening', captureOrigin());
     return new keras.SGD({ learningRate: number('optim.SGD', 'lr', g.lr, (x) => x >= 0, '>= 0'), momentum: g.momentum as number, dampening: g.dampening as number, nesterov: g.nesterov as boolean, weightDecay: wdOf(g), convention: 'pytorch', name });
   }
+  protected override structural(options: Record<string, unknown>): Record<string, unknown> { return withMomentumFlag(options); }
 }
 
 export interface AdamOptions { lr?: number; betas?: readonly [number, number]; eps?: number; weightDecay?: number; amsgrad?: boolean }
@@ -236,6 +249,7 @@ export class Adam extends Optimizer {
     super(params, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false, ...options }, 'optim.Adam');
   }
   protected rule(g: ParamGroup, name: string): keras.Optimizer { return adamRule(g, name, keras.Adam, 'optim.Adam'); }
+  protected override structural(options: Record<string, unknown>): Record<string, unknown> { return withoutBeta1(options); }
   protected override torchSlotName(slot: string): string { return adamSlots[slot] ?? slot; }
 }
 
@@ -248,6 +262,7 @@ export class AdamW extends Optimizer {
     super(params, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0.01, amsgrad: false, ...options }, 'optim.AdamW');
   }
   protected rule(g: ParamGroup, name: string): keras.Optimizer { return adamRule(g, name, keras.AdamW, 'optim.AdamW'); }
+  protected override structural(options: Record<string, unknown>): Record<string, unknown> { return withoutBeta1(options); }
   protected override torchSlotName(slot: string): string { return adamSlots[slot] ?? slot; }
 }
 
@@ -263,6 +278,7 @@ export class RMSprop extends Optimizer {
   protected rule(g: ParamGroup, name: string): keras.Optimizer {
     return new keras.RMSprop({ learningRate: number('optim.RMSprop', 'lr', g.lr, (x) => x >= 0, '>= 0'), rho: g.alpha as number, epsilon: g.eps as number, momentum: g.momentum as number, centered: g.centered as boolean, weightDecay: wdOf(g), convention: 'pytorch', name });
   }
+  protected override structural(options: Record<string, unknown>): Record<string, unknown> { return withMomentumFlag(options); }
 }
 
 export interface AdagradOptions { lr?: number; lrDecay?: number; weightDecay?: number; initialAccumulatorValue?: number; eps?: number }

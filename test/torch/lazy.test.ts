@@ -205,6 +205,52 @@ describe('the compiled loop', () => {
   });
 });
 
+describe('OneCycleLR cycling the momentum in a compiled loop', () => {
+  // the rule of each step with the rate μ and momentum (or β₁) the scheduler set for it
+  type CycledRule = (w: Float64Array, g: Float64Array, state: Record<string, Float64Array>, t: number, lr: number, momentum: number) => void;
+  const cycled: [string, (p: kiln.Tensor[]) => kiln.optim.Optimizer, CycledRule][] = [
+    ['Adam\'s β₁', (p) => new kiln.optim.Adam(p), (w, g, s, t, lr, beta1) => {
+      const [m, v] = [slot(s, 'm'), slot(s, 'v')];
+      map(m, (i) => beta1 * m[i]! + (1 - beta1) * g[i]!);
+      map(v, (i) => 0.999 * v[i]! + 0.001 * g[i]! ** 2);
+      map(w, (i) => w[i]! - (lr / (1 - beta1 ** t)) * m[i]! / (Math.sqrt(v[i]!) / Math.sqrt(1 - 0.999 ** t) + 1e-8));
+    }],
+    ['SGD\'s momentum, nesterov', (p) => new kiln.optim.SGD(p, { lr: 0.1, momentum: 0.9, nesterov: true }), (w, g, s, _t, lr, mu) => {
+      const b = slot(s, 'b');
+      map(b, (i) => mu * b[i]! + g[i]!);
+      map(w, (i) => w[i]! - lr * (g[i]! + mu * b[i]!));
+    }],
+  ];
+  test.each(cycled)('%s follows PyTorch\'s formulas, lowered and compiled once', async (_, make, rule) => {
+    kiln.setCompilePolicy({ compileAt: 1 });
+    const { x, y, w0 } = regression();
+    const lin = new kiln.nn.Linear(3, 2, { bias: false });
+    lin.loadStateDict({ weight: kiln.fromArray(w0, [2, 3]) });
+    const opt = make(lin.parameters());
+    const scheduler = new kiln.optim.lrScheduler.OneCycleLR(opt, { maxLr: 0.1, totalSteps: 6, divFactor: 5 });
+    const w = Float64Array.from(w0);
+    const state: Record<string, Float64Array> = {};
+    const before = kiln.cacheStats();
+    const momenta: number[] = [];
+    for (let t = 1; t <= 6; t++) {
+      const group = opt.paramGroups[0]!;
+      const [lr, momentum] = [group.lr, group.betas ? (group.betas as number[])[0]! : (group.momentum as number)];
+      momenta.push(momentum);
+      opt.zeroGrad();
+      F.mseLoss(lin.forward(x), y).backward();
+      await opt.step();
+      scheduler.step();
+      rule(w, lossGrad(x.dataSync() as Float32Array, y.dataSync() as Float32Array, w).grad, state, t, lr, momentum);
+      close(lin.weight.dataSync(), w, 2e-5);
+    }
+    expect(new Set(momenta).size).toBe(5); // 0.95 at the first and last step, four others between …
+    const after = kiln.cacheStats();
+    expect(after.plansBuilt - before.plansBuilt).toBeLessThanOrEqual(1); // … and one plan for all of them
+    expect(after.compiles - before.compiles).toBeLessThanOrEqual(1);
+    expect(after.compiledRuns - before.compiledRuns).toBe(6);
+  });
+});
+
 describe('the compile policy', () => {
   test('a heavy step compiles at its first realization; a light one waits for its second', async () => {
     kiln.setCompilePolicy({ compileAt: 2 });

@@ -79,6 +79,31 @@ describe('learning-rate schedulers against torch', () => {
     }
     close(name, rates.flat(), s.rates.flat(), 1e-9);
   });
+
+  interface Cycle { options: Record<string, number | boolean>; optimizer: 'SGD' | 'Adam'; rates: number[][]; momenta: number[][] }
+  const { oneCycleMomentum } = fixture<{ oneCycleMomentum: Record<string, Cycle> }>('nn-schedulers');
+  test.each(Object.keys(oneCycleMomentum))('OneCycleLR %s cycles every group\'s rate and momentum (β₁ for Adam) as torch does', (name) => {
+    const c = oneCycleMomentum[name]!;
+    const groups = [{ params: [new nn.Parameter(kiln.zeros([1]))] }, { params: [new nn.Parameter(kiln.zeros([1]))], lr: 0.05 }];
+    const opt = c.optimizer === 'SGD' ? new optim.SGD(groups, { lr: 0.1, momentum: 0.9 }) : new optim.Adam(groups, { lr: 0.1 });
+    const scheduler = new S.OneCycleLR(opt, c.options as never);
+    const read = () => opt.paramGroups.map((g) => [g.lr, c.optimizer === 'Adam' ? (g.betas as number[])[0]! : (g.momentum as number)] as const);
+    const seen = [read()];
+    for (let e = 0; e < c.rates.length - 1; e++) {
+      scheduler.step();
+      seen.push(read());
+    }
+    close(`${name} rates`, seen.flatMap((s) => s.map(([lr]) => lr)), c.rates.flat(), 1e-9);
+    close(`${name} momenta`, seen.flatMap((s) => s.map(([, m]) => m)), c.momenta.flat(), 1e-9);
+    expect(opt.paramGroups.every((g) => c.optimizer === 'SGD' || (g.betas as number[])[1] === 0.999)).toBe(true); // β₂ untouched
+    expect(() => scheduler.step()).toThrow(`optim.lrScheduler.OneCycleLR.step: stepped ${c.rates.length} times, beyond totalSteps ${c.options.totalSteps}`);
+  });
+
+  test('OneCycleLR refuses to cycle the momentum of an optimizer without one', () => {
+    const opt = new optim.Adagrad([new nn.Parameter(kiln.zeros([1]))]);
+    expect(() => new S.OneCycleLR(opt, { maxLr: 0.1, totalSteps: 4 })).toThrow(/^optim\.lrScheduler\.OneCycleLR: expected an optimizer with a momentum or betas to cycle \(SGD, RMSprop, Adam, AdamW\), got Adagrad; pass cycleMomentum: false/);
+    expect(() => new S.OneCycleLR(opt, { maxLr: 0.1, totalSteps: 4, cycleMomentum: false })).not.toThrow();
+  });
 });
 
 describe('modules', () => {

@@ -120,7 +120,7 @@ for (const m of models) {
 
 interface RecurrentCase {
   kind: 'RNN' | 'LSTM' | 'GRU';
-  options: { numLayers: number; batchFirst: boolean; nonlinearity: 'tanh' | 'relu' };
+  options: { numLayers: number; batchFirst: boolean; nonlinearity: 'tanh' | 'relu'; bidirectional?: boolean };
   inputSize: number;
   hiddenSize: number;
   x: Stored;
@@ -136,9 +136,10 @@ interface RecurrentCase {
   inputGradient: Stored;
 }
 const recurrentFixture = fixture<{ cases: Record<string, RecurrentCase>; training: TrainingFixture }>('nn-recurrent');
+const bidirectionalFixture = fixture<{ cases: Record<string, RecurrentCase> }>('nn-recurrent-bidirectional');
 
 describe('RNN, LSTM and GRU against torch', () => {
-  for (const [name, c] of Object.entries(recurrentFixture.cases)) {
+  for (const [name, c] of Object.entries({ ...recurrentFixture.cases, ...bidirectionalFixture.cases })) {
     test(`${name}: ${c.kind}(${c.inputSize}, ${c.hiddenSize}, ${JSON.stringify(c.options)}) gives torch's output, final state and gradients`, () => {
       kiln.setCompilePolicy({ compileAt: Infinity });
       const layer = c.kind === 'LSTM' ? new nn.LSTM(c.inputSize, c.hiddenSize, c.options) : c.kind === 'GRU' ? new nn.GRU(c.inputSize, c.hiddenSize, c.options) : new nn.RNN(c.inputSize, c.hiddenSize, c.options);
@@ -176,6 +177,17 @@ describe('RNN, LSTM and GRU against torch', () => {
         return kiln.concat([r.output.reshape([-1]), r.h.reshape([-1]), ...(r.c ? [r.c.reshape([-1])] : [])]);
       }, [x, ...weights(gates, 70 + 10 * gates), h0]);
     }
+  });
+
+  test('a bidirectional LSTM agrees with finite differences (kiln.checkGrads, float64)', () => {
+    const h = 2;
+    const x = kiln.randn([2, 3, 2], { seed: 63 });
+    const w = (shape: number[], seed: number) => kiln.randn(shape, { seed }).mul(0.5);
+    const h0 = w([2, 2, h], 64);
+    kiln.checkGrads((xs, wIh, wHh, b, wIhReverse, wHhReverse, bReverse, s) => {
+      const r = nn.recurrent('lstm', xs, [{ wIh, wHh, bIh: b }, { wIh: wIhReverse, wHh: wHhReverse, bHh: bReverse }], s, s.mul(-1), { batchFirst: true, bidirectional: true });
+      return kiln.concat([r.output.reshape([-1]), r.h.reshape([-1]), r.c!.reshape([-1])]);
+    }, [x, w([4 * h, 2], 80), w([4 * h, h], 81), w([4 * h], 82), w([4 * h, 2], 83), w([4 * h, h], 84), w([4 * h], 85), h0]);
   });
 
   test('an LSTM tagger trains as torch\'s does (Adam, the literal loop, compiled)', async () => {

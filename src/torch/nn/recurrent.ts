@@ -1,11 +1,13 @@
 /**
  * PyTorch's recurrent layers (`kiln.nn.RNN`, `LSTM`, `GRU`) with its parameter
  * names (`weight_ih_l0`, `weight_hh_l0`, `bias_ih_l0`, `bias_hh_l0`, … per
- * layer), gate order (LSTM i, f, g, o; GRU r, z, n), initialisation
+ * layer, `…_l0_reverse` for a bidirectional layer's reverse direction), gate order (LSTM i, f, g, o; GRU r, z, n), initialisation
  * (uniform ±1/sqrt(hiddenSize)) and results (`[output, h_n]`, LSTM
  * `[output, [h_n, c_n]]`), so a torch state dict loads as is. The sequence
  * length is static: the loop over time is unrolled into the graph, and each
- * layer's input projection runs as one matmul over all steps.
+ * layer's input projection runs as one matmul over all steps. A bidirectional
+ * layer concatenates its forward and reverse outputs (2·H features); h_n and
+ * c_n then hold [l0 forward, l0 reverse, l1 forward, …].
  * @example
  * const lstm = new kiln.nn.LSTM(8, 16, { batchFirst: true });
  * const [out, [h, c]] = lstm.forward(x); // x [N, T, 8] → out [N, T, 16], h and c [1, N, 16]
@@ -33,6 +35,8 @@ export interface RecurrentOptions {
   dropout?: number;
   training?: boolean;
   seed?: number;
+  /** Two weight sets per layer, forward and reverse; outputs concatenate both (2·H features). */
+  bidirectional?: boolean;
 }
 
 const gateCount: Record<RecurrentKind, number> = { rnnTanh: 1, rnnRelu: 1, lstm: 4, gru: 3 };
@@ -57,41 +61,62 @@ const cells: Record<RecurrentKind, (xw: Tensor, h: Tensor, c: Tensor | undefined
 };
 
 /**
+ * One direction of one layer over the whole sequence `seq` [N, T, in]: every
+ * step's h stacked in time order [N, T, H] (a reverse direction runs from the
+ * last step to the first), and the final h (and c).
+ */
+function direction(kind: RecurrentKind, seq: Tensor, w: RecurrentWeights, h: Tensor, c: Tensor | undefined, reverse: boolean): { outs: Tensor; h: Tensor; c: Tensor | undefined } {
+  const [n, steps, features] = seq.shape as number[];
+  const width = gateCount[kind] * (w.wHh.shape[1] as number);
+  const xw = F.reshape(Fn.linear(F.reshape(seq, [n! * steps!, features!]), w.wIh, w.bIh), [n!, steps!, width]); // all steps at once
+  const outs: Tensor[] = new Array<Tensor>(steps!);
+  for (let k = 0; k < steps!; k++) {
+    const t = reverse ? steps! - 1 - k : k;
+    [h, c] = cells[kind](F.reshape(F.slice(xw, [0, t, 0], [n!, 1, width]), [n!, width]), h, c, w);
+    outs[t] = h;
+  }
+  return { outs: F.stack(outs, 1), h, c };
+}
+
+/**
  * The recurrence over a whole sequence, layer by layer, as a function of its
- * weights (the modules call it; gradient checks can too). `h0`/`c0` are
- * [layers, N, H] (zeros when undefined). Returns the last layer's outputs and
- * the final states, in the input's layout.
+ * weights (the modules call it; gradient checks can too). `layers` holds one
+ * entry per layer, or with `bidirectional` two — [l0 forward, l0 reverse, l1
+ * forward, …], PyTorch's order of h_n — and a layer's output is then both
+ * directions' features concatenated (2·H). `h0`/`c0` are [layers.length, N, H]
+ * (zeros when undefined). Returns the last layer's outputs and the final
+ * states, in the input's layout.
  */
 export function recurrent(kind: RecurrentKind, x: Tensor, layers: readonly RecurrentWeights[], h0?: Tensor, c0?: Tensor, options: RecurrentOptions = {}): { output: Tensor; h: Tensor; c: Tensor | undefined } {
   const op = kind === 'lstm' ? 'lstm' : kind === 'gru' ? 'gru' : 'rnn';
+  const directions = options.bidirectional ? 2 : 1;
+  if (layers.length === 0 || layers.length % directions !== 0) throw userError(op, `expected ${directions === 2 ? 'two weight sets (forward, reverse) per layer' : 'at least one layer of weights'}, got ${layers.length}`, captureOrigin());
   const hidden = layers[0]!.wHh.shape[1] as number;
   const inputSize = layers[0]!.wIh.shape[1] as number;
   const layout = options.batchFirst ? '[N, T, features]' : '[T, N, features]';
   if (x.rank !== 3 || x.shape[2] !== inputSize || x.dtype !== 'float32') throw userError(op, `expected a float32 input ${layout} with ${inputSize} features, got ${formatType(x.type)}`, captureOrigin());
   let seq = options.batchFirst ? x : F.transpose(x, [1, 0, 2]); // [N, T, ·] inside
-  const [n, steps] = [seq.shape[0] as number, seq.shape[1] as number];
+  const n = seq.shape[0] as number;
   for (const [what, s] of [['h0', h0], ['c0', c0]] as const) {
     if (s && (s.rank !== 3 || s.shape[0] !== layers.length || s.shape[1] !== n || s.shape[2] !== hidden)) throw userError(op, `expected ${what} of shape [${layers.length},${n},${hidden}], got ${formatType(s.type)}`, captureOrigin());
   }
   const zeros = F.zeros([n, hidden]);
+  const initial = (s: Tensor | undefined, k: number) => (s ? F.reshape(F.slice(s, [k, 0, 0], [1, n, hidden]), [n, hidden]) : zeros);
   const hs: Tensor[] = [];
   const cs: Tensor[] = [];
-  layers.forEach((w, l) => {
-    const width = gateCount[kind] * hidden;
-    const features = seq.shape[2] as number;
-    const xw = F.reshape(Fn.linear(F.reshape(seq, [n * steps, features]), w.wIh, w.bIh), [n, steps, width]); // all steps at once
-    let h = h0 ? F.reshape(F.slice(h0, [l, 0, 0], [1, n, hidden]), [n, hidden]) : zeros;
-    let c = kind === 'lstm' ? (c0 ? F.reshape(F.slice(c0, [l, 0, 0], [1, n, hidden]), [n, hidden]) : zeros) : undefined;
+  const depth = layers.length / directions;
+  for (let l = 0; l < depth; l++) {
     const outs: Tensor[] = [];
-    for (let t = 0; t < steps; t++) {
-      [h, c] = cells[kind](F.reshape(F.slice(xw, [0, t, 0], [n, 1, width]), [n, width]), h, c, w);
-      outs.push(h);
+    for (let d = 0; d < directions; d++) {
+      const k = l * directions + d;
+      const r = direction(kind, seq, layers[k]!, initial(h0, k), kind === 'lstm' ? initial(c0, k) : undefined, d === 1);
+      outs.push(r.outs);
+      hs.push(r.h);
+      if (r.c) cs.push(r.c);
     }
-    hs.push(h);
-    if (c) cs.push(c);
-    seq = F.stack(outs, 1);
-    if (options.dropout && options.training && l < layers.length - 1) seq = Fn.dropout(seq, options.dropout, true, options.seed === undefined ? undefined : options.seed + l);
-  });
+    seq = directions === 1 ? outs[0]! : F.concat(outs, 2);
+    if (options.dropout && options.training && l < depth - 1) seq = Fn.dropout(seq, options.dropout, true, options.seed === undefined ? undefined : options.seed + l);
+  }
   return { output: options.batchFirst ? seq : F.transpose(seq, [1, 0, 2]), h: F.stack(hs, 0), c: cs.length ? F.stack(cs, 0) : undefined };
 }
 
@@ -100,6 +125,7 @@ export interface RecurrentModuleOptions {
   bias?: boolean;
   batchFirst?: boolean;
   dropout?: number;
+  /** A reverse direction per layer too (`…_reverse` parameters); the output has 2·hiddenSize features. */
   bidirectional?: boolean;
   seed?: number;
 }
@@ -110,6 +136,7 @@ abstract class RecurrentBase extends Module {
   readonly numLayers: number;
   readonly batchFirst: boolean;
   readonly dropout: number;
+  readonly bidirectional: boolean;
   private calls = 0;
   private readonly seed: number;
 
@@ -119,29 +146,35 @@ abstract class RecurrentBase extends Module {
     this.numLayers = options.numLayers ?? 1;
     this.batchFirst = options.batchFirst ?? false;
     this.dropout = options.dropout ?? 0;
+    this.bidirectional = options.bidirectional ?? false;
     if (!Number.isInteger(this.numLayers) || this.numLayers < 1) throw userError(subject, `expected numLayers >= 1, got ${options.numLayers}`, captureOrigin());
-    if (options.bidirectional) throw userError(subject, 'bidirectional layers are not supported yet; run a second layer over the reversed sequence', captureOrigin());
     if (!(this.dropout >= 0 && this.dropout < 1)) throw userError(subject, `expected dropout in [0, 1), got ${this.dropout}`, captureOrigin());
     this.seed = options.seed ?? nextSeed();
     const width = gateCount[kind] * hiddenSize;
     let seed = this.seed;
-    for (let l = 0; l < this.numLayers; l++) {
-      const shapes: [string, number[]][] = [[`weight_ih_l${l}`, [width, l === 0 ? inputSize : hiddenSize]], [`weight_hh_l${l}`, [width, hiddenSize]]];
-      if (options.bias !== false) shapes.push([`bias_ih_l${l}`, [width]], [`bias_hh_l${l}`, [width]]);
+    for (const suffix of this.suffixes()) {
+      const inner = suffix.startsWith('l0') ? inputSize : hiddenSize * (this.bidirectional ? 2 : 1); // later layers read both directions
+      const shapes: [string, number[]][] = [[`weight_ih_${suffix}`, [width, inner]], [`weight_hh_${suffix}`, [width, hiddenSize]]];
+      if (options.bias !== false) shapes.push([`bias_ih_${suffix}`, [width]], [`bias_hh_${suffix}`, [width]]);
       for (const [name, shape] of shapes) this[name] = new Parameter(fanUniform(shape, hiddenSize, seed++));
     }
   }
 
-  /** Each layer's weights, as `recurrent` takes them. */
+  /** PyTorch's name suffixes in its order: `l0`, `l0_reverse`, `l1`, … */
+  private suffixes(): string[] {
+    return Array.from({ length: this.numLayers }, (_, l) => (this.bidirectional ? [`l${l}`, `l${l}_reverse`] : [`l${l}`])).flat();
+  }
+
+  /** Each layer's weights (forward, then reverse when bidirectional), as `recurrent` takes them. */
   layerWeights(): RecurrentWeights[] {
-    return Array.from({ length: this.numLayers }, (_, l) => ({
-      wIh: this[`weight_ih_l${l}`] as Tensor, wHh: this[`weight_hh_l${l}`] as Tensor,
-      bIh: this[`bias_ih_l${l}`] as Tensor | undefined, bHh: this[`bias_hh_l${l}`] as Tensor | undefined,
+    return this.suffixes().map((s) => ({
+      wIh: this[`weight_ih_${s}`] as Tensor, wHh: this[`weight_hh_${s}`] as Tensor,
+      bIh: this[`bias_ih_${s}`] as Tensor | undefined, bHh: this[`bias_hh_${s}`] as Tensor | undefined,
     }));
   }
 
   protected run(x: Tensor, h0?: Tensor, c0?: Tensor): { output: Tensor; h: Tensor; c: Tensor | undefined } {
-    return recurrent(this.kind, x, this.layerWeights(), h0, c0, { batchFirst: this.batchFirst, dropout: this.dropout, training: this.training, seed: (this.seed + 0x9e3779b9 * ++this.calls) >>> 0 });
+    return recurrent(this.kind, x, this.layerWeights(), h0, c0, { batchFirst: this.batchFirst, bidirectional: this.bidirectional, dropout: this.dropout, training: this.training, seed: (this.seed + 0x9e3779b9 * ++this.calls) >>> 0 });
   }
 }
 
@@ -155,7 +188,7 @@ export class RNN extends RecurrentBase {
     if (nl !== 'tanh' && nl !== 'relu') throw userError('nn.RNN', `expected nonlinearity 'tanh' or 'relu', got '${String(nl)}'`, captureOrigin());
     super(nl === 'tanh' ? 'rnnTanh' : 'rnnRelu', inputSize, hiddenSize, options);
   }
-  /** x [N, T, in] (batchFirst) or [T, N, in]; h0 [layers, N, H]. Returns [output, h_n]. */
+  /** x [N, T, in] (batchFirst) or [T, N, in]; h0 [layers·directions, N, H]. Returns [output, h_n]. */
   forward(x: Tensor, h0?: Tensor): [Tensor, Tensor] {
     const { output, h } = this.run(x, h0);
     return [output, h];
