@@ -2,6 +2,7 @@
  * Builds the browser example into a folder of static files:
  *
  *   index.html, main.js      the page and its module script (copied from this folder)
+ *   worker.js                the same prediction in a Web Worker
  *   runtime/*.js             kiln/runtime as the browser loads it: src/runtime/*.ts
  *                            transpiled one file each (no bundler, no type check)
  *   fashion-cnn.kiln         the demo CNN as one artifact file (predict + trainStep),
@@ -110,7 +111,7 @@ export async function buildPage(outDir: string, options: BuildOptions = {}): Pro
   };
   writeFileSync(join(outDir, 'samples.json'), JSON.stringify(samples));
   const here = join(repoRoot(), 'examples', 'browser');
-  for (const file of ['index.html', 'main.js']) copyFileSync(join(here, file), join(outDir, file));
+  for (const file of ['index.html', 'main.js', 'worker.js']) copyFileSync(join(here, file), join(outDir, file));
   const runtime = transpileRuntime(join(outDir, 'runtime'));
   log(`runtime/: ${runtime.map((f) => f.replace(/\.ts$/, '.js')).join(', ')} (transpiled from src/runtime)`);
   return { outDir, artifact, metadata };

@@ -73,7 +73,12 @@ async function main() {
   const first = classify(artifact, images, figures, classNames);
   $('status').textContent = `Loaded the ${(bytes.byteLength / 1024).toFixed(0)} KB artifact in ${loadMs.toFixed(0)} ms; `
     + `classified ${images.count} images in ${first.ms.toFixed(1)} ms: ${first.right} of ${images.count} right.`;
-  Object.assign(published, { ready: true, classNames, predicted: figures.map((f) => f.caption.textContent), logits: bits(first.logits) });
+  // the same prediction in a Web Worker (kiln/runtime needs no DOM)
+  const worker = new Worker('worker.js', { type: 'module' });
+  const fromWorker = await new Promise((resolve) => worker.addEventListener('message', (e) => resolve(e.data), { once: true }));
+  worker.terminate();
+  if (fromWorker.error) throw new Error(`worker: ${fromWorker.error}`);
+  Object.assign(published, { ready: true, classNames, predicted: figures.map((f) => f.caption.textContent), logits: bits(first.logits), workerLogits: fromWorker.logits });
 
   // kiln's runtime is single-threaded: a step runs on this (the main) thread and blocks the page
   // while it runs, so the loop yields to the browser between steps to keep it responsive

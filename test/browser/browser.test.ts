@@ -27,6 +27,7 @@ interface Published {
   classNames: string[];
   predicted: string[];
   logits: number[];
+  workerLogits: number[];
   trained: { lossBits: number[]; logits: number[]; predicted: string[] }[];
 }
 
@@ -100,6 +101,7 @@ describe.skipIf(!available && !required)('the browser example in headless Chromi
     const images = decode(samples.classify);
     const logits = (art.predict(images.x) as runtime.TensorData).data as Float32Array;
     expect(published.logits).toEqual(bitsOf(logits));
+    expect(published.workerLogits).toEqual(bitsOf(logits)); // the same artifact in a Web Worker
     const names = published.classNames;
     const labelled = (out: Float32Array) => Array.from(images.y, (label, i) => {
       const p = names[argmax(out.subarray(i * 10, i * 10 + 10))]!;
