@@ -7,6 +7,7 @@
  * step by step in one process, so machine noise hits both alike.
  */
 import * as kiln from '../src/index.js';
+import { kerasNet, Net } from '../examples/pytorch-style/net.js';
 import type { Table } from './harness.js';
 
 const fmt = (ms: number) => ms.toFixed(ms < 10 ? 2 : 1);
@@ -17,28 +18,9 @@ export async function measureTorchLoop({ quick, log }: { quick: boolean; log: (l
   log('PyTorch-style loop vs fit…');
   const { nn, optim } = kiln;
   const F = nn.functional;
-  class Net extends nn.Module {
-    conv1 = new nn.Conv2d(1, 32, 5, { padding: 2, seed: 1 });
-    pool = new nn.MaxPool2d(2);
-    conv2 = new nn.Conv2d(32, 64, 5, { padding: 2, seed: 2 });
-    flatten = new nn.Flatten();
-    fc = new nn.Linear(64 * 7 * 7, 10, { seed: 3 });
-    forward(x: kiln.Tensor): kiln.Tensor {
-      const h = this.pool.forward(F.relu(this.conv1.forward(x)));
-      return this.fc.forward(this.flatten.forward(this.pool.forward(F.relu(this.conv2.forward(h)))));
-    }
-  }
   const net = new Net();
   const optimizer = new optim.Adam(net.parameters(), { lr: 1e-3 });
-  const keras = kiln.sequential({ layers: [
-    kiln.layers.conv2d({ inputShape: [28, 28, 1], filters: 32, kernelSize: 5, padding: 'same', activation: 'relu' }),
-    kiln.layers.maxPooling2d({ poolSize: 2 }),
-    kiln.layers.conv2d({ filters: 64, kernelSize: 5, padding: 'same', activation: 'relu' }),
-    kiln.layers.maxPooling2d({ poolSize: 2 }),
-    kiln.layers.flatten(),
-    kiln.layers.dense({ units: 10 }),
-  ] });
-  keras.compile({ optimizer: kiln.optimizers.adam({ learningRate: 1e-3 }), loss: kiln.losses.sparseCategoricalCrossentropy({ fromLogits: true }) });
+  const keras = kerasNet();
   // four different batches in turn, the same pixels for both (NCHW for the loop, NHWC for fit)
   const images = Array.from({ length: 4 }, (_, i) => kiln.randomUniform([batch, 28, 28, 1], { seed: 10 + i }));
   const labels = kiln.tensor(Array.from({ length: batch }, (_, i) => i % 10), [batch], 'int32');

@@ -8,21 +8,10 @@
  *   npx tsc -p examples/pytorch-style && node dist/examples/pytorch-style/train.js [--epochs 1] [--bench]
  */
 import * as kiln from '../../src/index.js';
+import { kerasNet, Net } from './net.js';
 
 const { nn, optim } = kiln;
-const F = nn.functional;
 
-class Net extends nn.Module {
-  conv1 = new nn.Conv2d(1, 32, 5, { padding: 2, seed: 1 });
-  pool = new nn.MaxPool2d(2);
-  conv2 = new nn.Conv2d(32, 64, 5, { padding: 2, seed: 2 });
-  flatten = new nn.Flatten();
-  fc = new nn.Linear(64 * 7 * 7, 10, { seed: 3 });
-  forward(x: kiln.Tensor): kiln.Tensor {
-    const h = this.pool.forward(F.relu(this.conv1.forward(x)));
-    return this.fc.forward(this.flatten.forward(this.pool.forward(F.relu(this.conv2.forward(h)))));
-  }
-}
 
 const args = process.argv.slice(2);
 const epochs = Number(args[args.indexOf('--epochs') + 1] ?? 1) || 1;
@@ -65,15 +54,7 @@ const steady = stepTimes.slice(5).sort((a, b) => a - b)[Math.floor((stepTimes.le
 console.log(`test accuracy ${(100 * correct / (test.labels.shape[0] as number)).toFixed(1)}%; median steady-state step ${steady.toFixed(1)} ms; ${JSON.stringify(kiln.cacheStats())}`);
 
 if (args.includes('--bench')) {
-  const keras = kiln.sequential({ layers: [
-    kiln.layers.conv2d({ inputShape: [28, 28, 1], filters: 32, kernelSize: 5, padding: 'same', activation: 'relu' }),
-    kiln.layers.maxPooling2d({ poolSize: 2 }),
-    kiln.layers.conv2d({ filters: 64, kernelSize: 5, padding: 'same', activation: 'relu' }),
-    kiln.layers.maxPooling2d({ poolSize: 2 }),
-    kiln.layers.flatten(),
-    kiln.layers.dense({ units: 10 }),
-  ] });
-  keras.compile({ optimizer: kiln.optimizers.adam({ learningRate: 1e-3 }), loss: kiln.losses.sparseCategoricalCrossentropy({ fromLogits: true }) });
+  const keras = kerasNet();
   const n = 64 * 60;
   const xs = kiln.tensor(train.images.dataSync().slice(0, n * 784), [n, 28, 28, 1]);
   const ys = kiln.tensor(train.labels.dataSync().slice(0, n), [n], 'int32');
