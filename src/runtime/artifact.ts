@@ -159,6 +159,10 @@ export async function loadArtifact(source: Source): Promise<Artifact> {
   return new Artifact(manifest, wasm, module);
 }
 
+const isLossName = (k: string) => k === 'loss' || k.endsWith('_loss');
+/** A ratio metric's count (precision, recall, AUC parts): totalled, never divided. */
+const isPartName = (k: string) => /_(truePositives|falsePositives|falseNegatives|positives|negatives)$/.test(k);
+
 /** x for each model input (one InputData, or a list in input order). */
 type Inputs = InputData | readonly InputData[];
 
@@ -240,7 +244,8 @@ export class Artifact {
 
   /**
    * One optimizer step on one batch (at most maxBatch rows), in the module: the
-   * weights and optimizer state it keeps change. Returns the loss and metrics.
+   * weights and optimizer state it keeps change. Returns the loss and the metrics
+   * over the batch (ratio metrics as their counts, `<metric>_<part>`).
    */
   trainStep(x: Inputs, y: Inputs, options: { learningRate?: number } = {}): Record<string, number> {
     const labels = this.labels('trainStep');
@@ -253,7 +258,8 @@ export class Artifact {
     const inputs: Record<string, InputData> = { ...xs.values, ...ys.values, [t.learningRateInput]: new Float32Array([lr]) };
     if (t.sampleWeight) inputs[t.sampleWeight] = new Float32Array(xs.rows).fill(1);
     const out = this.module.run('trainStep', inputs);
-    return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.data[0]!]));
+    // losses are batch means; count metrics come as batch sums (means here); ratio metrics' parts stay totals
+    return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, isLossName(k) || isPartName(k) ? v.data[0]! : v.data[0]! / xs.rows]));
   }
 
   /**
@@ -268,16 +274,15 @@ export class Artifact {
     if (xs.rows !== ys.rows) fail(`evaluate: x has ${xs.rows} rows, y has ${ys.rows}.`);
     const max = this.manifest.module.maxBatch;
     const totals: Record<string, number> = {};
-    const isLoss = (k: string) => k === 'loss' || k.endsWith('_loss');
     for (let from = 0; from < xs.rows; from += max) {
       const to = Math.min(from + max, xs.rows);
       const batch = {
         ...Object.fromEntries(this.manifest.inputs.map((s) => [s.name, this.slice(s, xs.values[s.name]!, from, to)])),
         ...Object.fromEntries(labels.map((s) => [s.name, this.slice(s, ys.values[s.name]!, from, to)])),
       };
-      for (const [k, v] of Object.entries(this.module.run('evaluate', batch))) totals[k] = (totals[k] ?? 0) + v.data[0]! * (isLoss(k) ? to - from : 1);
+      for (const [k, v] of Object.entries(this.module.run('evaluate', batch))) totals[k] = (totals[k] ?? 0) + v.data[0]! * (isLossName(k) ? to - from : 1);
     }
-    return Object.fromEntries(Object.entries(totals).map(([k, v]) => [k, /_(truePositives|falsePositives|falseNegatives|positives|negatives)$/.test(k) ? v : v / xs.rows]));
+    return Object.fromEntries(Object.entries(totals).map(([k, v]) => [k, isPartName(k) ? v : v / xs.rows]));
   }
 
   /** The current parameters (and optimizer state), by name: copies. */
