@@ -52,10 +52,11 @@ and weights.safetensors. trainStep and evaluate need a compiled model.`,
 Runs the artifact's predict on the inputs (one file per model input, rows along
 the first axis). .json holds nested arrays. Without -o, prints each output's
 shape and its first rows (and the top class when the artifact has classNames).`,
-  info: `Usage: kiln info <artifact>
+  info: `Usage: kiln info <artifact | model.kiln>
 
-Prints the artifact's entries with their inputs and outputs, the parameter count,
-the wasm and weights sizes and its metadata.`,
+For an artifact: its entries with their inputs and outputs, the parameter count,
+the wasm and weights sizes and its metadata. For a saved model (.kiln): its
+summary (layers, output shapes, parameters), how it was compiled and its metadata.`,
   train: `Usage: kiln train <model> --data fashion-mnist [--path DIR] [--epochs N] [--batch-size N] [--lr X] [-o model.kiln]
 
 Trains <model> (a .kiln file or a JavaScript module, as for compile) on a built-in
@@ -205,6 +206,7 @@ async function infoCommand(args: string[]): Promise<void> {
   if (values.help) return void console.log(help.info);
   if (positionals.length !== 1) throw new UsageError('kiln info: expected one artifact; see kiln info --help.');
   const path = positionals[0]!;
+  if (extname(path) === '.kiln') return modelInfo(path);
   const art = await loadArtifactFile(path);
   const m = art.manifest;
   const shape = (s: { dtype: string; shape: readonly (number | null)[] }) => `${s.dtype}[${s.shape.map((d) => d ?? 'n').join(',')}]`;
@@ -218,6 +220,22 @@ async function infoCommand(args: string[]): Promise<void> {
   console.log(`parameters: ${params} (${trainable} trainable) in ${m.parameters.length} tensors${m.optimizerState ? `; optimizer state: ${m.optimizerState.length} tensors` : ''}`);
   console.log(`sizes: wasm ${kb(art.wasmBytes)}, weights ${kb(params * 4)}, memory arena ${kb(m.module.arenaBytes)}`);
   for (const [k, v] of Object.entries(m.metadata)) console.log(`metadata ${k}: ${v.length > 100 ? `${v.slice(0, 100)}…` : v}`);
+}
+
+/** `kiln info model.kiln`: the saved model's summary, compile arguments and metadata. */
+async function modelInfo(path: string): Promise<void> {
+  const model = await loadModel(path);
+  console.log(`${path}: kiln model "${model.name}" (${model.toConfig().className})`);
+  model.summary((line) => console.log(line));
+  const args = model.compileArgs;
+  if (args) {
+    const optimizer = model.optimizer!;
+    const lr = optimizer.learningRate;
+    console.log(`compiled: optimizer ${optimizer.className} (learning rate ${typeof lr === 'number' ? lr : lr.className}), loss ${JSON.stringify(typeof args.loss === 'object' && 'name' in args.loss ? args.loss.name : args.loss)}${args.metrics ? `, metrics ${JSON.stringify((args.metrics as unknown[]).map((m) => (typeof m === 'string' ? m : (m as { name?: string }).name)))}` : ''}`);
+  } else {
+    console.log('not compiled (saved without a training configuration)');
+  }
+  for (const [k, v] of Object.entries(model.metadata)) console.log(`metadata ${k}: ${v.length > 100 ? `${v.slice(0, 100)}…` : v}`);
 }
 
 async function trainCommand(args: string[]): Promise<void> {

@@ -46,6 +46,10 @@ describe('kiln compile / info / run', () => {
       'parameters: 43 (43 trainable) in 4 tensors',
       'metadata author: kiln tests',
     ]));
+    capture();
+    await main(['info', modelPath]);
+    expect(out[0]).toMatch(/mlp\.kiln: kiln model "sequential(_\d+)?" \(Sequential\)$/);
+    expect(out).toEqual(expect.arrayContaining(['Total params: 43', 'not compiled (saved without a training configuration)', 'metadata classNames: ["cat","dog","owl"]']));
     const x = kiln.randomUniform([11, 2, 3], { seed: 2 });
     const want = (model.predict(x) as kiln.Tensor).dataSync();
     const npy = join(dir, 'x.npy');
