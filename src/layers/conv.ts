@@ -36,6 +36,50 @@ export function convOutputLength(n: number, kernel: number, padding: PaddingMode
   return padding === 'same' ? Math.ceil(n / stride) : Math.floor((n - span) / stride) + 1;
 }
 
+/** The window options every convolution layer takes (sizes: a number, or one per spatial axis), as given: `parseWindow` checks them. */
+export interface WindowArgs {
+  kernelSize?: unknown;
+  strides?: unknown;
+  padding?: unknown;
+  dataFormat?: unknown;
+  dilationRate?: unknown;
+}
+
+/** The parsed window of a convolution layer: `D` is a number (1-D) or a Pair (2-D). */
+export interface Window<D> {
+  readonly kernelSize: D;
+  readonly strides: D;
+  readonly padding: PaddingMode;
+  readonly dilationRate: D;
+}
+
+/** Checks and fills a convolution layer's window options (strides and dilation default to 1, padding to 'valid'); `dims` reads one option. */
+export function parseWindow<D>(subject: string, args: WindowArgs | undefined, dims: (subject: string, what: string, v: unknown) => D): Window<D> {
+  const window = {
+    kernelSize: dims(subject, 'kernelSize', args?.kernelSize),
+    strides: dims(subject, 'strides', args?.strides ?? 1),
+    padding: checkPadding(subject, args?.padding ?? 'valid'),
+    dilationRate: dims(subject, 'dilationRate', args?.dilationRate ?? 1),
+  };
+  checkDataFormat(subject, args?.dataFormat);
+  return window;
+}
+
+/** The window as getConfig writes it (Keras: each size a list, one entry per spatial axis). */
+export function windowConfig(w: Window<number | Pair>): object {
+  const list = (d: number | Pair) => (typeof d === 'number' ? [d] : [...d]);
+  return { kernelSize: list(w.kernelSize), strides: list(w.strides), padding: w.padding, dataFormat: 'channelsLast', dilationRate: list(w.dilationRate) };
+}
+
+/** [height, width] of a 2-D window's output, or a KilnError naming the layer when the input is smaller than the dilated kernel. */
+export function windowOutput2d(subject: string, inputShape: Shape, w: Window<Pair>): [number, number] {
+  const [h, wd] = [0, 1].map((a) => convOutputLength(inputShape[a]!, w.kernelSize[a]!, w.padding, w.strides[a]!, w.dilationRate[a]!)) as [number, number];
+  if (h <= 0 || wd <= 0) {
+    fail(subject, `expected an input of at least the dilated kernel's ${[0, 1].map((a) => (w.kernelSize[a]! - 1) * w.dilationRate[a]! + 1).join('x')} with padding 'valid', got ${inputShape[0]}x${inputShape[1]}`);
+  }
+  return [h, wd];
+}
+
 export interface Conv2DArgs extends LayerArgs, KernelArgs {
   filters: number;
   kernelSize: number | Pair;
@@ -58,11 +102,7 @@ export class Conv2D extends KernelLayer {
     super('Conv2D', args);
     const s = this.subject;
     this.filters = positiveInt(s, 'filters', args?.filters);
-    this.kernelSize = toPair(s, 'kernelSize', args.kernelSize);
-    this.strides = toPair(s, 'strides', args.strides ?? 1);
-    this.padding = checkPadding(s, args.padding ?? 'valid');
-    checkDataFormat(s, args.dataFormat);
-    this.dilationRate = toPair(s, 'dilationRate', args.dilationRate ?? 1);
+    ({ kernelSize: this.kernelSize, strides: this.strides, padding: this.padding, dilationRate: this.dilationRate } = parseWindow(s, args, toPair));
     this.kernelOptions = parseKernelArgs(args, s);
   }
 
@@ -73,11 +113,7 @@ export class Conv2D extends KernelLayer {
 
   computeOutputShape(inputShape: Shape): Shape {
     checkInputShape(this.subject, inputShape, 3, '[batch, height, width, channels] ');
-    const [h, w] = [0, 1].map((a) => convOutputLength(inputShape[a]!, this.kernelSize[a]!, this.padding, this.strides[a]!, this.dilationRate[a]!));
-    if (h! <= 0 || w! <= 0) {
-      this.fail(`expected an input of at least the dilated kernel's ${[0, 1].map((a) => (this.kernelSize[a]! - 1) * this.dilationRate[a]! + 1).join('x')} with padding 'valid', got ${inputShape[0]}x${inputShape[1]}`);
-    }
-    return [h!, w!, this.filters];
+    return [...windowOutput2d(this.subject, inputShape, this), this.filters];
   }
 
   call(x: Tensor, weights: Readonly<Record<string, Tensor>>, _ctx?: CallContext): Tensor {
@@ -90,11 +126,7 @@ export class Conv2D extends KernelLayer {
     return {
       ...super.getConfig(),
       filters: this.filters,
-      kernelSize: [...this.kernelSize],
-      strides: [...this.strides],
-      padding: this.padding,
-      dataFormat: 'channelsLast',
-      dilationRate: [...this.dilationRate],
+      ...windowConfig(this),
       ...kernelConfig(this.kernelOptions),
     };
   }

@@ -8,7 +8,7 @@ import * as F from '../../compiler/functions/index.js';
 import { fail } from '../../compiler/functions/util.js';
 import type { Tensor } from '../../compiler/tensor.js';
 import { formatType } from '../../compiler/types.js';
-import { checkDataFormat, checkPadding, convOutputLength, toPair, type Pair, type PaddingMode } from './conv.js';
+import { convOutputLength, parseWindow, toPair, windowConfig, windowOutput2d, type Pair, type PaddingMode } from './conv.js';
 import type * as constraints from './constraints.js';
 import { checkInputShape, kernelConfig, KernelLayer, kernelWeights, parseKernelArgs, positiveInt, type InitializerIdentifier, type KernelArgs } from './core.js';
 import type * as regularizers from './regularizers.js';
@@ -45,11 +45,7 @@ export class Conv1D extends KernelLayer {
     super('Conv1D', args);
     const s = this.subject;
     this.filters = positiveInt(s, 'filters', args?.filters);
-    this.kernelSize = toSingle(s, 'kernelSize', args.kernelSize);
-    this.strides = toSingle(s, 'strides', args.strides ?? 1);
-    this.padding = checkPadding(s, args.padding ?? 'valid');
-    checkDataFormat(s, args.dataFormat);
-    this.dilationRate = toSingle(s, 'dilationRate', args.dilationRate ?? 1);
+    ({ kernelSize: this.kernelSize, strides: this.strides, padding: this.padding, dilationRate: this.dilationRate } = parseWindow(s, args, toSingle));
     this.kernelOptions = parseKernelArgs(args, s);
   }
 
@@ -75,11 +71,7 @@ export class Conv1D extends KernelLayer {
     return {
       ...super.getConfig(),
       filters: this.filters,
-      kernelSize: [this.kernelSize],
-      strides: [this.strides],
-      padding: this.padding,
-      dataFormat: 'channelsLast',
-      dilationRate: [this.dilationRate],
+      ...windowConfig(this),
       ...kernelConfig(this.kernelOptions),
     };
   }
@@ -117,12 +109,8 @@ export class DepthwiseConv2D extends KernelLayer {
   constructor(args: DepthwiseConv2DArgs) {
     super('DepthwiseConv2D', args);
     const s = this.subject;
-    this.kernelSize = toPair(s, 'kernelSize', args?.kernelSize);
+    ({ kernelSize: this.kernelSize, strides: this.strides, padding: this.padding, dilationRate: this.dilationRate } = parseWindow(s, args, toPair));
     this.depthMultiplier = positiveInt(s, 'depthMultiplier', args.depthMultiplier ?? 1);
-    this.strides = toPair(s, 'strides', args.strides ?? 1);
-    this.padding = checkPadding(s, args.padding ?? 'valid');
-    checkDataFormat(s, args.dataFormat);
-    this.dilationRate = toPair(s, 'dilationRate', args.dilationRate ?? 1);
     this.kernelOptions = parseKernelArgs(
       { ...args, kernelInitializer: args.depthwiseInitializer, kernelRegularizer: args.depthwiseRegularizer ?? args.kernelRegularizer, kernelConstraint: args.depthwiseConstraint ?? args.kernelConstraint },
       s,
@@ -142,11 +130,7 @@ export class DepthwiseConv2D extends KernelLayer {
 
   computeOutputShape(inputShape: Shape): Shape {
     checkInputShape(this.subject, inputShape, 3, '[batch, height, width, channels] ');
-    const [h, w] = [0, 1].map((a) => convOutputLength(inputShape[a]!, this.kernelSize[a]!, this.padding, this.strides[a]!, this.dilationRate[a]!));
-    if (h! <= 0 || w! <= 0) {
-      this.fail(`expected an input of at least the dilated kernel's ${[0, 1].map((a) => (this.kernelSize[a]! - 1) * this.dilationRate[a]! + 1).join('x')} with padding 'valid', got ${inputShape[0]}x${inputShape[1]}`);
-    }
-    return [h!, w!, inputShape[2]! * this.depthMultiplier];
+    return [...windowOutput2d(this.subject, inputShape, this), inputShape[2]! * this.depthMultiplier];
   }
 
   call(x: Tensor, weights: Readonly<Record<string, Tensor>>, _ctx?: CallContext): Tensor {
@@ -158,12 +142,8 @@ export class DepthwiseConv2D extends KernelLayer {
   override getConfig(): object {
     return {
       ...super.getConfig(),
-      kernelSize: [...this.kernelSize],
+      ...windowConfig(this),
       depthMultiplier: this.depthMultiplier,
-      strides: [...this.strides],
-      padding: this.padding,
-      dataFormat: 'channelsLast',
-      dilationRate: [...this.dilationRate],
       ...kernelConfig(this.kernelOptions, 'depthwise'),
     };
   }
@@ -194,15 +174,14 @@ export class Conv2DTranspose extends KernelLayer {
   readonly kernelSize: Pair;
   readonly strides: Pair;
   readonly padding: PaddingMode;
+  readonly dilationRate: Pair;
 
   constructor(args: Conv2DTransposeArgs) {
     super('Conv2DTranspose', args);
     const s = this.subject;
     this.filters = positiveInt(s, 'filters', args?.filters);
-    this.kernelSize = toPair(s, 'kernelSize', args.kernelSize);
-    this.strides = toPair(s, 'strides', args.strides ?? 1);
-    this.padding = checkPadding(s, args.padding ?? 'valid');
-    checkDataFormat(s, args.dataFormat);
+    ({ kernelSize: this.kernelSize, strides: this.strides, padding: this.padding, dilationRate: this.dilationRate } = parseWindow(s, args, toPair));
+    if (this.dilationRate.some((d) => d !== 1)) this.fail(`expected dilationRate 1 (a dilated transposed convolution is not supported), got [${this.dilationRate.join(',')}]`);
     this.kernelOptions = parseKernelArgs(args, s);
   }
 
@@ -228,11 +207,7 @@ export class Conv2DTranspose extends KernelLayer {
     return {
       ...super.getConfig(),
       filters: this.filters,
-      kernelSize: [...this.kernelSize],
-      strides: [...this.strides],
-      padding: this.padding,
-      dataFormat: 'channelsLast',
-      dilationRate: [1, 1],
+      ...windowConfig(this),
       ...kernelConfig(this.kernelOptions),
     };
   }

@@ -83,27 +83,53 @@ export interface GlobalPooling2DArgs extends LayerArgs {
   dataFormat?: 'channelsLast';
 }
 
-/** The mean over height and width: [batch, H, W, C] to [batch, C]. */
-export class GlobalAveragePooling2D extends Layer {
-  readonly className = 'GlobalAveragePooling2D';
-  constructor(args: GlobalPooling2DArgs = {}) {
-    super('GlobalAveragePooling2D', args);
+/**
+ * Global pooling: one reduction over every spatial axis, [batch, ...spatial, C]
+ * to [batch, C]. Subclasses give the number of spatial axes and the reduction.
+ */
+export abstract class GlobalPooling extends Layer {
+  /** 1: [batch, steps, channels]; 2: [batch, height, width, channels]. */
+  protected abstract readonly spatialAxes: 1 | 2;
+  /** The kiln reduction over the spatial axes (mean or max). */
+  protected abstract readonly reduce: (x: Tensor, axes: number[]) => Tensor;
+
+  protected constructor(className: string, args: GlobalPooling2DArgs) {
+    super(className, args);
     checkDataFormat(this.subject, args.dataFormat);
   }
+
+  private get layout(): string {
+    return this.spatialAxes === 2 ? '[batch, height, width, channels]' : '[batch, steps, channels]';
+  }
+
   weights(inputShape: Shape): WeightSpec[] {
     this.computeOutputShape(inputShape);
     return [];
   }
+
   computeOutputShape(inputShape: Shape): Shape {
-    checkInputShape(this.subject, inputShape, 3, '[batch, height, width, channels] ');
-    return [inputShape[2]!];
+    checkInputShape(this.subject, inputShape, this.spatialAxes + 1, `${this.layout} `);
+    return [inputShape[this.spatialAxes]!];
   }
+
   call(x: Tensor, _weights?: Readonly<Record<string, Tensor>>, _ctx?: CallContext): Tensor {
-    if (x.rank !== 4) this.fail(`expected an input [batch, height, width, channels], got ${formatType(x.type)}`);
-    return F.mean(x, [1, 2]);
+    if (x.rank !== this.spatialAxes + 2) this.fail(`expected an input ${this.layout}, got ${formatType(x.type)}`);
+    return this.reduce(x, this.spatialAxes === 2 ? [1, 2] : [1]);
   }
+
+  /** TensorFlow.js writes dataFormat for the 2-D layers only. */
   override getConfig(): object {
-    return { ...super.getConfig(), dataFormat: 'channelsLast' };
+    return this.spatialAxes === 2 ? { ...super.getConfig(), dataFormat: 'channelsLast' } : super.getConfig();
+  }
+}
+
+/** The mean over height and width: [batch, H, W, C] to [batch, C]. */
+export class GlobalAveragePooling2D extends GlobalPooling {
+  readonly className = 'GlobalAveragePooling2D';
+  protected readonly spatialAxes = 2;
+  protected readonly reduce = (x: Tensor, axes: number[]) => F.mean(x, axes);
+  constructor(args: GlobalPooling2DArgs = {}) {
+    super('GlobalAveragePooling2D', args);
   }
 }
 

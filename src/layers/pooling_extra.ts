@@ -6,7 +6,8 @@
 import * as F from '../../compiler/functions/index.js';
 import type { Tensor } from '../../compiler/tensor.js';
 import { formatType } from '../../compiler/types.js';
-import { checkDataFormat, checkPadding, convOutputLength, type PaddingMode } from './conv.js';
+import { checkPadding, convOutputLength, type PaddingMode } from './conv.js';
+import { GlobalPooling, type GlobalPooling2DArgs } from './pooling.js';
 import { toSingle } from './conv_extra.js';
 import { checkInputShape } from './core.js';
 import { Layer, type CallContext, type LayerArgs, type Shape, type WeightSpec } from './layer.js';
@@ -79,55 +80,29 @@ export class AveragePooling1D extends Pooling1D {
   protected readonly pool = F.avgPool1d;
 }
 
-export interface GlobalPoolingArgs extends LayerArgs {
-  dataFormat?: 'channelsLast';
-}
+export type GlobalPoolingArgs = GlobalPooling2DArgs;
 
 /** The mean over the steps: [batch, steps, C] to [batch, C]. */
-export class GlobalAveragePooling1D extends Layer {
+export class GlobalAveragePooling1D extends GlobalPooling {
   readonly className = 'GlobalAveragePooling1D';
-  constructor(args: LayerArgs = {}) {
+  protected readonly spatialAxes = 1;
+  protected readonly reduce = (x: Tensor, axes: number[]) => F.mean(x, axes);
+  constructor(args: GlobalPoolingArgs = {}) {
     super('GlobalAveragePooling1D', args);
-  }
-  weights(inputShape: Shape): WeightSpec[] {
-    this.computeOutputShape(inputShape);
-    return [];
-  }
-  computeOutputShape(inputShape: Shape): Shape {
-    checkInputShape(this.subject, inputShape, 2, '[batch, steps, channels] ');
-    return [inputShape[1]!];
-  }
-  call(x: Tensor, _weights?: Readonly<Record<string, Tensor>>, _ctx?: CallContext): Tensor {
-    if (x.rank !== 3) this.fail(`expected an input [batch, steps, channels], got ${formatType(x.type)}`);
-    return F.mean(x, 1);
   }
 }
 
 /** The maximum over height and width: [batch, H, W, C] to [batch, C]. */
-export class GlobalMaxPooling2D extends Layer {
+export class GlobalMaxPooling2D extends GlobalPooling {
   readonly className = 'GlobalMaxPooling2D';
+  protected readonly spatialAxes = 2;
+  protected readonly reduce = (x: Tensor, axes: number[]) => F.max(x, axes);
   constructor(args: GlobalPoolingArgs = {}) {
     super('GlobalMaxPooling2D', args);
-    checkDataFormat(this.subject, args.dataFormat);
-  }
-  weights(inputShape: Shape): WeightSpec[] {
-    this.computeOutputShape(inputShape);
-    return [];
-  }
-  computeOutputShape(inputShape: Shape): Shape {
-    checkInputShape(this.subject, inputShape, 3, '[batch, height, width, channels] ');
-    return [inputShape[2]!];
-  }
-  call(x: Tensor, _weights?: Readonly<Record<string, Tensor>>, _ctx?: CallContext): Tensor {
-    if (x.rank !== 4) this.fail(`expected an input [batch, height, width, channels], got ${formatType(x.type)}`);
-    return F.max(x, [1, 2]);
-  }
-  override getConfig(): object {
-    return { ...super.getConfig(), dataFormat: 'channelsLast' };
   }
 }
 
 export const maxPooling1d = (args: Pooling1DArgs = {}): MaxPooling1D => new MaxPooling1D(args);
 export const averagePooling1d = (args: Pooling1DArgs = {}): AveragePooling1D => new AveragePooling1D(args);
-export const globalAveragePooling1d = (args: LayerArgs = {}): GlobalAveragePooling1D => new GlobalAveragePooling1D(args);
+export const globalAveragePooling1d = (args: GlobalPoolingArgs = {}): GlobalAveragePooling1D => new GlobalAveragePooling1D(args);
 export const globalMaxPooling2d = (args: GlobalPoolingArgs = {}): GlobalMaxPooling2D => new GlobalMaxPooling2D(args);
