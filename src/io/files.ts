@@ -63,13 +63,6 @@ async function syncFolder(folder: string): Promise<void> {
   }
 }
 
-async function readBytes(path: string): Promise<Uint8Array> {
-  try {
-    return await readFile(path);
-  } catch (e) {
-    return fail(path, `cannot read the file (${errorCode(e)})`);
-  }
-}
 
 /**
  * Saves a tensor (or an array) as a .npy file that `np.load` reads.
@@ -84,7 +77,7 @@ export async function saveNpy(path: string, x: Tensor | NpyArrayLike, options?: 
  * @example const x = await kiln.io.loadNpy('x.npy');
  */
 export async function loadNpy(path: string, options: LoadOptions = {}): Promise<Tensor> {
-  return toTensor(decodeNpy(await readBytes(path), path), { ...options, name: path });
+  return toTensor(decodeNpy(await readFileChecked(path, 'loadNpy'), path), { ...options, name: path });
 }
 
 /**
@@ -101,7 +94,7 @@ export async function saveNpz(path: string, arrays: Record<string, Tensor | NpyA
  */
 export async function loadNpz(path: string, options: LoadOptions = {}): Promise<Record<string, Tensor>> {
   const out: Record<string, Tensor> = {};
-  for (const [name, array] of Object.entries(decodeNpz(await readBytes(path), path))) {
+  for (const [name, array] of Object.entries(decodeNpz(await readFileChecked(path, 'loadNpz'), path))) {
     setEntry(out, name, toTensor(array, { ...options, name: `${path}/${name}.npy` }));
   }
   return out;
@@ -120,7 +113,7 @@ export async function saveSafetensors(path: string, tensors: Record<string, Tens
  * @example const { tensors, metadata } = await kiln.io.loadSafetensors('w.safetensors');
  */
 export async function loadSafetensors(path: string, options: LoadOptions = {}): Promise<{ tensors: Record<string, Tensor>; metadata: Record<string, string> | undefined }> {
-  const { tensors, metadata } = decodeSafetensors(await readBytes(path), path);
+  const { tensors, metadata } = decodeSafetensors(await readFileChecked(path, 'loadSafetensors'), path);
   const out: Record<string, Tensor> = {};
   for (const [name, array] of Object.entries(tensors)) setEntry(out, name, toTensor(array, { ...options, name: `${path} "${name}"` }));
   return { tensors: out, metadata };

@@ -98,7 +98,7 @@ describe('save and load', () => {
     expect((await io.loadNpy(join(dir, 'u.npy'), { uint8As: 'float32' })).dtype).toBe('float32');
     await io.saveNpz(join(dir, 'big.npz'), { ids: { dtype: 'int64', shape: [1], data: new BigInt64Array([2n ** 40n]) } });
     await expect(io.loadNpz(join(dir, 'big.npz'))).rejects.toThrow(`${join(dir, 'big.npz')}/ids.npy: int64 value 1099511627776 at flat index 0 does not fit in int32`);
-    await expect(io.loadSafetensors(join(dir, 'nothing.safetensors'))).rejects.toThrow(`${join(dir, 'nothing.safetensors')}: cannot read the file (ENOENT).`);
+    await expect(io.loadSafetensors(join(dir, 'nothing.safetensors'))).rejects.toThrow(`loadSafetensors: cannot read "${join(dir, 'nothing.safetensors')}": ENOENT.`);
     writeFileSync(join(dir, 'bad.npy'), 'not numpy at all');
     await expect(io.loadNpy(join(dir, 'bad.npy'))).rejects.toThrow(`${join(dir, 'bad.npy')}: not a valid .npy file: expected the magic string \\x93NUMPY, got 0x6e 0x6f 0x74 0x20 0x6e 0x75.`);
   });
