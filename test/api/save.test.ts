@@ -38,6 +38,20 @@ describe('layer configs', () => {
     expect(revived.className).toBe(layer.className);
     expect(revived.getConfig()).toEqual(config);
   });
+  test('every layer class kiln.layers exports can be revived from a config', () => {
+    const classes = Object.values(kiln.layers).filter((v): v is abstract new (...a: never[]) => kiln.layers.Layer => typeof v === 'function' && v.prototype instanceof kiln.layers.Layer && v.name !== 'Merge');
+    expect(classes.length).toBeGreaterThan(20);
+    for (const Class of classes) {
+      let message = '';
+      try {
+        layerFromConfig({ className: Class.name, config: {} });
+      } catch (e) {
+        message = (e as Error).message; // missing options are fine; an unknown class is not
+      }
+      expect(message, Class.name).not.toMatch(/unknown layer class/);
+    }
+  });
+
   test('an unknown class is named', () => {
     expect(() => layerFromConfig({ className: 'Dense3D', config: {} })).toThrow(/unknown layer class "Dense3D"; kiln knows .*Conv2D.*Dense/);
   });
