@@ -18,8 +18,6 @@ A training run is the literal loop, several steps on one batch:
     opt.zero_grad(); out = model(x); loss = loss_fn(out, y); loss.backward(); opt.step()
 and stores the loss of every step and the state dict after the last.
 """
-import json
-import os
 import sys
 
 import numpy as np
@@ -27,21 +25,14 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from torch_fixture_util import OUT, enc, grid, write as write_fixture
+
 torch.set_default_dtype(torch.float64)
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'test', 'fixtures', 'torch')
 STEPS = 5
 
 
-def grid(rng, shape, scale=1.0):
-    """Uniform values in [-scale, scale] rounded to multiples of 1/64: exact in float32."""
-    return np.round(rng.uniform(-scale, scale, shape) * 64) / 64
-
-
-def enc(x):
-    """A tensor as { shape, data } (row-major), at 10 significant digits (integers as is)."""
-    a = x.detach().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
-    flat = [int(v) if a.dtype.kind in 'iu' else float(f'{v:.10g}') for v in a.reshape(-1)]
-    return {'shape': list(a.shape), 'data': flat}
+def write(name, fixture):
+    write_fixture(name, fixture, 'scripts/torch-fixtures-nn.py')
 
 
 def state(model):
@@ -54,15 +45,6 @@ def set_grid_weights(model, rng, scale=0.5):
     with torch.no_grad():
         for p in model.parameters():
             p.copy_(torch.tensor(grid(rng, list(p.shape), scale)))
-
-
-def write(name, fixture):
-    fixture = {'generatedBy': 'scripts/torch-fixtures-nn.py', 'torch': torch.__version__, **fixture}
-    path = os.path.normpath(os.path.join(OUT, f'{name}.json'))
-    with open(path, 'w', encoding='utf-8') as f:
-        json.dump(fixture, f, separators=(',', ':'), ensure_ascii=False)
-        f.write('\n')
-    print(f'{path}: {os.path.getsize(path)} bytes')
 
 
 # Optimizer configurations: kiln's option names (camelCase) and torch's constructor.

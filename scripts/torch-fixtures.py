@@ -21,33 +21,17 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from torch_fixture_util import OUT, enc, grid, write as write_fixture
+
 torch.set_default_dtype(torch.float64)
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'test', 'fixtures', 'torch')
 
 
-def grid(rng, shape, scale=1.0):
-    """Uniform values in [-scale, scale] rounded to multiples of 1/64: exact in float32."""
-    return np.round(rng.uniform(-scale, scale, shape) * 64) / 64
+def write(name, fixture):
+    write_fixture(name, fixture, 'scripts/torch-fixtures.py')
 
 
 def t(a):
     return torch.tensor(np.asarray(a, dtype=np.float64))
-
-
-def enc(x):
-    """A tensor as { shape, data } (row-major), at 10 significant digits."""
-    a = x.detach().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
-    flat = [int(v) if a.dtype.kind in 'iu' else float(f'{v:.10g}') for v in a.reshape(-1)]
-    return {'shape': list(a.shape), 'data': flat}
-
-
-def write(name, fixture):
-    fixture = {'generatedBy': 'scripts/torch-fixtures.py', 'torch': torch.__version__, **fixture}
-    path = os.path.normpath(os.path.join(OUT, f'{name}.json'))
-    with open(path, 'w', encoding='utf-8') as f:
-        json.dump(fixture, f, separators=(',', ':'), ensure_ascii=False)
-        f.write('\n')
-    print(f'{path}: {os.path.getsize(path)} bytes')
 
 
 def check_gradients_away_from_zero(grads, floor=1e-2):
