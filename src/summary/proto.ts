@@ -1,0 +1,167 @@
+/**
+ * A small protocol-buffers encoder (and the matching field reader) for the few
+ * messages event files hold: Event, Summary, TensorProto, GraphDef, the plugins'
+ * data. Hand-written rather than protobufjs: these messages need varints,
+ * fixed 32/64-bit numbers and length-delimited fields only, about 150 lines with
+ * no schema to load at run time, where protobufjs adds ~60 KB minified (its
+ * light build plus reflection) to every browser bundle that logs training.
+ *
+ * Proto3 leaves fields at their default value out; the writer writes what it is
+ * given, so callers skip defaults (but not members of a oneof, which must be
+ * written even when zero).
+ */
+import { internal } from '../../compiler/errors.js';
+
+const enum Wire { Varint = 0, Fixed64 = 1, Bytes = 2, Fixed32 = 5 }
+
+const utf8 = new TextEncoder();
+
+/** Appends fields to a growing buffer; `finish()` gives the message's bytes. */
+export class ProtoWriter {
+  private buf = new Uint8Array(64);
+  private view = new DataView(this.buf.buffer);
+  private pos = 0;
+
+  private reserve(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const next = new Uint8Array(Math.max(this.buf.length * 2, this.pos + n));
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+    this.view = new DataView(next.buffer);
+  }
+
+  private rawVarint(value: number): void {
+    if (!Number.isInteger(value)) throw internal(`protobuf varint of a non-integer ${value}`);
+    if (value < 0) return this.rawVarint64(BigInt(value));
+    this.reserve(10);
+    while (value >= 0x80) {
+      this.buf[this.pos++] = (value % 0x80) | 0x80;
+      value = Math.floor(value / 0x80);
+    }
+    this.buf[this.pos++] = value;
+  }
+
+  /** A negative int64 is its 64-bit two's complement: ten bytes. */
+  private rawVarint64(value: bigint): void {
+    let v = BigInt.asUintN(64, value);
+    this.reserve(10);
+    while (v >= 0x80n) {
+      this.buf[this.pos++] = Number(v & 0x7fn) | 0x80;
+      v >>= 7n;
+    }
+    this.buf[this.pos++] = Number(v);
+  }
+
+  private key(field: number, wire: Wire): void {
+    this.rawVarint(field * 8 + wire);
+  }
+
+  /** int32, int64, uint32, uint64, enum (an integer, negative allowed). */
+  varint(field: number, value: number): this {
+    this.key(field, Wire.Varint);
+    this.rawVarint(value);
+    return this;
+  }
+
+  bool(field: number, value: boolean): this {
+    return this.varint(field, value ? 1 : 0);
+  }
+
+  double(field: number, value: number): this {
+    this.key(field, Wire.Fixed64);
+    this.reserve(8);
+    this.view.setFloat64(this.pos, value, true);
+    this.pos += 8;
+    return this;
+  }
+
+  float(field: number, value: number): this {
+    this.key(field, Wire.Fixed32);
+    this.reserve(4);
+    this.view.setFloat32(this.pos, value, true);
+    this.pos += 4;
+    return this;
+  }
+
+  bytes(field: number, value: Uint8Array): this {
+    this.key(field, Wire.Bytes);
+    this.rawVarint(value.length);
+    this.reserve(value.length);
+    this.buf.set(value, this.pos);
+    this.pos += value.length;
+    return this;
+  }
+
+  string(field: number, value: string): this {
+    return this.bytes(field, utf8.encode(value));
+  }
+
+  /** An embedded message, already encoded. */
+  message(field: number, encoded: Uint8Array): this {
+    return this.bytes(field, encoded);
+  }
+
+  /** A packed repeated int32/int64/enum/bool field. */
+  packedVarints(field: number, values: readonly number[]): this {
+    const inner = new ProtoWriter();
+    for (const v of values) inner.rawVarint(v);
+    return this.bytes(field, inner.finish());
+  }
+
+  finish(): Uint8Array {
+    return this.buf.slice(0, this.pos);
+  }
+}
+
+/** One field as read back: its number, wire type and value (a number, bigint for large varints, or bytes). */
+export interface ProtoField {
+  readonly field: number;
+  readonly wire: number;
+  readonly value: number | bigint | Uint8Array;
+}
+
+/**
+ * Splits a message into its fields, in order (for reading event files back; the
+ * caller knows the schema). Throws on malformed input.
+ * @example for (const f of readFields(bytes)) if (f.field === 1) wallTime = f.value as number;
+ */
+export function readFields(bytes: Uint8Array): ProtoField[] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out: ProtoField[] = [];
+  let pos = 0;
+  const varint = (): number | bigint => {
+    let result = 0n;
+    let shift = 0n;
+    for (;;) {
+      if (pos >= bytes.length) throw new RangeError('truncated varint');
+      const b = bytes[pos++]!;
+      result |= BigInt(b & 0x7f) << shift;
+      if (b < 0x80) break;
+      shift += 7n;
+      if (shift > 63n) throw new RangeError('varint too long');
+    }
+    return result <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(result) : result;
+  };
+  while (pos < bytes.length) {
+    const key = Number(varint());
+    const field = Math.floor(key / 8);
+    const wire = key & 7;
+    if (field === 0) throw new RangeError('field number 0');
+    if (wire === Wire.Varint) out.push({ field, wire, value: varint() });
+    else if (wire === Wire.Fixed64) {
+      if (pos + 8 > bytes.length) throw new RangeError('truncated fixed64');
+      out.push({ field, wire, value: view.getFloat64(pos, true) });
+      pos += 8;
+    } else if (wire === Wire.Fixed32) {
+      if (pos + 4 > bytes.length) throw new RangeError('truncated fixed32');
+      out.push({ field, wire, value: view.getFloat32(pos, true) });
+      pos += 4;
+    } else if (wire === Wire.Bytes) {
+      const n = Number(varint());
+      if (pos + n > bytes.length) throw new RangeError('truncated length-delimited field');
+      out.push({ field, wire, value: bytes.subarray(pos, pos + n) });
+      pos += n;
+    } else throw new RangeError(`unsupported wire type ${wire}`);
+  }
+  return out;
+}
