@@ -515,3 +515,6 @@ export class ModelCheckpoint extends Callback {
 export function modelCheckpoint(args: ModelCheckpointArgs): ModelCheckpoint {
   return new ModelCheckpoint(args);
 }
+
+// ---- TensorBoard (src/summary/) --------------------------------------------------------
+export { tensorBoard, TensorBoard, type TensorBoardArgs } from '../summary/tensorboard.js';

@@ -417,6 +417,39 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
     return outputs.length === 1 ? outputs[0]! : outputs;
   }
 
+  /**
+   * The predict graph, traced afresh; `watch(layer, first, end)` hears which
+   * nodes (ids first … end-1) each call of a top-level layer made, for views that
+   * group the graph by layer (TensorBoard's graph dashboard).
+   * @example const g = model.tracePredict((name, first, end) => console.log(name, first, end));
+   */
+  tracePredict(watch?: (layerName: string, first: number, end: number) => void): Graph {
+    const topology = this.topology();
+    const specs = { ...this.inputSpecs(topology), ...Object.fromEntries(this.weightEntries(topology).map((w) => [w.name, spec([...w.spec.shape], 'float32', { kind: 'parameter' })])) };
+    if (!watch) return trace((t: Record<string, Tensor>) => this.predictFrom(t, topology), specs);
+    const patched: Layer[] = [];
+    for (const { layer } of topology.layers) {
+      if (patched.includes(layer) || Object.prototype.hasOwnProperty.call(layer, 'call')) continue;
+      patched.push(layer);
+      for (const method of ['call', 'callMany'] as const) {
+        const original = (layer as unknown as Record<string, unknown>)[method];
+        if (typeof original !== 'function') continue;
+        (layer as unknown as Record<string, unknown>)[method] = (x: Tensor | readonly Tensor[], ...rest: unknown[]) => {
+          const builder = (Array.isArray(x) ? x[0] : (x as Tensor))?.builder;
+          const first = builder?.nodes.length ?? 0;
+          const out = (original as (...a: unknown[]) => Tensor).call(layer, x, ...rest);
+          if (builder) watch(layer.name, first, builder.nodes.length);
+          return out;
+        };
+      }
+    }
+    try {
+      return trace((t: Record<string, Tensor>) => this.predictFrom(t, topology), specs);
+    } finally {
+      for (const layer of patched) for (const method of ['call', 'callMany']) delete (layer as unknown as Record<string, unknown>)[method];
+    }
+  }
+
   private trace(): { trainStep: Graph; evaluate: Graph; predict: Graph } {
     if (this.graphs) return this.graphs;
     const c = this.requireCompiled('fit');
@@ -1095,6 +1128,16 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
   getWeights(): Tensor[] {
     const values = this.currentValues();
     return this.publicWeights().map((w) => Tensor.concrete({ dtype: 'float32', shape: w.spec.shape, data: values.get(w.name)!.slice() }));
+  }
+
+  /**
+   * The weights by name (`<layer>/<weight>`), in getWeights' order, without
+   * copying: the data may be a view of the module's memory, valid until the next step.
+   * @example for (const w of model.namedWeights()) console.log(w.name, w.shape);
+   */
+  namedWeights(): { name: string; shape: number[]; data: Float32Array }[] {
+    const values = this.currentValues();
+    return this.publicWeights().map((w) => ({ name: w.name, shape: [...w.spec.shape], data: values.get(w.name)! }));
   }
 
   setWeights(weights: readonly Tensor[]): void {
