@@ -25,6 +25,7 @@ export * as callbacks from './models/callbacks.js';
 export * as data from './data/index.js';
 export { variable, Variable } from './variables.js';
 export * as io from './io/index.js';
+export * as summary from './summary/index.js';
 
 // ---- PyTorch-style surface (issue 6): lazy tensors, nn, optim, utils.data; see src/torch/ ----
 export { nn, optim, utils, noGrad, isGradEnabled, cacheStats, resetCacheStats, setCompilePolicy, synchronize } from './torch/index.js';

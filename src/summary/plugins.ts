@@ -117,14 +117,13 @@ export function textValue(tag: string, text: string | readonly string[], descrip
 // ---- images from numbers ------------------------------------------------------------
 
 /**
- * Bytes of an [h, w, c] image from numbers: floats in [0, 1] are scaled by 255
- * and clipped (PyTorch's rule), anything else is taken as 0–255 and clipped.
- * NaN becomes 0.
+ * Bytes of an [h, w, c] image from numbers: each value times `scale` (255 for
+ * PyTorch's floats in [0, 1], 255.5 for TensorFlow's, 1 for 0–255 integers),
+ * clipped to 0–255 and truncated, as both do. NaN becomes 0.
  */
-export function toRawImage(who: string, values: ArrayLike<number>, height: number, width: number, channels: number, float: boolean): RawImage {
+export function toRawImage(who: string, values: ArrayLike<number>, height: number, width: number, channels: number, scale: number): RawImage {
   if (channels !== 1 && channels !== 3 && channels !== 4) throw new KilnError(`${who}: expected 1, 3 or 4 channels, got ${channels}.`);
   const data = new Uint8Array(height * width * channels);
-  const scale = float ? 255 : 1;
   for (let i = 0; i < data.length; i++) {
     const v = values[i]! * scale;
     data[i] = v >= 255 ? 255 : v > 0 ? Math.trunc(v) : 0;
@@ -171,12 +170,21 @@ function hparamsValue(tag: string, field: 2 | 3 | 4, message: Uint8Array): Summa
 
 /**
  * The hparams experiment: the hyperparameters (with their types) and the metric tags to show as columns.
- * Experiment { hparam_infos = 4 { name = 1, type = 4 }, metric_infos = 5 { name = 1 { tag = 2 } }, time_created_secs = 3 }.
+ * Experiment { hparam_infos = 4 { name = 1, type = 4, domain_discrete = 5 }, metric_infos = 5 { name = 1 { tag = 2 } }, time_created_secs = 3 }.
  */
-export function hparamsExperimentValue(who: string, hparams: Readonly<Record<string, HParamValue>>, metricTags: readonly string[], timeCreated: number): SummaryValueSpec {
+export function hparamsExperimentValue(who: string, hparams: Readonly<Record<string, HParamValue>>, metricTags: readonly string[], timeCreated: number, domains: Readonly<Record<string, readonly HParamValue[]>> = {}): SummaryValueSpec {
   const w = new ProtoWriter();
   if (timeCreated) w.double(3, timeCreated);
-  for (const [name, v] of Object.entries(hparams)) w.message(4, new ProtoWriter().string(1, name).varint(4, hparamType(who, name, v)).finish());
+  for (const [name, v] of Object.entries(hparams)) {
+    const info = new ProtoWriter().string(1, name).varint(4, hparamType(who, name, v));
+    const domain = domains[name];
+    if (domain) { // domain_discrete = 5: a google.protobuf.ListValue { repeated Value values = 1 }
+      const list = new ProtoWriter();
+      for (const d of domain) (hparamType(who, name, d), list.message(1, protoValue(d)));
+      info.message(5, list.finish());
+    }
+    w.message(4, info.finish());
+  }
   for (const tag of metricTags) w.message(5, new ProtoWriter().message(1, new ProtoWriter().string(2, tag).finish()).finish());
   return hparamsValue('_hparams_/experiment', 2, w.finish());
 }

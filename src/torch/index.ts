@@ -6,10 +6,12 @@
  */
 import { installCompiledBackend } from './engine.js';
 import * as data from './data.js';
+import { SummaryWriter } from '../summary/summaryWriter.js';
 
 installCompiledBackend();
 
 export * as nn from './nn/index.js';
 export * as optim from './optimIndex.js';
-export const utils = { data };
+/** `kiln.utils.data` (Dataset, DataLoader) and `kiln.utils.tensorboard.SummaryWriter`, as torch.utils. */
+export const utils = { data, tensorboard: { SummaryWriter } };
 export { noGrad, isGradEnabled, cacheStats, resetCacheStats, setCompilePolicy, flush as synchronize } from '../../compiler/lazy.js';

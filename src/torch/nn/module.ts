@@ -18,6 +18,23 @@ import { loadSafetensors, saveSafetensors } from '../../io/files.js';
 import { isBuffer, isParameter, storageOf } from '../tensors.js';
 
 const wrapped = new WeakSet<KilnError>();
+
+/** A forward hook: sees (and may replace, by returning it) the module's output. */
+export type ForwardHook = (module: Module, args: unknown[], output: unknown) => unknown;
+/** A forward pre-hook: sees (and may replace, by returning them) the module's arguments. */
+export type ForwardPreHook = (module: Module, args: unknown[]) => unknown[] | undefined | void;
+/** What `registerForwardHook` returns: `remove()` takes the hook off. */
+export interface RemovableHandle { remove(): void }
+const forwardHooks = new WeakMap<Module, { pre: ForwardPreHook[]; post: ForwardHook[] }>();
+
+function addHook<K extends 'pre' | 'post'>(module: Module, kind: K, hook: { pre: ForwardPreHook; post: ForwardHook }[K]): RemovableHandle {
+  if (typeof hook !== 'function') throw new KilnError(`${module.constructor.name}.register${kind === 'pre' ? 'ForwardPreHook' : 'ForwardHook'}: expected a function, got ${typeof hook}.`);
+  let hooks = forwardHooks.get(module);
+  if (!hooks) forwardHooks.set(module, (hooks = { pre: [], post: [] }));
+  const list = hooks[kind] as unknown[];
+  list.push(hook);
+  return { remove: () => { const i = list.indexOf(hook); if (i >= 0) list.splice(i, 1); } };
+}
 const named = new WeakSet<Module>();
 
 /** PyTorch's spelling of a dotted name: 'bn.runningMean' → 'bn.running_mean'. */
@@ -40,7 +57,12 @@ export abstract class Module {
           this.namedModules();
         }
         try {
-          return forward.apply(this, args);
+          const hooks = forwardHooks.get(this);
+          if (!hooks) return forward.apply(this, args);
+          for (const h of [...hooks.pre]) args = (h(this, args) as unknown[] | undefined) ?? args;
+          let out = forward.apply(this, args);
+          for (const h of [...hooks.post]) out = h(this, args, out) ?? out;
+          return out;
         } catch (e) {
           if (!(e instanceof KilnError) || wrapped.has(e)) throw e;
           const err = new KilnError(`${this.constructor.name}${this.name ? ` "${this.name}"` : ''}: ${e.message}`);
@@ -56,6 +78,24 @@ export abstract class Module {
   /** Own properties that are submodules, parameters or buffers, in assignment order. */
   private entries(): [string, Module | Tensor][] {
     return Object.entries(this).filter((e): e is [string, Module | Tensor] => e[1] instanceof Module || isParameter(e[1]) || isBuffer(e[1]));
+  }
+
+  /**
+   * PyTorch's `register_forward_hook`: `hook(module, args, output)` runs after each
+   * forward; a value it returns replaces the output.
+   * @example const h = net.fc1.registerForwardHook((m, args, out) => console.log(m.name, out)); h.remove();
+   */
+  registerForwardHook(hook: ForwardHook): RemovableHandle {
+    return addHook(this, 'post', hook);
+  }
+
+  /**
+   * PyTorch's `register_forward_pre_hook`: `hook(module, args)` runs before each
+   * forward; an array it returns replaces the arguments.
+   * @example net.registerForwardPreHook((m, args) => [args[0]]);
+   */
+  registerForwardPreHook(hook: ForwardPreHook): RemovableHandle {
+    return addHook(this, 'pre', hook);
   }
 
   /** Direct submodules with their names. */
