@@ -8,7 +8,7 @@
  * python3-protobuf).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
@@ -50,7 +50,7 @@ function scalars(events: PyEvent[]): Map<string, Map<number, number>> {
 }
 
 function runFile(files: PyFiles, run: string): { events: PyEvent[]; error?: string } {
-  const names = Object.keys(files).filter((f) => f.startsWith(`${run}/`));
+  const names = Object.keys(files).filter((f) => f.startsWith(`${run}/`) && !f.slice(run.length + 1).includes("/"));
   expect(names, `one event file in ${run}/ (files: ${Object.keys(files).join(', ')})`).toHaveLength(1);
   expect(names[0]).toMatch(new RegExp(`^${run}/events\\.out\\.tfevents\\.\\d{10}\\.[^.]+\\.\\d+\\.\\d+$`));
   return files[names[0]!]!;
@@ -195,5 +195,140 @@ describe.skipIf(!python && !required)('event files read by python3-protobuf', ()
       expect(out.input[0]!.startsWith('logits/')).toBe(true);
       for (const n of nodes) for (const i of n.input) expect(names).toContain(i); // every edge names a node
     });
+  });
+
+  describe('SummaryWriter (PyTorch) and kiln.summary (TF2)', () => {
+    const logDir = mkdtempSync(join(tmpdir(), 'kiln-sw-'));
+    let files: PyFiles;
+    const losses = [0.9, 0.5, NaN, Infinity, -Infinity, 1e-30];
+    const hist = Float32Array.from({ length: 101 }, (_, i) => Math.sin(i) * 3);
+    // a 2×3 RGB image, CHW, floats in [0, 1]
+    const chw = [[[0, 0.5, 1], [0.25, 0.75, 2]], [[0, 0, 0], [1, 1, 1]], [[0.1, 0.2, 0.3], [0.4, 0.5, -1]]];
+
+    class Net extends kiln.nn.Module {
+      fc1 = new kiln.nn.Linear(4, 5);
+      fc2 = new kiln.nn.Linear(5, 2);
+      forward(x: kiln.Tensor) { return this.fc2.forward(kiln.nn.functional.relu(this.fc1.forward(x))); }
+    }
+
+    beforeAll(async () => {
+      const w = new kiln.utils.tensorboard.SummaryWriter(join(logDir, 'torch'));
+      losses.forEach((l, step) => w.addScalar('Loss/train', l, step));
+      w.addScalars('run_14h', { xsinx: 1.5, xcosx: -2 }, 7);
+      w.addHistogram('weights', kiln.tensor(hist), 3);
+      w.addImage('rgb', kiln.tensor(chw), 4);
+      w.addImages('batch', kiln.tensor(Int32Array.from({ length: 10 * 2 * 2 }, (_, i) => (i * 7) % 256), [10, 1, 2, 2]), 5);
+      w.addText('notes', '# Title\n*lr* = 0.1 — ok', 6);
+      w.addGraph(new Net(), kiln.randn([3, 4], { seed: 1 }));
+      w.addHparams({ lr: 0.1, optimizer: 'adam', nesterov: false }, { 'hparam/accuracy': 0.75 }, { runName: 'hp1', hparamDomainDiscrete: { optimizer: ['adam', 'sgd'] } });
+      await w.close();
+      const fw = kiln.summary.createFileWriter(join(logDir, 'tf2'));
+      expect(kiln.summary.scalar('outside', 1, { step: 0 })).toBe(false); // no default writer yet
+      await fw.asDefault(async () => {
+        for (let step = 0; step < 3; step++) expect(kiln.summary.scalar('loss', 1 / (step + 1), { step })).toBe(true);
+        kiln.summary.histogram('h', [1, 1, 1], { step: 1, buckets: 4 });
+        kiln.summary.image('im', kiln.tensor([[[[0], [1]]], [[[0.5], [0.2]]]]), { step: 2, maxOutputs: 1 });
+        kiln.summary.text('t', ['a', 'b'], { step: 3 });
+      });
+      await fw.close();
+      files = decode(logDir);
+    }, 120_000);
+
+    test('addScalar: tensors at each step, NaN and ±Infinity kept, tiny values as float32', () => {
+      const s = scalars(runFile(files, 'torch').events).get('Loss/train')!;
+      expect([...s.keys()]).toEqual([0, 1, 2, 3, 4, 5]);
+      losses.forEach((l, step) => expect(s.get(step)).toBe(Math.fround(l)));
+    });
+
+    test('addScalars: one run per key, named <mainTag>_<key>, each holding tag mainTag', () => {
+      expect(scalars(runFile(files, 'torch/run_14h_xsinx').events).get('run_14h')!.get(7)).toBe(1.5);
+      expect(scalars(runFile(files, 'torch/run_14h_xcosx').events).get('run_14h')!.get(7)).toBe(-2);
+    });
+
+    test('addHistogram: 30 buckets over float32 values', () => {
+      const v = runFile(files, 'torch').events.flatMap((e) => (e.summary ?? []).map((x) => ({ ...x, step: e.step }))).find((x) => x.tag === 'weights')!;
+      expect([v.plugin, v.step, v.tensor!.shape]).toEqual(['histograms', 3, [30, 3]]);
+      const b = v.tensor!.values as number[];
+      const data = Array.from(hist);
+      expect([b[0], b[88]]).toEqual([Math.min(...data), Math.max(...data)]);
+      expect(b.filter((_, k) => k % 3 === 2).reduce((a, c) => a + c, 0)).toBe(101);
+    });
+
+    test('addImage (CHW floats ×255, clipped) and addImages (a grid of 8 a row)', () => {
+      const all = runFile(files, 'torch').events.flatMap((e) => e.summary ?? []);
+      const rgb = all.find((x) => x.tag === 'rgb')!.tensor!;
+      expect([rgb.width, rgb.height]).toEqual([3, 2]);
+      const px = rgb.images![0]!;
+      expect([px.width, px.height, px.channels]).toEqual([3, 2, 3]);
+      const expected: number[] = [];
+      for (let y = 0; y < 2; y++) for (let x = 0; x < 3; x++) for (let c = 0; c < 3; c++) expected.push(Math.trunc(Math.min(255, Math.max(0, Math.fround(chw[c]![y]![x]!) * 255))));
+      expect(px.pixels).toEqual(expected);
+      const grid = all.find((x) => x.tag === 'batch')!.tensor!.images![0]!;
+      expect([grid.width, grid.height, grid.channels]).toEqual([16, 4, 1]); // 10 images of 2×2: 8 a row, two rows
+      const value = (n: number, y: number, x: number) => ((n * 4 + y * 2 + x) * 7) % 256;
+      for (let n = 0; n < 16; n++) for (let y = 0; y < 2; y++) for (let x = 0; x < 2; x++) {
+        const [gy, gx] = [Math.floor(n / 8), n % 8];
+        expect(grid.pixels[(gy * 2 + y) * 16 + gx * 2 + x]).toBe(n < 10 ? value(n, y, x) : 0);
+      }
+    });
+
+    test('addText: <tag>/text_summary, UTF-8 markdown', () => {
+      const t = runFile(files, 'torch').events.flatMap((e) => e.summary ?? []).find((x) => x.tag === 'notes/text_summary')!;
+      expect([t.plugin, t.tensor!.dtype, t.tensor!.shape, t.tensor!.strings]).toEqual(['text', 7, [1], ['# Title\n*lr* = 0.1 — ok']]);
+    });
+
+    test('addGraph: a module’s ops scoped by submodule, parameters by path', () => {
+      const nodes = runFile(files, 'torch').events.find((e) => e.graph)!.graph!.nodes;
+      const names = nodes.map((n) => n.name);
+      for (const p of ['input', 'Net/fc1/weight', 'Net/fc1/bias', 'Net/fc2/weight', 'Net/fc2/bias']) expect(names).toContain(p);
+      const matmuls = nodes.filter((n) => n.op === 'matmul');
+      expect(matmuls.map((n) => n.name.split('/').slice(0, 2).join('/')).sort()).toEqual(['Net/fc1', 'Net/fc2']);
+      expect(nodes.find((n) => n.op === 'relu')!.name).toBe('Net/relu'); // made by Net.forward itself
+      expect(nodes.find((n) => n.op === 'output')!.input[0]!.startsWith('Net/fc2/')).toBe(true);
+      for (const n of nodes) for (const i of n.input) expect(names).toContain(i);
+    });
+
+    test('addHparams: experiment, session start and end, and the metrics in a run of its own', () => {
+      const events = runFile(files, 'torch/hp1').events;
+      const values = events.flatMap((e) => e.summary ?? []);
+      expect(values.map((v) => v.tag)).toEqual(['_hparams_/experiment', '_hparams_/session_start_info', '_hparams_/session_end_info', 'hparam/accuracy']);
+      const [exp, start, end] = values.map((v) => v.hparams);
+      expect(exp!.experiment.hparam_infos).toEqual([
+        { name: 'lr', type: 3 },
+        { name: 'optimizer', type: 1, domain_discrete: ['adam', 'sgd'] },
+        { name: 'nesterov', type: 2 },
+      ]);
+      expect(exp!.experiment.metric_infos).toEqual([{ name: { tag: 'hparam/accuracy' } }]);
+      expect(start!.session_start_info.hparams).toEqual({ lr: 0.1, optimizer: 'adam', nesterov: false });
+      expect(end!.session_end_info.status).toBe(1);
+      expect(values[3]!.tensor!.values).toEqual([0.75]);
+    });
+
+    test('kiln.summary: scalars, histogram of one repeated value, TF image scaling (×255.5), text list', () => {
+      const name = Object.keys(files).find((f) => f.startsWith('tf2/'))!;
+      expect(name.endsWith('.v2')).toBe(true);
+      const events = files[name]!.events;
+      expect([...scalars(events).get('loss')!.entries()]).toEqual([[0, 1], [1, 0.5], [2, Math.fround(1 / 3)]]);
+      const all = events.flatMap((e) => e.summary ?? []);
+      expect(all.find((v) => v.tag === 'h')!.tensor!.values).toEqual([1, 1, 3, 1, 1, 0, 1, 1, 0, 1, 1, 0]);
+      const im = all.find((v) => v.tag === 'im')!.tensor!;
+      expect(im.images!.map((i) => i.pixels)).toEqual([[0, 255]]); // maxOutputs 1 of 2
+      expect(all.find((v) => v.tag === 't')!.tensor).toMatchObject({ shape: [2], strings: ['a', 'b'] });
+    });
+  });
+
+  test('a crash mid-record: every complete record before it is still read', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-trunc-'));
+    const w = new kiln.summary.EventFileWriter(dir);
+    for (let step = 1; step <= 5; step++) w.addSummary([kiln.summary.scalarValue('x', step)], step);
+    await w.close();
+    const size = readFileSync(w.path).length;
+    truncateSync(w.path, size - 3); // the last record loses its tail
+    const f = decode(dir)[readdirSync(dir)[0]!]!;
+    expect(f.error).toMatch(/^truncated record at \d+$/);
+    expect([...scalars(f.events).get('x')!.entries()]).toEqual([[1, 1], [2, 2], [3, 3], [4, 4]]);
+    const ours = kiln.summary.readEventFile(readFileSync(w.path));
+    expect(ours.events.length).toBe(5);
+    expect(ours.damage?.reason).toBe('truncated record');
   });
 });
