@@ -33,7 +33,7 @@ export function scalarValue(tag: string, value: number, description?: string): S
 /**
  * Histogram buckets as TensorBoard's summary_v2 makes them: `bucketCount` equal
  * buckets from the minimum to the maximum (the last one closed); one value
- * repeated gives buckets [v, v] with every count in the first; no values, all
+ * repeated gives buckets [v, v] with every count in the last; no values, all
  * zeros. Non-finite values are left out (they have no bucket).
  * @example histogramBuckets([1, 2, 2, 3], 2) // [[1, 2, 1], [2, 3, 3]] flattened
  */
@@ -54,7 +54,7 @@ export function histogramBuckets(values: ArrayLike<number>, bucketCount = defaul
   if (n === 0) return out;
   if (min === max) {
     for (let b = 0; b < k; b++) (out[b * 3] = min), (out[b * 3 + 1] = min);
-    out[2] = n;
+    out[(k - 1) * 3 + 2] = n;
     return out;
   }
   const range = max - min;
@@ -65,9 +65,9 @@ export function histogramBuckets(values: ArrayLike<number>, bucketCount = defaul
     const b = Math.min(Math.floor((v - min) / width), k - 1);
     out[b * 3 + 2]!++;
   }
-  for (let b = 0; b < k; b++) {
-    out[b * 3] = min + (b * range) / k;
-    out[b * 3 + 1] = b === k - 1 ? max : min + ((b + 1) * range) / k;
+  for (let b = 0; b < k; b++) { // tf.linspace's edges, start + i·step, with the last one exactly max
+    out[b * 3] = min + b * width;
+    out[b * 3 + 1] = b === k - 1 ? max : min + (b + 1) * width;
   }
   return out;
 }
@@ -163,8 +163,8 @@ function hparamsValue(tag: string, field: 2 | 3 | 4, message: Uint8Array): Summa
   return {
     tag,
     metadata: { pluginName: 'hparams', content },
-    // a placeholder tensor, as TensorBoard's own hparams summaries carry, so tensor-based readers keep the value
-    tensor: { dtype: DataType.DT_FLOAT, shape: [], content: float32Bytes([0]) },
+    // TensorBoard's own hparams summaries carry an empty float vector, so tensor-based readers keep the value
+    tensor: { dtype: DataType.DT_FLOAT, shape: [0] },
   };
 }
 
