@@ -113,11 +113,45 @@ function contentValues(dtype: number, b: Uint8Array): number[] {
   return Array.from({ length: b.length / r[0] }, (_, i) => r[1](i * r[0]));
 }
 
+/** Summary.Image { height = 1, width = 2, encoded_image_string = 4 } as the images plugin's tensor. */
+function decodeOldImage(bytes: Uint8Array): [string, DecodedTensor] {
+  let width = 0, height = 0;
+  let png: Uint8Array = new Uint8Array(0);
+  for (const f of readFields(bytes)) {
+    if (f.field === 1) height = num(f);
+    else if (f.field === 2) width = num(f);
+    else if (f.field === 4) png = bytesOf(f);
+  }
+  const text = (n: number) => new TextEncoder().encode(String(n));
+  return ['images', { dtype: 7, shape: [3], values: [], strings: [text(width), text(height), png] }];
+}
+
+/** HistogramProto { min = 1, max = 2, bucket_limit = 6, bucket = 7 } as [k, 3] buckets, as TensorBoard migrates it. */
+function decodeOldHistogram(bytes: Uint8Array): [string, DecodedTensor] {
+  let min = 0, max = 0;
+  const limits: number[] = [], counts: number[] = [];
+  for (const f of readFields(bytes)) {
+    if (f.field === 1) min = num(f);
+    else if (f.field === 2) max = num(f);
+    else if (f.field === 6) limits.push(...repeated({ ...f, field: 6 }));
+    else if (f.field === 7) counts.push(...repeated({ ...f, field: 6 }));
+  }
+  const values = counts.flatMap((c, i) => [i === 0 ? min : limits[i - 1]!, i === counts.length - 1 ? max : limits[i]!, c]);
+  return ['histograms', { dtype: 2, shape: [counts.length, 3], values, strings: [] }];
+}
+
+/**
+ * One Summary.Value. Older forms are migrated as TensorBoard does: `simple_value`
+ * becomes a scalars tensor, `histo` a histograms [k, 3] tensor, `image` an images tensor.
+ */
 function decodeValue(bytes: Uint8Array): DecodedValue {
   const v: DecodedValue = { tag: '' };
+  let migrated: [string, DecodedTensor] | undefined;
   for (const f of readFields(bytes)) {
     if (f.field === 1) v.tag = utf8.decode(bytesOf(f));
     else if (f.field === 2) v.simpleValue = num(f);
+    else if (f.field === 4) migrated = decodeOldImage(bytesOf(f));
+    else if (f.field === 5) migrated = decodeOldHistogram(bytesOf(f));
     else if (f.field === 8) v.tensor = decodeTensor(bytesOf(f));
     else if (f.field === 9) {
       for (const m of readFields(bytesOf(f))) {
@@ -130,6 +164,11 @@ function decodeValue(bytes: Uint8Array): DecodedValue {
         else if (m.field === 4) v.dataClass = num(m);
       }
     }
+  }
+  if (!v.tensor && v.simpleValue !== undefined) migrated = ['scalars', { dtype: 1, shape: [], values: [v.simpleValue], strings: [] }];
+  if (!v.tensor && migrated) {
+    v.pluginName ??= migrated[0];
+    v.tensor = migrated[1];
   }
   return v;
 }

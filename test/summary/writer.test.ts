@@ -161,3 +161,23 @@ test('profileBatch writes the timed steps as a gzipped Chrome trace', async () =
   const trace = JSON.parse(new TextDecoder().decode(gunzipSync(readFileSync(path))));
   expect(trace.traceEvents).toEqual([{ name: 'train_step', ph: 'X', ts: 10000, dur: 2500, pid: process.pid, tid: 1, args: { batch: 2 } }]);
 });
+
+test('the reader migrates older values as TensorBoard does: simple_value, histo, image', async () => {
+  const { ProtoWriter } = await import('../../src/summary/proto.js');
+  const histo = new ProtoWriter().double(1, -1).double(2, 5).double(3, 6);
+  histo.bytes(6, new Uint8Array(new Float64Array([0, 2, 1e300]).buffer)).bytes(7, new Uint8Array(new Float64Array([1, 2, 3]).buffer));
+  const image = new ProtoWriter().varint(1, 7).varint(2, 9).bytes(4, ascii('png'));
+  const values = [
+    new ProtoWriter().string(1, 'old_scalar').float(2, 0.25).finish(),
+    new ProtoWriter().string(1, 'old_histo').message(5, histo.finish()).finish(),
+    new ProtoWriter().string(1, 'old_image').message(4, image.finish()).finish(),
+  ];
+  const s = new ProtoWriter();
+  for (const v of values) s.message(1, v);
+  const event = new ProtoWriter().double(1, 1).varint(2, 3).message(5, s.finish()).finish();
+  const [e] = summary.readEventFile(summary.frameRecord(event)).events;
+  const [scalar, hist, im] = e!.summary!;
+  expect([scalar!.pluginName, scalar!.tensor!.values]).toEqual(['scalars', [0.25]]);
+  expect([hist!.pluginName, hist!.tensor!.shape, hist!.tensor!.values]).toEqual(['histograms', [3, 3], [-1, 0, 1, 0, 2, 2, 2, 5, 3]]);
+  expect([im!.pluginName, im!.tensor!.strings.map((b) => new TextDecoder().decode(b))]).toEqual(['images', ['9', '7', 'png']]);
+});
