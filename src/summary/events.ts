@@ -10,13 +10,14 @@
 import { maskedCrc32c } from './crc32c.js';
 import { ProtoWriter } from './proto.js';
 
-/** TensorFlow's DataType numbers for the dtypes summaries use. */
+/** TensorFlow's DataType numbers for the dtypes summaries use. @example DataType.DT_FLOAT // 1 */
 export const DataType = { DT_FLOAT: 1, DT_DOUBLE: 2, DT_INT32: 3, DT_UINT8: 4, DT_STRING: 7, DT_INT64: 9, DT_BOOL: 10 } as const;
 export type DataTypeNumber = (typeof DataType)[keyof typeof DataType];
 
-/** SummaryMetadata.data_class: how TensorBoard's data layer stores a tag. */
+/** SummaryMetadata.data_class: how TensorBoard's data layer stores a tag. @example DataClass.SCALAR // 1 */
 export const DataClass = { UNKNOWN: 0, SCALAR: 1, TENSOR: 2, BLOB_SEQUENCE: 3 } as const;
 
+/** The first event's file_version. @example encodeEvent({ wallTime: 0, fileVersion }) */
 export const fileVersion = 'brain.Event:2';
 
 /** A TensorProto: numbers travel as little-endian `tensor_content`, strings as `string_val`. */
@@ -55,7 +56,7 @@ export interface EventSpec {
   summary?: readonly SummaryValueSpec[];
 }
 
-/** TensorShapeProto { repeated Dim dim = 2 }, Dim { int64 size = 1 } (-1: unknown). */
+/** TensorShapeProto { repeated Dim dim = 2 }, Dim { int64 size = 1 } (-1: unknown). @example encodeShape([-1, 10]) */
 export function encodeShape(shape: readonly number[]): Uint8Array {
   const w = new ProtoWriter();
   for (const d of shape) {
@@ -66,7 +67,7 @@ export function encodeShape(shape: readonly number[]): Uint8Array {
   return w.finish();
 }
 
-/** TensorProto { dtype = 1, tensor_shape = 2, tensor_content = 4, string_val = 8 }. */
+/** TensorProto { dtype = 1, tensor_shape = 2, tensor_content = 4, string_val = 8 }. @example encodeTensor({ dtype: DataType.DT_FLOAT, shape: [], content: float32Bytes([1]) }) */
 export function encodeTensor(t: TensorProtoSpec): Uint8Array {
   const w = new ProtoWriter().varint(1, t.dtype).message(2, encodeShape(t.shape));
   if (t.content && t.content.length > 0) w.bytes(4, t.content);
@@ -74,7 +75,10 @@ export function encodeTensor(t: TensorProtoSpec): Uint8Array {
   return w.finish();
 }
 
-/** SummaryMetadata { plugin_data = 1 { plugin_name = 1, content = 2 }, display_name = 2, summary_description = 3, data_class = 4 }. */
+/**
+ * SummaryMetadata { plugin_data = 1 { plugin_name = 1, content = 2 }, display_name = 2, summary_description = 3, data_class = 4 }.
+ * @example encodeMetadata({ pluginName: 'scalars', dataClass: DataClass.SCALAR })
+ */
 export function encodeMetadata(m: SummaryMetadataSpec): Uint8Array {
   const plugin = new ProtoWriter().string(1, m.pluginName);
   if (m.content && m.content.length > 0) plugin.bytes(2, m.content);
@@ -85,7 +89,7 @@ export function encodeMetadata(m: SummaryMetadataSpec): Uint8Array {
   return w.finish();
 }
 
-/** Summary { repeated Value value = 1 }, Value { tag = 1, tensor = 8, metadata = 9 }. */
+/** Summary { repeated Value value = 1 }, Value { tag = 1, tensor = 8, metadata = 9 }. @example encodeSummary([scalarValue('loss', 0.5)]) */
 export function encodeSummary(values: readonly SummaryValueSpec[]): Uint8Array {
   const w = new ProtoWriter();
   for (const v of values) {
@@ -97,7 +101,7 @@ export function encodeSummary(values: readonly SummaryValueSpec[]): Uint8Array {
   return w.finish();
 }
 
-/** Event { wall_time = 1, step = 2, oneof { file_version = 3, graph_def = 4, summary = 5 } }. */
+/** Event { wall_time = 1, step = 2, oneof { file_version = 3, graph_def = 4, summary = 5 } }. @example encodeEvent({ wallTime: Date.now() / 1000, step: 3, summary: [scalarValue('loss', 0.5)] }) */
 export function encodeEvent(e: EventSpec): Uint8Array {
   const w = new ProtoWriter().double(1, e.wallTime);
   if (e.step) w.varint(2, e.step);
@@ -122,13 +126,13 @@ export function frameRecord(data: Uint8Array): Uint8Array {
   return out;
 }
 
-/** Little-endian bytes of float32 values (TensorProto.tensor_content for DT_FLOAT). */
+/** Little-endian bytes of float32 values (TensorProto.tensor_content for DT_FLOAT). @example float32Bytes([1, NaN]) // 8 bytes */
 export function float32Bytes(values: ArrayLike<number>): Uint8Array {
   const f = Float32Array.from(values);
   return littleEndian(new Uint8Array(f.buffer), 4);
 }
 
-/** Little-endian bytes of float64 values (DT_DOUBLE). */
+/** Little-endian bytes of float64 values (DT_DOUBLE). @example float64Bytes([0.1]) // 8 bytes */
 export function float64Bytes(values: ArrayLike<number>): Uint8Array {
   const f = Float64Array.from(values);
   return littleEndian(new Uint8Array(f.buffer), 8);

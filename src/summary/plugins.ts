@@ -14,7 +14,7 @@ import { ProtoWriter } from './proto.js';
 
 const utf8 = new TextEncoder();
 
-/** TensorBoard's default bucket count for histograms. */
+/** TensorBoard's default bucket count for histograms. @example histogramBuckets(values, defaultBucketCount) */
 export const defaultBucketCount = 30;
 
 /**
@@ -120,6 +120,7 @@ export function textValue(tag: string, text: string | readonly string[], descrip
  * Bytes of an [h, w, c] image from numbers: each value times `scale` (255 for
  * PyTorch's floats in [0, 1], 255.5 for TensorFlow's, 1 for 0–255 integers),
  * clipped to 0–255 and truncated, as both do. NaN becomes 0.
+ * @example toRawImage('addImage', [0, 0.5, 1], 1, 3, 1, 255) // pixels 0, 127, 255
  */
 export function toRawImage(who: string, values: ArrayLike<number>, height: number, width: number, channels: number, scale: number): RawImage {
   if (channels !== 1 && channels !== 3 && channels !== 4) throw new KilnError(`${who}: expected 1, 3 or 4 channels, got ${channels}.`);
@@ -138,7 +139,7 @@ export type HParamValue = number | string | boolean;
 
 /** hparams plugin's DataType. */
 const HParamType = { STRING: 1, BOOL: 2, FLOAT64: 3 } as const;
-/** SessionEndInfo's Status. */
+/** SessionEndInfo's Status. @example hparamsSessionEndValue(SessionStatus.SUCCESS, Date.now() / 1000) */
 export const SessionStatus = { UNKNOWN: 0, SUCCESS: 1, FAILURE: 2, RUNNING: 3 } as const;
 
 /** google.protobuf.Value { number_value = 2, string_value = 3, bool_value = 4 } (a oneof: zero is written). */
@@ -171,6 +172,7 @@ function hparamsValue(tag: string, field: 2 | 3 | 4, message: Uint8Array): Summa
 /**
  * The hparams experiment: the hyperparameters (with their types) and the metric tags to show as columns.
  * Experiment { hparam_infos = 4 { name = 1, type = 4, domain_discrete = 5 }, metric_infos = 5 { name = 1 { tag = 2 } }, time_created_secs = 3 }.
+ * @example hparamsExperimentValue('addHparams', { lr: 0.1 }, ['accuracy'], Date.now() / 1000)
  */
 export function hparamsExperimentValue(who: string, hparams: Readonly<Record<string, HParamValue>>, metricTags: readonly string[], timeCreated: number, domains: Readonly<Record<string, readonly HParamValue[]>> = {}): SummaryValueSpec {
   const w = new ProtoWriter();
@@ -189,7 +191,7 @@ export function hparamsExperimentValue(who: string, hparams: Readonly<Record<str
   return hparamsValue('_hparams_/experiment', 2, w.finish());
 }
 
-/** SessionStartInfo { hparams = 1 (map<string, Value>), group_name = 4, start_time_secs = 5 }. */
+/** SessionStartInfo { hparams = 1 (map<string, Value>), group_name = 4, start_time_secs = 5 }. @example hparamsSessionStartValue('addHparams', { lr: 0.1 }, Date.now() / 1000) */
 export function hparamsSessionStartValue(who: string, hparams: Readonly<Record<string, HParamValue>>, startTime: number, groupName = ''): SummaryValueSpec {
   const w = new ProtoWriter();
   for (const [name, v] of Object.entries(hparams)) {
@@ -201,7 +203,7 @@ export function hparamsSessionStartValue(who: string, hparams: Readonly<Record<s
   return hparamsValue('_hparams_/session_start_info', 3, w.finish());
 }
 
-/** SessionEndInfo { status = 1, end_time_secs = 2 }. */
+/** SessionEndInfo { status = 1, end_time_secs = 2 }. @example hparamsSessionEndValue(SessionStatus.SUCCESS, Date.now() / 1000) */
 export function hparamsSessionEndValue(status: number, endTime: number): SummaryValueSpec {
   const w = new ProtoWriter();
   if (status) w.varint(1, status);

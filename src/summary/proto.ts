@@ -16,7 +16,7 @@ const enum Wire { Varint = 0, Fixed64 = 1, Bytes = 2, Fixed32 = 5 }
 
 const utf8 = new TextEncoder();
 
-/** Appends fields to a growing buffer; `finish()` gives the message's bytes. */
+/** Appends fields to a growing buffer; `finish()` gives the message's bytes. @example new ProtoWriter().string(1, 'loss').double(2, 0.5).finish() */
 export class ProtoWriter {
   private buf = new Uint8Array(64);
   private view = new DataView(this.buf.buffer);

@@ -52,7 +52,7 @@ const bytesOf = (f: ProtoField) => f.value as Uint8Array;
 /** A signed int64 varint as a number. */
 const int64 = (f: ProtoField) => (typeof f.value === 'bigint' ? Number(BigInt.asIntN(64, f.value)) : (f.value as number));
 
-/** Splits framed records; stops (and says why) at the first damaged or incomplete one. */
+/** Splits framed records; stops (and says why) at the first damaged or incomplete one. @example const { records, damage } = readRecords(bytes); */
 export function readRecords(bytes: Uint8Array): { records: Uint8Array[]; damage?: { offset: number; reason: string }; bytesRead: number } {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const records: Uint8Array[] = [];
@@ -70,7 +70,7 @@ export function readRecords(bytes: Uint8Array): { records: Uint8Array[]; damage?
   return { records, bytesRead: at };
 }
 
-/** Decodes one TensorProto. */
+/** Decodes one TensorProto. @example decodeTensor(encodeTensor({ dtype: 1, shape: [], content: float32Bytes([2]) })).values // [2] */
 export function decodeTensor(bytes: Uint8Array): DecodedTensor {
   const t: DecodedTensor = { dtype: 0, shape: [], values: [], strings: [] };
   let content: Uint8Array | undefined;
@@ -173,7 +173,7 @@ function decodeValue(bytes: Uint8Array): DecodedValue {
   return v;
 }
 
-/** Decodes one Event message. */
+/** Decodes one Event message. @example decodeEvent(readRecords(bytes).records[0]).fileVersion // 'brain.Event:2' */
 export function decodeEvent(bytes: Uint8Array): DecodedEvent {
   const e: DecodedEvent = { wallTime: 0, step: 0 };
   for (const f of readFields(bytes)) {

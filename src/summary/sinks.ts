@@ -30,12 +30,12 @@ function nodeProcess(): NodeProcess | undefined {
   return p?.versions?.node ? p : undefined;
 }
 
-/** True in Node.js (where the default sink is the file system). */
+/** True in Node.js (where the default sink is the file system). @example isNode() // true under node */
 export function isNode(): boolean {
   return nodeProcess() !== undefined;
 }
 
-/** The Node file system sink: one append-mode descriptor per file, each flush one write. */
+/** The Node file system sink: one append-mode descriptor per file, each flush one write. @example new EventFileWriter('logs/run', { sink: new NodeFileSink() }) */
 export class NodeFileSink implements LogSink {
   readonly host: string;
   readonly pid: number;
@@ -197,7 +197,7 @@ export function memoryLogs(): MemoryLogs {
   return (browserLogs ??= new MemoryLogs());
 }
 
-/** The default sink: the file system in Node, `memoryLogs()` elsewhere. */
+/** The default sink: the file system in Node, `memoryLogs()` elsewhere. @example const sink = defaultSink(); */
 export function defaultSink(): LogSink {
   return isNode() ? new NodeFileSink() : memoryLogs();
 }

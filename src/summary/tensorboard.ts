@@ -43,7 +43,7 @@ function checkCount(key: string, value: unknown): number {
   return value;
 }
 
-/** The one line `fit` prints when a tensorBoard callback is used. */
+/** The one line `fit` prints when a tensorBoard callback is used. @example watchHint('logs') // 'TensorBoard logs go to logs; watch training with: npx kiln board --logdir logs  (or: tensorboard --logdir logs)' */
 export function watchHint(logDir: string): string {
   const dir = /\s/.test(logDir) ? JSON.stringify(logDir) : logDir;
   return `TensorBoard logs go to ${dir}; watch training with: npx kiln board --logdir ${dir}  (or: tensorboard --logdir ${dir})`;
@@ -54,6 +54,7 @@ export function watchHint(logDir: string): string {
  * longer side across, 3-d kernels one image per last-axis slice; 4-d only with
  * 1, 3 or 4 channels. Values are scaled min→0, max→255 (Keras clips to [0, 1],
  * which shows most weights as black).
+ * @example weightImages([784, 128], kernel) // one 128×784 image
  */
 export function weightImages(shape: readonly number[], data: Float32Array): RawImage[] | undefined {
   let dims = shape.filter((d) => d !== 1);
@@ -99,7 +100,7 @@ function transpose2d(data: Float32Array, rows: number, cols: number): Float32Arr
   return out;
 }
 
-/** Keras' TensorBoard callback for `model.fit`. */
+/** Keras' TensorBoard callback for `model.fit`. @example new TensorBoard({ logDir: 'logs', histogramFreq: 1 }) */
 export class TensorBoard implements Callback {
   readonly logDir: string;
   readonly histogramFreq: number;

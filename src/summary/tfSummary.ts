@@ -14,7 +14,7 @@ import { EventFileWriter } from './writer.js';
 let current: SummaryFileWriter | undefined;
 let defaultStep: number | undefined;
 
-/** A run's event file writer (`kiln.summary.createFileWriter`). */
+/** A run's event file writer (`kiln.summary.createFileWriter`). @example const w = kiln.summary.createFileWriter('logs/a'); w.setAsDefault(); */
 export class SummaryFileWriter {
   readonly writer: EventFileWriter;
 

@@ -15,7 +15,7 @@ export interface Values {
   float: boolean;
 }
 
-/** Flat values and shape of `x`; a KilnError naming `who` for anything else. */
+/** Flat values and shape of `x`; a KilnError naming `who` for anything else. @example readValues('addHistogram', [[1, 2], [3, 4]]).shape // [2, 2] */
 export function readValues(who: string, x: TensorLike): Values {
   if (x instanceof Tensor) {
     if (x.isSymbolic) throw new KilnError(`${who}: got a symbolic tensor (inside a trace); log concrete values.`);
@@ -35,7 +35,7 @@ export function readValues(who: string, x: TensorLike): Values {
   throw new KilnError(`${who}: expected a Tensor, a number or nested number arrays, got ${x === null ? 'null' : typeof x}.`);
 }
 
-/** One number from a number or a one-element tensor. */
+/** One number from a number or a one-element tensor. @example readScalar('addScalar', kiln.tensor([0.5])) // 0.5 */
 export function readScalar(who: string, x: TensorLike): number {
   const v = readValues(who, x);
   if (v.data.length !== 1) throw new KilnError(`${who}: expected a number or a one-element tensor, got shape [${v.shape.join(',')}].`);

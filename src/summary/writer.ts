@@ -25,7 +25,7 @@ let fileCounter = 0;
 const open = new Set<EventFileWriter>();
 let exitHookInstalled = false;
 
-/** Joins path parts with '/', without doubling separators. */
+/** Joins path parts with '/', without doubling separators. @example joinPath('logs/', 'train') // 'logs/train' */
 export function joinPath(...parts: string[]): string {
   return parts.filter((p) => p !== '').join('/').replace(/\/{2,}/g, '/');
 }
