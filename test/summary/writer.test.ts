@@ -126,9 +126,12 @@ describe('in memory (the browser default)', () => {
     model.compile({ optimizer: kiln.optimizers.sgd({ learningRate: 0.1 }), loss: kiln.losses.sparseCategoricalCrossentropy({ fromLogits: true }), metrics: ['accuracy'] });
     const seen: string[] = [];
     const stop = sink.watch((p) => seen.push(p));
-    const history = await model.fit(x, y, { epochs: 3, batchSize: 8, validationSplit: 0.25, callbacks: [kiln.callbacks.tensorBoard({ logDir: 'logs/fit', sink, histogramFreq: 2, updateFreq: 2 })] });
+    const history = await model.fit(x, y, { epochs: 3, batchSize: 8, validationSplit: 0.25, callbacks: [kiln.callbacks.tensorBoard({ logDir: 'logs/fit', sink, histogramFreq: 2, updateFreq: 2, profileBatch: [2, 3] })] });
     stop();
-    expect(sink.paths().map((p) => p.replace(/tfevents\..*$/, 'tfevents'))).toEqual(['logs/fit/train/events.out.tfevents', 'logs/fit/validation/events.out.tfevents']);
+    expect(sink.paths().map((p) => p.replace(/tfevents\..*$/, 'tfevents').replace(/profile\/[\d_]+\//, 'profile/<time>/'))).toEqual(['logs/fit/train/events.out.tfevents', 'logs/fit/validation/events.out.tfevents', 'logs/fit/plugins/profile/<time>/browser.trace.json.gz']);
+    const trace = JSON.parse(new TextDecoder().decode(gunzipSync(sink.read(sink.paths()[2]!)))) as { traceEvents: { name: string; args: { batch: number }; dur: number }[] };
+    expect(trace.traceEvents.map((e) => [e.name, e.args.batch])).toEqual([['train_step', 2], ['train_step', 3]]);
+    expect(trace.traceEvents.every((e) => e.dur > 0)).toBe(true);
     expect(seen.length).toBeGreaterThan(2);
     const train = summary.readEventFile(sink.read(sink.paths()[0]!));
     expect(train.damage).toBeUndefined();
@@ -136,9 +139,10 @@ describe('in memory (the browser default)', () => {
     expect(byTag('epoch_loss')).toEqual(history.history.loss!.map((l, i) => [i, Math.fround(l)]));
     expect(byTag('batch_loss').map(([s]) => s)).toEqual([2, 4, 6, 8]); // 3 batches an epoch, every 2nd of the 9
     expect(train.events.flatMap((e) => (e.summary ?? []).filter((v) => v.pluginName === 'histograms').map((v) => `${e.step} ${v.tag}`))).toEqual(['0 out/kernel/histogram', '0 out/bias/histogram', '2 out/kernel/histogram', '2 out/bias/histogram']);
-    const zip = unzipSync(sink.zip('logs/fit'));
-    expect(Object.keys(zip)).toEqual(sink.paths());
-    expect(zip[sink.paths()[1]!]).toEqual(sink.read(sink.paths()[1]!));
+    const zip = unzipSync(sink.zip('logs/fit/train'));
+    expect(Object.keys(zip)).toEqual([sink.paths()[0]]);
+    expect(Object.keys(unzipSync(sink.zip('logs')))).toEqual(sink.paths());
+    expect(zip[sink.paths()[0]!]).toEqual(sink.read(sink.paths()[0]!));
   });
 });
 
