@@ -185,3 +185,21 @@ test('the reader migrates older values as TensorBoard does: simple_value, histo,
   expect([hist!.pluginName, hist!.tensor!.shape, hist!.tensor!.values]).toEqual(['histograms', [3, 3], [-1, 0, 1, 0, 2, 2, 2, 5, 3]]);
   expect([im!.pluginName, im!.tensor!.strings.map((b) => new TextDecoder().decode(b))]).toEqual(['images', ['9', '7', 'png']]);
 });
+
+test('tracePredict tells which nodes each layer call made, merge layers included', () => {
+  const a = kiln.input({ shape: [4] }), b = kiln.input({ shape: [2] });
+  const h = kiln.layers.concatenate({ name: 'join' }).apply([kiln.layers.dense({ units: 3, name: 'da' }).apply(a), kiln.layers.dense({ units: 3, name: 'db' }).apply(b)]);
+  const m = kiln.model({ inputs: [a, b], outputs: kiln.layers.dense({ units: 1, name: 'out' }).apply(h) });
+  const calls: [string, number, number][] = [];
+  const g = m.tracePredict((name, first, end) => calls.push([name, first, end]));
+  expect(calls.map((c) => c[0])).toEqual(['da', 'db', 'join', 'out']);
+  const opsOf = (name: string) => { const [, first, end] = calls.find((c) => c[0] === name)!; return g.nodes.slice(first, end).map((n) => n.op); };
+  expect(opsOf('da')).toContain('matmul');
+  expect(opsOf('join')).toContain('concat');
+  expect(opsOf('out')).toContain('matmul');
+  const scopes = summary.scopeRecorder();
+  m.tracePredict(scopes.watch);
+  const matmuls = g.nodes.filter((n) => n.op === 'matmul').map((n) => scopes.scopeOf(n.id));
+  expect(matmuls).toEqual(['da', 'db', 'out']);
+  expect(m.layers.filter((l) => Object.prototype.hasOwnProperty.call(l, 'call') || Object.prototype.hasOwnProperty.call(l, 'callMany'))).toEqual([]); // nothing left patched
+});
