@@ -9,6 +9,7 @@
  *   kiln.callbacks.reduceLROnPlateau({ factor: 0.5, patience: 2 }),
  *   kiln.callbacks.csvLogger({ path: 'training.csv' }),
  *   kiln.callbacks.modelCheckpoint({ filepath: 'best.kiln', saveBestOnly: true }),
+ *   kiln.callbacks.tensorBoard({ logDir: 'logs/fit', histogramFreq: 1 }),   // then: npx kiln board --logdir logs
  * ] });
  */
 import { KilnError } from '../../compiler/errors.js';
