@@ -1,5 +1,5 @@
 /**
- * A small protocol-buffers encoder (and the matching field reader) for the few
+ * A small protocol-buffers encoder for the few
  * messages event files hold: Event, Summary, TensorProto, GraphDef, the plugins'
  * data. Hand-written rather than protobufjs: these messages need varints,
  * fixed 32/64-bit numbers and length-delimited fields only, about 150 lines with
@@ -111,57 +111,4 @@ export class ProtoWriter {
   finish(): Uint8Array {
     return this.buf.slice(0, this.pos);
   }
-}
-
-/** One field as read back: its number, wire type and value (a number, bigint for large varints, or bytes). */
-export interface ProtoField {
-  readonly field: number;
-  readonly wire: number;
-  readonly value: number | bigint | Uint8Array;
-}
-
-/**
- * Splits a message into its fields, in order (for reading event files back; the
- * caller knows the schema). Throws on malformed input.
- * @example for (const f of readFields(bytes)) if (f.field === 1) wallTime = f.value as number;
- */
-export function readFields(bytes: Uint8Array): ProtoField[] {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out: ProtoField[] = [];
-  let pos = 0;
-  const varint = (): number | bigint => {
-    let result = 0n;
-    let shift = 0n;
-    for (;;) {
-      if (pos >= bytes.length) throw new RangeError('truncated varint');
-      const b = bytes[pos++]!;
-      result |= BigInt(b & 0x7f) << shift;
-      if (b < 0x80) break;
-      shift += 7n;
-      if (shift > 63n) throw new RangeError('varint too long');
-    }
-    return result <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(result) : result;
-  };
-  while (pos < bytes.length) {
-    const key = Number(varint());
-    const field = Math.floor(key / 8);
-    const wire = key & 7;
-    if (field === 0) throw new RangeError('field number 0');
-    if (wire === Wire.Varint) out.push({ field, wire, value: varint() });
-    else if (wire === Wire.Fixed64) {
-      if (pos + 8 > bytes.length) throw new RangeError('truncated fixed64');
-      out.push({ field, wire, value: view.getFloat64(pos, true) });
-      pos += 8;
-    } else if (wire === Wire.Fixed32) {
-      if (pos + 4 > bytes.length) throw new RangeError('truncated fixed32');
-      out.push({ field, wire, value: view.getFloat32(pos, true) });
-      pos += 4;
-    } else if (wire === Wire.Bytes) {
-      const n = Number(varint());
-      if (pos + n > bytes.length) throw new RangeError('truncated length-delimited field');
-      out.push({ field, wire, value: bytes.subarray(pos, pos + n) });
-      pos += n;
-    } else throw new RangeError(`unsupported wire type ${wire}`);
-  }
-  return out;
 }

@@ -203,3 +203,15 @@ test('tracePredict tells which nodes each layer call made, merge layers included
   expect(matmuls).toEqual(['da', 'db', 'out']);
   expect(m.layers.filter((l) => Object.prototype.hasOwnProperty.call(l, 'call') || Object.prototype.hasOwnProperty.call(l, 'callMany'))).toEqual([]); // nothing left patched
 });
+
+test('the reader takes typed *_val lists (packed or not) and a negative int64 step', async () => {
+  const { ProtoWriter } = await import('../../src/summary/proto.js');
+  const shape = new ProtoWriter().message(2, new ProtoWriter().varint(1, 2).finish()).finish();
+  const packed = new ProtoWriter().varint(1, 1).message(2, shape).bytes(5, new Uint8Array(new Float32Array([1.5, -2]).buffer)).finish();
+  const loose = new ProtoWriter().varint(1, 3).message(2, shape).varint(7, 4).varint(7, -5).finish();
+  const value = (tag: string, t: Uint8Array) => new ProtoWriter().string(1, tag).message(8, t).finish();
+  const event = new ProtoWriter().double(1, 2).varint(2, -3).message(5, new ProtoWriter().message(1, value('f', packed)).message(1, value('i', loose)).finish()).finish();
+  const [e] = summary.readEventFile(summary.frameRecord(event)).events;
+  expect(e!.step).toBe(-3);
+  expect(e!.summary!.map((v) => [v.tag, v.tensor!.shape, v.tensor!.values])).toEqual([['f', [2], [1.5, -2]], ['i', [2], [4, -5]]]);
+});
