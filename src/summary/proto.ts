@@ -1,10 +1,11 @@
 /**
- * A small protocol-buffers encoder for the few
- * messages event files hold: Event, Summary, TensorProto, GraphDef, the plugins'
- * data. Hand-written rather than protobufjs: these messages need varints,
- * fixed 32/64-bit numbers and length-delimited fields only, about 150 lines with
- * no schema to load at run time, where protobufjs adds ~60 KB minified (its
- * light build plus reflection) to every browser bundle that logs training.
+ * A small protocol-buffers encoder for the few messages event files hold:
+ * Event, Summary, TensorProto, GraphDef, the plugins' data. Hand-written rather
+ * than protobufjs: these messages need varints, fixed 32/64-bit numbers and
+ * length-delimited fields only — about 100 lines, no schema to load at run time
+ * and no code generator — where protobufjs would bring tens of KB of runtime
+ * (its reflection build) or a pbjs generation step (its minimal build) to every
+ * browser bundle that logs training. (reader.ts decodes with its own cursor.)
  *
  * Proto3 leaves fields at their default value out; the writer writes what it is
  * given, so callers skip defaults (but not members of a oneof, which must be
