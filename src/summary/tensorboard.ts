@@ -57,7 +57,7 @@ export function watchHint(logDir: string): string {
  * @example weightImages([784, 128], kernel) // one 128×784 image
  */
 export function weightImages(shape: readonly number[], data: Float32Array): RawImage[] | undefined {
-  let dims = shape.filter((d) => d !== 1);
+  const dims = shape.filter((d) => d !== 1);
   let values: ArrayLike<number> = data;
   let images: number, height: number, width: number, channels: number;
   if (dims.length === 1) [images, height, width, channels] = [1, dims[0]!, 1, 1];
@@ -76,7 +76,6 @@ export function weightImages(shape: readonly number[], data: Float32Array): RawI
     [images, height, width, channels] = [c, a, b, 1];
   } else if (dims.length === 4 && [1, 3, 4].includes(dims[3]!)) [images, height, width, channels] = dims as [number, number, number, number];
   else return undefined;
-  dims = [];
   let min = Infinity, max = -Infinity;
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
