@@ -4,7 +4,7 @@
  * a cold compile; filled by an earlier child: a disk-cache hit), then once more
  * (a memory-cache hit), and prints the times as JSON on its last line.
  *
- *   node dist/bench/compile-child.js <cacheDir>
+ *   node bench/dist/bench/compile-child.js <cacheDir>
  */
 const cacheDir = process.argv[2];
 if (!cacheDir) throw new Error('usage: compile-child <cacheDir>');

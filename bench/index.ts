@@ -214,7 +214,7 @@ const runLine = `- ${quick ? 'quick run (--quick)' : 'full run'}${modelsOnly ? '
   + `${((performance.now() - started) / 1e3).toFixed(0)} s in all`;
 const machine = `- Node ${process.version} (V8 ${process.versions.v8}), ${cpuDescription()}, ${cpus().length} logical cores (every engine runs on one thread unless its name says otherwise)`;
 
-const resultsFile = fileURLToPath(new URL('../../bench/results.md', import.meta.url));
+const resultsFile = fileURLToPath(new URL('../../results.md', import.meta.url));
 let previous = '';
 try {
   previous = readFileSync(resultsFile, 'utf8');

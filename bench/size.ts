@@ -12,10 +12,10 @@
  *   glue inlined) the same way, and the .wasm it fetches.
  *
  * Runs as a part of `npm run bench` (the "## Size report" section of results.md),
- * alone with `npm run bench -- --size`, or `node dist/bench/size.js` after `tsc -p bench`.
+ * alone with `npm run bench -- --size`, or `node bench/dist/bench/size.js` after `tsc -p bench`.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,17 +29,17 @@ import { formatTable, median, type Table } from './harness.js';
 
 export const sizeHeading = '## Size report';
 const root = repoRoot();
-/** A package's folder (some packages' exports hide their package.json from require.resolve). */
-const packageDir = (name: string) => join(root, 'node_modules', name);
+/** A package's folder: the benchmark peers' in bench/node_modules, kiln's dev tools' in node_modules (some packages' exports hide their package.json from require.resolve). */
+const packageDir = (name: string) => [join(root, 'bench', 'node_modules', name), join(root, 'node_modules', name)].find((d) => existsSync(d)) ?? join(root, 'node_modules', name);
 const version = (name: string) => (JSON.parse(readFileSync(join(packageDir(name), 'package.json'), 'utf8')) as { version: string }).version;
 const gzip = (bytes: Uint8Array) => gzipSync(bytes, { level: 9 }).length;
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
 const mb = (bytes: number) => (bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(2)} MB` : kb(bytes));
 
-/** A module (given as source, resolved from the repository root) bundled for the browser and minified by esbuild. */
-async function minified(contents: string, loader: 'ts' | 'js' = 'js'): Promise<Uint8Array> {
+/** A module (given as source, resolved from the repository root, or from bench/ for the peers) bundled for the browser and minified by esbuild. */
+async function minified(contents: string, loader: 'ts' | 'js' = 'js', resolveDir = join(root, 'bench')): Promise<Uint8Array> {
   const result = await build({
-    stdin: { contents, resolveDir: root, loader, sourcefile: 'entry' },
+    stdin: { contents, resolveDir, loader, sourcefile: 'entry' },
     bundle: true, minify: true, format: 'esm', platform: 'browser', target: 'es2022', write: false, logLevel: 'silent',
   });
   return result.outputFiles[0]!.contents;
@@ -78,7 +78,7 @@ export async function measureSizes(options: { quick?: boolean; log?: (line: stri
   const dir = mkdtempSync(join(tmpdir(), 'kiln-size-'));
   try {
     // ---- kiln ------------------------------------------------------------------------------
-    const runtimeJs = await minified(`export * from './src/runtime/index.ts';`, 'ts');
+    const runtimeJs = await minified(`export * from './src/runtime/index.ts';`, 'ts', root);
     const predictOnly = await artifactOf(fashionCnn(), { entries: ['predict'], maxBatch: 64 });
     const training = await artifactOf(fashionCnn(), { entries: ['predict', 'trainStep', 'evaluate'], maxBatch: 64 });
     const files: FileSize[] = [

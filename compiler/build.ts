@@ -3,13 +3,17 @@
  * on, optimised, stub runtime: no GC). asc re-parses its standard library on every
  * compile (0.3–2 s), so binaries are cached by a content hash of the sources, the
  * options and the compiler version: in memory, and on disk in the cache folder
- * (`KILN_CACHE_DIR`, else `node_modules/.cache/kiln`; delete it to clear).
+ * (`defaultCacheDir()`; delete it to clear). assemblyscript is one of kiln's
+ * dependencies and is found by Node's module resolution from this file, so it is
+ * found wherever npm put it (hoisted or nested).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { internal } from './errors.js';
+import { internal, KilnError } from './errors.js';
+import { packagePath } from './packageFiles.js';
 
 export interface BuildOptions {
   /** binaryen optimisation level, 0–3 (default 3). */
@@ -27,30 +31,93 @@ export interface BuildResult {
   source: 'memory' | 'disk' | 'compiled';
 }
 
-const packageRoot = (() => {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 4 && !existsSync(join(dir, 'runtime-as')); i++) dir = dirname(dir);
-  return dir;
-})();
-
+/**
+ * The compile cache folder: `KILN_CACHE_DIR` if set, else `$XDG_CACHE_HOME/kiln`,
+ * else `%LOCALAPPDATA%\kiln\cache` on Windows, else `~/.cache/kiln`. When it
+ * cannot be written, builds fall back to `<os.tmpdir()>/kiln-cache`, then to the
+ * memory cache alone.
+ */
 export function defaultCacheDir(): string {
-  return process.env.KILN_CACHE_DIR ?? join(packageRoot, 'node_modules', '.cache', 'kiln');
+  const env = process.env;
+  if (env.KILN_CACHE_DIR) return env.KILN_CACHE_DIR;
+  if (env.XDG_CACHE_HOME) return join(env.XDG_CACHE_HOME, 'kiln');
+  if (process.platform === 'win32' && env.LOCALAPPDATA) return join(env.LOCALAPPDATA, 'kiln', 'cache');
+  let home = '';
+  try {
+    home = homedir();
+  } catch { /* no home folder: use the temp folder */ }
+  return home ? join(home, '.cache', 'kiln') : join(tmpdir(), 'kiln-cache');
+}
+
+const writable = new Map<string, string | false>();
+/** `dir` if it can be created and written, else the temp-folder cache, else false (memory only). */
+function writableCacheDir(dir: string): string | false {
+  let found = writable.get(dir);
+  if (found === undefined) {
+    found = false;
+    for (const candidate of [dir, join(tmpdir(), 'kiln-cache')]) {
+      try {
+        mkdirSync(candidate, { recursive: true });
+        accessSync(candidate, constants.W_OK);
+        found = candidate;
+        break;
+      } catch { /* read-only or not creatable: try the next */ }
+    }
+    writable.set(dir, found);
+  }
+  return found;
 }
 
 let runtimeSources: Record<string, string> | undefined;
 /** The runtime-as kernels as text, keyed `runtime-as/<file>.ts` as generated code imports them. */
 export function runtimeAsSources(): Record<string, string> {
   if (!runtimeSources) {
-    const dir = join(packageRoot, 'runtime-as');
-    runtimeSources = Object.fromEntries(
-      readdirSync(dir).filter((f) => f.endsWith('.ts')).sort().map((f) => [`runtime-as/${f}`, readFileSync(join(dir, f), 'utf8')]),
-    );
+    const dir = packagePath('runtime-as');
+    let files: string[];
+    try {
+      files = readdirSync(dir).filter((f) => f.endsWith('.ts')).sort();
+    } catch {
+      throw new KilnError(`kiln: the AssemblyScript kernels (runtime-as/) are missing from the kiln package at ${dir}; reinstall kiln.`);
+    }
+    runtimeSources = Object.fromEntries(files.map((f) => [`runtime-as/${f}`, readFileSync(join(dir, f), 'utf8')]));
   }
   return runtimeSources;
 }
 
-const memoryCache = new Map<string, Uint8Array>();
+const toolchainHint = 'it is a dependency of kiln: reinstall kiln (npm install kiln)';
+const reasonOf = (e: unknown): string => (e instanceof Error ? e.message.split('\n')[0]! : String(e));
+
 let ascVersion: string | undefined;
+/** The installed AssemblyScript compiler's version, found by module resolution from this file. */
+function assemblyScriptVersion(): string {
+  if (ascVersion === undefined) {
+    let version: unknown;
+    try {
+      const file = createRequire(import.meta.url).resolve('assemblyscript/package.json');
+      version = (JSON.parse(readFileSync(file, 'utf8')) as { version?: unknown }).version;
+    } catch (e) {
+      throw new KilnError(`kiln: the AssemblyScript compiler (assemblyscript) cannot be found (${reasonOf(e)}); ${toolchainHint}.`);
+    }
+    if (typeof version !== 'string') throw new KilnError(`kiln: the installed assemblyscript package has no version; ${toolchainHint}.`);
+    ascVersion = version;
+  }
+  return ascVersion;
+}
+
+type Asc = typeof import('assemblyscript/asc').default;
+let ascModule: Promise<Asc> | undefined;
+function loadAsc(): Promise<Asc> {
+  ascModule ??= import('assemblyscript/asc').then(
+    (m) => m.default,
+    (e: unknown) => {
+      ascModule = undefined;
+      throw new KilnError(`kiln: the AssemblyScript compiler (assemblyscript ${assemblyScriptVersion()}) failed to load (${reasonOf(e)}); ${toolchainHint}.`);
+    },
+  );
+  return ascModule;
+}
+
+const memoryCache = new Map<string, Uint8Array>();
 
 // no initialMemory: asc sizes it to the static data (the GEMM packing scratch is ~640 KB)
 function ascArguments(optimizeLevel: number): string[] {
@@ -60,15 +127,14 @@ function ascArguments(optimizeLevel: number): string[] {
 /** Compiles `sources` (file name → AssemblyScript) into one wasm module; every file is an entry. */
 export async function buildWasm(sources: Readonly<Record<string, string>>, options: BuildOptions = {}): Promise<BuildResult> {
   const optimizeLevel = options.optimizeLevel ?? 3;
-  ascVersion ??= JSON.parse(readFileSync(join(packageRoot, 'node_modules', 'assemblyscript', 'package.json'), 'utf8')).version as string;
   const entries = [...(options.entries ?? Object.keys(sources))].sort();
-  const hasher = createHash('sha256').update(`asc ${ascVersion}\n${ascArguments(optimizeLevel).join(' ')}\nentries ${entries.join(' ')}\n`);
+  const hasher = createHash('sha256').update(`asc ${assemblyScriptVersion()}\n${ascArguments(optimizeLevel).join(' ')}\nentries ${entries.join(' ')}\n`);
   for (const name of Object.keys(sources).sort()) hasher.update(`${name}\n${sources[name]}\n`);
   const hash = hasher.digest('hex').slice(0, 32);
 
   const inMemory = memoryCache.get(hash);
   if (inMemory) return { binary: inMemory, hash, source: 'memory' };
-  const cacheDir = options.cacheDir === undefined ? defaultCacheDir() : options.cacheDir;
+  const cacheDir = options.cacheDir === false ? false : writableCacheDir(options.cacheDir ?? defaultCacheDir());
   const file = cacheDir ? join(cacheDir, `${hash}.wasm`) : undefined;
   if (file && existsSync(file)) {
     const binary = new Uint8Array(readFileSync(file));
@@ -78,7 +144,7 @@ export async function buildWasm(sources: Readonly<Record<string, string>>, optio
     }
   }
 
-  const { default: asc } = await import('assemblyscript/asc');
+  const asc = await loadAsc();
   // asc over an in-memory file system: only entry files' exports are exported, so unused kernels are left out
   const written: Record<string, Uint8Array | string> = {};
   const stderr = asc.createMemoryStream();
@@ -92,7 +158,7 @@ export async function buildWasm(sources: Readonly<Record<string, string>>, optio
   const compiled = written['module.wasm'];
   if (result.error || !(compiled instanceof Uint8Array)) {
     // generated code that does not compile is kiln's bug: keep the source for the report
-    const dir = join(cacheDir || join(packageRoot, '.kiln-failed'), `failed-${hash}`);
+    const dir = join(cacheDir || join(tmpdir(), 'kiln-failed'), `failed-${hash}`);
     mkdirSync(dir, { recursive: true });
     for (const [name, text] of Object.entries(sources)) {
       mkdirSync(dirname(join(dir, name)), { recursive: true });
@@ -104,10 +170,11 @@ export async function buildWasm(sources: Readonly<Record<string, string>>, optio
   const binary = compiled;
   memoryCache.set(hash, binary);
   if (file) {
-    mkdirSync(cacheDir as string, { recursive: true });
     const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, binary);
-    renameSync(tmp, file); // atomic: a reader never sees half a module
+    try {
+      writeFileSync(tmp, binary);
+      renameSync(tmp, file); // atomic: a reader never sees half a module
+    } catch { /* the disk cache is an optimisation: a failed write leaves the memory cache */ }
   }
   return { binary, hash, source: 'compiled' };
 }

@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import type { Cell, TimingOptions } from '../harness.js';
 
 const run = promisify(execFile);
-const script = fileURLToPath(new URL('../../../bench/torch_models.py', import.meta.url));
+const script = fileURLToPath(new URL('../../../torch_models.py', import.meta.url));
 
 /** A case as the script names it: model:kind:batch. */
 export const torchCase = (model: string, kind: string, batch: number) => `${model}:${kind}:${batch}`;

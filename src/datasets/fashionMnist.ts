@@ -4,9 +4,9 @@
  * the full set from a folder holding the four IDX files (gzip or raw).
  */
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { KilnError } from '../../compiler/errors.js';
+import { packagePath } from '../../compiler/packageFiles.js';
 import { Tensor } from '../../compiler/tensor.js';
 import { readIdx, type IdxArray } from './idx.js';
 
@@ -25,15 +25,11 @@ export interface FashionMnist {
   classNames: readonly string[];
 }
 
-/** The folder of the data shipped with kiln, found from this file up to the package root. */
+/** The folder of the data shipped with kiln (`data/fashion-mnist` in the package, wherever it is installed). */
 export function shippedDataDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    const candidate = join(dir, 'data', 'fashion-mnist');
-    if (existsSync(join(candidate, 't10k-images-idx3-ubyte.gz'))) return candidate;
-    dir = dirname(dir);
-  }
-  throw new KilnError('fashionMnist: the shipped data (data/fashion-mnist) is missing from the kiln package.');
+  const dir = packagePath('data', 'fashion-mnist');
+  if (existsSync(join(dir, 't10k-images-idx3-ubyte.gz'))) return dir;
+  throw new KilnError(`fashionMnist: the shipped data is missing from the kiln package (expected ${dir}/t10k-images-idx3-ubyte.gz); reinstall kiln.`);
 }
 
 function findFile(dir: string, base: string): string {
