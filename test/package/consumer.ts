@@ -4,11 +4,12 @@
  * consumer project. Packing and installing take ~15 s, so the result is made once
  * per version of the sources and shared by the test files (and runs) that need it:
  * it lives in `<tmp>/kiln-package-<hash of the sources>`, and a lock folder makes
- * the other test processes wait for the first instead of packing again.
+ * the other test processes wait for the first instead of packing again. Making a
+ * new one removes those of other sources unused for 10 minutes.
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -109,16 +110,18 @@ export async function packedConsumer(): Promise<PackedConsumer> {
     }
     removeStale(base);
   }
+  const now = new Date();
+  utimesSync(base, now, now); // in use: not stale for another checkout's removeStale
   return JSON.parse(readFileSync(ready, 'utf8')) as PackedConsumer;
 }
 
-/** Other sources' packages older than a day (other checkouts may be using newer ones). */
+/** Other sources' packages (~120 MB each) not used for 10 minutes (other checkouts may be using theirs). */
 function removeStale(current: string): void {
   for (const name of readdirSync(tmpdir())) {
     const path = join(tmpdir(), name);
     if (!name.startsWith('kiln-package-') || path === current || name.endsWith('.lock')) continue;
     try {
-      if (Date.now() - statSync(path).mtimeMs > 86_400_000) rmSync(path, { recursive: true, force: true });
+      if (Date.now() - statSync(path).mtimeMs > 600_000) rmSync(path, { recursive: true, force: true });
     } catch { /* removed by another process */ }
   }
 }
