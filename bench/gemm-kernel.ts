@@ -4,7 +4,7 @@
  * peak (two loops: 12 independent register accumulators, and the 4×8 register tile
  * over an L1-resident buffer, i.e. the micro-kernel's ceiling with its loads).
  *
- *   npx tsc -p bench && node bench/dist/bench/gemm-kernel.js     (about 15 s)
+ *   node bench/setup.mjs && npx tsc -p bench && node bench/dist/bench/gemm-kernel.js     (about 15 s)
  */
 import { buildWasm, runtimeAsSources } from '../compiler/build.js';
 import { instantiate, loadPeakKernels, peakLoops } from './peak.js';
