@@ -16,9 +16,14 @@ import { fileURLToPath } from 'node:url';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
-/** What goes into the package (package.json's "files" and what the prepack build reads). */
-const sourceFolders = ['compiler', 'src', 'runtime-as', 'data'];
-const sourceFiles = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'README.md', 'LICENSE', 'CHANGELOG.md'];
+/** What the prepack build reads, and the top-level files and folders package.json's "files" names (dist/ is built). */
+function packageSources(): { folders: string[]; files: string[] } {
+  const listed = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { files: string[] }).files.map((f) => f.split('/')[0]!);
+  const top = [...new Set(['compiler', 'src', ...listed])].filter((f) => f !== 'dist' && existsSync(join(repoRoot, f)));
+  const folders = top.filter((f) => statSync(join(repoRoot, f)).isDirectory());
+  const files = [...new Set(['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'README.md', 'LICENSE', ...top.filter((f) => !folders.includes(f))])];
+  return { folders, files };
+}
 
 export interface PackedConsumer {
   /** The consumer project: kiln installed from the tarball in its node_modules. */
@@ -40,7 +45,8 @@ function listFiles(dir: string): string[] {
 
 function sourcesHash(): string {
   const hash = createHash('sha256');
-  const files = [...sourceFiles.map((f) => join(repoRoot, f)), ...sourceFolders.flatMap((d) => listFiles(join(repoRoot, d)))];
+  const { folders, files: top } = packageSources();
+  const files = [...top.map((f) => join(repoRoot, f)), ...folders.flatMap((d) => listFiles(join(repoRoot, d)))];
   for (const file of files) hash.update(`${relative(repoRoot, file)}\n`).update(readFileSync(file));
   return hash.digest('hex').slice(0, 16);
 }
@@ -68,8 +74,9 @@ function pack(base: string): PackedConsumer {
   // a copy of the package sources, so the prepack build (which empties dist/) never touches the repository's
   const copy = join(base, 'sources');
   mkdirSync(copy, { recursive: true });
-  for (const f of sourceFiles) cpSync(join(repoRoot, f), join(copy, f));
-  for (const d of sourceFolders) cpSync(join(repoRoot, d), join(copy, d), { recursive: true });
+  const { folders, files } = packageSources();
+  for (const f of files) cpSync(join(repoRoot, f), join(copy, f));
+  for (const d of folders) cpSync(join(repoRoot, d), join(copy, d), { recursive: true });
   symlinkSync(join(repoRoot, 'node_modules'), join(copy, 'node_modules'), 'dir'); // tsc for the prepack build
 
   const packed = JSON.parse(runOk('npm', ['pack', '--json', '--pack-destination', base], copy)) as { filename: string; size: number; files: { path: string }[] }[];
