@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
  * The `kiln` command line: demo, compile (a model to a portable artifact), run
- * (an artifact on .npy or .json input), info (what an artifact holds) and train
- * (a model on a built-in data set). Bad input exits non-zero with a one-line reason.
+ * (an artifact on .npy or .json input), info (what an artifact holds), train
+ * (a model on a built-in data set) and board (a page of TensorBoard logs). Bad input exits non-zero with a one-line reason.
  */
 import { realpathSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -32,6 +32,7 @@ Commands:
   run       run an artifact on inputs from .npy or .json files
   info      show an artifact's entries, shapes, parameters and sizes
   train     train a model on a built-in data set and save it
+  board     serve a page of the TensorBoard logs in a folder (curves, histograms, images, graph)
 
 Run 'kiln <command> --help' for a command's options.`,
   demo: `Usage: kiln demo [--model cnn|mlp] [--epochs N] [--batch-size N] [--lr X] [--seed N] [--save PATH | --no-save]
@@ -64,6 +65,12 @@ data set, evaluates it on the test split and saves it (default: trained.kiln).
 A model that is not compiled is compiled with Adam and sparse categorical
 cross-entropy on logits. --path reads the IDX files from a folder (the full
 data set, e.g. /usr/share/datasets/fashion-mnist); without it, the shipped subset.`,
+  board: `Usage: kiln board --logdir <folder> [--port 6006] [--host 127.0.0.1]
+
+Serves a web page of the TensorBoard event files below <folder> (each folder
+holding events.out.tfevents.* files is a run): scalar curves with smoothing,
+histograms, images, text, the hparams table and the model graph, updated while
+training writes. --port 0 picks a free port; --host 0.0.0.0 serves the network.`,
 };
 
 function parse<O extends NonNullable<ParseArgsConfig['options']>>(command: string, args: string[], options: O) {
@@ -282,7 +289,22 @@ async function demoCommand(args: string[]): Promise<void> {
   });
 }
 
-const commands: Record<string, (args: string[]) => Promise<void>> = { demo: demoCommand, compile: compileCommand, run: runCommand, info: infoCommand, train: trainCommand };
+async function boardCommand(args: string[]): Promise<void> {
+  const { values, positionals } = parse('board', args, { logdir: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' } });
+  if (values.help) return void console.log(help.board);
+  if (positionals.length) throw new UsageError(`kiln board: unexpected argument ${positionals[0]}; see kiln board --help.`);
+  if (!values.logdir) throw new UsageError('kiln board: expected --logdir <folder>; see kiln board --help.');
+  const port = values.port === undefined ? 6006 : Number(values.port);
+  if (!/^\d+$/.test(values.port ?? '0') || port > 65535) throw new UsageError(`kiln board: --port expects an integer from 0 to 65535, got ${values.port}.`);
+  const { startBoard } = await import('./board/server.js');
+  const board = await startBoard({ logDir: values.logdir, port, host: values.host ?? '127.0.0.1' });
+  const runs = board.logs.runs.size;
+  console.log(`kiln board: ${runs} run${runs === 1 ? '' : 's'} in ${values.logdir}; open ${board.url} (Ctrl+C to stop)`);
+  for (const p of board.logs.problems()) console.log(`  ${p.kind} file ${p.file}: ${p.message}`);
+  await new Promise<void>((resolve) => process.once('SIGINT', () => void board.close().then(resolve)));
+}
+
+const commands: Record<string, (args: string[]) => Promise<void>> = { demo: demoCommand, compile: compileCommand, run: runCommand, info: infoCommand, train: trainCommand, board: boardCommand };
 
 /** Runs a command line (without 'node kiln'); resolves to the exit code, or throws the one-line reason. */
 export async function main(argv: string[]): Promise<number> {

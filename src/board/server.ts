@@ -105,6 +105,7 @@ export async function startBoard(options: BoardOptions): Promise<Board> {
         return;
       }
       if (api(logs, url, res)) return;
+      if (url.pathname === '/favicon.ico') return void res.writeHead(204).end();
       const asset = Object.hasOwn(assets, url.pathname) ? assets[url.pathname]!() : undefined;
       if (!asset) return send(res, 404, 'text/plain', `not found: ${url.pathname}`);
       readFile(asset[0]).then((body) => send(res, 200, asset[1], body), (e: Error) => send(res, 500, 'text/plain', e.message));
