@@ -7,11 +7,12 @@
 import { installCompiledBackend } from './engine.js';
 import * as data from './data.js';
 import { SummaryWriter } from '../summary/summaryWriter.js';
+import { plotModel, modelToDot, modelToSvg } from '../plot/plotModel.js';
 
 installCompiledBackend();
 
 export * as nn from './nn/index.js';
 export * as optim from './optimIndex.js';
-/** `kiln.utils.data` (Dataset, DataLoader) and `kiln.utils.tensorboard.SummaryWriter`, as torch.utils. */
-export const utils = { data, tensorboard: { SummaryWriter } };
+/** `kiln.utils.data` (Dataset, DataLoader) and `kiln.utils.tensorboard.SummaryWriter`, as torch.utils; `kiln.utils.plotModel` (and modelToDot, modelToSvg), as Keras's plot_model. */
+export const utils = { data, tensorboard: { SummaryWriter }, plotModel, modelToDot, modelToSvg };
 export { noGrad, isGradEnabled, cacheStats, resetCacheStats, setCompilePolicy, flush as synchronize } from '../../compiler/lazy.js';
