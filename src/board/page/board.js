@@ -17,8 +17,8 @@ const state = {
   scalarCards: new Map(),
   pending: new Set(),
 };
-/** What tests and the benchmark read: versions, drawn charts, time to the first full render. */
-const published = (window.kilnBoard = { ready: false, version: -1, drawnVersion: -1, charts: {}, firstRenderMs: undefined, errors: [] });
+/** What tests and the benchmark read: versions, drawn charts, each tab's last rendered version, time to the first full render. */
+const published = (window.kilnBoard = { ready: false, version: -1, drawnVersion: -1, charts: {}, firstRenderMs: undefined, errors: [], rendered: {} });
 
 const palette = ['#e8710a', '#1a73e8', '#12b5cb', '#e52592', '#9334e6', '#7cb342', '#f9ab00', '#5f6368', '#d93025', '#188038',
   '#a142f4', '#24c1e0', '#ff6d00', '#3949ab', '#c0ca33', '#8d6e63', '#00897b', '#f06292', '#546e7a', '#b71c1c'];
@@ -361,7 +361,8 @@ function renderTab() {
   for (const section of document.querySelectorAll('.tab')) section.hidden = section.id !== `tab-${state.tab}`;
   $('scalar-controls').hidden = state.tab !== 'scalars';
   if (state.tab === 'scalars') redrawScalars();
-  return Promise.resolve(renderers[state.tab]()).catch(report);
+  const tab = state.tab, version = state.index.version;
+  return Promise.resolve(renderers[tab]()).then(() => { published.rendered[tab] = version; }, report);
 }
 
 function report(e) {
