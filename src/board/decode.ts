@@ -1,10 +1,11 @@
 /**
  * Decoders for what the board shows beyond scalars: a `GraphDef`'s nodes
  * (graph.proto, node_def.proto, attr_value.proto) and the hparams plugin's data
- * (plugin_data.proto, api.proto). Field numbers are the formats'; unknown fields
- * are skipped, so TensorFlow's and PyTorch's files read too.
+ * (plugin_data.proto, api.proto), on the event reader's `Cursor`. Field numbers
+ * are the formats'; unknown fields are skipped, so TensorFlow's and PyTorch's
+ * files read too.
  */
-import { readFields, type ProtoField } from '../summary/proto.js';
+import { cursorOf, type Cursor } from '../summary/reader.js';
 
 /** One NodeDef: name, op, input names (without ':n' outputs and '^' control marks), output shape and params when written. */
 export interface GraphNode {
@@ -27,18 +28,47 @@ export interface HparamsRecord {
   sessionEnd?: { readonly status: number; readonly endTime: number };
 }
 
-const utf8 = new TextDecoder();
-const text = (f: ProtoField) => utf8.decode(f.value as Uint8Array);
-const bytes = (f: ProtoField) => f.value as Uint8Array;
-const num = (f: ProtoField) => (typeof f.value === 'bigint' ? Number(BigInt.asIntN(64, f.value)) : (f.value as number));
-const sub = (f: ProtoField) => readFields(bytes(f));
+/** Calls `on(field, wire, cursor)` for each field of the message; `on` reads the field or returns false to skip it. */
+function fields(c: Cursor, on: (field: number, wire: number) => boolean | void): void {
+  while (c.more()) {
+    const key = c.varint();
+    const [field, wire] = [Math.floor(key / 8), key & 7];
+    if (on(field, wire) !== true) c.skip(wire);
+  }
+}
 
 /** TensorShapeProto { dim = 2 { size = 1 }, unknown_rank = 3 } as text. */
-function shapeText(b: Uint8Array): string {
-  const fields = readFields(b);
-  if (fields.some((f) => f.field === 3 && num(f) === 1)) return '<unknown>';
-  const dims = fields.filter((f) => f.field === 2).map((d) => sub(d).find((x) => x.field === 1)).map((s) => (s === undefined ? 0 : num(s)));
-  return `[${dims.map((d) => (d < 0 ? '?' : String(d))).join(',')}]`;
+function shapeText(c: Cursor): string {
+  const dims: number[] = [];
+  let unknown = false;
+  fields(c, (field, wire) => {
+    if (field === 3 && wire === 0) return (unknown = c.varint() !== 0), true;
+    if (field !== 2 || wire !== 2) return false;
+    const d = c.sub();
+    let size = 0;
+    fields(d, (f, w) => (f === 1 && w === 0 ? ((size = d.varint()), true) : false));
+    dims.push(size);
+    return true;
+  });
+  return unknown ? '<unknown>' : `[${dims.map((d) => (d < 0 ? '?' : String(d))).join(',')}]`;
+}
+
+/** NodeDef.attr's map entry { key = 1, value = 2: AttrValue { list = 1 { shape = 7 }, s = 2 } }: the shape or params it gives. */
+function attr(c: Cursor, node: { shape?: string; params?: string }): void {
+  let key = '';
+  fields(c, (field, wire) => {
+    if (field === 1 && wire === 2) return (key = c.string()), true;
+    if (field !== 2 || wire !== 2) return false;
+    const value = c.sub();
+    fields(value, (f, w) => {
+      if (key === 'params' && f === 2 && w === 2) return (node.params = value.string()), true;
+      if (key !== '_output_shapes' || f !== 1 || w !== 2 || node.shape !== undefined) return false;
+      const list = value.sub();
+      fields(list, (lf, lw) => (lf === 7 && lw === 2 && node.shape === undefined ? ((node.shape = shapeText(list.sub())), true) : false));
+      return true;
+    });
+    return true;
+  });
 }
 
 /**
@@ -47,88 +77,101 @@ function shapeText(b: Uint8Array): string {
  */
 export function decodeGraph(graphDef: Uint8Array): GraphNode[] {
   const nodes: GraphNode[] = [];
-  for (const f of readFields(graphDef)) {
-    if (f.field !== 1) continue;
-    let name = '', op = '', shape: string | undefined, params: string | undefined;
-    const inputs: string[] = [];
-    for (const g of sub(f)) {
-      if (g.field === 1) name = text(g);
-      else if (g.field === 2) op = text(g);
-      else if (g.field === 3) inputs.push(text(g).replace(/^\^/, '').replace(/:\d+$/, ''));
-      else if (g.field === 5) { // map entry { key = 1, value = 2: AttrValue }
-        const entry = sub(g);
-        const key = entry.find((x) => x.field === 1);
-        const value = entry.find((x) => x.field === 2);
-        if (!key || !value) continue;
-        const attr = sub(value);
-        if (text(key) === '_output_shapes') {
-          const list = attr.find((x) => x.field === 1); // AttrValue.list { shape = 7 }
-          const first = list && sub(list).find((x) => x.field === 7);
-          if (first) shape = shapeText(bytes(first));
-        } else if (text(key) === 'params') {
-          const s = attr.find((x) => x.field === 2);
-          if (s) params = text(s);
-        }
-      }
-    }
-    nodes.push({ name, op, inputs, ...(shape ? { shape } : {}), ...(params ? { params } : {}) });
-  }
+  const g = cursorOf(graphDef);
+  fields(g, (field, wire) => {
+    if (field !== 1 || wire !== 2) return false;
+    const c = g.sub();
+    const node: { name: string; op: string; inputs: string[]; shape?: string; params?: string } = { name: '', op: '', inputs: [] };
+    fields(c, (f, w) => {
+      if (w !== 2) return false;
+      if (f === 1) node.name = c.string();
+      else if (f === 2) node.op = c.string();
+      else if (f === 3) node.inputs.push(c.string().replace(/^\^/, '').replace(/:\d+$/, ''));
+      else if (f === 5) attr(c.sub(), node);
+      else return false;
+      return true;
+    });
+    nodes.push(node);
+    return true;
+  });
   return nodes;
 }
 
 /** google.protobuf.Value { number_value = 2, string_value = 3, bool_value = 4 }. */
-function protoValue(b: Uint8Array): HparamValue {
-  for (const f of readFields(b)) {
-    if (f.field === 2) return f.value as number;
-    if (f.field === 3) return text(f);
-    if (f.field === 4) return num(f) !== 0;
-  }
-  return '';
+function protoValue(c: Cursor): HparamValue {
+  let value: HparamValue = '';
+  fields(c, (field, wire) => {
+    if (field === 2 && wire === 1) value = c.double();
+    else if (field === 3 && wire === 2) value = c.string();
+    else if (field === 4 && wire === 0) value = c.varint() !== 0;
+    else return false;
+    return true;
+  });
+  return value;
+}
+
+/** Experiment { hparam_infos = 4 { name = 1, type = 4 }, metric_infos = 5 { name = 1 { group = 1, tag = 2 } } }. */
+function experiment(c: Cursor): NonNullable<HparamsRecord['experiment']> {
+  const hparams: { name: string; type: number }[] = [];
+  const metrics: { tag: string; group: string }[] = [];
+  fields(c, (field, wire) => {
+    if (wire !== 2 || (field !== 4 && field !== 5)) return false;
+    const info = c.sub();
+    if (field === 4) {
+      const h = { name: '', type: 0 };
+      fields(info, (f, w) => (f === 1 && w === 2 ? ((h.name = info.string()), true) : f === 4 && w === 0 ? ((h.type = info.varint()), true) : false));
+      hparams.push(h);
+    } else {
+      const m = { group: '', tag: '' };
+      fields(info, (f, w) => {
+        if (f !== 1 || w !== 2) return false;
+        const name = info.sub();
+        fields(name, (nf, nw) => (nw === 2 && (nf === 1 || nf === 2) ? ((m[nf === 1 ? 'group' : 'tag'] = name.string()), true) : false));
+        return true;
+      });
+      metrics.push(m);
+    }
+    return true;
+  });
+  return { hparams, metrics };
+}
+
+/** SessionStartInfo { hparams = 1 (map<string, Value>), group_name = 4, start_time_secs = 5 }. */
+function sessionStart(c: Cursor): NonNullable<HparamsRecord['sessionStart']> {
+  const hparams: Record<string, HparamValue> = {};
+  let groupName = '', startTime = 0;
+  fields(c, (field, wire) => {
+    if (field === 1 && wire === 2) {
+      const entry = c.sub();
+      let key = '', value: HparamValue = '';
+      fields(entry, (f, w) => (f === 1 && w === 2 ? ((key = entry.string()), true) : f === 2 && w === 2 ? ((value = protoValue(entry.sub())), true) : false));
+      hparams[key] = value;
+    } else if (field === 4 && wire === 2) groupName = c.string();
+    else if (field === 5 && wire === 1) startTime = c.double();
+    else return false;
+    return true;
+  });
+  return { hparams, groupName, startTime };
 }
 
 /**
- * The hparams plugin's content: `HParamsPluginData { experiment = 2, session_start_info = 3, session_end_info = 4 }`.
+ * The hparams plugin's content: `HParamsPluginData { experiment = 2, session_start_info = 3, session_end_info = 4 { status = 1, end_time_secs = 2 } }`.
  * @example run.addHparams(decodeHparams(value.pluginContent))
  */
 export function decodeHparams(content: Uint8Array): HparamsRecord {
   const out: HparamsRecord = {};
-  for (const f of readFields(content)) {
-    if (f.field === 2) {
-      const hparams: { name: string; type: number }[] = [];
-      const metrics: { tag: string; group: string }[] = [];
-      for (const e of sub(f)) {
-        if (e.field === 4) {
-          const info = sub(e);
-          hparams.push({ name: text(info.find((x) => x.field === 1) ?? { field: 1, wire: 2, value: new Uint8Array() }), type: num(info.find((x) => x.field === 4) ?? { field: 4, wire: 0, value: 0 }) });
-        } else if (e.field === 5) {
-          const name = sub(e).find((x) => x.field === 1);
-          const parts = name ? sub(name) : [];
-          const part = (n: number) => { const p = parts.find((x) => x.field === n); return p ? text(p) : ''; };
-          metrics.push({ group: part(1), tag: part(2) });
-        }
-      }
-      out.experiment = { hparams, metrics };
-    } else if (f.field === 3) {
-      const hparams: Record<string, HparamValue> = {};
-      let groupName = '', startTime = 0;
-      for (const s of sub(f)) {
-        if (s.field === 1) {
-          const entry = sub(s);
-          const key = entry.find((x) => x.field === 1);
-          const value = entry.find((x) => x.field === 2);
-          if (key) hparams[text(key)] = value ? protoValue(bytes(value)) : '';
-        } else if (s.field === 4) groupName = text(s);
-        else if (s.field === 5) startTime = s.value as number;
-      }
-      out.sessionStart = { hparams, groupName, startTime };
-    } else if (f.field === 4) {
-      let status = 0, endTime = 0;
-      for (const s of sub(f)) {
-        if (s.field === 1) status = num(s);
-        else if (s.field === 2) endTime = s.value as number;
-      }
-      out.sessionEnd = { status, endTime };
-    }
-  }
+  const c = cursorOf(content);
+  fields(c, (field, wire) => {
+    if (wire !== 2) return false;
+    if (field === 2) out.experiment = experiment(c.sub());
+    else if (field === 3) out.sessionStart = sessionStart(c.sub());
+    else if (field === 4) {
+      const end = c.sub();
+      const e = { status: 0, endTime: 0 };
+      fields(end, (f, w) => (f === 1 && w === 0 ? ((e.status = end.varint()), true) : f === 2 && w === 1 ? ((e.endTime = end.double()), true) : false));
+      out.sessionEnd = e;
+    } else return false;
+    return true;
+  });
   return out;
 }

@@ -12,7 +12,6 @@ import { KilnError } from '../../compiler/errors.js';
 import { decodeEvent, readRecords, type DecodedValue } from '../summary/reader.js';
 import { decodeGraph, decodeHparams, type GraphNode, type HparamsRecord } from './decode.js';
 import { RunData } from './runData.js';
-import { scanScalarEvent } from './scalarScan.js';
 
 /** One event file and how far it has been read. */
 interface FileState {
@@ -145,18 +144,15 @@ export class LogDir {
   private addRecords(f: FileState, records: Uint8Array[]): void {
     if (records.length === 0) return;
     const run = this.runOf(f.path);
-    const addScalar = run.addScalar.bind(run);
     for (const record of records) {
-      if (scanScalarEvent(record, addScalar)) continue;
-      let event;
       try {
-        event = decodeEvent(record);
+        const event = decodeEvent(record);
+        if (event.graphDef) run.graph = decodeGraph(event.graphDef);
+        for (const value of event.summary ?? []) this.addValue(run, value, event.step, event.wallTime);
       } catch (e) {
-        f.damage = `a record is not an Event (${(e as Error).message})`;
+        f.damage = `a record is not an Event (${(e as Error).message}); what came before it was read`;
         break;
       }
-      if (event.graphDef) run.graph = decodeGraph(event.graphDef);
-      for (const value of event.summary ?? []) this.addValue(run, value, event.step, event.wallTime);
     }
     this.version++;
   }

@@ -61,8 +61,11 @@ function text(b: Uint8Array, start: number, end: number): string {
   return out;
 }
 
-/** A read position in one message's bytes [pos, end): fields without allocating a record per field. */
-class Cursor {
+/**
+ * A read position in one message's bytes [pos, end): fields without allocating a record per field.
+ * @example const c = cursorOf(bytes); while (c.more()) { const key = c.varint(); if (key >>> 3 === 1) name = c.string(); else c.skip(key & 7); }
+ */
+export class Cursor {
   constructor(readonly b: Uint8Array, readonly view: DataView, public pos: number, readonly end: number) {}
 
   more(): boolean {
@@ -166,7 +169,8 @@ export function readRecords(bytes: Uint8Array): { records: Uint8Array[]; damage?
   return { records, bytesRead: at };
 }
 
-const cursorOf = (bytes: Uint8Array) => new Cursor(bytes, new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0, bytes.length);
+/** A cursor over a whole message. @example cursorOf(graphDef).more() */
+export const cursorOf = (bytes: Uint8Array): Cursor => new Cursor(bytes, new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0, bytes.length);
 
 /** Decodes one TensorProto. @example decodeTensor(encodeTensor({ dtype: 1, shape: [], content: float32Bytes([2]) })).values // [2] */
 export function decodeTensor(bytes: Uint8Array): DecodedTensor {

@@ -2,8 +2,7 @@
  * kiln board's reading side: LogDir finds every run below a folder, reads what
  * SummaryWriter wrote value by value (scalars, histograms, images, text, hparams,
  * graph), follows appended records incrementally, reports truncated and damaged
- * files by name without losing what came before; the scalar fast path agrees
- * with the general decoder; the server's API and its errors (missing folder,
+ * files by name without losing what came before; the server's API and its errors (missing folder,
  * port in use).
  */
 import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -15,10 +14,8 @@ import { KilnError } from '../../compiler/errors.js';
 import * as kiln from '../../src/index.js';
 import { sampleIndices, scalarsBuffer } from '../../src/board/api.js';
 import { LogDir } from '../../src/board/logDir.js';
-import { scanScalarEvent } from '../../src/board/scalarScan.js';
 import { startBoard } from '../../src/board/server.js';
-import { decodeEvent, encodeEvent, frameRecord, scalarValue, type SummaryValueSpec } from '../../src/summary/index.js';
-import { ProtoWriter } from '../../src/summary/proto.js';
+import { encodeEvent, frameRecord, scalarValue, type SummaryValueSpec } from '../../src/summary/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'kiln-board-'));
 const eventFile = (dir: string) => join(dir, readdirSync(dir).find((f) => f.includes('tfevents'))!);
@@ -108,21 +105,6 @@ describe('LogDir', () => {
     appendFileSync(join(dir, 'bad', 'events.out.tfevents.1.x'), record(9, [scalarValue('loss', 9)]));
     await logs.refresh(); // nothing after damage is read
     expect(scalarsOf(logs, 'bad', 'loss').values).toEqual([0, 1]);
-  });
-
-  test('the scalar fast path agrees with the general decoder and leaves other events to it', () => {
-    const simple = new ProtoWriter().string(1, 'old').float(2, 0.25).finish(); // PyTorch's simple_value
-    const summary = new ProtoWriter().message(1, simple).finish();
-    const torchStyle = new ProtoWriter().double(1, 12.5).varint(2, 7).message(5, summary).finish();
-    const cases = [encodeEvent({ wallTime: 3.5, step: 40, summary: [scalarValue('a', -1.5), scalarValue('b', Infinity)] }), torchStyle];
-    for (const bytes of cases) {
-      const got: [string, number, number, number][] = [];
-      expect(scanScalarEvent(bytes, (...a) => got.push(a))).toBe(true);
-      const e = decodeEvent(bytes);
-      expect(got).toEqual(e.summary!.map((v) => [v.tag, e.step, e.wallTime, v.tensor!.values[0]!]));
-    }
-    const other = [encodeEvent({ wallTime: 1, fileVersion: 'brain.Event:2' }), encodeEvent({ wallTime: 1, step: 1, summary: [scalarValue('a', 1), kiln.summary.textValue('t', 'x')] })];
-    for (const bytes of other) expect(scanScalarEvent(bytes, () => { throw new Error('called'); })).toBe(false);
   });
 
   test('scalars go to the page sampled evenly, first and last kept', () => {

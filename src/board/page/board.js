@@ -79,7 +79,7 @@ function chartData(card) {
     const x = xOf(s);
     const y = state.logScale ? s.values.map((v) => (v > 0 ? v : NaN)) : s.values;
     const ys = smooth(y, state.smoothing);
-    const clean = (a) => Array.from(a, (v) => (Number.isFinite(v) ? v : null));
+    const clean = (a) => (a.every(Number.isFinite) ? a : Array.from(a, (v) => (Number.isFinite(v) ? v : null))); // uPlot skips nulls
     data.push([x, clean(y)], [x, clean(ys)]);
   }
   return { runs, data };
@@ -377,9 +377,12 @@ function checkReady() {
   const visible = [...state.scalarCards.values()].filter((c) => inView(c.element));
   if (visible.every((c) => c.version === state.index.version)) {
     published.drawnVersion = state.index.version;
-    if (!published.ready) {
-      published.ready = true;
-      published.firstRenderMs = performance.now();
+    if (!published.ready && !published.settling) { // ready once the drawn charts are painted
+      published.settling = true;
+      requestAnimationFrame(() => requestAnimationFrame(() => {
+        published.firstRenderMs = performance.now();
+        published.ready = true;
+      }));
     }
   }
 }
