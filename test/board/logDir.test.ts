@@ -15,6 +15,7 @@ import * as kiln from '../../src/index.js';
 import { sampleIndices, scalarsBuffer } from '../../src/board/api.js';
 import { LogDir } from '../../src/board/logDir.js';
 import { startBoard } from '../../src/board/server.js';
+import { main } from '../../src/cli.js';
 import { encodeEvent, frameRecord, scalarValue, type SummaryValueSpec } from '../../src/summary/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'kiln-board-'));
@@ -160,5 +161,8 @@ describe('the board server', () => {
     const file = eventFile(join(root, 'served', 'exp1'));
     await expect(startBoard({ logDir: file, port: 0 })).rejects.toThrow(`kiln board: --logdir ${file} is a file, expected a folder.`);
     await expect(startBoard({ logDir: root, port: 70000 })).rejects.toThrow('kiln board: --port expects an integer from 0 to 65535, got 70000.');
+    await expect(main(['board'])).rejects.toThrow('kiln board: expected --logdir <folder>; see kiln board --help.');
+    await expect(main(['board', '--logdir', root, '--port', 'x'])).rejects.toThrow('kiln board: --port expects an integer from 0 to 65535, got x.');
+    await expect(main(['board', '--logdir', join(root, 'nope'), '--port', '0'])).rejects.toThrow(`kiln board: log folder ${join(root, 'nope')} does not exist`);
   });
 });

@@ -63,6 +63,14 @@ describe.skipIf(!available && !required)('kiln board in headless Chromium', () =
   beforeAll(async () => {
     await fit(join(logDir, 'lr_0.05'), 0.05);
     await fit(join(logDir, 'lr_0.2'), 0.2);
+    for (const [name, lr, acc] of [['trial_a', 0.05, 0.9], ['trial_b', 0.2, 0.8]] as const) {
+      const w = new kiln.utils.tensorboard.SummaryWriter(join(logDir, 'hp'));
+      w.addHparams({ lr, optimizer: 'sgd' }, { 'hparam/accuracy': acc }, { runName: name });
+      await w.close();
+    }
+    const notes = new kiln.utils.tensorboard.SummaryWriter(join(logDir, 'notes'));
+    notes.addText('about', '# Fit\n\n**sgd**, <script> is text', 0);
+    await notes.close();
     const records = [0, 1, 2].map((s) => frameRecord(encodeEvent({ wallTime: 1e9 + s, step: s, summary: [scalarValue('epoch_loss', 1)] })));
     records[1]![20]! ^= 0xff; // the second record's data is damaged
     mkdirSync(join(logDir, 'broken'));
@@ -83,7 +91,7 @@ describe.skipIf(!available && !required)('kiln board in headless Chromium', () =
 
   test('lists the runs and the Keras tags, and draws every scalar chart', async () => {
     const runs = await page.$$eval('#runs li', (items) => items.map((li) => li.textContent));
-    expect(runs).toEqual(['broken', 'lr_0.05/train', 'lr_0.05/validation', 'lr_0.2/train', 'lr_0.2/validation']);
+    expect(runs).toEqual(['broken', 'hp', 'hp/trial_a', 'hp/trial_b', 'lr_0.05/train', 'lr_0.05/validation', 'lr_0.2/train', 'lr_0.2/validation', 'notes']);
     const tags = await page.$$eval('#tab-scalars .card h3', (hs) => hs.map((h) => h.textContent));
     expect(tags).toEqual(expect.arrayContaining(['epoch_loss', 'epoch_accuracy', 'epoch_learning_rate', 'evaluation_loss_vs_iterations', 'evaluation_accuracy_vs_iterations']));
     const { charts, errors } = await published();
@@ -99,7 +107,7 @@ describe.skipIf(!available && !required)('kiln board in headless Chromium', () =
     expect(text).toMatch(/^Damaged file broken\/events\.out\.tfevents\.1\.host: bad data checksum at byte \d+; the \d+ bytes before it were read$/);
   });
 
-  test('histograms draw, images load, the graph shows the layers', async () => {
+  test('histograms draw, images load, the graph shows the layers, text renders (escaped), hparams sort', async () => {
     const tabDone = (tab: string) => page.waitForFunction((t) => { const k = (window as unknown as { kilnBoard: Published }).kilnBoard; return k.rendered[t] === k.version; }, tab);
     await page.click('#tabs button[data-tab=histograms]');
     await tabDone('histograms');
@@ -113,6 +121,18 @@ describe.skipIf(!available && !required)('kiln board in headless Chromium', () =
     const boxes = await page.$$eval('#tab-graph svg text', (ts) => ts.map((t) => t.textContent));
     expect(boxes.some((b) => b?.startsWith('hidden'))).toBe(true);
     expect(boxes.some((b) => b?.startsWith('logits'))).toBe(true);
+    await page.click('#tabs button[data-tab=text]');
+    await tabDone('text');
+    expect(await page.innerHTML('#tab-text .text-step div:not(.step)')).toBe('<h4>Fit</h4><p><b>sgd</b>, &lt;script&gt; is text</p>');
+    await page.click('#tabs button[data-tab=hparams]');
+    await tabDone('hparams');
+    const rows = () => page.$$eval('#tab-hparams tbody tr', (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
+    expect(await page.$$eval('#tab-hparams th', (ths) => ths.map((th) => th.textContent))).toEqual(['run ▲', 'lr', 'optimizer', 'hparam/accuracy']);
+    expect(await rows()).toEqual([['hp/trial_a', '0.05', 'sgd', '0.9'], ['hp/trial_b', '0.2', 'sgd', '0.8']]);
+    await page.click('#tab-hparams th:text-is("hparam/accuracy")');
+    await tabDone('hparams');
+    await page.waitForFunction(() => document.querySelector('#tab-hparams tbody td')?.textContent === 'hp/trial_b');
+    expect((await rows()).map((r) => r[0])).toEqual(['hp/trial_b', 'hp/trial_a']); // ascending accuracy
     await page.click('#tabs button[data-tab=scalars]');
   });
 
