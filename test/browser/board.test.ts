@@ -102,6 +102,21 @@ describe.skipIf(!available && !required)('kiln board in headless Chromium', () =
     expect(inked[0]).toBeGreaterThan(500);
   });
 
+  test("smooths with TensorBoard's debiased moving average; the axes and log scale redraw", async () => {
+    const smoothed = await page.evaluate(() => (window as unknown as { kilnBoard: { smooth(v: number[], w: number): number[] } }).kilnBoard.smooth([1, 2, 3, NaN, 4], 0.5));
+    // last = 0.5·last + 0.5·v, divided by 1 − 0.5^k after k finite points; NaN passes through
+    [1, 1.25 / 0.75, 2.125 / 0.875, NaN, 3.0625 / 0.9375].forEach((v, i) => (Number.isNaN(v) ? expect(smoothed[i]).toBeNaN() : expect(smoothed[i]).toBeCloseTo(v, 12)));
+    const chart = '#tab-scalars .card:has(h3:text-is("epoch_loss"))';
+    for (const axis of ['relative', 'wall', 'step']) {
+      await page.check(`input[name=xaxis][value=${axis}]`);
+      expect((await inkedPixels(page, `${chart} canvas`))[0]).toBeGreaterThan(500);
+    }
+    await page.check('#logscale');
+    expect((await inkedPixels(page, `${chart} canvas`))[0]).toBeGreaterThan(500);
+    await page.uncheck('#logscale');
+    expect((await published()).errors).toEqual([]);
+  });
+
   test('names the damaged file and keeps what came before the damage', async () => {
     const text = await page.textContent('#problems');
     expect(text).toMatch(/^Damaged file broken\/events\.out\.tfevents\.1\.host: bad data checksum at byte \d+; the \d+ bytes before it were read$/);

@@ -18,7 +18,7 @@ const state = {
   pending: new Set(),
 };
 /** What tests and the benchmark read: versions, drawn charts, each tab's last rendered version, time to the first full render. */
-const published = (window.kilnBoard = { ready: false, version: -1, drawnVersion: -1, charts: {}, firstRenderMs: undefined, errors: [], rendered: {} });
+const published = (window.kilnBoard = { ready: false, version: -1, drawnVersion: -1, charts: {}, firstRenderMs: undefined, errors: [], rendered: {}, smooth: (values, weight) => Array.from(smooth(values, weight)) });
 
 const palette = ['#e8710a', '#1a73e8', '#12b5cb', '#e52592', '#9334e6', '#7cb342', '#f9ab00', '#5f6368', '#d93025', '#188038',
   '#a142f4', '#24c1e0', '#ff6d00', '#3949ab', '#c0ca33', '#8d6e63', '#00897b', '#f06292', '#546e7a', '#b71c1c'];
