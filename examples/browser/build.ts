@@ -2,6 +2,7 @@
  * Builds the browser example into a folder of static files:
  *
  *   index.html, main.js      the page and its module script (copied from this folder)
+ *   uplot.js, uplot.css      uPlot, for the live loss curve (from its installed package)
  *   worker.js                the same prediction in a Web Worker
  *   runtime/*.js             kiln/runtime as the browser loads it: src/runtime/*.ts
  *                            transpiled one file each (no bundler, no type check)
@@ -15,6 +16,7 @@
  * `--train N` trains the CNN in Node for one epoch on N images first (default 2000;
  * 0: export the untrained model). The page says which.
  */
+import { createRequire } from 'node:module';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -112,6 +114,9 @@ export async function buildPage(outDir: string, options: BuildOptions = {}): Pro
   writeFileSync(join(outDir, 'samples.json'), JSON.stringify(samples));
   const here = join(repoRoot(), 'examples', 'browser');
   for (const file of ['index.html', 'main.js', 'worker.js']) copyFileSync(join(here, file), join(outDir, file));
+  const require = createRequire(import.meta.url);
+  copyFileSync(require.resolve('uplot/dist/uPlot.iife.min.js'), join(outDir, 'uplot.js'));
+  copyFileSync(require.resolve('uplot/dist/uPlot.min.css'), join(outDir, 'uplot.css'));
   const runtime = transpileRuntime(join(outDir, 'runtime'));
   log(`runtime/: ${runtime.map((f) => f.replace(/\.ts$/, '.js')).join(', ')} (transpiled from src/runtime)`);
   return { outDir, artifact, metadata };

@@ -56,6 +56,29 @@ function classify(artifact, images, figures, classNames) {
   return { logits, ms, right };
 }
 
+/**
+ * The training loss as it comes, step by step: a uPlot chart of the raw loss and
+ * its debiased moving average (TensorBoard's smoothing, weight 0.6).
+ */
+function lossCurve() {
+  const steps = [], raw = [], smoothed = [];
+  let last = 0;
+  const chart = new uPlot({
+    width: Math.min(640, document.body.clientWidth), height: 220, title: 'training loss on this device',
+    scales: { x: { time: false } },
+    axes: [{ label: 'step' }, {}],
+    series: [{ label: 'step' }, { label: 'loss', stroke: '#e8710a55' }, { label: 'smoothed', stroke: '#e8710a', width: 2 }],
+  }, [steps, raw, smoothed], $('curve'));
+  return (loss) => {
+    last = last * 0.6 + loss * 0.4;
+    steps.push(steps.length + 1);
+    raw.push(loss);
+    smoothed.push(last / (1 - 0.6 ** steps.length));
+    chart.setData([steps, raw, smoothed]);
+    published.curvePoints = steps.length;
+  };
+}
+
 async function main() {
   const started = performance.now();
   const [bytes, samples] = await Promise.all([
@@ -86,8 +109,10 @@ async function main() {
   const steps = batches.count / batchSize;
   $('train').textContent = `Train ${steps} steps on this device`;
   $('train').disabled = false;
+  let plot;
   $('train').addEventListener('click', async () => {
     $('train').disabled = true;
+    plot ??= lossCurve();
     const losses = [];
     const begun = performance.now();
     for (let s = 0; s < steps; s++) {
@@ -95,6 +120,7 @@ async function main() {
       const y = batches.y.subarray(s * batchSize, (s + 1) * batchSize);
       const { loss } = artifact.trainStep(x, y);
       losses.push(loss);
+      plot(loss);
       $('losses').textContent += `step ${published.trained.length * steps + s + 1}: loss ${loss.toFixed(4)}\n`;
       await new Promise((next) => setTimeout(next, 0));
     }

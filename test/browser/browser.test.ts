@@ -29,6 +29,7 @@ interface Published {
   logits: number[];
   workerLogits: number[];
   trained: { lossBits: number[]; logits: number[]; predicted: string[] }[];
+  curvePoints?: number;
 }
 
 interface Samples { labels: number[]; pixels: string }
@@ -118,5 +119,6 @@ describe.skipIf(!available && !required)('the browser example in headless Chromi
     const after = (art.predict(images.x) as runtime.TensorData).data as Float32Array;
     expect(published.trained[0]!.logits).toEqual(bitsOf(after));
     expect(published.trained[0]!.predicted).toEqual(labelled(after));
+    expect(published.curvePoints).toBe(4); // the live loss curve got every step
   });
 });
