@@ -104,7 +104,7 @@ export function layeredLayout(nodes: readonly LayoutNode[], edges: readonly (rea
     for (let l = 1; l < layerCount; l++) settle(layers[l]!, (s) => mean(up.get(s), (p) => p.x));
     for (let l = layerCount - 2; l >= 0; l--) settle(layers[l]!, (s) => mean(down.get(s), (c) => c.x));
   }
-  const left = Math.min(0, ...layers.flat().map((s) => s.x - s.width / 2));
+  const left = layers.flat().reduce((m, s) => Math.min(m, s.x - s.width / 2), Infinity); // the leftmost edge goes to the margin
   const layerHeight = layers.map((layer) => Math.max(0, ...layer.map((s) => s.height)));
   const top: number[] = [];
   layerHeight.reduce((y, h, l) => ((top[l] = y), y + h + layerGap), margin);

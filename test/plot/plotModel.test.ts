@@ -106,8 +106,10 @@ describe('plotModel', () => {
     const drawn = arrows.map(([x0, y0, x1, y1]) => [boxAt(boxes, x0!, y0!), boxAt(boxes, x1!, y1!), y1! > y0!]);
     expect(drawn.map(([a, b]) => `${a}->${b}`).sort()).toEqual(layerGraph(model).edges.map(([a, b]) => `${a}->${b}`).sort());
     expect(drawn.every(([, , down]) => down)).toBe(true);
-    // no two boxes overlap
+    // no two boxes overlap, and the drawing starts at the margin
     const list = [...boxes.values()];
+    expect(Math.min(...list.map((b) => b.x))).toBeCloseTo(16, 1);
+    expect(Number(/width="(\d+)"/.exec(svg)![1])).toBe(Math.ceil(Math.max(...list.map((b) => b.x + b.w)) + 16));
     for (let i = 0; i < list.length; i++) for (let j = i + 1; j < list.length; j++) {
       const [p, r] = [list[i]!, list[j]!];
       expect(p.x + p.w <= r.x || r.x + r.w <= p.x || p.y + p.h <= r.y || r.y + r.h <= p.y).toBe(true);
