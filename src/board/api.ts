@@ -30,7 +30,7 @@ export function index(logs: LogDir) {
   };
 }
 
-/** Indices of at most `max` evenly spaced points of `n`, the first and last always in. */
+/** Indices of at most `max` evenly spaced points of `n`, the first and last always in. @example sampleIndices(10, 4) // [0, 3, 6, 9] */
 export function sampleIndices(n: number, max: number): Int32Array {
   if (n <= max) return Int32Array.from({ length: n }, (_, i) => i);
   return Int32Array.from({ length: max }, (_, i) => Math.round((i * (n - 1)) / (max - 1)));
@@ -62,7 +62,7 @@ export function scalarsBuffer(logs: LogDir, tag: string, maxPoints: number): Uin
   return out;
 }
 
-/** A run's histograms of `tag` (at most `max` steps, evenly spaced), buckets as [left, right, count] rows. */
+/** A run's histograms of `tag` (at most `max` steps, evenly spaced), buckets as [left, right, count] rows. @example histograms(logs, 'train', 'hidden/kernel/histogram')[0].buckets */
 export function histograms(logs: LogDir, run: string, tag: string, max = 100) {
   const list = logs.runs.get(run)?.histograms.get(tag) ?? [];
   return [...sampleIndices(list.length, max)].map((i) => {
@@ -71,17 +71,17 @@ export function histograms(logs: LogDir, run: string, tag: string, max = 100) {
   });
 }
 
-/** A run's image steps for `tag`: step, wall time, size and how many images each holds. */
+/** A run's image steps for `tag`: step, wall time, size and how many images each holds. @example imageSteps(logs, 'train', 'hidden/kernel/image').length */
 export function imageSteps(logs: LogDir, run: string, tag: string) {
   return (logs.runs.get(run)?.images.get(tag) ?? []).map((p) => ({ step: p.step, wallTime: p.wallTime, width: p.width, height: p.height, count: p.images.length }));
 }
 
-/** One PNG: the `sample`th image of the `index`th step. */
+/** One PNG: the `sample`th image of the `index`th step. @example imageBytes(logs, 'train', 'hidden/kernel/image', 0, 0) */
 export function imageBytes(logs: LogDir, run: string, tag: string, index: number, sample: number): Uint8Array | undefined {
   return logs.runs.get(run)?.images.get(tag)?.[index]?.images[sample];
 }
 
-/** A run's text of `tag`, by step. */
+/** A run's text of `tag`, by step. @example texts(logs, 'exp1', 'notes/text_summary')[0].strings */
 export function texts(logs: LogDir, run: string, tag: string) {
   return logs.runs.get(run)?.text.get(tag) ?? [];
 }
@@ -118,6 +118,7 @@ export function graphLayout(logs: LogDir, run: string, level: 'layers' | 'ops') 
  * The hparams table: one row a session (a run with session_start_info), its
  * hparams, and the last value of each metric the experiment names, looked up
  * in the session's run and the runs below it (Keras's train/ and validation/).
+ * @example hparamsTable(logs).sessions[0] // { run: 'hp/trial_a', hparams: { lr: 0.05 }, status: 1, metrics: { 'hparam/accuracy': 0.9 } }
  */
 export function hparamsTable(logs: LogDir) {
   const names = new Set<string>();

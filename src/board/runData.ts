@@ -5,7 +5,7 @@
  */
 import type { GraphNode, HparamsRecord } from './decode.js';
 
-/** A scalar tag's points in the order they were logged. */
+/** A scalar tag's points in the order they were logged, in growable float64 columns. @example const s = new ScalarSeries(); s.push(0, 1.7e9, 0.5); s.values.subarray(0, s.length) */
 export class ScalarSeries {
   steps = new Float64Array(64);
   wallTimes = new Float64Array(64);
