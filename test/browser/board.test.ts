@@ -81,7 +81,7 @@ describe.skipIf(!available && !required)('kiln board in headless Chromium', () =
     page.on('pageerror', (e) => pageErrors.push(String(e)));
     page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(m.text()); });
     await page.goto(board.url);
-    await page.waitForFunction(() => (window as unknown as { kilnBoard: Published }).kilnBoard.ready, undefined, { timeout: 20_000 });
+    await page.waitForFunction(() => (window as unknown as { kilnBoard: Published }).kilnBoard.ready, undefined, { timeout: 30_000 });
   }, 120_000);
 
   afterAll(async () => {
@@ -156,12 +156,12 @@ describe.skipIf(!available && !required)('kiln board in headless Chromium', () =
     const writer = new EventFileWriter(join(logDir, 'live'), { flushMillis: 50 });
     for (let step = 0; step < 5; step++) writer.addSummary([scalarValue('epoch_loss', 2 - step * 0.3)], step);
     await writer.flush();
-    await page.waitForFunction((v) => { const k = (window as unknown as { kilnBoard: Published }).kilnBoard; return k.drawnVersion > v && k.charts.epoch_loss?.runs.includes('live'); }, before, { timeout: 10_000 });
+    await page.waitForFunction((v) => { const k = (window as unknown as { kilnBoard: Published }).kilnBoard; return k.drawnVersion > v && k.charts.epoch_loss?.runs.includes('live'); }, before, { timeout: 30_000 });
     expect(await page.$$eval('#runs li', (items) => items.map((li) => li.textContent))).toContain('live');
     const points = (await published()).charts.epoch_loss!.points;
     for (let step = 5; step < 9; step++) writer.addSummary([scalarValue('epoch_loss', 2 - step * 0.3)], step);
     await writer.close();
-    await page.waitForFunction((p) => (window as unknown as { kilnBoard: Published }).kilnBoard.charts.epoch_loss!.points === p + 4, points, { timeout: 10_000 });
+    await page.waitForFunction((p) => (window as unknown as { kilnBoard: Published }).kilnBoard.charts.epoch_loss!.points === p + 4, points, { timeout: 30_000 });
     if (process.env.KILN_BOARD_SCREENSHOT) await page.screenshot({ path: process.env.KILN_BOARD_SCREENSHOT });
     expect(pageErrors).toEqual([]);
   });
