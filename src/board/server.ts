@@ -8,9 +8,9 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { KilnError } from '../../compiler/errors.js';
+import { packagePath } from '../../compiler/packageFiles.js';
 import { graphLayout, hparamsTable, histograms, imageBytes, imageSteps, index, scalarsBuffer, texts } from './api.js';
 import { LogDir } from './logDir.js';
 
@@ -34,13 +34,11 @@ export interface Board {
   close(): Promise<void>;
 }
 
-/** The page's files: next to this module in the sources, under src/board/page in the built package. */
+/** The page's files: src/board/page in the package (shipped as they are; tsc does not copy them). */
 function pageDir(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [join(here, 'page'), join(here, '..', '..', '..', 'src', 'board', 'page')];
-  const found = candidates.find((d) => existsSync(join(d, 'index.html')));
-  if (!found) throw new Error(`internal: kiln board's page is missing (looked in ${candidates.join(', ')})`);
-  return found;
+  const dir = packagePath('src', 'board', 'page');
+  if (!existsSync(join(dir, 'index.html'))) throw new Error(`internal: kiln board's page is missing from ${dir}`);
+  return dir;
 }
 
 const require = createRequire(import.meta.url);
