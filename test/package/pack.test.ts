@@ -2,7 +2,7 @@
  * kiln as a user installs it: `npm pack` (which builds first) and `npm install
  * <tarball>` into a new project (./consumer.ts), then, as that project: a
  * Keras-style fit → predict → export → kiln/runtime loadArtifact → the same
- * predictions; a PyTorch-style loop; `npx kiln info`; kiln with its compiler
+ * predictions; a PyTorch-style loop; `npx kiln info`; `kiln board`; kiln with its compiler
  * nested under it or missing; and a strict TypeScript (nodenext) check of the
  * READMEs' snippets against the package's declarations.
  */
@@ -40,7 +40,7 @@ const decreasing = (losses: number[]) => losses.at(-1)! < losses[0]!;
 describe('npm pack', () => {
   test('builds first and ships exactly the compiled library, its declarations, kernels, data and documents', () => {
     const { files } = consumer;
-    const allowed = [/^dist\/(src|compiler)\/.+\.(js|d\.ts)$/, /^runtime-as\/[\w-]+\.ts$/, /^data\/fashion-mnist\/[\w.-]+$/, /^(README\.md|LICENSE|CHANGELOG\.md|package\.json)$/];
+    const allowed = [/^dist\/(src|compiler)\/.+\.(js|d\.ts)$/, /^runtime-as\/[\w-]+\.ts$/, /^data\/fashion-mnist\/[\w.-]+$/, /^src\/board\/page\/[\w.-]+$/, /^(README\.md|LICENSE|CHANGELOG\.md|package\.json)$/];
     expect(files.filter((f) => !allowed.some((a) => a.test(f)))).toEqual([]);
     // every source module of the library, compiled, with its declarations
     const modules = (dir: string) => readdirSync(join(repoRoot, dir), { recursive: true }).map(String).filter((f) => f.endsWith('.ts')).map((f) => `${dir}/${f.slice(0, -3)}`);
@@ -49,6 +49,7 @@ describe('npm pack', () => {
     const kernels = readdirSync(join(repoRoot, 'runtime-as')).filter((f) => f.endsWith('.ts')).map((f) => `runtime-as/${f}`);
     expect(kernels.length).toBeGreaterThan(4);
     expect(kernels.filter((f) => !files.includes(f))).toEqual([]);
+    for (const f of ['src/board/page/index.html', 'src/board/page/board.js', 'src/board/page/board.css']) expect(files).toContain(f); // kiln board's page
     for (const f of ['data/fashion-mnist/t10k-images-idx3-ubyte.gz', 'data/fashion-mnist/t10k-labels-idx1-ubyte.gz', 'data/fashion-mnist/COPYRIGHT', 'README.md', 'LICENSE', 'CHANGELOG.md']) expect(files).toContain(f);
     expect(files.filter((f) => f.endsWith('.map'))).toEqual([]);
     const installed = JSON.parse(readFileSync(join(consumer.dir, 'node_modules', 'kiln', 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
@@ -148,6 +149,29 @@ console.log(JSON.stringify({ losses }));
     expect(result.stdout).toMatch(/float32\[n,28,28,1\]/);
     expect(result.stdout).toMatch(/float32\[n,10\]/);
     expect(result.stdout).toMatch(/25450/); // 784·32 + 32 + 32·10 + 10 parameters
+  });
+
+  test('kiln board (the installed bin) serves its page, and uPlot from its installed package', () => {
+    const out = runScript(work, 'board.mjs', `
+      import { spawn } from 'node:child_process';
+      import { mkdirSync } from 'node:fs';
+      mkdirSync('logs', { recursive: true });
+      const board = spawn(process.execPath, ['../node_modules/kiln/dist/src/cli.js', 'board', '--logdir', 'logs', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const url = await new Promise((resolve, reject) => {
+        let text = '';
+        board.stdout.on('data', (d) => { text += d; const m = /open (http:\\S+)/.exec(text); if (m) resolve(m[1]); });
+        board.on('exit', (code) => reject(new Error('kiln board exited with ' + code + ': ' + text)));
+      });
+      const get = async (path) => { const r = await fetch(url + path); return [r.status, (await r.text()).length]; };
+      const result = { page: await get(''), script: await get('board.js'), uplot: await get('uplot.js'), index: await (await fetch(url + 'api/index')).json() };
+      board.kill('SIGINT');
+      console.log(JSON.stringify(result));
+    `) as { page: [number, number]; script: [number, number]; uplot: [number, number]; index: { runs: string[] } };
+    expect(out.page[0]).toBe(200);
+    expect(out.script[0]).toBe(200);
+    expect(out.uplot[0]).toBe(200);
+    expect(out.uplot[1]).toBeGreaterThan(40_000); // uPlot's minified build
+    expect(out.index.runs).toEqual([]);
   });
 
   test('nothing was written into the installed package folder', () => {
