@@ -107,7 +107,14 @@ export class LogDir {
     const size = (await stat(f.path).catch(() => undefined))?.size ?? 0;
     if (size < f.offset) this.rereadRun(f.path); // replaced by a shorter file: read the run again from the start
     if (size === f.offset + f.pending && size > 0) return; // nothing appended
-    const handle = await open(f.path, 'r');
+    let handle;
+    try {
+      handle = await open(f.path, 'r');
+    } catch (e) { // deleted since the folder was listed: gone; unreadable: say so
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT') f.damage = `cannot be read (${code ?? (e as Error).message})`;
+      return;
+    }
     try {
       let want = chunkBytes;
       while (f.offset < size && !f.damage) {

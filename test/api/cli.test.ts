@@ -71,7 +71,7 @@ describe('kiln compile / info / run', () => {
     expect(await failure(['compile', modelPath])).toEqual([2, 'kiln compile: -o <artifact> is required.']);
     expect(await failure(['compile', join(dir, 'nope.kiln'), '-o', join(dir, 'x')])).toEqual([1, `loadModel: cannot read "${join(dir, 'nope.kiln')}": ENOENT.`]);
     expect((await failure(['compile', modelPath, '-o', join(dir, 'x'), '--bogus']))[0]).toBe(2);
-    expect(await failure(['frobnicate'])).toEqual([2, 'kiln: unknown command "frobnicate"; commands are demo, compile, run, info, train (kiln --help).']);
+    expect(await failure(['frobnicate'])).toEqual([2, 'kiln: unknown command "frobnicate"; commands are demo, compile, run, info, train, board (kiln --help).']);
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, JSON.stringify([[1, 2, 3]]));
     expect(await failure(['run', artifact, bad])).toEqual([1, `kiln run: input "x" from "${bad}" has shape [1,3]; expected [n,2,3].`]);

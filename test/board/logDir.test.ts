@@ -5,7 +5,7 @@
  * files by name without losing what came before; the server's API and its errors (missing folder,
  * port in use).
  */
-import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -103,6 +103,12 @@ describe('LogDir', () => {
     expect(scalarsOf(logs, 'good', 'loss').values).toEqual([0, 1, 2, 3]);
     const offset = records[0]!.length + records[1]!.length;
     expect(logs.problems()).toEqual([{ file: 'bad/events.out.tfevents.1.x', kind: 'damaged', message: `bad data checksum at byte ${offset}; the ${offset} bytes before it were read` }]);
+    if (process.getuid?.() !== 0) { // root reads anything
+      writeFileSync(join(dir, 'good', 'events.out.tfevents.2.x'), records[0]!, { mode: 0o000 });
+      await logs.refresh();
+      expect(logs.problems().map((p) => [p.file, p.message])).toContainEqual(['good/events.out.tfevents.2.x', 'cannot be read (EACCES)']);
+      rmSync(join(dir, 'good', 'events.out.tfevents.2.x'));
+    }
     appendFileSync(join(dir, 'bad', 'events.out.tfevents.1.x'), record(9, [scalarValue('loss', 9)]));
     await logs.refresh(); // nothing after damage is read
     expect(scalarsOf(logs, 'bad', 'loss').values).toEqual([0, 1]);
