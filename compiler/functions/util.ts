@@ -2,6 +2,7 @@
  * @file Argument handling shared by the op functions: JS numbers to scalar
  * tensors, axis normalisation, and user errors that point at the caller's line.
  */
+import { describe } from '../check.js';
 import { userError } from '../errors.js';
 import { captureOrigin } from '../source.js';
 import { Tensor } from '../tensor.js';
@@ -19,8 +20,19 @@ export function scalar(value: number, dtype: DType = 'float32'): Tensor {
   return Tensor.concrete({ dtype, shape: [], data });
 }
 
-/** Turns JS numbers into scalars of the dtype of the tensor they meet. */
+const isSymbolic = (x: unknown): boolean => typeof x === 'object' && x !== null && x.constructor?.name === 'SymbolicTensor';
+
+/** What a non-tensor operand was, for errors; a functional-API SymbolicTensor gets a hint. */
+function notATensor(op: string, x: unknown, expected: string): never {
+  if (isSymbolic(x)) {
+    fail(op, `expected ${expected}, got ${String(x)}; a raw op cannot take a functional-API tensor (from kiln.input or layer.apply): put it in a layer (kiln.layers.activation, kiln.layers.add, …) or write a subclassed kiln.Model whose call uses the op`);
+  }
+  return fail(op, `expected ${expected}, got ${x === null ? 'null' : describe(x)}`);
+}
+
+/** Turns JS numbers into scalars of the dtype of the tensor they meet; anything else but a Tensor is refused. */
 export function operands(op: string, a: TensorLike, b: TensorLike): [Tensor, Tensor] {
+  for (const [x, which] of [[a, 'first'], [b, 'second']] as const) if (!(x instanceof Tensor) && typeof x !== 'number') notATensor(op, x, `a Tensor or a number as the ${which} operand`);
   for (const x of [a, b]) if (typeof x === 'number' && Number.isNaN(x)) fail(op, 'expected a number literal, got NaN');
   if (a instanceof Tensor && b instanceof Tensor) return [a, b];
   if (a instanceof Tensor) return [a, scalar(b as number, a.dtype)];
@@ -30,7 +42,7 @@ export function operands(op: string, a: TensorLike, b: TensorLike): [Tensor, Ten
 
 export function checkTensor(op: string, x: unknown, what = 'input'): Tensor {
   if (x instanceof Tensor) return x;
-  return fail(op, `expected a Tensor as ${what}, got ${x === null ? 'null' : typeof x}`);
+  return notATensor(op, x, `a Tensor as ${what}`);
 }
 
 /** `axis` in [-rank, rank) as a non-negative axis. */
