@@ -2,12 +2,13 @@
  * @file Convolution layers, as TensorFlow.js': conv2d on NHWC inputs with an
  * HWIO kernel [kernelH, kernelW, inChannels, filters].
  */
+import { optionKeys } from '../../compiler/check.js';
 import * as F from '../../compiler/functions/index.js';
 import { fail } from '../../compiler/functions/util.js';
 import type { Tensor } from '../../compiler/tensor.js';
 import { formatType } from '../../compiler/types.js';
-import { checkInputShape, kernelConfig, KernelLayer, kernelWeights, parseKernelArgs, positiveInt, type KernelArgs } from './core.js';
-import type { CallContext, LayerArgs, Shape, WeightSpec } from './layer.js';
+import { checkInputShape, KERNEL_KEYS, kernelConfig, KernelLayer, kernelWeights, parseKernelArgs, positiveInt, type KernelArgs } from './core.js';
+import { type CallContext, type LayerArgs, type Shape, type WeightSpec, LAYER_KEYS } from './layer.js';
 
 export type Pair = readonly [number, number];
 export type PaddingMode = 'valid' | 'same';
@@ -91,6 +92,7 @@ export interface Conv2DArgs extends LayerArgs, KernelArgs {
 
 /** `activation(conv2d(x, kernel) + bias)`: x [batch, H, W, C], kernel [kh, kw, C, filters], bias [filters]. */
 export class Conv2D extends KernelLayer {
+  static override readonly optionKeys = optionKeys<Conv2DArgs>({ filters: true, kernelSize: true, strides: true, padding: true, dataFormat: true, dilationRate: true, ...KERNEL_KEYS, ...LAYER_KEYS });
   readonly className = 'Conv2D';
   readonly filters: number;
   readonly kernelSize: Pair;

@@ -4,15 +4,16 @@
  * NHWC with a `depthwise_kernel` [kh, kw, inChannels, depthMultiplier]; and
  * conv2dTranspose on NHWC with a kernel [kh, kw, filters, inChannels].
  */
+import { optionKeys } from '../../compiler/check.js';
 import * as F from '../../compiler/functions/index.js';
 import { fail } from '../../compiler/functions/util.js';
 import type { Tensor } from '../../compiler/tensor.js';
 import { formatType } from '../../compiler/types.js';
 import { convOutputLength, parseWindow, toPair, windowConfig, windowOutput2d, type Pair, type PaddingMode } from './conv.js';
 import type * as constraints from './constraints.js';
-import { checkInputShape, kernelConfig, KernelLayer, kernelWeights, parseKernelArgs, positiveInt, type InitializerIdentifier, type KernelArgs } from './core.js';
+import { checkInputShape, KERNEL_KEYS, kernelConfig, KernelLayer, kernelWeights, parseKernelArgs, positiveInt, type InitializerIdentifier, type KernelArgs } from './core.js';
 import type * as regularizers from './regularizers.js';
-import type { CallContext, Initializer, LayerArgs, Shape, WeightSpec } from './layer.js';
+import { type CallContext, type Initializer, type LayerArgs, type Shape, type WeightSpec, LAYER_KEYS } from './layer.js';
 
 /** A positive integer or a one-element array of one, as TensorFlow.js' 1-D `kernelSize`, `strides` and `dilationRate`. */
 export function toSingle(subject: string, what: string, v: unknown): number {
@@ -34,6 +35,7 @@ export interface Conv1DArgs extends LayerArgs, KernelArgs {
 
 /** `activation(conv1d(x, kernel) + bias)`: x [batch, steps, C], kernel [kernelSize, C, filters], bias [filters]. */
 export class Conv1D extends KernelLayer {
+  static override readonly optionKeys = optionKeys<Conv1DArgs>({ filters: true, kernelSize: true, strides: true, padding: true, dataFormat: true, dilationRate: true, ...KERNEL_KEYS, ...LAYER_KEYS });
   readonly className = 'Conv1D';
   readonly filters: number;
   readonly kernelSize: number;
@@ -99,6 +101,11 @@ export interface DepthwiseConv2DArgs extends LayerArgs, Omit<KernelArgs, 'kernel
  * [C · depthMultiplier]; output channel c · depthMultiplier + m reads channel c.
  */
 export class DepthwiseConv2D extends KernelLayer {
+  static override readonly optionKeys = optionKeys<DepthwiseConv2DArgs>({
+    kernelSize: true, depthMultiplier: true, strides: true, padding: true, dataFormat: true, dilationRate: true,
+    depthwiseInitializer: true, depthwiseRegularizer: true, depthwiseConstraint: true, activation: true, useBias: true, biasInitializer: true,
+    kernelRegularizer: true, biasRegularizer: true, kernelConstraint: true, biasConstraint: true, ...LAYER_KEYS,
+  });
   readonly className = 'DepthwiseConv2D';
   readonly kernelSize: Pair;
   readonly depthMultiplier: number;
@@ -157,6 +164,8 @@ export interface Conv2DTransposeArgs extends LayerArgs, KernelArgs {
   strides?: number | Pair;
   padding?: PaddingMode;
   dataFormat?: 'channelsLast';
+  /** Only 1 (Keras' default): a dilated transposed convolution is not supported. */
+  dilationRate?: number | Pair;
 }
 
 /** Keras' `deconv_output_length` without output padding or dilation: 'same' n·s, 'valid' n·s + max(k − s, 0). */
@@ -169,6 +178,7 @@ export const deconvOutputLength = (n: number, kernel: number, padding: PaddingMo
  * [batch, H', W', filters] with H' = H·s ('same') or H·s + max(kh − s, 0) ('valid').
  */
 export class Conv2DTranspose extends KernelLayer {
+  static override readonly optionKeys = optionKeys<Conv2DTransposeArgs>({ filters: true, kernelSize: true, strides: true, padding: true, dataFormat: true, dilationRate: true, ...KERNEL_KEYS, ...LAYER_KEYS });
   readonly className = 'Conv2DTranspose';
   readonly filters: number;
   readonly kernelSize: Pair;

@@ -9,7 +9,8 @@ import * as activations from './activations.js';
 import * as constraints from './constraints.js';
 import * as initializers from './initializers.js';
 import * as regularizers from './regularizers.js';
-import { formatShape, Layer, type CallContext, type Initializer, type LayerArgs, type Shape, type WeightSpec } from './layer.js';
+import { optionKeys } from '../../compiler/check.js';
+import { formatShape, Layer, LAYER_KEYS, type CallContext, type Initializer, type LayerArgs, type Shape, type WeightSpec } from './layer.js';
 
 /** An initializer by name or object, as the layers' `kernelInitializer` and `biasInitializer` options. */
 export type InitializerIdentifier = initializers.InitializerName | Initializer;
@@ -58,6 +59,12 @@ export interface KernelArgs extends WeightPenaltyArgs {
   kernelInitializer?: InitializerIdentifier;
   biasInitializer?: InitializerIdentifier;
 }
+
+/** The option keys of {@link KernelArgs}, for the layers' `optionKeys`. */
+export const KERNEL_KEYS = {
+  activation: true, useBias: true, kernelInitializer: true, biasInitializer: true,
+  kernelRegularizer: true, biasRegularizer: true, kernelConstraint: true, biasConstraint: true,
+} as const;
 
 /** {@link KernelArgs} checked and resolved. */
 export interface KernelOptions {
@@ -149,6 +156,7 @@ export interface DenseArgs extends LayerArgs, KernelArgs {
  * broadcasting over the leading dimensions.
  */
 export class Dense extends KernelLayer {
+  static override readonly optionKeys = optionKeys<DenseArgs>({ units: true, ...KERNEL_KEYS, ...LAYER_KEYS });
   readonly className = 'Dense';
   readonly units: number;
 
@@ -194,6 +202,7 @@ export class Dense extends KernelLayer {
 
 /** [batch, d1, d2, …] to [batch, d1·d2·…]. */
 export class Flatten extends Layer {
+  static override readonly optionKeys = optionKeys<LayerArgs>(LAYER_KEYS);
   readonly className = 'Flatten';
   constructor(args: LayerArgs = {}) {
     super('Flatten', args);
@@ -221,6 +230,7 @@ export interface ReshapeArgs extends LayerArgs {
 
 /** Reshapes each example to `targetShape` (the batch dimension is kept). */
 export class Reshape extends Layer {
+  static override readonly optionKeys = optionKeys<ReshapeArgs>({ targetShape: true, ...LAYER_KEYS });
   readonly className = 'Reshape';
   readonly targetShape: readonly number[];
   constructor(args: ReshapeArgs) {
@@ -265,6 +275,7 @@ export interface ActivationArgs extends LayerArgs {
 
 /** Applies a named activation elementwise (softmax over the last axis). */
 export class Activation extends Layer {
+  static override readonly optionKeys = optionKeys<ActivationArgs>({ activation: true, ...LAYER_KEYS });
   readonly className = 'Activation';
   readonly activation: activations.ActivationName;
   constructor(args: ActivationArgs) {

@@ -5,6 +5,7 @@
  * counter kept as a non-trainable weight `step` that each training step
  * increments, so every step drops different values and a run is reproducible.
  */
+import { optionKeys } from '../../compiler/check.js';
 import * as F from '../../compiler/functions/index.js';
 import { nextSeed } from '../../compiler/random.js';
 import type { Tensor } from '../../compiler/tensor.js';
@@ -12,7 +13,7 @@ import { formatType, type Dim } from '../../compiler/types.js';
 import { assign } from '../../compiler/trace.js';
 import { checkInputShape } from './core.js';
 import * as initializers from './initializers.js';
-import { Layer, type CallContext, type LayerArgs, type Shape, type WeightSpec } from './layer.js';
+import { Layer, type CallContext, type LayerArgs, type Shape, type WeightSpec, LAYER_KEYS } from './layer.js';
 
 export interface DropoutArgs extends LayerArgs {
   /** The fraction of values dropped, in [0, 1). */
@@ -22,6 +23,7 @@ export interface DropoutArgs extends LayerArgs {
 }
 
 export class Dropout extends Layer {
+  static override readonly optionKeys = optionKeys<DropoutArgs>({ rate: true, seed: true, ...LAYER_KEYS });
   readonly className: string = 'Dropout';
   readonly rate: number;
   readonly seed: number;

@@ -8,6 +8,7 @@
  * be the first layer and be given integer-valued data. Out-of-range indices are
  * not clamped (the reference interpreter rejects them).
  */
+import { optionKeys } from '../../compiler/check.js';
 import * as F from '../../compiler/functions/index.js';
 import type { Tensor } from '../../compiler/tensor.js';
 import { formatType } from '../../compiler/types.js';
@@ -15,7 +16,7 @@ import * as constraints from './constraints.js';
 import { checkInputShape, constraintOf, initializerConfig, penaltyConfig, positiveInt, regularizerOf, weightSpec, type InitializerIdentifier } from './core.js';
 import * as initializers from './initializers.js';
 import * as regularizers from './regularizers.js';
-import { Layer, type CallContext, type Initializer, type LayerArgs, type Shape, type WeightSpec } from './layer.js';
+import { Layer, type CallContext, type Initializer, type LayerArgs, type Shape, type WeightSpec, LAYER_KEYS } from './layer.js';
 
 export interface EmbeddingArgs extends LayerArgs {
   /** The vocabulary size: indices are in [0, inputDim). */
@@ -27,10 +28,13 @@ export interface EmbeddingArgs extends LayerArgs {
   embeddingsRegularizer?: regularizers.RegularizerIdentifier;
   /** Projects the embeddings matrix after each optimizer step. */
   embeddingsConstraint?: constraints.ConstraintIdentifier;
+  /** Only false (Keras' default): masking is not supported. */
+  maskZero?: boolean;
 }
 
 /** [batch, ...] integer indices to [batch, ..., outputDim] rows of `embeddings`. */
 export class Embedding extends Layer {
+  static override readonly optionKeys = optionKeys<EmbeddingArgs>({ inputDim: true, outputDim: true, embeddingsInitializer: true, embeddingsRegularizer: true, embeddingsConstraint: true, maskZero: true, ...LAYER_KEYS });
   readonly className = 'Embedding';
   /** The dtype the layer wants its input in (float32 input is cast to it). */
   readonly inputDtype = 'int32' as const;
@@ -48,6 +52,7 @@ export class Embedding extends Layer {
     this.embeddingsInitializer = initializers.get(args.embeddingsInitializer ?? 'randomUniform', s);
     this.embeddingsRegularizer = regularizerOf(args.embeddingsRegularizer, s);
     this.embeddingsConstraint = constraintOf(args.embeddingsConstraint, s);
+    if (args.maskZero !== undefined && args.maskZero !== false) this.fail(`expected maskZero false (masking is not supported), got ${JSON.stringify(args.maskZero)}`);
   }
 
   weights(inputShape: Shape): WeightSpec[] {

@@ -4,6 +4,7 @@
  * inside a trace, applies itself to an input with those weights bound (`call`).
  */
 import type { Tensor } from '../../compiler/tensor.js';
+import { checkOptions, checkSize } from '../../compiler/check.js';
 import { fail } from '../../compiler/functions/util.js';
 import type { Constraint } from './constraints.js';
 import type { Regularizer } from './regularizers.js';
@@ -66,6 +67,12 @@ export function resetLayerNames(): void {
   nameCounters.clear();
 }
 
+/** The option keys every layer takes (see `optionKeys` in compiler/check.ts). */
+export const LAYER_KEYS = { name: true, inputShape: true, trainable: true } as const;
+
+/** The factory's name for a layer class: 'Dense' → 'dense', 'Conv2DTranspose' → 'conv2dTranspose'. */
+export const factoryName = (className: string): string => (className[0]!.toLowerCase() + className.slice(1)).replace(/(\d)D/g, '$1d');
+
 export const formatShape = (shape: readonly (number | null)[]): string => `[${shape.map((d) => (d === null ? 'null' : d)).join(',')}]`;
 
 export abstract class Layer {
@@ -74,7 +81,13 @@ export abstract class Layer {
   readonly inputShape?: Shape;
   abstract readonly className: string;
 
+  /** The option keys the constructor accepts, listed once per class with `optionKeys`; the constructor refuses others. */
+  static readonly optionKeys?: readonly string[];
+
   protected constructor(className: string, args: LayerArgs) {
+    const keys = (new.target as unknown as { optionKeys?: readonly string[] }).optionKeys;
+    if (keys) checkOptions(factoryName(className), args, keys);
+    else if (args === null || typeof args !== 'object') fail(factoryName(className), `expected an options object, got ${String(args)}`);
     if (args.name !== undefined && (typeof args.name !== 'string' || args.name === '')) fail(className, `expected name to be a non-empty string, got ${JSON.stringify(args.name)}`);
     this.name = args.name ?? uniqueLayerName(className);
     this.trainable = args.trainable ?? true;
@@ -128,4 +141,16 @@ export abstract class Layer {
     if (!w) this.fail(`expected a bound weight '${name}', got ${Object.keys(weights).length ? `only ${Object.keys(weights).map((k) => `'${k}'`).join(', ')}` : 'none'}`);
     return w!;
   }
+}
+
+/**
+ * The layer's weight specs for an input of `inputShape`, each refused with a
+ * KilnError naming the layer when it exceeds the engine's size limit (before
+ * anything is allocated).
+ * @example checkedWeights(kiln.layers.dense({ units: 10 }), [784]) // kernel [784,10], bias [10]
+ */
+export function checkedWeights(layer: Layer, inputShape: Shape): WeightSpec[] {
+  const specs = layer.weights(inputShape);
+  for (const w of specs) checkSize(`${layer.className} "${layer.name}"`, `weight '${w.name}'`, w.shape);
+  return specs;
 }

@@ -4,12 +4,13 @@
  * scaled by `gamma` and shifted by `beta` (both shaped like the normalized axes).
  * A composite of mean and variance, so its gradient comes from theirs.
  */
+import { optionKeys } from '../../compiler/check.js';
 import * as F from '../../compiler/functions/index.js';
 import type { Tensor } from '../../compiler/tensor.js';
 import { formatType } from '../../compiler/types.js';
 import { checkInputShape, initializerConfig, type InitializerIdentifier } from './core.js';
 import * as initializers from './initializers.js';
-import { formatShape, Layer, type CallContext, type Initializer, type LayerArgs, type Shape, type WeightSpec } from './layer.js';
+import { formatShape, Layer, type CallContext, type Initializer, type LayerArgs, type Shape, type WeightSpec, LAYER_KEYS } from './layer.js';
 
 export interface LayerNormalizationArgs extends LayerArgs {
   /** Axes of the batched input to normalize over (negative from the end; 0, the batch, is not allowed). Default -1. */
@@ -26,6 +27,7 @@ export interface LayerNormalizationArgs extends LayerArgs {
 
 /** `(x − mean) / sqrt(variance + epsilon) · gamma + beta`, the moments over `axis` of each example. */
 export class LayerNormalization extends Layer {
+  static override readonly optionKeys = optionKeys<LayerNormalizationArgs>({ axis: true, epsilon: true, center: true, scale: true, betaInitializer: true, gammaInitializer: true, ...LAYER_KEYS });
   readonly className = 'LayerNormalization';
   readonly axis: readonly number[];
   readonly epsilon: number;

@@ -3,15 +3,17 @@
  * inputs of one shape) and `concatenate` (along an axis). They take a list of
  * inputs — `kiln.layers.add().apply([a, b])` — and have no weights.
  */
+import { optionKeys } from '../../compiler/check.js';
 import * as F from '../../compiler/functions/index.js';
 import type { Tensor } from '../../compiler/tensor.js';
 import { formatType } from '../../compiler/types.js';
 import { checkInputShape } from './core.js';
-import { formatShape, Layer, type CallContext, type LayerArgs, type Shape, type WeightSpec } from './layer.js';
+import { formatShape, Layer, type CallContext, type LayerArgs, type Shape, type WeightSpec, LAYER_KEYS } from './layer.js';
 import type { MultiInputLayer } from './symbolic.js';
 
 /** A layer over a list of inputs; `call`/`computeOutputShape` on one input say so. */
 export abstract class Merge extends Layer implements MultiInputLayer {
+  static override readonly optionKeys = optionKeys<LayerArgs>(LAYER_KEYS);
   weights(_inputShape: Shape): WeightSpec[] {
     return [];
   }
@@ -77,6 +79,7 @@ export interface ConcatenateArgs extends LayerArgs {
 
 /** Joins its inputs along `axis` (the other dimensions must agree). */
 export class Concatenate extends Merge {
+  static override readonly optionKeys = optionKeys<ConcatenateArgs>({ axis: true, ...LAYER_KEYS });
   readonly className = 'Concatenate';
   readonly axis: number;
   constructor(args: ConcatenateArgs = {}) {

@@ -6,13 +6,14 @@
  * moving_mean and moving_variance are non-trainable weights the training step
  * assigns.
  */
+import { optionKeys } from '../../compiler/check.js';
 import * as F from '../../compiler/functions/index.js';
 import type { Tensor } from '../../compiler/tensor.js';
 import { assign } from '../../compiler/trace.js';
 import { formatType } from '../../compiler/types.js';
 import { checkInputShape, initializerConfig, type InitializerIdentifier } from './core.js';
 import * as initializers from './initializers.js';
-import { formatShape, Layer, type CallContext, type Initializer, type LayerArgs, type Shape, type WeightSpec } from './layer.js';
+import { formatShape, Layer, type CallContext, type Initializer, type LayerArgs, type Shape, type WeightSpec, LAYER_KEYS } from './layer.js';
 
 export interface BatchNormalizationArgs extends LayerArgs {
   /** The channel axis (with the batch dimension counted); default -1. */
@@ -30,6 +31,10 @@ export interface BatchNormalizationArgs extends LayerArgs {
 }
 
 export class BatchNormalization extends Layer {
+  static override readonly optionKeys = optionKeys<BatchNormalizationArgs>({
+    axis: true, momentum: true, epsilon: true, center: true, scale: true,
+    betaInitializer: true, gammaInitializer: true, movingMeanInitializer: true, movingVarianceInitializer: true, ...LAYER_KEYS,
+  });
   readonly className = 'BatchNormalization';
   readonly axis: number;
   readonly momentum: number;

@@ -2,12 +2,13 @@
  * @file Pooling layers, as TensorFlow.js': max and average pooling over NHWC
  * windows, and global average pooling over height and width.
  */
+import { optionKeys } from '../../compiler/check.js';
 import * as F from '../../compiler/functions/index.js';
 import type { Tensor } from '../../compiler/tensor.js';
 import { formatType } from '../../compiler/types.js';
 import { checkDataFormat, checkPadding, convOutputLength, toPair, type Pair, type PaddingMode } from './conv.js';
 import { checkInputShape } from './core.js';
-import { Layer, type CallContext, type LayerArgs, type Shape, type WeightSpec } from './layer.js';
+import { Layer, type CallContext, type LayerArgs, type Shape, type WeightSpec, LAYER_KEYS } from './layer.js';
 
 export interface Pooling2DArgs extends LayerArgs {
   /** Default 2. */
@@ -19,6 +20,7 @@ export interface Pooling2DArgs extends LayerArgs {
 }
 
 abstract class Pooling2D extends Layer {
+  static override readonly optionKeys = optionKeys<Pooling2DArgs>({ poolSize: true, strides: true, padding: true, dataFormat: true, ...LAYER_KEYS });
   readonly poolSize: Pair;
   readonly strides: Pair;
   readonly padding: PaddingMode;
@@ -88,6 +90,7 @@ export interface GlobalPooling2DArgs extends LayerArgs {
  * to [batch, C]. Subclasses give the number of spatial axes and the reduction.
  */
 export abstract class GlobalPooling extends Layer {
+  static override readonly optionKeys = optionKeys<GlobalPooling2DArgs>({ dataFormat: true, ...LAYER_KEYS });
   /** 1: [batch, steps, channels]; 2: [batch, height, width, channels]. */
   protected abstract readonly spatialAxes: 1 | 2;
   /** The kiln reduction over the spatial axes (mean or max). */

@@ -3,6 +3,7 @@
  * the steps of [batch, steps, channels], global average pooling over the steps,
  * and global max pooling over height and width.
  */
+import { optionKeys } from '../../compiler/check.js';
 import * as F from '../../compiler/functions/index.js';
 import type { Tensor } from '../../compiler/tensor.js';
 import { formatType } from '../../compiler/types.js';
@@ -10,7 +11,7 @@ import { checkPadding, convOutputLength, type PaddingMode } from './conv.js';
 import { GlobalPooling, type GlobalPooling2DArgs } from './pooling.js';
 import { toSingle } from './conv_extra.js';
 import { checkInputShape } from './core.js';
-import { Layer, type CallContext, type LayerArgs, type Shape, type WeightSpec } from './layer.js';
+import { Layer, type CallContext, type LayerArgs, type Shape, type WeightSpec, LAYER_KEYS } from './layer.js';
 
 export interface Pooling1DArgs extends LayerArgs {
   /** Default 2. */
@@ -21,6 +22,7 @@ export interface Pooling1DArgs extends LayerArgs {
 }
 
 abstract class Pooling1D extends Layer {
+  static override readonly optionKeys = optionKeys<Pooling1DArgs>({ poolSize: true, strides: true, padding: true, ...LAYER_KEYS });
   readonly poolSize: number;
   readonly strides: number;
   readonly padding: PaddingMode;

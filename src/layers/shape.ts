@@ -3,12 +3,13 @@
  * axes, 1-based as Keras) and zeroPadding2d (zero rows and columns around NHWC
  * images).
  */
+import { optionKeys } from '../../compiler/check.js';
 import * as F from '../../compiler/functions/index.js';
 import type { Tensor } from '../../compiler/tensor.js';
 import { formatType } from '../../compiler/types.js';
 import { checkDataFormat } from './conv.js';
 import { checkInputShape } from './core.js';
-import { formatShape, Layer, type CallContext, type LayerArgs, type Shape, type WeightSpec } from './layer.js';
+import { formatShape, Layer, type CallContext, type LayerArgs, type Shape, type WeightSpec, LAYER_KEYS } from './layer.js';
 
 // ---- Permute ----------------------------------------------------------------------
 
@@ -19,6 +20,7 @@ export interface PermuteArgs extends LayerArgs {
 
 /** Transposes each example: output axis i is input axis dims[i] (1-based, batch excluded). */
 export class Permute extends Layer {
+  static override readonly optionKeys = optionKeys<PermuteArgs>({ dims: true, ...LAYER_KEYS });
   readonly className = 'Permute';
   readonly dims: readonly number[];
   constructor(args: PermuteArgs) {
@@ -59,6 +61,7 @@ const nonNegInt = (v: unknown): v is number => typeof v === 'number' && Number.i
 
 /** Adds zero rows at the top and bottom and zero columns at the left and right of [batch, H, W, C]. */
 export class ZeroPadding2D extends Layer {
+  static override readonly optionKeys = optionKeys<ZeroPadding2DArgs>({ padding: true, dataFormat: true, ...LAYER_KEYS });
   readonly className = 'ZeroPadding2D';
   readonly padding: readonly [Pair, Pair];
   constructor(args: ZeroPadding2DArgs = {}) {

@@ -8,7 +8,7 @@
  */
 import { KilnError } from '../../compiler/errors.js';
 import { Tensor } from '../../compiler/tensor.js';
-import type { CallContext, Layer, Shape } from './layer.js';
+import { checkedWeights, type CallContext, type Layer, type Shape } from './layer.js';
 
 /** A layer applied to a list of inputs (the merge layers): `apply([a, b])`. */
 export interface MultiInputLayer {
@@ -92,7 +92,7 @@ export function outputShapeOf(layer: Layer, shapes: readonly Shape[]): Shape {
     const got = layer.weights(shape).map((w) => w.shape.join(','));
     if (want.join(';') !== got.join(';')) throw new KilnError(`${subject}: the layer was first applied to ${show(first)}; applying it again (shared weights) to ${show(shape)} needs weights of other shapes.`);
   } else {
-    layer.weights(shape); // validates the shape
+    checkedWeights(layer, shape); // validates the shape and the weights' sizes
     weightShapes.set(layer, shape);
   }
   return out;

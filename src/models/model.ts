@@ -21,7 +21,7 @@ import { uniformAt } from '../../compiler/random.js';
 import { formatType } from '../../compiler/types.js';
 import { compileModule } from '../compile.js';
 import type { InputData, KilnModule } from '../runtime/index.js';
-import type { Layer, Shape, WeightSpec } from '../layers/layer.js';
+import { checkedWeights, type Layer, type Shape, type WeightSpec } from '../layers/layer.js';
 import type { SymbolicTensor } from '../layers/symbolic.js';
 import { ModelLayer } from './nested.js';
 import type { DType } from '../../compiler/types.js';
@@ -333,7 +333,7 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
   }
 
   private weightEntries(topology = this.topology()): WeightEntry[] {
-    return topology.layers.flatMap(({ layer, inputShape }) => layer.weights(inputShape).map((spec) => ({ name: `${layer.name}/${spec.name}`, layer, spec })));
+    return topology.layers.flatMap(({ layer, inputShape }) => checkedWeights(layer, inputShape).map((spec) => ({ name: `${layer.name}/${spec.name}`, layer, spec })));
   }
 
   /** The weights in Keras' sense: without bookkeeping state (dropout's step counter). */
