@@ -10,9 +10,10 @@
  * `convention: 'pytorch'` gives that form (with `lrDecay`; pass
  * initialAccumulatorValue 0 and epsilon 1e-10 for PyTorch's defaults).
  */
+import { optionKeys } from '../../compiler/check.js';
 import * as F from '../../compiler/functions/index.js';
 import type { Tensor } from '../../compiler/tensor.js';
-import { checkOption, Optimizer, type OptimizerOptions, type Slot, type StepScalars, type Updated } from './optimizer.js';
+import { checkOption, Optimizer, OPTIMIZER_KEYS, type OptimizerOptions, type Slot, type StepScalars, type Updated } from './optimizer.js';
 
 export interface AdagradOptions extends OptimizerOptions {
   initialAccumulatorValue?: number;
@@ -23,6 +24,7 @@ export interface AdagradOptions extends OptimizerOptions {
 
 /** Adagrad; made by `kiln.optimizers.adagrad`. */
 export class Adagrad extends Optimizer<AdagradOptions> {
+  static override readonly optionKeys = optionKeys<AdagradOptions>({ initialAccumulatorValue: true, epsilon: true, lrDecay: true, ...OPTIMIZER_KEYS });
   readonly initialAccumulatorValue: number;
   readonly epsilon: number;
   readonly lrDecay: number;

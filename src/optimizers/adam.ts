@@ -20,9 +20,10 @@
  * Its amsgrad keeps the maximum of the raw v, as Keras does. `convention:
  * 'pytorch'` gives that form (prepare computes lr/(1 − β₁ᵗ) and sqrt(1 − β₂ᵗ)).
  */
+import { optionKeys } from '../../compiler/check.js';
 import * as F from '../../compiler/functions/index.js';
 import type { Tensor } from '../../compiler/tensor.js';
-import { checkOption, Optimizer, type OptimizerOptions, type Slot, type StepScalars, type Updated } from './optimizer.js';
+import { checkOption, Optimizer, OPTIMIZER_KEYS, type OptimizerOptions, type Slot, type StepScalars, type Updated } from './optimizer.js';
 
 /**
  * 1 − βᵗ as −expm1(t · ln β), with ln β taken in float64: β = 0.999 rounded to
@@ -43,6 +44,7 @@ export interface AdamOptions extends OptimizerOptions {
 
 /** Adam, optionally AMSGrad; made by `kiln.optimizers.adam`. */
 export class Adam extends Optimizer<AdamOptions> {
+  static override readonly optionKeys = optionKeys<AdamOptions>({ beta1: true, beta2: true, epsilon: true, amsgrad: true, ...OPTIMIZER_KEYS });
   readonly beta1: number;
   readonly beta2: number;
   readonly epsilon: number;

@@ -31,6 +31,7 @@
  * `<name>/momentum` or `<name>/beta1` as the learning rate is, so a scheduler
  * that cycles it (OneCycleLR) never recompiles the step.
  */
+import { checkOptions } from '../../compiler/check.js';
 import { currentBuilder, type Builder } from '../../compiler/builder.js';
 import { userError } from '../../compiler/errors.js';
 import * as F from '../../compiler/functions/index.js';
@@ -99,6 +100,9 @@ export interface ApplyGradientsOptions {
   constrain?: (param: Tensor, updated: Tensor) => Tensor;
 }
 
+/** The option keys every optimizer takes (see `optionKeys` in compiler/check.ts). */
+export const OPTIMIZER_KEYS = { learningRate: true, clipnorm: true, clipvalue: true, globalClipnorm: true, weightDecay: true, name: true, convention: true } as const;
+
 const finite = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
 
 /** Checks an option of `optimizer`: a finite number with `ok` true. */
@@ -114,7 +118,11 @@ export abstract class Optimizer<Options extends OptimizerOptions = OptimizerOpti
    * @param subject the factory name used in messages ('sgd', 'adam', …)
    * @param className Keras' class name ('SGD', 'Adam', …), for saving
    */
+  /** The option keys the constructor accepts, listed once per class with `optionKeys`; others are refused. */
+  static readonly optionKeys?: readonly string[];
+
   constructor(protected readonly subject: string, readonly className: string, protected readonly options: Options, defaultLearningRate: number) {
+    checkOptions(subject, options, (new.target as unknown as { optionKeys?: readonly string[] }).optionKeys ?? Object.keys(OPTIMIZER_KEYS));
     const { learningRate = defaultLearningRate, clipnorm, clipvalue, globalClipnorm, weightDecay, name = 'optimizer' } = options;
     if (!isSchedule(learningRate)) checkOption(subject, 'learningRate', learningRate, (x) => x >= 0, '>= 0 or a schedule');
     for (const [key, value] of Object.entries({ clipnorm, clipvalue, globalClipnorm })) {

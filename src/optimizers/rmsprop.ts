@@ -13,9 +13,10 @@
  * (b ← μ · b + g / (sqrt(d) + ε); w ← w − lr · b); `convention: 'pytorch'`
  * gives that form (its centered d is v − a², ε added after the root).
  */
+import { optionKeys } from '../../compiler/check.js';
 import * as F from '../../compiler/functions/index.js';
 import type { Tensor } from '../../compiler/tensor.js';
-import { checkOption, Optimizer, type OptimizerOptions, type Slot, type StepScalars, type Updated } from './optimizer.js';
+import { checkOption, Optimizer, OPTIMIZER_KEYS, type OptimizerOptions, type Slot, type StepScalars, type Updated } from './optimizer.js';
 
 export interface RmspropOptions extends OptimizerOptions {
   /** Decay of the squared-gradient average (default 0.9). */
@@ -28,6 +29,7 @@ export interface RmspropOptions extends OptimizerOptions {
 
 /** RMSprop, optionally centered and with momentum; made by `kiln.optimizers.rmsprop`. */
 export class RMSprop extends Optimizer<RmspropOptions> {
+  static override readonly optionKeys = optionKeys<RmspropOptions>({ rho: true, momentum: true, epsilon: true, centered: true, ...OPTIMIZER_KEYS });
   readonly rho: number;
   readonly momentum: number;
   readonly epsilon: number;

@@ -18,6 +18,7 @@
  * mutate the optimizer's lr once per `scheduler.step()` (usually per epoch);
  * Keras and kiln evaluate the schedule at every optimizer step.
  */
+import { checkOptions, optionKeys } from '../../compiler/check.js';
 import * as F from '../../compiler/functions/index.js';
 import { userError } from '../../compiler/errors.js';
 import { captureOrigin } from '../../compiler/source.js';
@@ -70,7 +71,10 @@ export interface DecayOptions {
  * `initialLearningRate · decayRate^(step / decaySteps)`.
  * @example kiln.optimizers.sgd({ learningRate: kiln.optimizers.schedules.exponentialDecay({ initialLearningRate: 0.1, decaySteps: 1000, decayRate: 0.96 }) })
  */
+const decayKeys = optionKeys<DecayOptions>({ initialLearningRate: true, decaySteps: true, decayRate: true, staircase: true });
+
 export function exponentialDecay(options: DecayOptions): LearningRateSchedule {
+  checkOptions('exponentialDecay', options, decayKeys);
   checkDecay('exponentialDecay', options);
   const { initialLearningRate, decaySteps, decayRate, staircase = false } = options;
   const periods = (t: Tensor) => (staircase ? F.floor(F.div(t, decaySteps)) : F.div(t, decaySteps));
@@ -85,6 +89,7 @@ export function exponentialDecay(options: DecayOptions): LearningRateSchedule {
  * @example kiln.optimizers.schedules.inverseTimeDecay({ initialLearningRate: 0.1, decaySteps: 1, decayRate: 0.5 }).valueAt(2) // 0.05
  */
 export function inverseTimeDecay(options: DecayOptions): LearningRateSchedule {
+  checkOptions('inverseTimeDecay', options, decayKeys);
   checkDecay('inverseTimeDecay', options);
   const { initialLearningRate, decaySteps, decayRate, staircase = false } = options;
   const periods = (t: Tensor) => (staircase ? F.floor(F.div(t, decaySteps)) : F.div(t, decaySteps));
@@ -107,6 +112,7 @@ export interface PiecewiseConstantOptions {
  * @example kiln.optimizers.schedules.piecewiseConstantDecay({ boundaries: [100, 200], values: [0.1, 0.01, 0.001] })
  */
 export function piecewiseConstantDecay(options: PiecewiseConstantOptions): LearningRateSchedule {
+  checkOptions('piecewiseConstantDecay', options, optionKeys<PiecewiseConstantOptions>({ boundaries: true, values: true }));
   const subject = 'piecewiseConstantDecay';
   const { boundaries, values } = options;
   check(subject, Array.isArray(boundaries) && boundaries.length > 0 && boundaries.every(isFinite), `expected a non-empty array of finite boundaries, got ${JSON.stringify(boundaries)}`);
@@ -137,6 +143,7 @@ export interface CosineDecayOptions {
  * @example kiln.optimizers.schedules.cosineDecay({ initialLearningRate: 0, warmupTarget: 1e-3, warmupSteps: 100, decaySteps: 1000 })
  */
 export function cosineDecay(options: CosineDecayOptions): LearningRateSchedule {
+  checkOptions('cosineDecay', options, optionKeys<CosineDecayOptions>({ initialLearningRate: true, decaySteps: true, alpha: true, warmupTarget: true, warmupSteps: true }));
   const subject = 'cosineDecay';
   const { initialLearningRate, decaySteps, alpha = 0, warmupTarget, warmupSteps = 0 } = options;
   check(subject, isFinite(initialLearningRate), `expected a finite initialLearningRate, got ${String(initialLearningRate)}`);

@@ -15,9 +15,10 @@
  *   b ← g at the first step, then b ← μ · b + (1 − d) · g   (slot `m`)
  *   w ← w − lr · b        nesterov: w ← w − lr · (g + μ · b)
  */
+import { optionKeys } from '../../compiler/check.js';
 import * as F from '../../compiler/functions/index.js';
 import type { Tensor } from '../../compiler/tensor.js';
-import { checkOption, Optimizer, type OptimizerOptions, type Slot, type StepScalars, type Updated } from './optimizer.js';
+import { checkOption, Optimizer, OPTIMIZER_KEYS, type OptimizerOptions, type Slot, type StepScalars, type Updated } from './optimizer.js';
 
 export interface SgdOptions extends OptimizerOptions {
   /** In [0, 1]; 0 (default) is plain gradient descent. */
@@ -29,6 +30,7 @@ export interface SgdOptions extends OptimizerOptions {
 
 /** SGD with optional (Nesterov) momentum; made by `kiln.optimizers.sgd`. */
 export class SGD extends Optimizer<SgdOptions> {
+  static override readonly optionKeys = optionKeys<SgdOptions>({ momentum: true, nesterov: true, dampening: true, ...OPTIMIZER_KEYS });
   readonly momentum: number;
   readonly nesterov: boolean;
   readonly dampening: number;

@@ -11,6 +11,7 @@
  * const opt = new kiln.optim.Adam(model.parameters(), { lr: 1e-3 });
  * opt.zeroGrad(); const loss = lossFn(model.forward(x), y); loss.backward(); opt.step();
  */
+import { checkOptions } from '../../compiler/check.js';
 import { userError } from '../../compiler/errors.js';
 import * as F from '../../compiler/functions/index.js';
 import { GradRequest, noGrad, pendingAssignments, prepare, Storage, submit, type Updater } from '../../compiler/lazy.js';
@@ -38,8 +39,12 @@ export abstract class Optimizer {
   /** Per parameter storage: its optimizer states by Keras slot name. */
   private readonly slots = new Map<Storage, Map<string, Storage>>();
   private readonly steps: Storage[] = [];
+  readonly defaults: Readonly<Record<string, unknown>>;
 
-  constructor(params: Params, readonly defaults: Readonly<Record<string, unknown>>, private readonly subject: string) {
+  /** `defaults` lists every option the optimizer takes (with its default); `options` may set only those. */
+  constructor(params: Params, defaults: Readonly<Record<string, unknown>>, private readonly subject: string, options: object = {}) {
+    checkOptions(subject, options, Object.keys(defaults));
+    this.defaults = { ...defaults, ...options };
     const list = [...(params as Iterable<unknown>)];
     if (list.length === 0) throw userError(subject, 'expected a non-empty list of parameters (model.parameters()) or param groups', captureOrigin());
     if (list.every((p) => p instanceof Tensor)) this.addParamGroup({ params: list as Tensor[] });
@@ -48,6 +53,7 @@ export abstract class Optimizer {
 
   /** Adds a group; options it leaves out take the optimizer's defaults. */
   addParamGroup(group: { params: Iterable<Tensor> } & Record<string, unknown>): void {
+    checkOptions(`${this.subject} param group`, group, ['params', ...Object.keys(this.defaults)]);
     const params = [...group.params];
     params.forEach((p, i) => {
       if (!(p instanceof Tensor)) throw userError(this.subject, `expected parameter ${i} to be a Tensor, got ${typeof p}`, captureOrigin());
@@ -224,7 +230,7 @@ export interface SgdOptions { lr?: number; momentum?: number; dampening?: number
  */
 export class SGD extends Optimizer {
   constructor(params: Params, options: SgdOptions = {}) {
-    super(params, { lr: 1e-3, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, ...options }, 'optim.SGD');
+    super(params, { lr: 1e-3, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false }, 'optim.SGD', options);
   }
   protected rule(g: ParamGroup, name: string): keras.Optimizer {
     if (g.nesterov && (!((g.momentum as number) > 0) || g.dampening !== 0)) throw userError('optim.SGD', 'nesterov momentum requires a momentum and zero dampening', captureOrigin());
@@ -246,7 +252,7 @@ const adamSlots: Record<string, string> = { m: 'exp_avg', v: 'exp_avg_sq', vhat:
  */
 export class Adam extends Optimizer {
   constructor(params: Params, options: AdamOptions = {}) {
-    super(params, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false, ...options }, 'optim.Adam');
+    super(params, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false }, 'optim.Adam', options);
   }
   protected rule(g: ParamGroup, name: string): keras.Optimizer { return adamRule(g, name, keras.Adam, 'optim.Adam'); }
   protected override structural(options: Record<string, unknown>): Record<string, unknown> { return withoutBeta1(options); }
@@ -259,7 +265,7 @@ export class Adam extends Optimizer {
  */
 export class AdamW extends Optimizer {
   constructor(params: Params, options: AdamOptions = {}) {
-    super(params, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0.01, amsgrad: false, ...options }, 'optim.AdamW');
+    super(params, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0.01, amsgrad: false }, 'optim.AdamW', options);
   }
   protected rule(g: ParamGroup, name: string): keras.Optimizer { return adamRule(g, name, keras.AdamW, 'optim.AdamW'); }
   protected override structural(options: Record<string, unknown>): Record<string, unknown> { return withoutBeta1(options); }
@@ -273,7 +279,7 @@ export interface RmspropOptions { lr?: number; alpha?: number; eps?: number; wei
  */
 export class RMSprop extends Optimizer {
   constructor(params: Params, options: RmspropOptions = {}) {
-    super(params, { lr: 1e-2, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false, ...options }, 'optim.RMSprop');
+    super(params, { lr: 1e-2, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false }, 'optim.RMSprop', options);
   }
   protected rule(g: ParamGroup, name: string): keras.Optimizer {
     return new keras.RMSprop({ learningRate: number('optim.RMSprop', 'lr', g.lr, (x) => x >= 0, '>= 0'), rho: g.alpha as number, epsilon: g.eps as number, momentum: g.momentum as number, centered: g.centered as boolean, weightDecay: wdOf(g), convention: 'pytorch', name });
@@ -288,7 +294,7 @@ export interface AdagradOptions { lr?: number; lrDecay?: number; weightDecay?: n
  */
 export class Adagrad extends Optimizer {
   constructor(params: Params, options: AdagradOptions = {}) {
-    super(params, { lr: 1e-2, lrDecay: 0, weightDecay: 0, initialAccumulatorValue: 0, eps: 1e-10, ...options }, 'optim.Adagrad');
+    super(params, { lr: 1e-2, lrDecay: 0, weightDecay: 0, initialAccumulatorValue: 0, eps: 1e-10 }, 'optim.Adagrad', options);
   }
   protected rule(g: ParamGroup, name: string): keras.Optimizer {
     return new keras.Adagrad({ learningRate: number('optim.Adagrad', 'lr', g.lr, (x) => x >= 0, '>= 0'), lrDecay: g.lrDecay as number, epsilon: g.eps as number, initialAccumulatorValue: g.initialAccumulatorValue as number, weightDecay: wdOf(g), convention: 'pytorch', name });

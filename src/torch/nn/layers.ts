@@ -5,6 +5,7 @@
  * state dict loads as is. Images are NCHW on this surface (see functional.ts).
  * @example const net = new kiln.nn.Sequential(new kiln.nn.Linear(4, 8), new kiln.nn.ReLU(), new kiln.nn.Linear(8, 2));
  */
+import { checkOptions, checkPositiveInt, checkSize, optionKeys } from '../../../compiler/check.js';
 import { userError } from '../../../compiler/errors.js';
 import * as F from '../../../compiler/functions/index.js';
 import { nextSeed } from '../../../compiler/random.js';
@@ -17,14 +18,54 @@ import { fanUniform } from './init.js';
 import { Module } from './module.js';
 
 type Pair = number | readonly [number, number];
-const pair = (x: Pair): [number, number] => (typeof x === 'number' ? [x, x] : [x[0], x[1]]);
+
+/** A kernel size of positive integers (one, or one per spatial axis). */
+function kernelPair(subject: string, x: unknown): [number, number] {
+  const list = typeof x === 'number' ? [x, x] : Array.isArray(x) && x.length === 2 ? x : undefined;
+  if (!list) checkPositiveInt(subject, 'kernelSize', x);
+  return [checkPositiveInt(subject, 'kernelSize', list![0]), checkPositiveInt(subject, 'kernelSize', list![1])];
+}
+
+/** Checks a module's channel or feature counts (positive integers) and the weight's size, before anything is allocated. */
+function checkDims(subject: string, dims: Record<string, unknown>, weightShape: () => number[]): void {
+  for (const [what, v] of Object.entries(dims)) checkPositiveInt(subject, what, v);
+  checkSize(subject, 'a weight', weightShape());
+}
+
+/** nn.Linear's options. */
+export interface LinearOptions { bias?: boolean; seed?: number }
+/** nn.Conv2d's options: F.conv2d's and bias, seed. */
+export type Conv2dOptions = Fn.ConvOptions & { bias?: boolean; seed?: number };
+/** nn.Conv1d's options. */
+export interface Conv1dOptions { stride?: number; padding?: number | 'same' | 'valid'; dilation?: number; groups?: number; bias?: boolean; seed?: number }
+/** nn.ConvTranspose2d's options. */
+export interface ConvTranspose2dOptions { stride?: Pair; padding?: Pair; outputPadding?: Pair; dilation?: Pair; bias?: boolean; seed?: number }
+/** nn.BatchNorm1d / BatchNorm2d's options. */
+export interface BatchNormOptions { eps?: number; momentum?: number; affine?: boolean; trackRunningStats?: boolean }
+/** nn.LayerNorm's options. */
+export interface LayerNormOptions { eps?: number; elementwiseAffine?: boolean }
+/** nn.Dropout's and nn.Embedding's options. */
+export interface SeedOption { seed?: number }
+
+const keys = {
+  linear: optionKeys<LinearOptions>({ bias: true, seed: true }),
+  conv2d: optionKeys<Conv2dOptions>({ stride: true, padding: true, dilation: true, groups: true, bias: true, seed: true }),
+  conv1d: optionKeys<Conv1dOptions>({ stride: true, padding: true, dilation: true, groups: true, bias: true, seed: true }),
+  convTranspose2d: optionKeys<ConvTranspose2dOptions>({ stride: true, padding: true, outputPadding: true, dilation: true, bias: true, seed: true }),
+  pool: optionKeys<Fn.PoolOptions>({ stride: true, padding: true }),
+  batchNorm: optionKeys<BatchNormOptions>({ eps: true, momentum: true, affine: true, trackRunningStats: true }),
+  layerNorm: optionKeys<LayerNormOptions>({ eps: true, elementwiseAffine: true }),
+  seed: optionKeys<SeedOption>({ seed: true }),
+};
 
 /** y = x · Wᵀ + b, W [out, in]. */
 export class Linear extends Module {
   weight: Tensor;
   bias: Tensor | undefined;
-  constructor(readonly inFeatures: number, readonly outFeatures: number, options: { bias?: boolean; seed?: number } = {}) {
+  constructor(readonly inFeatures: number, readonly outFeatures: number, options: LinearOptions = {}) {
     super();
+    checkOptions('nn.Linear', options, keys.linear);
+    checkDims('nn.Linear', { inFeatures, outFeatures }, () => [outFeatures, inFeatures]);
     const seed = options.seed ?? nextSeed();
     this.weight = new Parameter(fanUniform([outFeatures, inFeatures], inFeatures, seed));
     this.bias = options.bias === false ? undefined : new Parameter(fanUniform([outFeatures], inFeatures, seed + 1));
@@ -37,10 +78,12 @@ export class Conv2d extends Module {
   weight: Tensor;
   bias: Tensor | undefined;
   readonly options: Fn.ConvOptions;
-  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair, options: Fn.ConvOptions & { bias?: boolean; seed?: number } = {}) {
+  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair, options: Conv2dOptions = {}) {
     super();
-    const [kh, kw] = pair(kernelSize);
-    const groups = options.groups ?? 1;
+    checkOptions('nn.Conv2d', options, keys.conv2d);
+    const [kh, kw] = kernelPair('nn.Conv2d', kernelSize);
+    const groups = checkPositiveInt('nn.Conv2d', 'groups', options.groups ?? 1);
+    checkDims('nn.Conv2d', { inChannels, outChannels }, () => [outChannels, inChannels, kh, kw]);
     const fanIn = (inChannels / groups) * kh * kw;
     const seed = options.seed ?? nextSeed();
     this.weight = new Parameter(fanUniform([outChannels, inChannels / groups, kh, kw], fanIn, seed));
@@ -54,9 +97,12 @@ export class Conv2d extends Module {
 export class Conv1d extends Module {
   weight: Tensor;
   bias: Tensor | undefined;
-  constructor(readonly inChannels: number, readonly outChannels: number, readonly kernelSize: number, readonly options: { stride?: number; padding?: number | 'same' | 'valid'; dilation?: number; groups?: number; bias?: boolean; seed?: number } = {}) {
+  constructor(readonly inChannels: number, readonly outChannels: number, readonly kernelSize: number, readonly options: Conv1dOptions = {}) {
     super();
-    const groups = options.groups ?? 1;
+    checkOptions('nn.Conv1d', options, keys.conv1d);
+    checkPositiveInt('nn.Conv1d', 'kernelSize', kernelSize);
+    const groups = checkPositiveInt('nn.Conv1d', 'groups', options.groups ?? 1);
+    checkDims('nn.Conv1d', { inChannels, outChannels }, () => [outChannels, inChannels, kernelSize]);
     const fanIn = (inChannels / groups) * kernelSize;
     const seed = options.seed ?? nextSeed();
     this.weight = new Parameter(fanUniform([outChannels, inChannels / groups, kernelSize], fanIn, seed));
@@ -69,9 +115,11 @@ export class Conv1d extends Module {
 export class ConvTranspose2d extends Module {
   weight: Tensor;
   bias: Tensor | undefined;
-  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair, readonly options: { stride?: Pair; padding?: Pair; outputPadding?: Pair; dilation?: Pair; bias?: boolean; seed?: number } = {}) {
+  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair, readonly options: ConvTranspose2dOptions = {}) {
     super();
-    const [kh, kw] = pair(kernelSize);
+    checkOptions('nn.ConvTranspose2d', options, keys.convTranspose2d);
+    const [kh, kw] = kernelPair('nn.ConvTranspose2d', kernelSize);
+    checkDims('nn.ConvTranspose2d', { inChannels, outChannels }, () => [inChannels, outChannels, kh, kw]);
     const fanIn = outChannels * kh * kw; // PyTorch computes the fan from weight dim 1
     const seed = options.seed ?? nextSeed();
     this.weight = new Parameter(fanUniform([inChannels, outChannels, kh, kw], fanIn, seed));
@@ -81,12 +129,20 @@ export class ConvTranspose2d extends Module {
 }
 
 export class MaxPool2d extends Module {
-  constructor(readonly kernelSize: Pair, readonly options: Fn.PoolOptions = {}) { super(); }
+  constructor(readonly kernelSize: Pair, readonly options: Fn.PoolOptions = {}) {
+    super();
+    checkOptions('nn.MaxPool2d', options, keys.pool);
+    kernelPair('nn.MaxPool2d', kernelSize);
+  }
   forward(x: Tensor): Tensor { return Fn.maxPool2d(x, this.kernelSize, this.options); }
 }
 
 export class AvgPool2d extends Module {
-  constructor(readonly kernelSize: Pair, readonly options: Fn.PoolOptions = {}) { super(); }
+  constructor(readonly kernelSize: Pair, readonly options: Fn.PoolOptions = {}) {
+    super();
+    checkOptions('nn.AvgPool2d', options, keys.pool);
+    kernelPair('nn.AvgPool2d', kernelSize);
+  }
   forward(x: Tensor): Tensor { return Fn.avgPool2d(x, this.kernelSize, this.options); }
 }
 
@@ -103,8 +159,10 @@ export class Flatten extends Module {
 export class Dropout extends Module {
   private readonly seed: number;
   private calls = 0;
-  constructor(readonly p = 0.5, options: { seed?: number } = {}) {
+  constructor(readonly p = 0.5, options: SeedOption = {}) {
     super();
+    checkOptions('nn.Dropout', options, keys.seed);
+    if (typeof p !== 'number' || !(p >= 0 && p <= 1)) throw userError('nn.Dropout', `expected p in [0, 1], got ${String(p)}`, captureOrigin());
     this.seed = options.seed ?? nextSeed();
   }
   forward(x: Tensor): Tensor { return Fn.dropout(x, this.p, this.training, (this.seed + 0x9e3779b9 * ++this.calls) >>> 0); }
@@ -116,8 +174,11 @@ class BatchNorm extends Module {
   bias: Tensor | undefined;
   runningMean: Tensor | undefined;
   runningVar: Tensor | undefined;
-  constructor(readonly numFeatures: number, readonly options: { eps?: number; momentum?: number; affine?: boolean; trackRunningStats?: boolean }, private readonly rank: readonly number[]) {
+  constructor(readonly numFeatures: number, readonly options: BatchNormOptions, private readonly rank: readonly number[]) {
     super();
+    const subject = rank.includes(4) ? 'nn.BatchNorm2d' : 'nn.BatchNorm1d';
+    checkOptions(subject, options, keys.batchNorm);
+    checkDims(subject, { numFeatures }, () => [numFeatures]);
     if (options.affine !== false) {
       this.weight = new Parameter(F.ones([numFeatures]));
       this.bias = new Parameter(F.zeros([numFeatures]));
@@ -160,19 +221,22 @@ class BatchNorm extends Module {
 }
 
 export class BatchNorm1d extends BatchNorm {
-  constructor(numFeatures: number, options: { eps?: number; momentum?: number; affine?: boolean; trackRunningStats?: boolean } = {}) { super(numFeatures, options, [2, 3]); }
+  constructor(numFeatures: number, options: BatchNormOptions = {}) { super(numFeatures, options, [2, 3]); }
 }
 export class BatchNorm2d extends BatchNorm {
-  constructor(numFeatures: number, options: { eps?: number; momentum?: number; affine?: boolean; trackRunningStats?: boolean } = {}) { super(numFeatures, options, [4]); }
+  constructor(numFeatures: number, options: BatchNormOptions = {}) { super(numFeatures, options, [4]); }
 }
 
 export class LayerNorm extends Module {
   weight: Tensor | undefined;
   bias: Tensor | undefined;
   readonly normalizedShape: number[];
-  constructor(normalizedShape: number | readonly number[], readonly options: { eps?: number; elementwiseAffine?: boolean } = {}) {
+  constructor(normalizedShape: number | readonly number[], readonly options: LayerNormOptions = {}) {
     super();
-    this.normalizedShape = typeof normalizedShape === 'number' ? [normalizedShape] : [...normalizedShape];
+    checkOptions('nn.LayerNorm', options, keys.layerNorm);
+    this.normalizedShape = typeof normalizedShape === 'number' ? [normalizedShape] : Array.isArray(normalizedShape) ? [...normalizedShape] : [];
+    if (this.normalizedShape.length === 0) checkPositiveInt('nn.LayerNorm', 'normalizedShape', normalizedShape);
+    this.normalizedShape.forEach((d) => checkPositiveInt('nn.LayerNorm', 'normalizedShape', d));
     if (options.elementwiseAffine !== false) {
       this.weight = new Parameter(F.ones(this.normalizedShape));
       this.bias = new Parameter(F.zeros(this.normalizedShape));
@@ -183,8 +247,10 @@ export class LayerNorm extends Module {
 
 export class Embedding extends Module {
   weight: Tensor;
-  constructor(readonly numEmbeddings: number, readonly embeddingDim: number, options: { seed?: number } = {}) {
+  constructor(readonly numEmbeddings: number, readonly embeddingDim: number, options: SeedOption = {}) {
     super();
+    checkOptions('nn.Embedding', options, keys.seed);
+    checkDims('nn.Embedding', { numEmbeddings, embeddingDim }, () => [numEmbeddings, embeddingDim]);
     this.weight = new Parameter(F.randomNormal([numEmbeddings, embeddingDim], { seed: options.seed ?? nextSeed() }));
   }
   forward(indices: Tensor): Tensor { return Fn.embedding(indices, this.weight); }

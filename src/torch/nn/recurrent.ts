@@ -12,6 +12,7 @@
  * const lstm = new kiln.nn.LSTM(8, 16, { batchFirst: true });
  * const [out, [h, c]] = lstm.forward(x); // x [N, T, 8] → out [N, T, 16], h and c [1, N, 16]
  */
+import { checkOptions, checkPositiveInt, checkSize, optionKeys } from '../../../compiler/check.js';
 import { userError } from '../../../compiler/errors.js';
 import * as F from '../../../compiler/functions/index.js';
 import { nextSeed } from '../../../compiler/random.js';
@@ -130,6 +131,8 @@ export interface RecurrentModuleOptions {
   seed?: number;
 }
 
+const recurrentKeys = optionKeys<RecurrentModuleOptions>({ numLayers: true, bias: true, batchFirst: true, dropout: true, bidirectional: true, seed: true });
+
 /** The shared module: parameters named as PyTorch names them, registered layer by layer. */
 abstract class RecurrentBase extends Module {
   [parameter: string]: unknown;
@@ -143,6 +146,10 @@ abstract class RecurrentBase extends Module {
   constructor(protected readonly kind: RecurrentKind, readonly inputSize: number, readonly hiddenSize: number, options: RecurrentModuleOptions) {
     super();
     const subject = `nn.${kind === 'lstm' ? 'LSTM' : kind === 'gru' ? 'GRU' : 'RNN'}`;
+    checkOptions(subject, options, kind === 'rnnTanh' || kind === 'rnnRelu' ? [...recurrentKeys, 'nonlinearity'] : recurrentKeys);
+    checkPositiveInt(subject, 'inputSize', inputSize);
+    checkPositiveInt(subject, 'hiddenSize', hiddenSize);
+    checkSize(subject, 'a weight', [gateCount[kind] * hiddenSize, Math.max(inputSize, 2 * hiddenSize)]);
     this.numLayers = options.numLayers ?? 1;
     this.batchFirst = options.batchFirst ?? false;
     this.dropout = options.dropout ?? 0;
