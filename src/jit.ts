@@ -2,6 +2,7 @@
  * `kiln.compile(fn)`: a function traced once per input signature and run as a
  * compiled wasm module, like tf.function, torch.compile or jax.jit.
  */
+import { checkOptions, optionKeys } from '../compiler/check.js';
 import { KilnError } from '../compiler/errors.js';
 import { Tensor } from '../compiler/tensor.js';
 import { spec, trace, type Spec, type TraceOutput } from '../compiler/trace.js';
@@ -41,6 +42,7 @@ type Result = Tensor | Tensor[] | Record<string, Tensor>;
  * const y = await f(kiln.ones([4, 3]));
  */
 export function compile(fn: (...args: Tensor[]) => TraceOutput, options: JitOptions = {}): (...args: Tensor[]) => Promise<Result> {
+  checkOptions('compile', options, optionKeys<JitOptions>({ specs: true, maxBatch: true }));
   const cache = new Map<string, Promise<{ compiled: Compiled; shape: 'single' | 'array' | 'record'; names: string[]; bindings: VariableBindings }>>();
   // every signature traces the same optimizer state; it lives in the module that ran last and moves with the calls
   const stateOwner: StateOwner = {};

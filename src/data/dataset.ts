@@ -9,6 +9,7 @@
  * const ds = kiln.data.fromTensors([x, y]).shuffle(1024, { seed: 0 }).batch(64);
  * await model.fit(ds, { epochs: 5 });
  */
+import { checkOptions } from '../../compiler/check.js';
 import { KilnError } from '../../compiler/errors.js';
 import type { Data, Value } from '../../compiler/ops/op.js';
 import { nextSeed, stepStream, uniformAt } from '../../compiler/random.js';
@@ -106,6 +107,7 @@ export class Dataset<T> {
    * from stream (seed, k), so each epoch has its own order.
    */
   shuffle(bufferSize: number, options: { seed?: number; reshuffleEachIteration?: boolean } = {}): Dataset<T> {
+    checkOptions('Dataset.shuffle', options, ['seed', 'reshuffleEachIteration']);
     if (!Number.isInteger(bufferSize) || bufferSize < 1) throw new KilnError(`Dataset.shuffle: expected bufferSize to be a positive integer, got ${bufferSize}.`);
     const { seed = nextSeed(), reshuffleEachIteration = true } = options;
     if (!Number.isInteger(seed)) throw new KilnError(`Dataset.shuffle: expected seed to be an integer, got ${seed}.`);
@@ -146,6 +148,7 @@ export class Dataset<T> {
    * leading batch dimension, copying only that batch's rows.
    */
   batch(batchSize: number, options: { dropRemainder?: boolean } = {}): Dataset<Batched<T>> {
+    checkOptions('Dataset.batch', options, ['dropRemainder']);
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new KilnError(`Dataset.batch: expected batchSize to be a positive integer, got ${batchSize}.`);
     const { dropRemainder = false } = options;
     const self = this;

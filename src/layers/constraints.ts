@@ -6,6 +6,7 @@
  * as an object. Norms are over `axis` (Keras' default 0: for a Dense kernel
  * [inputDim, units], each unit's column of incoming weights).
  */
+import { checkOptions, optionKeys } from '../../compiler/check.js';
 import * as F from '../../compiler/functions/index.js';
 import { fail } from '../../compiler/functions/util.js';
 import type { Tensor } from '../../compiler/tensor.js';
@@ -40,8 +41,10 @@ const norms = (w: Tensor, axis: Axis) => F.sqrt(F.sum(F.square(w), axis, true));
 
 export interface MaxNormArgs { maxValue?: number; axis?: Axis }
 /** `w · clip(‖w‖, 0, maxValue) / (ε + ‖w‖)`, norms over `axis`. */
-export function maxNorm({ maxValue = 2, axis = 0 }: MaxNormArgs = {}): Constraint {
+export function maxNorm(options: MaxNormArgs = {}): Constraint {
   const s = 'constraints.maxNorm';
+  checkOptions(s, options, optionKeys<MaxNormArgs>({ maxValue: true, axis: true }));
+  const { maxValue = 2, axis = 0 } = options;
   const m = checkNumber(s, 'maxValue', maxValue, (x) => x >= 0, '>= 0');
   const a = checkAxis(s, axis);
   return {
@@ -61,15 +64,18 @@ export function nonNeg(): Constraint {
 
 export interface UnitNormArgs { axis?: Axis }
 /** `w / (ε + ‖w‖)`, norms over `axis`. */
-export function unitNorm({ axis = 0 }: UnitNormArgs = {}): Constraint {
-  const a = checkAxis('constraints.unitNorm', axis);
+export function unitNorm(options: UnitNormArgs = {}): Constraint {
+  checkOptions('constraints.unitNorm', options, ['axis']);
+  const a = checkAxis('constraints.unitNorm', options.axis ?? 0);
   return { className: 'UnitNorm', config: { axis: a }, apply: (w) => F.div(w, F.add(norms(w, a), EPSILON)) };
 }
 
 export interface MinMaxNormArgs { minValue?: number; maxValue?: number; rate?: number; axis?: Axis }
 /** `w · (rate · clip(‖w‖, minValue, maxValue) + (1 − rate) · ‖w‖) / (ε + ‖w‖)`, norms over `axis`. */
-export function minMaxNorm({ minValue = 0, maxValue = 1, rate = 1, axis = 0 }: MinMaxNormArgs = {}): Constraint {
+export function minMaxNorm(options: MinMaxNormArgs = {}): Constraint {
   const s = 'constraints.minMaxNorm';
+  checkOptions(s, options, optionKeys<MinMaxNormArgs>({ minValue: true, maxValue: true, rate: true, axis: true }));
+  const { minValue = 0, maxValue = 1, rate = 1, axis = 0 } = options;
   const lo = checkNumber(s, 'minValue', minValue, (x) => x >= 0, '>= 0');
   const hi = checkNumber(s, 'maxValue', maxValue, (x) => x >= lo, `>= minValue (${lo})`);
   const r = checkNumber(s, 'rate', rate, (x) => x >= 0 && x <= 1, 'in [0, 1]');

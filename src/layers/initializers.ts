@@ -13,6 +13,7 @@
  * the standard deviation by 0.87962566103423978 (the std of a standard normal
  * truncated to [-2, 2]) so the values have the intended variance.
  */
+import { checkOptions, optionKeys } from '../../compiler/check.js';
 import { fail } from '../../compiler/functions/util.js';
 import { uniformAt } from '../../compiler/random.js';
 import type { Initializer, Shape } from './layer.js';
@@ -318,20 +319,28 @@ export class Orthogonal extends BaseInitializer {
 
 // ---- factories, as `tf.initializers.*` ---------------------------------------
 
+const seedKeys = optionKeys<SeedOptions>({ seed: true });
+const normalKeys = optionKeys<RandomNormalOptions>({ mean: true, stddev: true, seed: true });
+/** A factory that refuses options other than `keys` (errors name `initializers.<name>`). */
+const checked = <O extends object>(name: string, keys: readonly string[], make: (options: O) => Initializer) => (options: O = {} as O): Initializer => {
+  checkOptions(`initializers.${name}`, options, keys);
+  return make(options);
+};
+
 export const zeros = (): Initializer => new Zeros();
 export const ones = (): Initializer => new Ones();
-export const constant = (options: { value: number }): Initializer => new Constant(options);
-export const randomUniform = (options: RandomUniformOptions = {}): Initializer => new RandomUniform(options);
-export const randomNormal = (options: RandomNormalOptions = {}): Initializer => new RandomNormal(options);
-export const truncatedNormal = (options: RandomNormalOptions = {}): Initializer => new TruncatedNormal(options);
-export const varianceScaling = (options: VarianceScalingOptions = {}): Initializer => new VarianceScaling(options);
-export const glorotUniform = (options: SeedOptions = {}): Initializer => new GlorotUniform(options);
-export const glorotNormal = (options: SeedOptions = {}): Initializer => new GlorotNormal(options);
-export const heUniform = (options: SeedOptions = {}): Initializer => new HeUniform(options);
-export const heNormal = (options: SeedOptions = {}): Initializer => new HeNormal(options);
-export const lecunUniform = (options: SeedOptions = {}): Initializer => new LeCunUniform(options);
-export const lecunNormal = (options: SeedOptions = {}): Initializer => new LeCunNormal(options);
-export const orthogonal = (options: OrthogonalOptions = {}): Initializer => new Orthogonal(options);
+export const constant = checked<{ value: number }>('constant', ['value'], (o) => new Constant(o));
+export const randomUniform = checked<RandomUniformOptions>('randomUniform', optionKeys<RandomUniformOptions>({ minval: true, maxval: true, seed: true }), (o) => new RandomUniform(o));
+export const randomNormal = checked<RandomNormalOptions>('randomNormal', normalKeys, (o) => new RandomNormal(o));
+export const truncatedNormal = checked<RandomNormalOptions>('truncatedNormal', normalKeys, (o) => new TruncatedNormal(o));
+export const varianceScaling = checked<VarianceScalingOptions>('varianceScaling', optionKeys<VarianceScalingOptions>({ scale: true, mode: true, distribution: true, seed: true }), (o) => new VarianceScaling(o));
+export const glorotUniform = checked<SeedOptions>('glorotUniform', seedKeys, (o) => new GlorotUniform(o));
+export const glorotNormal = checked<SeedOptions>('glorotNormal', seedKeys, (o) => new GlorotNormal(o));
+export const heUniform = checked<SeedOptions>('heUniform', seedKeys, (o) => new HeUniform(o));
+export const heNormal = checked<SeedOptions>('heNormal', seedKeys, (o) => new HeNormal(o));
+export const lecunUniform = checked<SeedOptions>('lecunUniform', seedKeys, (o) => new LeCunUniform(o));
+export const lecunNormal = checked<SeedOptions>('lecunNormal', seedKeys, (o) => new LeCunNormal(o));
+export const orthogonal = checked<OrthogonalOptions>('orthogonal', optionKeys<OrthogonalOptions>({ gain: true, seed: true }), (o) => new Orthogonal(o));
 
 const byName: Readonly<Record<string, () => Initializer>> = {
   zeros, ones, randomUniform, randomNormal, truncatedNormal, varianceScaling,

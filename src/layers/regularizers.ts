@@ -4,6 +4,7 @@
  * `kernelRegularizer`, `biasRegularizer` (`embeddingsRegularizer`), by name
  * ('l1', 'l2', 'l1l2', with Keras' default factor 0.01) or as an object.
  */
+import { checkOptions } from '../../compiler/check.js';
 import * as F from '../../compiler/functions/index.js';
 import { fail } from '../../compiler/functions/util.js';
 import type { Tensor } from '../../compiler/tensor.js';
@@ -39,12 +40,20 @@ class L1L2 implements Regularizer {
 }
 
 /** `l1 · Σ|w|`. */
-export const l1 = ({ l1 = 0.01 }: { l1?: number } = {}): Regularizer => new L1L2('L1', factor('regularizers.l1', 'l1', l1), 0);
+export const l1 = (options: { l1?: number } = {}): Regularizer => {
+  checkOptions('regularizers.l1', options, ['l1']);
+  return new L1L2('L1', factor('regularizers.l1', 'l1', options.l1 ?? 0.01), 0);
+};
 /** `l2 · Σw²`. */
-export const l2 = ({ l2 = 0.01 }: { l2?: number } = {}): Regularizer => new L1L2('L2', 0, factor('regularizers.l2', 'l2', l2));
+export const l2 = (options: { l2?: number } = {}): Regularizer => {
+  checkOptions('regularizers.l2', options, ['l2']);
+  return new L1L2('L2', 0, factor('regularizers.l2', 'l2', options.l2 ?? 0.01));
+};
 /** `l1 · Σ|w| + l2 · Σw²`. */
-export const l1l2 = ({ l1 = 0.01, l2 = 0.01 }: { l1?: number; l2?: number } = {}): Regularizer =>
-  new L1L2('L1L2', factor('regularizers.l1l2', 'l1', l1), factor('regularizers.l1l2', 'l2', l2));
+export const l1l2 = (options: { l1?: number; l2?: number } = {}): Regularizer => {
+  checkOptions('regularizers.l1l2', options, ['l1', 'l2']);
+  return new L1L2('L1L2', factor('regularizers.l1l2', 'l1', options.l1 ?? 0.01), factor('regularizers.l1l2', 'l2', options.l2 ?? 0.01));
+};
 
 const byName: Record<string, () => Regularizer> = { l1: () => l1(), l2: () => l2(), l1l2: () => l1l2(), l1_l2: () => l1l2() };
 

@@ -12,6 +12,7 @@
  *   kiln.callbacks.tensorBoard({ logDir: 'logs/fit', histogramFreq: 1 }),   // then: npx kiln board --logdir logs
  * ] });
  */
+import { checkOptions, optionKeys } from '../../compiler/check.js';
 import { KilnError } from '../../compiler/errors.js';
 import type { Tensor } from '../../compiler/tensor.js';
 import type { Callback as Hooks, Logs, LayersModel, TrainingParams } from './model.js';
@@ -105,6 +106,7 @@ export class EarlyStopping extends Callback {
   private bestWeights?: Tensor[];
 
   constructor(args: EarlyStoppingArgs = {}) {
+    checkOptions('earlyStopping', args, optionKeys<EarlyStoppingArgs>({ monitor: true, minDelta: true, patience: true, verbose: true, mode: true, baseline: true, restoreBestWeights: true, startFromEpoch: true }));
     super();
     const { monitor = 'val_loss', minDelta = 0, patience = 0, verbose = 0, mode = 'auto', baseline, restoreBestWeights = false, startFromEpoch = 0 } = args;
     const who = 'earlyStopping';
@@ -207,6 +209,7 @@ export class ReduceLROnPlateau extends Callback {
   best = Infinity;
 
   constructor(args: ReduceLROnPlateauArgs = {}) {
+    checkOptions('reduceLROnPlateau', args, optionKeys<ReduceLROnPlateauArgs>({ monitor: true, factor: true, patience: true, verbose: true, mode: true, minDelta: true, cooldown: true, minLr: true }));
     super();
     const { monitor = 'val_loss', factor = 0.1, patience = 10, verbose = 0, mode = 'auto', minDelta = 1e-4, cooldown = 0, minLr = 0 } = args;
     const who = 'reduceLROnPlateau';
@@ -298,6 +301,7 @@ export class LearningRateScheduler extends Callback {
  * @example kiln.callbacks.learningRateScheduler((epoch, lr) => (epoch < 10 ? lr : lr * Math.exp(-0.1)))
  */
 export function learningRateScheduler(schedule: (epoch: number, lr: number) => number, args: { verbose?: 0 | 1 } = {}): LearningRateScheduler {
+  checkOptions('learningRateScheduler', args, ['verbose']);
   return new LearningRateScheduler(schedule, args.verbose ?? 0);
 }
 
@@ -370,6 +374,7 @@ export class CSVLogger extends Callback {
   private writeHeader = true;
 
   constructor(args: CSVLoggerArgs) {
+    checkOptions('csvLogger', args, optionKeys<CSVLoggerArgs>({ path: true, separator: true, append: true }));
     super();
     if (!args || typeof args.path !== 'string' || args.path.length === 0) throw new KilnError(`csvLogger: expected a path, got ${JSON.stringify(args?.path)}.`);
     const { path, separator = ',', append = false } = args;
@@ -467,6 +472,7 @@ export class ModelCheckpoint extends Callback {
   best: number;
 
   constructor(args: ModelCheckpointArgs) {
+    checkOptions('modelCheckpoint', args, optionKeys<ModelCheckpointArgs>({ filepath: true, monitor: true, saveBestOnly: true, saveWeightsOnly: true, mode: true, initialValueThreshold: true, verbose: true }));
     super();
     const who = 'modelCheckpoint';
     if (!args || typeof args.filepath !== 'string' || args.filepath === '') throw new KilnError(`${who}: expected { filepath } (a non-empty path), got ${JSON.stringify(args)}.`);

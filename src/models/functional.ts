@@ -6,6 +6,7 @@
  * - `class M extends kiln.Model` with `this.track(layer)` in the constructor
  *   and a `call(x, { training })` that applies the layers to traced Tensors.
  */
+import { checkOptions, optionKeys } from '../../compiler/check.js';
 import * as F from '../../compiler/functions/index.js';
 import { KilnError } from '../../compiler/errors.js';
 import { Tensor } from '../../compiler/tensor.js';
@@ -47,6 +48,7 @@ export class InputLayer extends Layer {
  */
 export function input(args: { shape: number[]; dtype?: 'float32' | 'int32'; name?: string }): SymbolicTensor {
   if (!args || !Array.isArray(args.shape)) throw new KilnError(`input: expected { shape } (without the batch dimension), got ${JSON.stringify(args)}.`);
+  checkOptions('input', args, ['shape', 'dtype', 'name']);
   const layer = new InputLayer(args);
   return new SymbolicTensor(layer.inputShape!, layer.dtype, layer, []);
 }
@@ -76,6 +78,7 @@ export class Functional extends LayersModel {
   private readonly shapes: readonly LayerShapes[];
 
   constructor(args: FunctionalArgs) {
+    checkOptions('model', args, optionKeys<FunctionalArgs>({ inputs: true, outputs: true, name: true }));
     super(args.name ?? 'model');
     const inputs = list(args.inputs);
     const outputs = list(args.outputs);

@@ -3,6 +3,7 @@
  * `kiln.losses.<name>(options)`: each maps (labels, predictions) to the batch mean.
  */
 import * as F from '../../compiler/functions/index.js';
+import { checkOptions } from '../../compiler/check.js';
 import { KilnError } from '../../compiler/errors.js';
 import type { Tensor } from '../../compiler/tensor.js';
 
@@ -46,6 +47,24 @@ export const losses = {
   kullbackLeiblerDivergence: () => make('kullbackLeiblerDivergence', false, false, (y, p, o) => F.kullbackLeiblerDivergence(y, p, o)),
   cosineSimilarity: ({ axis = -1 } = {}) => make('cosineSimilarity', false, false, (y, p, o) => F.cosineSimilarity(y, p, { axis, ...o }), { axis }),
 };
+
+/** The options each loss factory takes; others are refused (as Keras refuses unknown kwargs). */
+const lossOptionKeys: { readonly [K in keyof typeof losses]: readonly string[] } = {
+  sparseCategoricalCrossentropy: ['fromLogits', 'labelSmoothing'],
+  categoricalCrossentropy: ['fromLogits', 'labelSmoothing'],
+  binaryCrossentropy: ['fromLogits', 'labelSmoothing'],
+  meanSquaredError: [],
+  meanAbsoluteError: [],
+  huber: ['delta'],
+  kullbackLeiblerDivergence: [],
+  cosineSimilarity: ['axis'],
+};
+for (const [name, make] of Object.entries(losses) as [keyof typeof losses, (o?: object) => Loss][]) {
+  (losses as Record<string, (o?: object) => Loss>)[name] = (options?: object) => {
+    checkOptions(`losses.${name}`, options, lossOptionKeys[name]);
+    return make(options);
+  };
+}
 
 /**
  * Names `compile({ loss })` accepts: kiln's camelCase names, TensorFlow.js' aliases

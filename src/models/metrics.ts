@@ -7,6 +7,7 @@
  * give `parts`, batch sums of counts (true positives, …) that the training loop
  * totals over the epoch, then `combine` turns the totals into the metric.
  */
+import { checkOptions, optionKeys } from '../../compiler/check.js';
 import * as F from '../../compiler/functions/index.js';
 import { KilnError } from '../../compiler/errors.js';
 import type { Tensor } from '../../compiler/tensor.js';
@@ -195,9 +196,20 @@ export const metrics = {
   },
   auc: (options: AucOptions = {}): Metric => auc(options),
 };
-// each factory's metric records how to make it again
-for (const [name, make] of Object.entries(metrics) as [string, (o?: object) => Metric][]) {
-  (metrics as Record<string, (o?: object) => Metric>)[name] = (options: object = {}) => ({ ...make(options), factory: { name, options: { ...options } } });
+/** The options each metric factory takes; others are refused. */
+const metricOptionKeys: { readonly [K in keyof typeof metrics]: readonly string[] } = {
+  topKCategoricalAccuracy: ['k'],
+  sparseTopKCategoricalAccuracy: ['k'],
+  precision: ['threshold'],
+  recall: ['threshold'],
+  auc: optionKeys<AucOptions>({ numThresholds: true, curve: true, summationMethod: true, fromLogits: true }),
+};
+// each factory's metric checks its options and records how to make it again
+for (const [name, make] of Object.entries(metrics) as [keyof typeof metrics, (o?: object) => Metric][]) {
+  (metrics as Record<string, (o?: object) => Metric>)[name] = (options: object = {}) => {
+    checkOptions(`metrics.${name}`, options, metricOptionKeys[name]);
+    return { ...make(options), factory: { name, options: { ...options } } };
+  };
 }
 
 /** Binary metrics threshold probabilities at 0.5, or logits at 0 (= sigmoid⁻¹(0.5)) when the loss takes logits. */

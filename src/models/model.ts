@@ -10,6 +10,7 @@
  * (subclassed, a user `call`).
  */
 import * as F from '../../compiler/functions/index.js';
+import { checkOptions, optionKeys } from '../../compiler/check.js';
 import { KilnError } from '../../compiler/errors.js';
 import type { Graph } from '../../compiler/ir.js';
 import type { Value } from '../../compiler/ops/op.js';
@@ -31,6 +32,8 @@ import { getLoss, type Loss } from './losses.js';
 import { getMetric, type Metric } from './metrics.js';
 import { ProgbarLogger } from './progress.js';
 import { Dataset } from '../data/dataset.js';
+import type { ExportOptions } from './export.js';
+import type { SaveOptions } from './save.js';
 
 
 type LossIdentifier = string | Loss;
@@ -118,6 +121,20 @@ export interface FitArgs {
    */
   classWeight?: Readonly<Record<number, number>>;
 }
+
+/** The option keys of each model method, one list a method: anything else is refused (as Keras refuses unknown kwargs). */
+const methodOptions = {
+  compile: optionKeys<CompileArgs>({ optimizer: true, loss: true, metrics: true, lossWeights: true }),
+  fit: optionKeys<FitArgs>({
+    epochs: true, batchSize: true, shuffle: true, validationSplit: true, validationData: true, verbose: true,
+    seed: true, callbacks: true, initialEpoch: true, stepsPerEpoch: true, classWeight: true,
+  }),
+  evaluate: ['batchSize'],
+  evaluateDataset: ['steps'],
+  predict: ['batchSize'],
+  save: optionKeys<SaveOptions>({ includeOptimizer: true, metadata: true }),
+  export: optionKeys<ExportOptions>({ entries: true, maxBatch: true, folder: true, metadata: true }),
+} as const;
 
 export interface History {
   epoch: number[];
@@ -397,6 +414,8 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
    * weights; the optimizer's state starts over with the new optimizer.
    */
   compile(args: CompileArgs): void {
+    if (args === undefined || args === null || typeof args !== 'object') throw new KilnError(`compile: expected { optimizer, loss, metrics? }, got ${String(args)}.`);
+    checkOptions('compile', args, methodOptions.compile);
     const optimizer = typeof args.optimizer === 'string' ? optimizerByName[args.optimizer]?.() : args.optimizer;
     if (!optimizer) throw new KilnError(`compile: unknown optimizer "${String(args.optimizer)}"; expected ${Object.keys(optimizerByName).join(', ')} or a kiln.optimizers object.`);
     if (this.module) this.currentValues(); // the weights the old module trained, kept for the new one
@@ -720,6 +739,7 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
   async fit(x: Tensor | readonly Tensor[] | Dataset<unknown>, yOrArgs?: Tensor | readonly Tensor[] | FitArgs, maybeArgs?: FitArgs): Promise<History> {
     const dataset = x instanceof Dataset ? x : undefined;
     const args = ((dataset ? yOrArgs : maybeArgs) ?? {}) as FitArgs;
+    checkOptions('fit', args, methodOptions.fit);
     const { epochs = 1, shuffle = true, verbose = 1, seed = 0, initialEpoch = 0, stepsPerEpoch } = args;
     let batchSize = args.batchSize ?? 32;
     if (!Number.isInteger(epochs) || epochs < 0) throw new KilnError(`fit: expected epochs to be a non-negative integer, got ${epochs}.`);
@@ -858,12 +878,14 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
   async evaluate(x: Tensor | readonly Tensor[] | Dataset<unknown>, yOrArgs?: Tensor | readonly Tensor[] | { steps?: number }, maybeArgs: { batchSize?: number } = {}): Promise<Tensor | Tensor[]> {
     let logs: Logs;
     if (x instanceof Dataset) {
+      checkOptions('evaluate', yOrArgs, methodOptions.evaluateDataset);
       const { steps } = (yOrArgs ?? {}) as { steps?: number };
       if (steps !== undefined && (!Number.isInteger(steps) || steps < 1)) throw new KilnError(`evaluate: expected steps to be a positive integer, got ${steps}.`);
       if (x.size === Infinity && steps === undefined) throw new KilnError('evaluate: the dataset is infinite (repeat() without a count); pass steps.');
       this.requireCompiled('evaluate');
       logs = await this.runOver('evaluate', 'evaluate', undefined, this.datasetBatches('evaluate', steps === undefined ? x : x.take(steps)), 0);
     } else {
+      checkOptions('evaluate', maybeArgs, methodOptions.evaluate);
       const data = this.checkData('evaluate', x, yOrArgs as Tensor | readonly Tensor[]) as Data;
       const batchSize = maybeArgs.batchSize ?? 32;
       logs = await this.runOver('evaluate', 'evaluate', data, batchesOf(data.xs[0]!.shape[0]!, batchSize), batchSize);
@@ -878,6 +900,7 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
    * else in the reference interpreter. One Tensor per output.
    */
   predict(x: Tensor | readonly Tensor[], args: { batchSize?: number } = {}): Output {
+    checkOptions('predict', args, methodOptions.predict);
     const data = this.checkData('predict', x).xs;
     const topology = this.topology();
     const compiled = this.module ? { module: this.module, maxBatch: this.maxBatch } : this.predictModule;
@@ -962,7 +985,8 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
    * when `folder` is true. `entries` defaults to ['predict']; with 'trainStep' the
    * artifact also trains (the optimizer's state is included).
    */
-  async export(path: string, options: { entries?: readonly ('predict' | 'trainStep' | 'evaluate')[]; maxBatch?: number; folder?: boolean; metadata?: Record<string, string> } = {}): Promise<{ wasmBytes: number; weightsBytes: number }> {
+  async export(path: string, options: ExportOptions = {}): Promise<{ wasmBytes: number; weightsBytes: number }> {
+    checkOptions('export', options, methodOptions.export);
     const { exportModel } = await import('./export.js');
     return exportModel(this as LayersModel, path, options);
   }
@@ -1087,7 +1111,8 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
    * `includeOptimizer` is false, with a CRC-32 over all of it. The write is atomic:
    * a failure leaves any previous file whole. Load it with `kiln.loadModel(path)`.
    */
-  async save(path: string, options: { includeOptimizer?: boolean; metadata?: Record<string, string> } = {}): Promise<void> {
+  async save(path: string, options: SaveOptions = {}): Promise<void> {
+    checkOptions('save', options, methodOptions.save);
     const { saveModel } = await import('./save.js');
     await saveModel(this as LayersModel, path, options);
   }

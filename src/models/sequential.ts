@@ -3,6 +3,7 @@
  * compile, fit, evaluate, predict, weights, summary, the compiled module — is
  * `LayersModel`'s (./model.ts).
  */
+import { checkOptions } from '../../compiler/check.js';
 import { KilnError } from '../../compiler/errors.js';
 import type { Tensor } from '../../compiler/tensor.js';
 import type { Layer, Shape } from '../layers/layer.js';
@@ -15,6 +16,7 @@ export class Sequential extends LayersModel<Tensor> {
   protected readonly kind = 'Sequential';
 
   constructor(args: { layers?: readonly (Layer | LayersModel)[]; name?: string } = {}) {
+    checkOptions('sequential', args, ['layers', 'name']);
     super(args.name ?? 'sequential');
     for (const layer of args.layers ?? []) this.add(layer);
   }

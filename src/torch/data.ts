@@ -8,6 +8,7 @@
  * const loader = new kiln.utils.data.DataLoader(new kiln.utils.data.TensorDataset(x, y), { batchSize: 64, shuffle: true, seed: 0 });
  * for (const [xb, yb] of loader) { … }
  */
+import { checkOptions, optionKeys } from '../../compiler/check.js';
 import { userError } from '../../compiler/errors.js';
 import { bitsAt } from '../../compiler/random.js';
 import { captureOrigin } from '../../compiler/source.js';
@@ -58,6 +59,7 @@ export class DataLoader<T = Tensor[]> implements Iterable<Tensor[]> {
   readonly batchSize: number;
   private epoch = 0;
   constructor(readonly dataset: Dataset<T>, readonly options: DataLoaderOptions = {}) {
+    checkOptions('DataLoader', options, optionKeys<DataLoaderOptions>({ batchSize: true, shuffle: true, seed: true, dropLast: true }));
     this.batchSize = options.batchSize ?? 1;
     if (!Number.isInteger(this.batchSize) || this.batchSize < 1) throw userError('DataLoader', `expected a positive integer batchSize, got ${options.batchSize}`, captureOrigin());
   }
