@@ -14,6 +14,11 @@
  *
  *   Epoch 1/5 - 125/125 - 2s 16ms/step - loss: 0.4012 - accuracy: 0.8800 - val_loss: 0.3900
  *
+ * Every line fits the terminal (process.stdout.columns): the bar narrows (down to
+ * 10 characters) and a redraw cuts its logs with '…'; an epoch's final logs wrap
+ * onto indented lines instead, so none is lost. Plain lines wrap at `columns`
+ * (default 120) the same way.
+ *
  * A small renderer rather than an npm progress-bar package: those target Node
  * streams only (they reach for `process`/`readline` when loaded), do not print
  * Keras' per-batch logs, and would be the one runtime dependency of a library
@@ -32,9 +37,18 @@ export interface ProgbarOptions {
   width?: number;
   /** Minimum milliseconds between two redraws of the bar (default 50). */
   interval?: number;
+  /** Line width: the terminal's columns for a bar, 120 for plain lines. */
+  columns?: number;
 }
 
-interface NodeStdout { isTTY?: boolean; write(text: string): unknown }
+interface NodeStdout { isTTY?: boolean; columns?: number; write(text: string): unknown }
+
+/** The narrowest bar drawn when a line is short of room. */
+const MIN_BAR = 10;
+/** What a narrowed bar leaves of the line for ' - ETA: 2s - loss: 0.5123'. */
+const LOG_ROOM = 40;
+/** Plain lines (a pipe, a file, CI) wrap here. */
+const PLAIN_COLUMNS = 120;
 
 /** process.stdout when running in Node; undefined in browsers (no `process` global). */
 function nodeStdout(): NodeStdout | undefined {
@@ -64,7 +78,24 @@ function perStep(ms: number): string {
   return `${Math.round(ms * 1000)}us/step`;
 }
 
-const formatLogs = (logs: Logs) => Object.entries(logs).map(([k, v]) => ` - ${k}: ${formatValue(v)}`).join('');
+const logItems = (logs: Logs) => Object.entries(logs).map(([k, v]) => ` - ${k}: ${formatValue(v)}`);
+
+/** `head` then the log items, on lines of at most `columns` characters: items that do not fit go to indented continuation lines. */
+export function wrapLine(head: string, items: readonly string[], columns: number): string {
+  const lines: string[] = [];
+  let line = head;
+  for (const item of items) {
+    if (line.length + item.length > columns && line.trim() !== '') {
+      lines.push(line);
+      line = `   ${item.slice(3)}`; // ' - k: v' → '   k: v'
+    } else line += item;
+  }
+  lines.push(line);
+  return lines.join('\n');
+}
+
+/** `text` cut to `columns` characters, ending with '…' when cut. */
+const cut = (text: string, columns: number) => (text.length <= columns ? text : `${text.slice(0, Math.max(columns - 1, 0))}…`);
 
 /** The progress display `fit` adds for verbose 1 (bar or lines) and 2 (lines). */
 export class ProgbarLogger implements Callback {
@@ -74,6 +105,7 @@ export class ProgbarLogger implements Callback {
   private readonly now: () => number;
   private readonly width: number;
   private readonly interval: number;
+  private readonly columns: () => number;
   private started = 0;
   private lastDraw = -Infinity;
   private drawnLength = 0;
@@ -87,6 +119,10 @@ export class ProgbarLogger implements Callback {
     this.now = options.now ?? (() => performance.now());
     this.width = options.width ?? 30;
     this.interval = options.interval ?? 50;
+    // the terminal may be resized between epochs: read its width at each draw; one column spare so a full line never wraps.
+    // A caller's own `write` is no terminal: no limit unless `columns` says one.
+    const fallback = options.write ? Infinity : this.bar ? (stdout?.columns ?? 80) - 1 : PLAIN_COLUMNS;
+    this.columns = () => Math.max(options.columns ?? fallback, 20);
   }
 
   setParams(params: TrainingParams): void {
@@ -110,17 +146,21 @@ export class ProgbarLogger implements Callback {
     this.lastDraw = now;
     const elapsed = (now - this.started) / 1000;
     const eta = steps ? ` - ETA: ${formatDuration((elapsed / this.seen) * (steps - this.seen))}` : '';
-    this.draw(`${this.progress()}${eta}${formatLogs(logs)}`);
+    const items = logItems(logs).join('');
+    this.draw(cut(`${this.progress()}${eta}${items}`, this.columns()));
   }
 
   onEpochEnd(epoch: number, logs: Logs): void {
     const ms = this.now() - this.started;
     const time = `${formatDuration(ms / 1000)} ${perStep(ms / Math.max(this.seen, 1))}`;
+    const items = logItems(logs);
     if (this.bar) {
-      this.draw(`${this.progress()} - ${time}${formatLogs(logs)}`);
-      this.write('\n');
+      const head = `${this.progress()} - ${time}`;
+      const [first, ...rest] = wrapLine(head, items, this.columns()).split('\n');
+      this.draw(first!);
+      this.write(rest.map((l) => `\n${l}`).join('') + '\n');
     } else {
-      this.write(`Epoch ${epoch + 1}/${this.params?.epochs ?? '?'} - ${this.seen}/${this.knownSteps() ?? this.seen} - ${time}${formatLogs(logs)}\n`);
+      this.write(`${wrapLine(`Epoch ${epoch + 1}/${this.params?.epochs ?? '?'} - ${this.seen}/${this.knownSteps() ?? this.seen} - ${time}`, items, this.columns())}\n`);
     }
   }
 
@@ -130,14 +170,19 @@ export class ProgbarLogger implements Callback {
     return steps !== undefined && Number.isFinite(steps) ? steps : undefined;
   }
 
-  /** `[=====>....] 45/125`: the bar, and the batches done out of the epoch's; `45/Unknown` without a count, as Keras. */
+  /**
+   * `[=====>....] 45/125`: the bar, and the batches done out of the epoch's; `45/Unknown` without a count, as Keras.
+   * The bar narrows (to {@link MIN_BAR}) to leave {@link LOG_ROOM} characters of the line for the ETA and logs.
+   */
   private progress(): string {
     if (this.knownSteps() === undefined) return `${this.seen}/Unknown`;
     const steps = this.knownSteps()!;
+    const counter = 2 + 2 * String(steps).length; // ' 45/125'
+    const width = Math.max(Math.min(this.width, this.columns() - LOG_ROOM - counter - 2), Math.min(MIN_BAR, this.width));
     const done = Math.min(this.seen / Math.max(steps, 1), 1);
-    const filled = Math.floor(done * this.width); // as Keras: '=' up to the head, '>' while unfinished
+    const filled = Math.floor(done * width); // as Keras: '=' up to the head, '>' while unfinished
     const body = filled > 0 ? '='.repeat(filled - 1) + (done < 1 ? '>' : '=') : '';
-    const bar = `[${body}${'.'.repeat(this.width - filled)}]`;
+    const bar = `[${body}${'.'.repeat(width - filled)}]`;
     return `${bar} ${String(this.seen).padStart(String(steps).length)}/${steps}`;
   }
 

@@ -210,17 +210,19 @@ describe('classWeight', () => {
 });
 
 describe('progress display', () => {
-  const fitLines = async (isTTY: boolean, verbose: 1 | 2) => {
+  const fitLines = async (isTTY: boolean, verbose: 1 | 2, columns = 200) => {
     let out = '';
-    const stdout = process.stdout as { isTTY?: boolean };
-    const was = stdout.isTTY;
+    const stdout = process.stdout as { isTTY?: boolean; columns?: number };
+    const [was, wasColumns] = [stdout.isTTY, stdout.columns];
     stdout.isTTY = isTTY;
+    stdout.columns = isTTY ? columns : undefined;
     const write = vi.spyOn(process.stdout, 'write').mockImplementation((t: string | Uint8Array) => { out += String(t); return true; });
     try {
       await model.fit(x, y, { epochs: 2, batchSize: 10, verbose, validationData: [val.x, val.y] });
     } finally {
       write.mockRestore();
       stdout.isTTY = was;
+      stdout.columns = wasColumns;
     }
     return out;
   };
@@ -246,6 +248,16 @@ describe('progress display', () => {
     }
   });
 
+  test('on a 60-column terminal every line of fit’s bar fits, and every log is printed', async () => {
+    const out = await fitLines(true, 1, 60);
+    for (const line of out.split(/[\r\n]/)) expect(line.length).toBeLessThanOrEqual(59);
+    const epochs = out.split(/Epoch \d\/2\n/).slice(1);
+    for (const text of epochs) {
+      const final = text.split('\r').at(-1)!;
+      for (const k of ['loss', 'accuracy', 'val_loss', 'val_accuracy']) expect(final).toMatch(new RegExp(`(- |   )${k}: \\d\\.\\d{4}`));
+    }
+  });
+
   test('the bar’s format, with a fake clock', () => {
     let out = '';
     let now = 0;
@@ -259,5 +271,43 @@ describe('progress display', () => {
     bar.onEpochEnd(0, { loss: 0.5, accuracy: 0.8, val_loss: 0.00001 });
     expect(out.startsWith('Epoch 1/5\n\r[==>.......]  45/125 - ETA: 2s - loss: 0.5123 - accuracy: 0.8100')).toBe(true);
     expect(out.endsWith('\r[==========] 125/125 - 3s 20ms/step - loss: 0.5000 - accuracy: 0.8000 - val_loss: 1.0000e-5\n')).toBe(true);
+  });
+
+  test('the bar fits the terminal: it narrows, a redraw cuts its logs with …, the epoch’s logs wrap onto indented lines', () => {
+    let out = '';
+    let now = 0;
+    const bar = new kiln.callbacks.ProgbarLogger({ mode: 'bar', interval: 0, columns: 50, write: (t) => { out += t; }, now: () => now });
+    bar.setParams({ epochs: 1, initialEpoch: 0, steps: 125, batchSize: 8, samples: 1000, verbose: 1 });
+    bar.onEpochBegin(0);
+    now = 1000;
+    bar.onBatchEnd(44, { loss: 0.51234, accuracy: 0.81 });
+    now = 2500;
+    bar.onBatchEnd(124, { loss: 0.5, accuracy: 0.8 });
+    bar.onEpochEnd(0, { loss: 0.5, accuracy: 0.8, val_loss: 0.25, val_accuracy: 0.9 });
+    for (const line of out.split(/[\r\n]/)) expect(line.length).toBeLessThanOrEqual(50);
+    expect(out).toBe([
+      'Epoch 1/1\n',
+      '\r[==>.......]  45/125 - ETA: 2s - loss: 0.5123 - a…',
+      '\r[==========] 125/125 - ETA: 0s - loss: 0.5000 - a…',
+      '\r[==========] 125/125 - 3s 20ms/step - loss: 0.5000',
+      '\n   accuracy: 0.8000 - val_loss: 0.2500',
+      '\n   val_accuracy: 0.9000\n',
+    ].join(''));
+  });
+
+  test('plain lines to a stdout that is no terminal wrap at 120 columns, every log kept', () => {
+    let out = '';
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((t) => { out += String(t); return true; });
+    const lines = new kiln.callbacks.ProgbarLogger({ mode: 'lines', now: () => 0 });
+    lines.setParams({ epochs: 1, initialEpoch: 0, steps: 4, batchSize: 8, samples: 32, verbose: 2 });
+    lines.onEpochBegin(0);
+    for (let b = 0; b < 4; b++) lines.onBatchEnd(b, {});
+    const logs = Object.fromEntries(['loss', 'accuracy', 'precision', 'recall', 'auc'].flatMap((k) => [[k, 0.5], [`val_${k}`, 0.25]]));
+    lines.onEpochEnd(0, logs);
+    spy.mockRestore();
+    const printed = out.split('\n').filter((l) => l);
+    for (const line of printed) expect(line.length).toBeLessThanOrEqual(120);
+    expect(printed.length).toBe(2);
+    for (const k of Object.keys(logs)) expect(out).toMatch(new RegExp(`(- |   )${k}: `));
   });
 });
