@@ -129,6 +129,11 @@ export class Tensor {
     return this.isSymbolic ? `Tensor ${formatType(this.type)} (symbolic %${this.id})` : `Tensor ${formatType(this.type)} ${JSON.stringify(this.arraySync())}`;
   }
 
+  /** `console.log(t)` and `util.inspect(t)` in Node show what `String(t)` shows (a registered symbol: nothing to import, browser-safe). */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
+  }
+
   // Methods that read well chained; each is the function of the same name.
   add(b: Tensor | number): Tensor { return F.add(this, b); }
   sub(b: Tensor | number): Tensor { return F.sub(this, b); }

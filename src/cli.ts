@@ -90,13 +90,20 @@ function positiveNumber(command: string, flag: string, value: string | undefined
 
 /** A model from a .kiln file or a module's default export (a model, or a function returning one). */
 async function modelFrom(command: string, path: string): Promise<LayersModel> {
-  if (extname(path) === '.kiln') return loadModel(path);
+  let info: Awaited<ReturnType<typeof stat>>;
   try {
-    await stat(path);
+    info = await stat(path);
   } catch {
     throw new KilnError(`kiln ${command}: cannot read "${path}": no such file.`);
   }
-  const mod = (await import(pathToFileURL(resolve(path)).href)) as { default?: unknown; model?: unknown };
+  if (info.isDirectory()) throw new KilnError(`kiln ${command}: "${path}" is a directory; expected a model file (a saved .kiln model, or a .js module exporting a model).`);
+  if (extname(path) === '.kiln') return loadModel(path);
+  let mod: { default?: unknown; model?: unknown };
+  try {
+    mod = (await import(pathToFileURL(resolve(path)).href)) as typeof mod;
+  } catch (e) {
+    throw new KilnError(`kiln ${command}: cannot import "${path}" as a module exporting a model: ${(e as Error).message?.split('\n')[0] ?? String(e)}.`);
+  }
   let m = mod.default ?? mod.model;
   if (typeof m === 'function' && !(m.prototype instanceof LayersModel)) m = await (m as () => unknown)();
   if (!(m instanceof LayersModel)) throw new KilnError(`kiln ${command}: "${path}" must export a model (default export, or a function returning one), got ${m === undefined ? 'nothing' : typeof m}.`);

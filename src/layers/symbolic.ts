@@ -45,6 +45,11 @@ export class SymbolicTensor {
   toString(): string {
     return `SymbolicTensor ${show(this.shape)} from ${layer(this)}`;
   }
+
+  /** `console.log` in Node shows what `String(t)` shows. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
+  }
 }
 
 const layer = (t: SymbolicTensor) => `${t.layer.className} "${t.layer.name}"`;

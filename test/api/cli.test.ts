@@ -69,7 +69,9 @@ describe('kiln compile / info / run', () => {
 
   test('bad input: a one-line reason, exit 1; bad usage: exit 2', async () => {
     expect(await failure(['compile', modelPath])).toEqual([2, 'kiln compile: -o <artifact> is required.']);
-    expect(await failure(['compile', join(dir, 'nope.kiln'), '-o', join(dir, 'x')])).toEqual([1, `loadModel: cannot read "${join(dir, 'nope.kiln')}": ENOENT.`]);
+    expect(await failure(['compile', join(dir, 'nope.kiln'), '-o', join(dir, 'x')])).toEqual([1, `kiln compile: cannot read "${join(dir, 'nope.kiln')}": no such file.`]);
+    expect(await failure(['compile', dir, '-o', join(dir, 'x')])).toEqual([1, `kiln compile: "${dir}" is a directory; expected a model file (a saved .kiln model, or a .js module exporting a model).`]);
+    expect(await failure(['run', artifact, dir])).toEqual([1, expect.stringMatching(/^kiln run: cannot read ".*": EISDIR/)]);
     expect((await failure(['compile', modelPath, '-o', join(dir, 'x'), '--bogus']))[0]).toBe(2);
     expect(await failure(['frobnicate'])).toEqual([2, 'kiln: unknown command "frobnicate"; commands are demo, compile, run, info, train, board (kiln --help).']);
     const bad = join(dir, 'bad.json');
