@@ -58,7 +58,8 @@ export function maxNorm(options: MaxNormArgs = {}): Constraint {
 }
 
 /** `w · (w ≥ 0)`. */
-export function nonNeg(): Constraint {
+export function nonNeg(options: Record<never, never> = {}): Constraint {
+  checkOptions('constraints.nonNeg', options, []);
   return { className: 'NonNeg', config: {}, apply: (w) => F.mul(w, F.cast(F.ge(w, 0), 'float32')) };
 }
 

@@ -327,8 +327,8 @@ const checked = <O extends object>(name: string, keys: readonly string[], make: 
   return make(options);
 };
 
-export const zeros = (): Initializer => new Zeros();
-export const ones = (): Initializer => new Ones();
+export const zeros = checked<Record<never, never>>('zeros', [], () => new Zeros());
+export const ones = checked<Record<never, never>>('ones', [], () => new Ones());
 export const constant = checked<{ value: number }>('constant', ['value'], (o) => new Constant(o));
 export const randomUniform = checked<RandomUniformOptions>('randomUniform', optionKeys<RandomUniformOptions>({ minval: true, maxval: true, seed: true }), (o) => new RandomUniform(o));
 export const randomNormal = checked<RandomNormalOptions>('randomNormal', normalKeys, (o) => new RandomNormal(o));

@@ -24,6 +24,7 @@
  * Keras' per-batch logs, and would be the one runtime dependency of a library
  * that also runs in browsers.
  */
+import { checkOptions, optionKeys } from '../../compiler/check.js';
 import type { Callback, Logs, TrainingParams } from './sequential.js';
 
 export interface ProgbarOptions {
@@ -112,6 +113,7 @@ export class ProgbarLogger implements Callback {
   private seen = 0;
 
   constructor(options: ProgbarOptions = {}) {
+    checkOptions('ProgbarLogger', options, optionKeys<ProgbarOptions>({ mode: true, write: true, now: true, width: true, interval: true, columns: true }));
     const stdout = nodeStdout();
     this.write = options.write ?? (stdout ? (t) => void stdout.write(t) : lineWriter());
     const mode = options.mode ?? 'auto';

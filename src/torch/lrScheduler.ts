@@ -6,6 +6,7 @@
  * or β₁, runtime inputs too.
  * @example const sched = new kiln.optim.lrScheduler.StepLR(opt, { stepSize: 10, gamma: 0.1 }); sched.step();
  */
+import { checkOptions, optionKeys } from '../../compiler/check.js';
 import { userError } from '../../compiler/errors.js';
 import { captureOrigin } from '../../compiler/source.js';
 import type { Optimizer } from './optim.js';
@@ -28,19 +29,28 @@ export abstract class LRScheduler {
 
 /** lr · gamma^floor(t / stepSize). */
 export class StepLR extends LRScheduler {
-  constructor(optimizer: Optimizer, readonly options: { stepSize: number; gamma?: number }) { super(optimizer); }
+  constructor(optimizer: Optimizer, readonly options: { stepSize: number; gamma?: number }) {
+    checkOptions('optim.lrScheduler.StepLR', options, ['stepSize', 'gamma']);
+    super(optimizer);
+  }
   protected rate(base: number, t: number): number { return base * (this.options.gamma ?? 0.1) ** Math.floor(t / this.options.stepSize); }
 }
 
 /** lr · gamma^t. */
 export class ExponentialLR extends LRScheduler {
-  constructor(optimizer: Optimizer, readonly options: { gamma: number }) { super(optimizer); }
+  constructor(optimizer: Optimizer, readonly options: { gamma: number }) {
+    checkOptions('optim.lrScheduler.ExponentialLR', options, ['gamma']);
+    super(optimizer);
+  }
   protected rate(base: number, t: number): number { return base * this.options.gamma ** t; }
 }
 
 /** etaMin + (lr − etaMin)·(1 + cos(π·t/tMax))/2. */
 export class CosineAnnealingLR extends LRScheduler {
-  constructor(optimizer: Optimizer, readonly options: { tMax: number; etaMin?: number }) { super(optimizer); }
+  constructor(optimizer: Optimizer, readonly options: { tMax: number; etaMin?: number }) {
+    checkOptions('optim.lrScheduler.CosineAnnealingLR', options, ['tMax', 'etaMin']);
+    super(optimizer);
+  }
   protected rate(base: number, t: number): number {
     const min = this.options.etaMin ?? 0;
     return min + ((base - min) * (1 + Math.cos((Math.PI * t) / this.options.tMax))) / 2;
@@ -82,6 +92,7 @@ export class OneCycleLR extends LRScheduler {
     super(optimizer);
     const { maxLr, totalSteps, pctStart = 0.3, divFactor = 25, finalDivFactor = 1e4, threePhase = false, cycleMomentum = true, baseMomentum = 0.85, maxMomentum = 0.95 } = options;
     const subject = 'optim.lrScheduler.OneCycleLR';
+    checkOptions(subject, options, optionKeys<OneCycleOptions>({ maxLr: true, totalSteps: true, pctStart: true, divFactor: true, finalDivFactor: true, threePhase: true, cycleMomentum: true, baseMomentum: true, maxMomentum: true }));
     if (!(Number.isInteger(totalSteps) && totalSteps > 0)) throw userError(subject, `expected totalSteps a positive integer, got ${totalSteps}`, captureOrigin());
     if (!(pctStart >= 0 && pctStart <= 1)) throw userError(subject, `expected pctStart in [0, 1], got ${pctStart}`, captureOrigin());
     const [initial, top, low] = [maxLr / divFactor, maxLr, maxLr / divFactor / finalDivFactor];
@@ -132,7 +143,9 @@ export class ReduceLROnPlateau {
   private best = Infinity;
   private bad = 0;
   private cooldown = 0;
-  constructor(readonly optimizer: Optimizer, readonly options: { mode?: 'min' | 'max'; factor?: number; patience?: number; threshold?: number; cooldown?: number; minLr?: number } = {}) {}
+  constructor(readonly optimizer: Optimizer, readonly options: { mode?: 'min' | 'max'; factor?: number; patience?: number; threshold?: number; cooldown?: number; minLr?: number } = {}) {
+    checkOptions('optim.lrScheduler.ReduceLROnPlateau', options, ['mode', 'factor', 'patience', 'threshold', 'cooldown', 'minLr']);
+  }
   step(metric: number): void {
     const { mode = 'min', factor = 0.1, patience = 10, threshold = 1e-4, minLr = 0 } = this.options;
     const value = mode === 'min' ? metric : -metric;
