@@ -6,10 +6,21 @@ import { apply, Tensor } from '../tensor.js';
 import type { DType } from '../types.js';
 import type { UnaryParams } from '../ops/unary.js';
 import type { BinaryParams } from '../ops/binary.js';
-import { checkTensor, fail, operands, scalar, type TensorLike } from './util.js';
+import { checkTensor, fail, operands, recordable, scalar, type FunctionalTensor, type TensorLike } from './util.js';
 
-const unary = (op: keyof UnaryParams & string) => (x: Tensor): Tensor => apply(op, [checkTensor(op, x)], {} as never);
-const binary = (op: keyof BinaryParams & string) => (a: TensorLike, b: TensorLike): Tensor => apply(op, operands(op, a, b), {} as never);
+/** A unary op: on a Tensor a Tensor; on a functional-API tensor, that tensor's next layer (see `recordable`). */
+export interface UnaryOp {
+  (x: Tensor): Tensor;
+  <S extends FunctionalTensor>(x: S): S;
+}
+/** A binary op with broadcasting; numbers become scalars of the other operand's dtype. */
+export interface BinaryOp {
+  (a: TensorLike, b: TensorLike): Tensor;
+  <S extends FunctionalTensor>(a: S | TensorLike, b: S | TensorLike): S;
+}
+
+const unary = (op: keyof UnaryParams & string): UnaryOp => recordable(op, (x: Tensor): Tensor => apply(op, [checkTensor(op, x)], {} as never)) as UnaryOp;
+const binary = (op: keyof BinaryParams & string): BinaryOp => recordable(op, (a: TensorLike, b: TensorLike): Tensor => apply(op, operands(op, a, b), {} as never)) as BinaryOp;
 
 export const neg = unary('neg');
 export const abs = unary('abs');
@@ -51,16 +62,16 @@ export const logicalAnd = binary('logicalAnd');
 export const logicalOr = binary('logicalOr');
 
 /** Elementwise `condition ? a : b`, with broadcasting. */
-export function where(condition: Tensor, a: TensorLike, b: TensorLike): Tensor {
+function whereOp(condition: Tensor, a: TensorLike, b: TensorLike): Tensor {
   const [x, y] = operands('where', a, b);
   return apply('where', [checkTensor('where', condition, 'condition'), x, y], {});
 }
 
-export function clip(x: Tensor, min: number, max: number): Tensor {
+function clipOp(x: Tensor, min: number, max: number): Tensor {
   return apply('clip', [checkTensor('clip', x)], { min, max });
 }
 
-export function cast(x: Tensor, dtype: DType): Tensor {
+function castOp(x: Tensor, dtype: DType): Tensor {
   if (!['float32', 'int32', 'bool'].includes(dtype)) fail('cast', `expected dtype float32, int32 or bool, got ${String(dtype)}`);
   return checkTensor('cast', x).dtype === dtype ? x : apply('cast', [x], { dtype });
 }
@@ -111,3 +122,8 @@ export function onesLike(x: Tensor): Tensor {
 export function fullLike(x: Tensor, value: number): Tensor {
   return apply('broadcastTo', [scalar(value, x.dtype)], { shape: x.type.shape });
 }
+
+// recorded as a layer when given a functional-API tensor (see recordable)
+export const where = recordable('where', whereOp);
+export const clip = recordable('clip', clipOp);
+export const cast = recordable('cast', castOp);

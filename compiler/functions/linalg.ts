@@ -5,14 +5,14 @@
 import { apply, Tensor } from '../tensor.js';
 import { formatType } from '../types.js';
 import { expandDims, squeeze } from './movement.js';
-import { checkTensor, fail } from './util.js';
+import { checkTensor, fail, recordable } from './util.js';
 
 export interface MatmulOptions {
   transposeA?: boolean;
   transposeB?: boolean;
 }
 
-export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
+function matmulOp(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
   checkTensor('matmul', a, 'a');
   checkTensor('matmul', b, 'b');
   const transposeA = options.transposeA ?? false;
@@ -32,3 +32,6 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
 export function dot(a: Tensor, b: Tensor): Tensor {
   return matmul(a, b);
 }
+
+// recorded as a layer when given a functional-API tensor (see recordable)
+export const matmul = recordable('matmul', matmulOp);

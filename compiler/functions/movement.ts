@@ -6,7 +6,7 @@
 import { apply, Tensor } from '../tensor.js';
 import { BATCH, formatType, type Dim, type Shape } from '../types.js';
 import { cast, eq } from './elementwise.js';
-import { checkTensor, fail, normalizeAxis } from './util.js';
+import { checkTensor, fail, normalizeAxis, recordable } from './util.js';
 
 /** Reshape to a fully known shape (BATCH where the batch dimension goes). */
 export function reshapeTo(x: Tensor, shape: Shape): Tensor {
@@ -18,7 +18,7 @@ export function reshapeTo(x: Tensor, shape: Shape): Tensor {
  * Reshape; one dimension may be -1 (inferred) and one null (the batch dimension).
  * On a tensor with a batch dimension, a lone -1 stands for it when the rest fits.
  */
-export function reshape(x: Tensor, shape: readonly (number | null)[]): Tensor {
+function reshapeOp(x: Tensor, shape: readonly (number | null)[]): Tensor {
   checkTensor('reshape', x);
   const known = shape.reduce<number>((a, d) => (d === null || d === -1 ? a : a * d), 1);
   const inferred = shape.filter((d) => d === -1).length;
@@ -40,7 +40,7 @@ export function reshape(x: Tensor, shape: readonly (number | null)[]): Tensor {
   return reshapeTo(x, target);
 }
 
-export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
+function transposeOp(x: Tensor, perm?: readonly number[]): Tensor {
   checkTensor('transpose', x);
   const p = perm ? perm.map((a) => normalizeAxis('transpose', a, x.rank)) : Array.from({ length: x.rank }, (_, i) => x.rank - 1 - i);
   return p.every((a, i) => a === i) ? x : apply('transpose', [x], { perm: p });
@@ -53,7 +53,7 @@ export function broadcastTo(x: Tensor, shape: readonly (Dim | null)[]): Tensor {
   return same ? x : apply('broadcastTo', [x], { shape: target });
 }
 
-export function expandDims(x: Tensor, axis = 0): Tensor {
+function expandDimsOp(x: Tensor, axis = 0): Tensor {
   const a = normalizeAxis('expandDims', axis, checkTensor('expandDims', x).rank + 1);
   const shape = [...x.type.shape];
   shape.splice(a, 0, 1);
@@ -61,7 +61,7 @@ export function expandDims(x: Tensor, axis = 0): Tensor {
 }
 
 /** Removes the given size-1 axes, or all of them. */
-export function squeeze(x: Tensor, axis?: number | readonly number[]): Tensor {
+function squeezeOp(x: Tensor, axis?: number | readonly number[]): Tensor {
   checkTensor('squeeze', x);
   const axes = axis === undefined ? x.type.shape.flatMap((d, i) => (d === 1 ? [i] : [])) : (typeof axis === 'number' ? [axis] : axis).map((a) => normalizeAxis('squeeze', a, x.rank));
   for (const a of axes) if (x.type.shape[a] !== 1) fail('squeeze', `expected axis ${a} of ${formatType(x.type)} to have size 1`);
@@ -127,7 +127,7 @@ export function padWith(x: Tensor, low: readonly number[], high: readonly number
   return none ? x : apply('pad', [x], { low: [...low], high: [...high], interior: [...interior], value });
 }
 
-export function concat(xs: readonly Tensor[], axis = 0): Tensor {
+function concatOp(xs: readonly Tensor[], axis = 0): Tensor {
   if (!Array.isArray(xs) || xs.length === 0) fail('concat', 'expected a non-empty array of tensors');
   xs.forEach((x, i) => checkTensor('concat', x, `tensor ${i}`));
   if (xs.length === 1) return xs[0]!;
@@ -184,3 +184,9 @@ export function oneHot(indices: Tensor, depth: number): Tensor {
   return cast(eq(expandDims(indices, -1), range), 'float32');
 }
 
+// recorded as a layer when given a functional-API tensor (see recordable)
+export const reshape = recordable('reshape', reshapeOp);
+export const transpose = recordable('transpose', transposeOp);
+export const expandDims = recordable('expandDims', expandDimsOp);
+export const squeeze = recordable('squeeze', squeezeOp);
+export const concat = recordable('concat', concatOp);

@@ -5,7 +5,7 @@
 import type { Tensor } from '../tensor.js';
 import { div, exp, stopGradient, sub } from './elementwise.js';
 import { logSumExp, max, sum } from './reduce.js';
-import { checkTensor, fail, normalizeAxis } from './util.js';
+import { checkTensor, fail, normalizeAxis, recordable } from './util.js';
 import { formatType } from '../types.js';
 
 function floatInput(op: string, x: Tensor, axis: number): number {
@@ -14,13 +14,17 @@ function floatInput(op: string, x: Tensor, axis: number): number {
   return normalizeAxis(op, axis, x.rank);
 }
 
-export function softmax(x: Tensor, axis = -1): Tensor {
+function softmaxOp(x: Tensor, axis = -1): Tensor {
   const a = floatInput('softmax', x, axis);
   const e = exp(sub(x, stopGradient(max(x, a, true))));
   return div(e, sum(e, a, true));
 }
 
-export function logSoftmax(x: Tensor, axis = -1): Tensor {
+function logSoftmaxOp(x: Tensor, axis = -1): Tensor {
   const a = floatInput('logSoftmax', x, axis);
   return sub(x, logSumExp(x, a, true));
 }
+
+// recorded as a layer when given a functional-API tensor (see recordable)
+export const softmax = recordable('softmax', softmaxOp);
+export const logSoftmax = recordable('logSoftmax', logSoftmaxOp);

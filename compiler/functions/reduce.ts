@@ -9,7 +9,7 @@ import { reducedShape } from '../ops/reduce.js';
 import { div, exp, log, mul, square, sub, add } from './elementwise.js';
 import { reshapeTo } from './movement.js';
 import { stopGradient } from './elementwise.js';
-import { checkTensor, fail, normalizeAxes, normalizeAxis } from './util.js';
+import { checkTensor, fail, normalizeAxes, normalizeAxis, recordable } from './util.js';
 
 type Axes = number | readonly number[] | undefined;
 
@@ -21,10 +21,10 @@ function reduction(op: 'sum' | 'prod' | 'max' | 'min') {
   };
 }
 
-export const sum = reduction('sum');
-export const prod = reduction('prod');
-export const max = reduction('max');
-export const min = reduction('min');
+export const sum = recordable('sum', reduction('sum'));
+export const prod = recordable('prod', reduction('prod'));
+export const max = recordable('max', reduction('max'));
+export const min = recordable('min', reduction('min'));
 
 export function argmax(x: Tensor, axis = -1): Tensor {
   return apply('argmax', [checkTensor('argmax', x)], { axis: normalizeAxis('argmax', axis, x.rank) });
@@ -46,7 +46,7 @@ function count(x: Tensor, axes: readonly number[]): number | Tensor {
   return dynamic ? mul(dynamic, n) : n;
 }
 
-export function mean(x: Tensor, axis?: Axes, keepDims = false): Tensor {
+function meanOp(x: Tensor, axis?: Axes, keepDims = false): Tensor {
   checkTensor('mean', x);
   if (x.dtype !== 'float32') fail('mean', `expected float32, got ${formatType(x.type)}`);
   const axes = normalizeAxes('mean', axis, x);
@@ -83,3 +83,6 @@ export function sumTo(x: Tensor, shape: Shape): Tensor {
   const summed = axes.length ? apply('sum', [x], { axes, keepDims: true }) : x;
   return reshapeTo(summed, shape);
 }
+
+// recorded as a layer when given a functional-API tensor (see recordable)
+export const mean = recordable('mean', meanOp);

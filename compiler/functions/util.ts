@@ -20,12 +20,54 @@ export function scalar(value: number, dtype: DType = 'float32'): Tensor {
   return Tensor.concrete({ dtype, shape: [], data });
 }
 
+/**
+ * A functional-API tensor (kiln.input / layer.apply output, defined in src/) as
+ * the op functions see it: an op given one is recorded as a layer of the model
+ * being built (Keras' TFOpLambda) by the hook the front end registers.
+ */
+export interface FunctionalTensor {
+  readonly layer: object;
+  readonly inputs: readonly object[];
+  readonly shape: readonly number[];
+}
+
+/** What the functional API registers: which values are its tensors, and how an op on them is recorded. */
+export interface FunctionalHook {
+  is(x: unknown): x is FunctionalTensor;
+  record(op: string, fn: (...args: never[]) => Tensor, args: readonly unknown[]): FunctionalTensor;
+}
+
+let functional: FunctionalHook | undefined;
+
+/** Registers the functional API's hook (src/layers/opLayer.ts does, once). */
+export function setFunctionalHook(hook: FunctionalHook): void {
+  functional = hook;
+}
+
+/** A Tensor parameter that also takes functional-API tensors `S` (lists of tensors too). */
+type Lift<T, S> = T extends Tensor ? S | Tensor : T extends readonly Tensor[] ? readonly (S | Tensor)[] : T;
+
+/** An op as `recordable` returns it: on Tensors as before; given functional-API tensors, a functional-API tensor. */
+export type Recorded<F extends (...args: never[]) => Tensor> = F & (<S extends FunctionalTensor>(...args: LiftAll<Parameters<F>, S>) => S);
+/** Each parameter lifted (a homomorphic map over the tuple keeps it a tuple, optional parameters included). */
+type LiftAll<P extends readonly unknown[], S> = { [K in keyof P]: Lift<P[K], S> };
+
+/** `fn`, recorded as a layer when an argument (or an element of a list argument) is a functional-API tensor. */
+export function recordable<F extends (...args: never[]) => Tensor>(op: string, fn: F): Recorded<F> {
+  const wrapped = (...args: unknown[]): unknown => {
+    const hook = functional;
+    if (hook && args.some((a) => hook.is(a) || (Array.isArray(a) && a.some((e) => hook.is(e))))) return hook.record(op, fn, args);
+    return (fn as unknown as (...a: unknown[]) => Tensor)(...args);
+  };
+  return wrapped as unknown as Recorded<F>;
+}
+
 const isSymbolic = (x: unknown): boolean => typeof x === 'object' && x !== null && x.constructor?.name === 'SymbolicTensor';
 
 /** What a non-tensor operand was, for errors; a functional-API SymbolicTensor gets a hint. */
 function notATensor(op: string, x: unknown, expected: string): never {
   if (isSymbolic(x)) {
-    fail(op, `expected ${expected}, got ${String(x)}; a raw op cannot take a functional-API tensor (from kiln.input or layer.apply): put it in a layer (kiln.layers.activation, kiln.layers.add, …) or write a subclassed kiln.Model whose call uses the op`);
+    fail(op, `expected ${expected}, got ${String(x)}; ${op} is not recorded as a layer on functional-API tensors (elementwise ops, matmul, reshape, transpose, expandDims, squeeze, concat, softmax and reductions are): use a kiln.layers layer, or a subclassed kiln.Model whose call uses ${op}`);
   }
   return fail(op, `expected ${expected}, got ${x === null ? 'null' : describe(x)}`);
 }

@@ -27,6 +27,7 @@ export { Dropout, dropout, SpatialDropout2D, spatialDropout2d, type DropoutArgs 
 export { BatchNormalization, batchNormalization, type BatchNormalizationArgs } from './normalization.js';
 export { Add, add, Concatenate, concatenate, Merge, Multiply, multiply, type ConcatenateArgs } from './merge.js';
 export { SymbolicTensor } from './symbolic.js';
+export { OpLambda, type OpLambdaArgs } from './opLayer.js';
 export * as regularizers from './regularizers.js';
 export * as constraints from './constraints.js';
 export type { Regularizer, RegularizerIdentifier } from './regularizers.js';

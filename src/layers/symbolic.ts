@@ -8,12 +8,17 @@
  */
 import { KilnError } from '../../compiler/errors.js';
 import { Tensor } from '../../compiler/tensor.js';
+import type { DType } from '../../compiler/types.js';
 import { checkedWeights, type CallContext, type Layer, type Shape } from './layer.js';
 
 /** A layer applied to a list of inputs (the merge layers): `apply([a, b])`. */
 export interface MultiInputLayer {
   callMany(xs: readonly Tensor[], weights: Readonly<Record<string, Tensor>>, ctx: CallContext): Tensor;
   computeOutputShapeMany(shapes: readonly Shape[]): Shape;
+  /** Takes one input or a list (an op layer: `kiln.mul(x, 2)` and `kiln.concat([a, b])`); merge layers take only lists. */
+  readonly acceptsOne?: boolean;
+  /** The output dtype for inputs of these shapes and dtypes (float32 when absent). */
+  outputDtypeMany?(shapes: readonly Shape[], dtypes: readonly DType[]): DType;
 }
 
 export const isMultiInput = (layer: Layer): layer is Layer & MultiInputLayer => typeof (layer as Partial<MultiInputLayer>).callMany === 'function';
@@ -29,7 +34,7 @@ export class SymbolicTensor {
   constructor(
     /** Without the batch dimension. */
     readonly shape: Shape,
-    readonly dtype: 'float32' | 'int32',
+    readonly dtype: DType,
     /** The layer whose call produced it (an InputLayer for `kiln.input`). */
     readonly layer: Layer,
     /** What that layer was applied to (none for an input). */
@@ -110,9 +115,10 @@ export function applyLayer(layer: Layer, inputs: unknown): SymbolicTensor | Tens
   if (list.length === 0) throw new KilnError(`${subject}: apply expected a SymbolicTensor, a Tensor or a list of them, got an empty list.`);
   if (list.every((t) => t instanceof SymbolicTensor)) {
     const xs = list as readonly SymbolicTensor[];
-    if (!Array.isArray(inputs) && isMultiInput(layer)) throw new KilnError(`${subject}: expected a list of inputs, got one.`);
+    if (!Array.isArray(inputs) && isMultiInput(layer) && !layer.acceptsOne) throw new KilnError(`${subject}: expected a list of inputs, got one.`);
     const shape = outputShapeOf(layer, xs.map((x) => x.shape));
-    return new SymbolicTensor(shape, 'float32', layer, xs);
+    const dtype = isMultiInput(layer) && layer.outputDtypeMany ? layer.outputDtypeMany(xs.map((x) => x.shape), xs.map((x) => x.dtype)) : 'float32';
+    return new SymbolicTensor(shape, dtype, layer, xs);
   }
   if (list.every((t) => t instanceof Tensor)) {
     if (!tensorApplier) throw new KilnError(`${subject}: apply on a Tensor binds the layer's weights only inside a kiln.Model's call; outside one, apply it to kiln.input(...) symbolic tensors and build a kiln.model.`);

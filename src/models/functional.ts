@@ -123,7 +123,7 @@ export class Functional extends LayersModel {
   protected topology(): Topology {
     return {
       layers: this.shapes,
-      inputs: this.inputs.map((t) => ({ shape: t.shape, dtype: t.dtype })),
+      inputs: this.inputs.map((t) => ({ shape: t.shape, dtype: t.dtype as 'float32' | 'int32' })), // inputs come from kiln.input: float32 or int32
       outputs: this.outputs.map((t) => t.shape),
     };
   }

@@ -46,7 +46,7 @@ const layerClasses: Record<string, new (args: never) => Layer> = {
   MaxPooling1D: L.MaxPooling1D, MaxPooling2D: L.MaxPooling2D, AveragePooling1D: L.AveragePooling1D, AveragePooling2D: L.AveragePooling2D,
   GlobalAveragePooling1D: L.GlobalAveragePooling1D, GlobalAveragePooling2D: L.GlobalAveragePooling2D, GlobalMaxPooling2D: L.GlobalMaxPooling2D,
   Embedding: L.Embedding, LayerNormalization: L.LayerNormalization, BatchNormalization: L.BatchNormalization,
-  Dropout: L.Dropout, SpatialDropout2D: L.SpatialDropout2D, Add: L.Add, Multiply: L.Multiply, Concatenate: L.Concatenate,
+  Dropout: L.Dropout, SpatialDropout2D: L.SpatialDropout2D, Add: L.Add, Multiply: L.Multiply, Concatenate: L.Concatenate, OpLambda: L.OpLambda,
   InputLayer,
 } as unknown as Record<string, new (args: never) => Layer>;
 
