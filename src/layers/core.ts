@@ -60,7 +60,10 @@ export interface KernelArgs extends WeightPenaltyArgs {
   biasInitializer?: InitializerIdentifier;
 }
 
-/** The option keys of {@link KernelArgs}, for the layers' `optionKeys`. */
+/**
+ * The option keys of {@link KernelArgs}, for the layers' `optionKeys`.
+ * @example optionKeys<Conv2DArgs>({ filters: true, kernelSize: true, strides: true, padding: true, dataFormat: true, dilationRate: true, ...KERNEL_KEYS, ...LAYER_KEYS })
+ */
 export const KERNEL_KEYS = {
   activation: true, useBias: true, kernelInitializer: true, biasInitializer: true,
   kernelRegularizer: true, biasRegularizer: true, kernelConstraint: true, biasConstraint: true,

@@ -67,10 +67,16 @@ export function resetLayerNames(): void {
   nameCounters.clear();
 }
 
-/** The option keys every layer takes (see `optionKeys` in compiler/check.ts). */
+/**
+ * The option keys every layer takes (see `optionKeys` in compiler/check.ts).
+ * @example static override readonly optionKeys = optionKeys<DenseArgs>({ units: true, ...KERNEL_KEYS, ...LAYER_KEYS });
+ */
 export const LAYER_KEYS = { name: true, inputShape: true, trainable: true } as const;
 
-/** The factory's name for a layer class: 'Dense' → 'dense', 'Conv2DTranspose' → 'conv2dTranspose'. */
+/**
+ * The factory's name for a layer class, as errors name it.
+ * @example factoryName('Conv2DTranspose') // 'conv2dTranspose'
+ */
 export const factoryName = (className: string): string => (className[0]!.toLowerCase() + className.slice(1)).replace(/(\d)D/g, '$1d');
 
 export const formatShape = (shape: readonly (number | null)[]): string => `[${shape.map((d) => (d === null ? 'null' : d)).join(',')}]`;

@@ -29,7 +29,10 @@ const ops = F as unknown as Record<string, ((...args: unknown[]) => Tensor) | un
 
 const isMarker = (t: unknown, kind: 'input' | 'tensor'): boolean => typeof t === 'object' && t !== null && !Array.isArray(t) && (t as { kiln?: unknown }).kiln === kind;
 
-/** A raw op applied to functional-API tensors: no weights; its call runs the op. */
+/**
+ * A raw op applied to functional-API tensors: no weights; its call runs the op.
+ * @example const y = kiln.mul(kiln.input({ shape: [4] }), 2); y.layer // OpLambda "mul"
+ */
 export class OpLambda extends Layer implements MultiInputLayer {
   static override readonly optionKeys = [...Object.keys(LAYER_KEYS), 'op', 'args'] as const;
   readonly className = 'OpLambda';

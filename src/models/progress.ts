@@ -81,7 +81,10 @@ function perStep(ms: number): string {
 
 const logItems = (logs: Logs) => Object.entries(logs).map(([k, v]) => ` - ${k}: ${formatValue(v)}`);
 
-/** `head` then the log items, on lines of at most `columns` characters: items that do not fit go to indented continuation lines. */
+/**
+ * `head` then the log items, on lines of at most `columns` characters: items that do not fit go to indented continuation lines.
+ * @example wrapLine('Epoch 1/5 - 2s', [' - loss: 0.5000', ' - accuracy: 0.9000'], 30) // 'Epoch 1/5 - 2s - loss: 0.5000\n   accuracy: 0.9000'
+ */
 export function wrapLine(head: string, items: readonly string[], columns: number): string {
   const lines: string[] = [];
   let line = head;

@@ -100,7 +100,10 @@ export interface ApplyGradientsOptions {
   constrain?: (param: Tensor, updated: Tensor) => Tensor;
 }
 
-/** The option keys every optimizer takes (see `optionKeys` in compiler/check.ts). */
+/**
+ * The option keys every optimizer takes (see `optionKeys` in compiler/check.ts).
+ * @example static override readonly optionKeys = optionKeys<SgdOptions>({ momentum: true, nesterov: true, dampening: true, ...OPTIMIZER_KEYS });
+ */
 export const OPTIMIZER_KEYS = { learningRate: true, clipnorm: true, clipvalue: true, globalClipnorm: true, weightDecay: true, name: true, convention: true } as const;
 
 const finite = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
