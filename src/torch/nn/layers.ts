@@ -32,19 +32,19 @@ function checkDims(subject: string, dims: Record<string, unknown>, weightShape: 
   checkSize(subject, 'a weight', weightShape());
 }
 
-/** nn.Linear's options. */
+/** nn.Linear's options. @example new kiln.nn.Linear(784, 10, { bias: false, seed: 1 }) */
 export interface LinearOptions { bias?: boolean; seed?: number }
-/** nn.Conv2d's options: F.conv2d's and bias, seed. */
+/** nn.Conv2d's options: F.conv2d's and bias, seed. @example new kiln.nn.Conv2d(1, 8, 3, { padding: 1 }) */
 export type Conv2dOptions = Fn.ConvOptions & { bias?: boolean; seed?: number };
-/** nn.Conv1d's options. */
+/** nn.Conv1d's options. @example new kiln.nn.Conv1d(4, 8, 3, { stride: 2 }) */
 export interface Conv1dOptions { stride?: number; padding?: number | 'same' | 'valid'; dilation?: number; groups?: number; bias?: boolean; seed?: number }
-/** nn.ConvTranspose2d's options. */
+/** nn.ConvTranspose2d's options. @example new kiln.nn.ConvTranspose2d(8, 4, 2, { stride: 2 }) */
 export interface ConvTranspose2dOptions { stride?: Pair; padding?: Pair; outputPadding?: Pair; dilation?: Pair; bias?: boolean; seed?: number }
-/** nn.BatchNorm1d / BatchNorm2d's options. */
+/** nn.BatchNorm1d / BatchNorm2d's options. @example new kiln.nn.BatchNorm2d(8, { momentum: 0.01 }) */
 export interface BatchNormOptions { eps?: number; momentum?: number; affine?: boolean; trackRunningStats?: boolean }
-/** nn.LayerNorm's options. */
+/** nn.LayerNorm's options. @example new kiln.nn.LayerNorm(64, { eps: 1e-6 }) */
 export interface LayerNormOptions { eps?: number; elementwiseAffine?: boolean }
-/** nn.Dropout's and nn.Embedding's options. */
+/** nn.Dropout's and nn.Embedding's options. @example new kiln.nn.Dropout(0.1, { seed: 0 }) */
 export interface SeedOption { seed?: number }
 
 const keys = {
