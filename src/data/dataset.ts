@@ -11,13 +11,34 @@
  */
 import { checkOptions } from '../../compiler/check.js';
 import { KilnError } from '../../compiler/errors.js';
-import type { Data, Value } from '../../compiler/ops/op.js';
 import { nextSeed, stepStream, uniformAt } from '../../compiler/random.js';
 import { Tensor } from '../../compiler/tensor.js';
 import { formatType } from '../../compiler/types.js';
+import { type Batched, concreteValue, describe, type PaddedShape, padStack, row, stack, type Unbatched, unstack } from './elements.js';
+import { readCacheFile, writeCacheFile } from './cacheFile.js';
 
-/** An element with its Tensors (and numbers) stacked along a new leading batch dimension. */
-export type Batched<T> = T extends Tensor | number ? Tensor : T extends readonly unknown[] ? { -readonly [K in keyof T]: Batched<T[K]> } : { [K in keyof T]: Batched<T[K]> };
+export type { Batched, PaddedShape, Unbatched };
+
+/** tf.data.AUTOTUNE: let kiln choose the parallelism (4 calls in flight). */
+export const AUTOTUNE = -1;
+
+export interface PaddedBatchOptions {
+  /** The shape to pad each Tensor to (null: the longest in the batch), following the element's structure. */
+  paddedShapes?: PaddedShape | readonly PaddedShape[] | Readonly<Record<string, PaddedShape>>;
+  /** The value padding takes (default 0): one number, or one per Tensor following the element's structure. */
+  paddingValues?: number | readonly number[] | Readonly<Record<string, number>>;
+  /** Drop a last, smaller batch. */
+  dropRemainder?: boolean;
+}
+
+export interface InterleaveOptions {
+  /** How many input elements' datasets are read in turn (default 4). */
+  cycleLength?: number;
+  /** How many consecutive elements come from each before the next (default 1). */
+  blockLength?: number;
+  /** Above 1 (or AUTOTUNE), the cycle's datasets read ahead concurrently. */
+  numParallelCalls?: number;
+}
 
 /**
  * The number of elements: a count, `Infinity` (repeated forever), or undefined
@@ -46,11 +67,35 @@ export class Dataset<T> {
     return out;
   }
 
-  /** Each element passed through `fn` (run lazily, again at each iteration). */
-  map<U>(fn: (element: T) => U | Promise<U>): Dataset<U> {
+  /**
+   * Each element passed through `fn` (run lazily, again at each iteration). With
+   * `numParallelCalls` > 1, up to that many calls of an async `fn` run at once
+   * (decoding, file reads), and the elements still come out in order.
+   * @example ds.map(async (path) => decode(await readFile(path)), { numParallelCalls: 4 })
+   */
+  map<U>(fn: (element: T) => U | Promise<U>, options: { numParallelCalls?: number } = {}): Dataset<U> {
+    checkOptions('Dataset.map', options, ['numParallelCalls']);
+    const parallel = parallelism('Dataset.map', options.numParallelCalls);
     const self = this;
+    if (parallel === 1) {
+      return new Dataset(async function* () {
+        for await (const e of self) yield await fn(e);
+      }, this.size);
+    }
     return new Dataset(async function* () {
-      for await (const e of self) yield await fn(e);
+      const pending: Promise<U>[] = [];
+      const it = self[Symbol.asyncIterator]();
+      try {
+        for (let r = await it.next(); !r.done; r = await it.next()) {
+          const call = Promise.resolve(r.value).then(fn);
+          call.catch(() => undefined); // awaited in order below; not an unhandled rejection meanwhile
+          pending.push(call);
+          if (pending.length >= parallel) yield await pending.shift()!;
+        }
+        while (pending.length) yield await pending.shift()!;
+      } finally {
+        await it.return?.(undefined);
+      }
     }, this.size);
   }
 
@@ -162,63 +207,240 @@ export class Dataset<T> {
       if (group.length && !dropRemainder) yield stack(group) as Batched<T>;
     }, n === undefined || n === Infinity ? n : dropRemainder ? Math.floor(n / batchSize) : Math.ceil(n / batchSize));
   }
+
+  /**
+   * The elements of each batch one by one again: every Tensor leaf is split
+   * along its first dimension (all leaves of an element must share it).
+   * @example kiln.data.fromTensors(x).batch(8).unbatch()   // the rows of x
+   */
+  unbatch(): Dataset<Unbatched<T>> {
+    const self = this;
+    return new Dataset(async function* () {
+      for await (const e of self) yield* unstack(e) as Unbatched<T>[];
+    }, this.size === 0 ? 0 : this.size === Infinity ? Infinity : undefined);
+  }
+
+  /**
+   * Batches whose Tensors may differ in shape: each is padded at the end of every
+   * dimension to the largest in the batch (or to `paddedShapes`, where a `null`
+   * means the largest) with `paddingValues` (0 by default), as tf.data's
+   * padded_batch. Shapes follow the element's structure: one shape for a Tensor
+   * element, a list or record of them for lists and records.
+   * @example kiln.data.fromArray(sentences).paddedBatch(32)   // int32 [32, longest]
+   */
+  paddedBatch(batchSize: number, options: PaddedBatchOptions = {}): Dataset<Batched<T>> {
+    checkOptions('Dataset.paddedBatch', options, ['paddedShapes', 'paddingValues', 'dropRemainder']);
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new KilnError(`Dataset.paddedBatch: expected batchSize to be a positive integer, got ${batchSize}.`);
+    const { dropRemainder = false, paddedShapes, paddingValues } = options;
+    const self = this;
+    const n = this.size;
+    return new Dataset(async function* () {
+      let group: T[] = [];
+      for await (const e of self) {
+        group.push(e);
+        if (group.length === batchSize) (yield padStack(group, paddedShapes, paddingValues) as Batched<T>, (group = []));
+      }
+      if (group.length && !dropRemainder) yield padStack(group, paddedShapes, paddingValues) as Batched<T>;
+    }, n === undefined || n === Infinity ? n : dropRemainder ? Math.floor(n / batchSize) : Math.ceil(n / batchSize));
+  }
+
+  /** This dataset's elements, then `other`'s. */
+  concatenate<U>(other: Dataset<U>): Dataset<T | U> {
+    if (!(other instanceof Dataset)) throw new KilnError(`Dataset.concatenate: expected a Dataset, got ${describe(other)}.`);
+    const self = this;
+    return new Dataset(async function* () {
+      yield* self;
+      yield* other;
+    }, this.size === undefined || other.size === undefined ? undefined : this.size + other.size);
+  }
+
+  /**
+   * Each element mapped to a Dataset (or an array or iterable), whose elements
+   * follow one another in order.
+   * @example files.flatMap((path) => kiln.data.csv(path))
+   */
+  flatMap<U>(fn: (element: T) => Dataset<U> | Iterable<U> | AsyncIterable<U> | Promise<Dataset<U> | Iterable<U>>): Dataset<U> {
+    const self = this;
+    return new Dataset(async function* () {
+      for await (const e of self) yield* iterableOf<U>('Dataset.flatMap', await fn(e));
+    }, this.size === 0 ? 0 : undefined);
+  }
+
+  /**
+   * tf.data's interleave: `cycleLength` elements at a time are mapped to datasets,
+   * and `blockLength` elements are taken from each in turn; an exhausted one is
+   * replaced by the next element's. With `numParallelCalls` > 1, the cycle's
+   * datasets are read ahead concurrently (their order stays the same).
+   * @example files.interleave((path) => kiln.data.csv(path), { cycleLength: 4 })
+   */
+  interleave<U>(fn: (element: T) => Dataset<U> | Iterable<U> | AsyncIterable<U> | Promise<Dataset<U> | Iterable<U>>, options: InterleaveOptions = {}): Dataset<U> {
+    checkOptions('Dataset.interleave', options, ['cycleLength', 'blockLength', 'numParallelCalls']);
+    const { cycleLength = 4, blockLength = 1 } = options;
+    for (const [what, v] of [['cycleLength', cycleLength], ['blockLength', blockLength]] as const) {
+      if (!Number.isInteger(v) || v < 1) throw new KilnError(`Dataset.interleave: expected ${what} to be a positive integer, got ${describe(v)}.`);
+    }
+    const ahead = parallelism('Dataset.interleave', options.numParallelCalls) > 1;
+    const self = this;
+    return new Dataset(async function* () {
+      const inputs = self[Symbol.asyncIterator]();
+      const open = async (): Promise<AsyncIterator<U> | undefined> => {
+        const r = await inputs.next();
+        if (r.done) return undefined;
+        const it = iterableOf<U>('Dataset.interleave', await fn(r.value))[Symbol.asyncIterator]();
+        return ahead ? readAhead(it, blockLength) : it;
+      };
+      const cycle: (AsyncIterator<U> | undefined)[] = [];
+      try {
+        for (let i = 0; i < cycleLength; i++) {
+          const it = await open();
+          if (!it) break;
+          cycle.push(it);
+        }
+        while (cycle.some((it) => it)) {
+          for (let slot = 0; slot < cycle.length; slot++) {
+            for (let k = 0; k < blockLength && cycle[slot]; k++) {
+              const r = await cycle[slot]!.next();
+              if (!r.done) {
+                yield r.value;
+                continue;
+              }
+              cycle[slot] = await open(); // refilled from the next input element (read from at the slot's next turn); undefined when none is left
+              break;
+            }
+          }
+        }
+      } finally {
+        await Promise.all(cycle.map((it) => it?.return?.(undefined)));
+        await inputs.return?.(undefined);
+      }
+    }, this.size === 0 ? 0 : undefined);
+  }
+
+  /**
+   * Windows of `size` consecutive elements, each a Dataset (tf.data's window),
+   * starting every `shift` elements (default `size`) and taking every `stride`-th
+   * element. The last windows may be shorter unless `dropRemainder`.
+   * @example series.window(48, { shift: 1, dropRemainder: true }).flatMap((w) => w.batch(48))
+   */
+  window(size: number, options: { shift?: number; stride?: number; dropRemainder?: boolean } = {}): Dataset<Dataset<T>> {
+    checkOptions('Dataset.window', options, ['shift', 'stride', 'dropRemainder']);
+    const { shift = size, stride = 1, dropRemainder = false } = options;
+    for (const [what, v] of [['size', size], ['shift', shift], ['stride', stride]] as const) {
+      if (!Number.isInteger(v) || v < 1) throw new KilnError(`Dataset.window: expected ${what} to be a positive integer, got ${describe(v)}.`);
+    }
+    const span = (size - 1) * stride + 1; // elements one window covers
+    const self = this;
+    const n = this.size;
+    const count = n === undefined || n === Infinity ? n : dropRemainder ? (n >= span ? Math.floor((n - span) / shift) + 1 : 0) : Math.ceil(n / shift);
+    return new Dataset(async function* () {
+      let buffer: T[] = [];
+      let start = 0; // index in the stream of buffer[0]
+      let next = 0; // index of the next window's first element
+      const take = (have: number) => {
+        const picked: T[] = [];
+        for (let k = 0; k < size && next - start + k * stride < have; k++) picked.push(buffer[next - start + k * stride]!);
+        return picked;
+      };
+      for await (const e of self) {
+        buffer.push(e);
+        while (start + buffer.length >= next + span) {
+          yield fromArray(take(buffer.length));
+          next += shift;
+          if (next > start) (buffer = buffer.slice(next - start), (start = next));
+        }
+      }
+      if (dropRemainder) return;
+      while (next < start + buffer.length) {
+        yield fromArray(take(buffer.length));
+        next += shift;
+      }
+    }, count);
+  }
+
+  /**
+   * Reads up to `bufferSize` elements ahead while the consumer works on the
+   * current one, so async producers (file reads, decoding, a `map` with
+   * `numParallelCalls`) overlap the training step.
+   * @example kiln.utils.imageDatasetFromDirectory(dir).prefetch(2)
+   */
+  prefetch(bufferSize = 1): Dataset<T> {
+    if (!Number.isInteger(bufferSize) || bufferSize < 1) throw new KilnError(`Dataset.prefetch: expected bufferSize to be a positive integer, got ${describe(bufferSize)}.`);
+    const self = this;
+    return new Dataset(() => readAhead(self[Symbol.asyncIterator](), bufferSize), this.size);
+  }
+
+  /**
+   * Remembers the elements of the first complete iteration and replays them
+   * afterwards (the pipeline before `cache` runs once). With a `filename` (Node),
+   * the elements are written there at the end of the first complete pass and
+   * read back by later iterations and later processes; the file is written
+   * atomically, so an interrupted pass leaves no partial cache.
+   * @example kiln.data.csv('big.csv').map(parse).cache('/tmp/parsed.cache').shuffle(1000).batch(64)
+   */
+  cache(filename?: string): Dataset<T> {
+    if (filename !== undefined && (typeof filename !== 'string' || filename === '')) throw new KilnError(`Dataset.cache: expected filename to be a non-empty string (or nothing, for memory), got ${describe(filename)}.`);
+    if (this.size === Infinity) throw new KilnError('Dataset.cache: the dataset is infinite (repeat() without a count); cache before repeat().');
+    const self = this;
+    let memory: T[] | undefined;
+    return new Dataset(async function* () {
+      if (!memory && filename) memory = (await readCacheFile(filename)) as T[] | undefined;
+      if (memory) return yield* memory;
+      const seen: T[] = [];
+      for await (const e of self) (seen.push(e), yield e);
+      memory = seen; // only a pass that reached the end is kept
+      if (filename) await writeCacheFile(filename, seen);
+    }, this.size);
+  }
+}
+
+/** The number of calls in flight: 1 unless asked for more (AUTOTUNE: 4). */
+function parallelism(method: string, n: number | undefined): number {
+  if (n === undefined) return 1;
+  if (n === AUTOTUNE) return 4;
+  if (!Number.isInteger(n) || n < 1) throw new KilnError(`${method}: expected numParallelCalls to be a positive integer or kiln.data.AUTOTUNE, got ${describe(n)}.`);
+  return n;
+}
+
+/** What flatMap/interleave functions may return, as an async iterable. */
+function iterableOf<U>(method: string, x: unknown): AsyncIterable<U> {
+  if (x instanceof Dataset) return x as Dataset<U>;
+  if (x !== null && typeof x === 'object' && (Symbol.asyncIterator in x || Symbol.iterator in x) && typeof x !== 'string') {
+    if (Symbol.asyncIterator in x) return x as AsyncIterable<U>;
+    const items = x as Iterable<U>;
+    return (async function* () { yield* items; })();
+  }
+  throw new KilnError(`${method}: expected the function to return a Dataset, an array or an iterable, got ${describe(x)}.`);
+}
+
+/** `it` with up to `depth` next() calls in flight: the producer runs ahead of the consumer. */
+function readAhead<U>(it: AsyncIterator<U>, depth: number): AsyncIterator<U> {
+  const queue: Promise<IteratorResult<U>>[] = [];
+  let done = false;
+  const fill = () => {
+    while (!done && queue.length < depth) {
+      const p = it.next();
+      p.then((r) => { if (r.done) done = true; }, () => { done = true; });
+      queue.push(p);
+    }
+  };
+  return {
+    next: async () => {
+      fill();
+      const r = await queue.shift()!;
+      if (!r.done) fill();
+      return r;
+    },
+    return: async (v?: unknown) => {
+      done = true;
+      await Promise.allSettled(queue.splice(0));
+      await it.return?.(v);
+      return { done: true, value: undefined };
+    },
+  };
 }
 
 function checkCount(method: string, count: number): void {
   if (!(count === Infinity || (Number.isInteger(count) && count >= 0))) throw new KilnError(`Dataset.${method}: expected a non-negative integer count, got ${count}.`);
-}
-
-function concreteValue(t: Tensor, what: string): Value {
-  if (!t.value) throw new KilnError(`kiln.data: expected ${what} to be a concrete Tensor, got a symbolic one.`);
-  return t.value;
-}
-
-/** Example i of a batch-major value: a view of its row, not a copy. */
-function row(v: Value, i: number): Tensor {
-  const width = v.data.length / v.shape[0]!;
-  return Tensor.concrete({ dtype: v.dtype, shape: v.shape.slice(1), data: v.data.subarray(i * width, (i + 1) * width) as Data });
-}
-
-/** Elements of the same structure, stacked leaf by leaf. */
-function stack(elements: readonly unknown[], path = 'element'): unknown {
-  const first = elements[0];
-  if (first instanceof Tensor) {
-    const values = elements.map((e, i) => {
-      if (!(e instanceof Tensor)) throw new KilnError(`Dataset.batch: expected ${path} of every element to be a Tensor, got ${describe(e)} in element ${i}.`);
-      const v = concreteValue(e, path);
-      if (e.dtype !== first.dtype || v.shape.length !== first.rank || v.shape.some((d, k) => d !== first.shape[k])) {
-        throw new KilnError(`Dataset.batch: expected ${path} of every element to be ${formatType(first.type)}, got ${formatType(e.type)} in element ${i}.`);
-      }
-      return v;
-    });
-    const width = values[0]!.data.length;
-    const Ctor = values[0]!.data.constructor as new (n: number) => Data;
-    const out = new Ctor(values.length * width);
-    values.forEach((v, i) => out.set(v.data, i * width));
-    return Tensor.concrete({ dtype: first.dtype, shape: [values.length, ...values[0]!.shape], data: out });
-  }
-  if (typeof first === 'number') {
-    return Tensor.concrete({ dtype: 'float32', shape: [elements.length], data: Float32Array.from(elements as number[]) });
-  }
-  if (Array.isArray(first)) {
-    return first.map((_, k) => stack(elements.map((e, i) => {
-      if (!Array.isArray(e) || e.length !== first.length) throw new KilnError(`Dataset.batch: expected every element's ${path} to be a list of ${first.length}, got ${describe(e)} in element ${i}.`);
-      return e[k];
-    }), `${path}[${k}]`));
-  }
-  if (first !== null && typeof first === 'object') {
-    return Object.fromEntries(Object.keys(first).map((k) => [k, stack(elements.map((e, i) => {
-      if (e === null || typeof e !== 'object' || !(k in e)) throw new KilnError(`Dataset.batch: expected every element's ${path} to have key "${k}", got ${describe(e)} in element ${i}.`);
-      return (e as Record<string, unknown>)[k];
-    }), `${path}.${k}`)]));
-  }
-  throw new KilnError(`Dataset.batch: expected elements made of Tensors and numbers (in lists or records), got ${describe(first)} for ${path}.`);
-}
-
-function describe(e: unknown): string {
-  if (e instanceof Tensor) return formatType(e.type);
-  if (Array.isArray(e)) return `a list of ${e.length}`;
-  return e === null ? 'null' : typeof e;
 }
 
 /**
@@ -258,4 +480,31 @@ export function fromArray<T>(items: readonly T[]): Dataset<T> {
 /** A dataset of what `make()` yields, called afresh at each iteration (its size is unknown). */
 export function generator<T>(make: () => Iterator<T> | AsyncIterator<T>): Dataset<T> {
   return new Dataset(make, undefined);
+}
+
+/**
+ * Datasets read side by side: each element is the list (or record) of their
+ * elements at the same position; it ends with the shortest.
+ * @example kiln.data.zip([images, labels]).batch(32)   // [x, y] batches
+ */
+export function zip<const D extends readonly Dataset<unknown>[] | Readonly<Record<string, Dataset<unknown>>>>(datasets: D): Dataset<{ -readonly [K in keyof D]: D[K] extends Dataset<infer U> ? U : never }> {
+  const entries = datasets !== null && typeof datasets === 'object' ? Object.entries(datasets) : [];
+  if (entries.length === 0) throw new KilnError(`kiln.data.zip: expected a non-empty list or record of Datasets, got ${describe(datasets)}.`);
+  for (const [k, d] of entries) if (!(d instanceof Dataset)) throw new KilnError(`kiln.data.zip: expected datasets${Array.isArray(datasets) ? `[${k}]` : `.${k}`} to be a Dataset, got ${describe(d)}.`);
+  const sizes = entries.map(([, d]) => (d as Dataset<unknown>).size);
+  const size = sizes.includes(undefined) ? undefined : Math.min(...(sizes as number[])); // with an unknown size, only a bound is known
+  type Out = { -readonly [K in keyof D]: D[K] extends Dataset<infer U> ? U : never };
+  return new Dataset<Out>(async function* () {
+    const its = entries.map(([, d]) => (d as Dataset<unknown>)[Symbol.asyncIterator]());
+    try {
+      for (;;) {
+        const results = await Promise.all(its.map((it) => it.next()));
+        if (results.some((r) => r.done)) return;
+        const values = results.map((r) => r.value);
+        yield (Array.isArray(datasets) ? values : Object.fromEntries(entries.map(([k], i) => [k, values[i]]))) as Out;
+      }
+    } finally {
+      await Promise.all(its.map((it) => it.return?.(undefined)));
+    }
+  }, size);
 }

@@ -1,2 +1,2 @@
 /** `kiln.data`: tf.data-style input pipelines (`fromTensors(...).shuffle(...).batch(...)`) for `model.fit` and `model.evaluate`. */
-export { Dataset, fromTensors, fromArray, generator, type Batched, type Size } from './dataset.js';
+export { AUTOTUNE, Dataset, fromTensors, fromArray, generator, zip, type Batched, type InterleaveOptions, type PaddedBatchOptions, type PaddedShape, type Size, type Unbatched } from './dataset.js';
