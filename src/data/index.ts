@@ -1,2 +1,4 @@
-/** `kiln.data`: tf.data-style input pipelines (`fromTensors(...).shuffle(...).batch(...)`) for `model.fit` and `model.evaluate`. */
+/** `kiln.data`: tf.data-style input pipelines (`fromTensors(...).shuffle(...).batch(...)`), CSV files and tables, for `model.fit`, `evaluate` and `predict`. */
 export { AUTOTUNE, Dataset, fromTensors, fromArray, generator, zip, type Batched, type InterleaveOptions, type PaddedBatchOptions, type PaddedShape, type Size, type Unbatched } from './dataset.js';
+export { csv, csvFromString, type ColumnConfig, type ColumnDtype, type CsvOptions, type CsvSource } from './csv.js';
+export { fromTable, type FromTableOptions, type TableCell } from './tables.js';

@@ -149,6 +149,11 @@ export class Functional extends LayersModel {
     };
   }
 
+  /** The input layers' names ('input_1', or the name given to kiln.input). */
+  protected override inputNames(): string[] {
+    return this.inputs.map((t) => t.layer.name);
+  }
+
   /** The layers producing the outputs, by name ('dense_2'; a layer giving two outputs: 'dense_2', 'dense_2_1'). */
   protected override outputNames(): string[] {
     const seen = new Map<string, number>();

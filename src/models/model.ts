@@ -397,6 +397,11 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
     return this.topology().outputs.map((_, i) => `output_${i + 1}`);
   }
 
+  /** The inputs' names, by which a record of features feeds them (undefined: the model's inputs have none). */
+  protected inputNames(): string[] | undefined {
+    return undefined;
+  }
+
   /** Each output's loss, weight and metrics (compile's arguments resolved against the outputs). */
   private heads(method: string): readonly Head[] {
     const c = this.requireCompiled(method);
@@ -701,7 +706,8 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
       if (x === undefined || y === undefined) {
         throw new KilnError(`${method}: expected the dataset's elements to be [x, y] batches or { xs, ys }, got ${e instanceof Tensor ? formatType(e.type) : Array.isArray(e) ? `a list of ${e.length}` : typeof e}.`);
       }
-      yield this.checkData(method, x as Tensor | readonly Tensor[], y as Tensor | readonly Tensor[]) as Data;
+      const byName = (part: unknown, what: 'x' | 'y') => (isRecord(part) && !(part instanceof Tensor) ? orderRecord(method, part, what, what === 'x' ? this.inputNames() : this.outputNames(), what === 'x' ? this.topology().inputs : undefined) : part);
+      yield this.checkData(method, byName(x, 'x') as Tensor | readonly Tensor[], byName(y, 'y') as Tensor | readonly Tensor[]) as Data;
     }
   }
 
@@ -1177,4 +1183,26 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
       this.predictModule?.module.set(w.name, data);
     });
   }
+}
+
+
+/**
+ * A record of features (or labels) as the list the model takes, in the order of
+ * its named inputs (outputs), as Keras feeds a dict by input name. A feature of
+ * shape [n] feeds an input of shape [1] as [n, 1], as Keras expands it.
+ */
+function orderRecord(method: string, record: Readonly<Record<string, unknown>>, what: 'x' | 'y', names: readonly string[] | undefined, specs?: readonly InputSpec[]): Tensor[] {
+  const keys = Object.keys(record);
+  const kind = what === 'x' ? 'input' : 'output';
+  if (!names) throw new KilnError(`${method}: got ${what} as a record (${keys.join(', ')}), but the model's ${kind}s have no names to match; build it with named kiln.input({ name }) layers, or pass a list.`);
+  const missing = names.filter((n) => !(n in record));
+  if (missing.length) throw new KilnError(`${method}: expected ${what} to have a key for every ${kind} (${names.join(', ')}), got ${keys.join(', ')}; missing ${missing.join(', ')}.`);
+  const extra = keys.filter((k) => !names.includes(k));
+  if (extra.length) throw new KilnError(`${method}: expected ${what}'s keys to name the model's ${kind}s (${names.join(', ')}), got ${extra.map((k) => `"${k}"`).join(', ')} too.`);
+  return names.map((n, i) => {
+    const t = record[n];
+    if (!(t instanceof Tensor)) throw new KilnError(`${method}: expected ${what}.${n} to be a Tensor, got ${Array.isArray(t) ? 'a list (strings need a lookup layer or a map first)' : typeof t}.`);
+    const spec = specs?.[i];
+    return spec && t.rank === 1 && spec.shape.length === 1 && spec.shape[0] === 1 ? t.reshape([t.shape[0] as number, 1]) : t;
+  });
 }
