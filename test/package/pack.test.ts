@@ -195,6 +195,10 @@ describe('where npm puts the compiler', () => {
     for (const dep of nested) symlinkSync(join(consumer.dir, 'node_modules', dep), join(kiln, 'node_modules', dep), 'dir');
     return root;
   }
+  /** Everything npm installed beside kiln in the consumer (kiln's dependencies and theirs), optionally less the compiler's packages. */
+  const installed = (without: readonly string[] = []) =>
+    readdirSync(join(consumer.dir, 'node_modules')).filter((d) => !d.startsWith('.') && d !== 'kiln' && !without.includes(d));
+  const compiler = ['assemblyscript', 'binaryen', 'long'];
   const compileOne = `
 import * as kiln from 'kiln';
 try {
@@ -206,14 +210,14 @@ try {
 `;
 
   test('nested under kiln (not hoisted), the compiler is found by module resolution', () => {
-    const root = project('nested', ['assemblyscript', 'binaryen', 'long', 'fflate']);
+    const root = project('nested', installed());
     const cache = join(root, 'cache');
     expect(runScript(root, 'main.mjs', compileOne, cleanEnv({ KILN_CACHE_DIR: cache }))).toEqual({ value: [0, 1, 2] });
     expect(readdirSync(cache).filter((f) => f.endsWith('.wasm'))).toHaveLength(1); // compiled here, not taken from a cache
   }, 60_000);
 
   test('with the compiler missing, compiling is a one-line KilnError and the CLI prints one line', () => {
-    const root = project('bare', ['fflate']);
+    const root = project('bare', installed(compiler));
     const env = cleanEnv({ KILN_CACHE_DIR: join(root, 'cache') });
     const out = runScript(root, 'main.mjs', compileOne, env);
     expect(out.name).toBe('KilnError');
