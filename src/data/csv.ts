@@ -3,7 +3,7 @@
  * csv-parse (quoting, escapes, CRLF, BOM, comments) and typed here: column types
  * are given or inferred from the first rows, missing values take a default or
  * NaN, label columns split off as `{ xs, ys }` for `fit`. Rows stream through in
- * bounded memory; a bad row is an error naming the source, line and column, or
+ * bounded memory; a bad row is an error naming the source, row and column, or
  * is skipped and counted with `skipErrors`. Node only (files, URLs, streams).
  */
 import { parse, type CsvError } from 'csv-parse';
@@ -151,41 +151,57 @@ function rows(name: string, chunks: () => AsyncIterable<Uint8Array | string> | I
   }
   const na = new Set(naValues);
 
+  const labels = Object.keys(columnConfigs).filter((k) => columnConfigs[k]!.isLabel);
+  /** A row's record, split into { xs, ys } when there are labels. */
+  const element = (row: Row): Row | { xs: Row; ys: Cell | Row } => {
+    if (!labels.length) return row;
+    const xs: Row = {};
+    const ys: Row = {};
+    for (const k in row) (labels.includes(k) ? ys : xs)[k] = row[k]!;
+    return { xs, ys: labels.length === 1 ? ys[labels[0]!]! : ys };
+  };
+
   return new Dataset(async function* () {
-    const parser = parse({ delimiter, quote: quoteChar, comment, bom: true, info: true, relax_column_count: true, skip_empty_lines: true });
+    const parser = parse({ delimiter, quote: quoteChar, comment, bom: true, relax_column_count: true, skip_empty_lines: true });
     const feeding = feed(parser, chunks());
     let columns: Column[] | undefined;
-    const pending: { fields: string[]; line: number }[] = [];
     let width = 0; // fields a row must have
-    const fail = (line: number, message: string): undefined => {
-      const reason = `kiln.data.csv: ${name}, line ${line}: ${message}`;
+    let index = 0; // data rows read, the header not counted
+    const pending: { fields: string[]; index: number }[] = [];
+    const fail = (row: number, message: string): undefined => {
+      const reason = `kiln.data.csv: ${name}, row ${row}: ${message}`;
       if (!skipErrors) throw new KilnError(`${reason}.`);
       onSkip?.(reason);
       return undefined;
     };
-    const typed = function* (list: { fields: string[]; line: number }[]) {
-      for (const { fields, line } of list) {
-        const row = toRow(columns!, width, fields, line, na, fail);
-        if (row) yield row;
-      }
-    };
     try {
-      for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+      for await (const fields of parser as AsyncIterable<string[]>) {
         if (!columns) {
-          const header = hasHeader ? record : undefined;
+          const header = hasHeader ? fields : undefined;
           columns = makeColumns(name, header, columnNames, columnConfigs, configuredColumnsOnly);
           width = (columnNames ?? header)!.length;
           if (header) continue;
         }
-        if (pending.length < inferRows && columns.some((c) => !c.dtype)) {
-          pending.push({ fields: record, line: info.lines });
-          if (pending.length === inferRows) (infer(columns, pending, na), yield* split(typed(pending.splice(0))));
+        index++;
+        if (pending.length < inferRows && columns.some((c) => !c.dtype)) { // still reading rows to infer types from
+          pending.push({ fields, index });
+          if (pending.length < inferRows) continue;
+          infer(columns, pending, na);
+          for (const p of pending.splice(0)) {
+            const row = toRow(columns, width, p.fields, p.index, na, fail);
+            if (row) yield element(row);
+          }
           continue;
         }
-        yield* split(typed([{ fields: record, line: info.lines }]));
+        const row = toRow(columns, width, fields, index, na, fail);
+        if (row) yield element(row);
       }
-      if (pending.length) (infer(columns!, pending, na), yield* split(typed(pending.splice(0))));
       if (!columns) throw new KilnError(`kiln.data.csv: ${name} is empty: expected a header row${hasHeader ? '' : ' or rows'}.`);
+      if (pending.length) infer(columns, pending, na);
+      for (const p of pending.splice(0)) {
+        const row = toRow(columns, width, p.fields, p.index, na, fail);
+        if (row) yield element(row);
+      }
     } catch (e) {
       if (e instanceof KilnError) throw e;
       const err = e as CsvError & { lines?: number };
@@ -195,20 +211,6 @@ function rows(name: string, chunks: () => AsyncIterable<Uint8Array | string> | I
       await feeding.catch(() => undefined);
     }
   }, undefined);
-
-  function* split(rows: Iterable<Row>): Generator<Row | { xs: Row; ys: Cell | Row }> {
-    const labels = Object.keys(columnConfigs).filter((k) => columnConfigs[k]!.isLabel);
-    for (const row of rows) {
-      if (!labels.length) {
-        yield row;
-        continue;
-      }
-      const xs: Row = {};
-      const ys: Row = {};
-      for (const [k, v] of Object.entries(row)) (labels.includes(k) ? ys : xs)[k] = v;
-      yield { xs, ys: labels.length === 1 ? ys[labels[0]!]! : ys };
-    }
-  }
 }
 
 /** Writes the chunks into the parser, waiting when it is full (bounded memory), then ends it. */
@@ -250,7 +252,7 @@ function infer(columns: Column[], rows: readonly { fields: string[] }[], na: Rea
   }
 }
 
-function toRow(columns: readonly Column[], width: number, fields: string[], line: number, na: ReadonlySet<string>, fail: (line: number, message: string) => undefined): Row | undefined {
+function toRow(columns: readonly Column[], width: number, fields: string[], line: number, na: ReadonlySet<string>, fail: (row: number, message: string) => undefined): Row | undefined {
   if (fields.length !== width) return fail(line, `expected ${width} fields, got ${fields.length}`);
   const row: Row = {};
   for (const c of columns) {

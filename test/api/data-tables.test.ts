@@ -43,15 +43,15 @@ describe('kiln.data.csvFromString', () => {
     expect(rows).toEqual([{ p: '1', r: 3 }, { p: '4', r: 6 }]);
   });
 
-  test('a ragged row or a bad number is an error naming the line and column; skipErrors skips and reports them', async () => {
+  test('a ragged row or a bad number is an error naming the row and column; skipErrors skips and reports them', async () => {
     const text = 'x,y\n1,2\n3\n4,5\n6,seven\n';
-    await expect(kiln.data.csvFromString(text).toArray()).rejects.toThrow('kiln.data.csv: the CSV text, line 3: expected 2 fields, got 1.');
+    await expect(kiln.data.csvFromString(text).toArray()).rejects.toThrow('kiln.data.csv: the CSV text, row 2: expected 2 fields, got 1.');
     const skipped: string[] = [];
     const rows = await kiln.data.csvFromString(text, { skipErrors: true, onSkip: (r) => skipped.push(r), columnConfigs: { y: { dtype: 'float32' } } }).toArray();
     expect(rows).toEqual([{ x: 1, y: 2 }, { x: 4, y: 5 }]);
-    expect(skipped).toEqual(['kiln.data.csv: the CSV text, line 3: expected 2 fields, got 1', 'kiln.data.csv: the CSV text, line 5: column "y" (float32) expected a number, got "seven"']);
+    expect(skipped).toEqual(['kiln.data.csv: the CSV text, row 2: expected 2 fields, got 1', 'kiln.data.csv: the CSV text, row 4: column "y" (float32) expected a number, got "seven"']);
     // inferred from the first rows as a number, a later word is an error, not a silent NaN
-    await expect(kiln.data.csvFromString(text.replace('3\n', '3,3\n'), { inferRows: 2 }).toArray()).rejects.toThrow('kiln.data.csv: the CSV text, line 5: column "y" (float32) expected a number, got "seven".');
+    await expect(kiln.data.csvFromString(text.replace('3\n', '3,3\n'), { inferRows: 2 }).toArray()).rejects.toThrow('kiln.data.csv: the CSV text, row 4: column "y" (float32) expected a number, got "seven".');
   });
 
   test('bad options and configs are named', () => {
@@ -62,7 +62,7 @@ describe('kiln.data.csvFromString', () => {
 
   test('columnConfigs naming a missing column, a required value missing', async () => {
     await expect(kiln.data.csvFromString('a,b\n1,2\n', { columnConfigs: { c: {} } }).toArray()).rejects.toThrow('kiln.data.csv: columnConfigs names "c", which is not a column of the CSV text (columns: a, b).');
-    await expect(kiln.data.csvFromString('a,b\n1,\n', { columnConfigs: { b: { required: true } } }).toArray()).rejects.toThrow('kiln.data.csv: the CSV text, line 2: column "b" is required but missing.');
+    await expect(kiln.data.csvFromString('a,b\n1,\n', { columnConfigs: { b: { required: true } } }).toArray()).rejects.toThrow('kiln.data.csv: the CSV text, row 1: column "b" is required but missing.');
   });
 });
 
