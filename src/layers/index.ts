@@ -26,6 +26,10 @@ export { LayerNormalization, layerNormalization, type LayerNormalizationArgs } f
 export { Dropout, dropout, SpatialDropout2D, spatialDropout2d, type DropoutArgs } from './dropout.js';
 export { BatchNormalization, batchNormalization, type BatchNormalizationArgs } from './normalization.js';
 export { Add, add, Concatenate, concatenate, Merge, Multiply, multiply, type ConcatenateArgs } from './merge.js';
+export {
+  CategoryEncoding, categoryEncoding, Discretization, discretization, Normalization, normalization, Rescaling, rescaling,
+  type AdaptData, type CategoryEncodingArgs, type DiscretizationArgs, type NormalizationArgs, type RescalingArgs,
+} from './preprocessing/numeric.js';
 export { SymbolicTensor } from './symbolic.js';
 export { OpLambda, type OpLambdaArgs } from './opLayer.js';
 export * as regularizers from './regularizers.js';

@@ -47,6 +47,7 @@ const layerClasses: Record<string, new (args: never) => Layer> = {
   GlobalAveragePooling1D: L.GlobalAveragePooling1D, GlobalAveragePooling2D: L.GlobalAveragePooling2D, GlobalMaxPooling2D: L.GlobalMaxPooling2D,
   Embedding: L.Embedding, LayerNormalization: L.LayerNormalization, BatchNormalization: L.BatchNormalization,
   Dropout: L.Dropout, SpatialDropout2D: L.SpatialDropout2D, Add: L.Add, Multiply: L.Multiply, Concatenate: L.Concatenate, OpLambda: L.OpLambda,
+  Normalization: L.Normalization, Rescaling: L.Rescaling, Discretization: L.Discretization, CategoryEncoding: L.CategoryEncoding,
   InputLayer,
 } as unknown as Record<string, new (args: never) => Layer>;
 
