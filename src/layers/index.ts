@@ -30,6 +30,7 @@ export {
   CategoryEncoding, categoryEncoding, Discretization, discretization, Normalization, normalization, Rescaling, rescaling,
   type AdaptData, type CategoryEncodingArgs, type DiscretizationArgs, type NormalizationArgs, type RescalingArgs,
 } from './preprocessing/numeric.js';
+export { IntegerLookup, integerLookup, StringLookup, stringLookup, type LookupArgs, type Tokens } from './preprocessing/lookup.js';
 export { SymbolicTensor } from './symbolic.js';
 export { OpLambda, type OpLambdaArgs } from './opLayer.js';
 export * as regularizers from './regularizers.js';
