@@ -23,6 +23,7 @@ export { compile, type JitOptions } from './jit.js';
 export { load, KilnModule, KilnRuntimeError, type Manifest } from './runtime/index.js';
 export * as callbacks from './models/callbacks.js';
 export * as data from './data/index.js';
+export * as image from '../compiler/functions/image.js';
 export { variable, Variable } from './variables.js';
 export * as io from './io/index.js';
 export * as summary from './summary/index.js';

@@ -30,6 +30,10 @@ export {
   CategoryEncoding, categoryEncoding, Discretization, discretization, Normalization, normalization, Rescaling, rescaling,
   type AdaptData, type CategoryEncodingArgs, type DiscretizationArgs, type NormalizationArgs, type RescalingArgs,
 } from './preprocessing/numeric.js';
+export {
+  CenterCrop, centerCrop, RandomBrightness, randomBrightness, RandomContrast, randomContrast, RandomFlip, randomFlip, Resizing, resizing,
+  type CenterCropArgs, type RandomBrightnessArgs, type RandomContrastArgs, type RandomFlipArgs, type ResizingArgs,
+} from './preprocessing/image.js';
 export { IntegerLookup, integerLookup, StringLookup, stringLookup, type LookupArgs, type Tokens } from './preprocessing/lookup.js';
 export { SymbolicTensor } from './symbolic.js';
 export { OpLambda, type OpLambdaArgs } from './opLayer.js';

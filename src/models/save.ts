@@ -48,6 +48,7 @@ const layerClasses: Record<string, new (args: never) => Layer> = {
   Embedding: L.Embedding, LayerNormalization: L.LayerNormalization, BatchNormalization: L.BatchNormalization,
   Dropout: L.Dropout, SpatialDropout2D: L.SpatialDropout2D, Add: L.Add, Multiply: L.Multiply, Concatenate: L.Concatenate, OpLambda: L.OpLambda,
   Normalization: L.Normalization, Rescaling: L.Rescaling, Discretization: L.Discretization, CategoryEncoding: L.CategoryEncoding,
+  Resizing: L.Resizing, CenterCrop: L.CenterCrop, RandomFlip: L.RandomFlip, RandomBrightness: L.RandomBrightness, RandomContrast: L.RandomContrast,
   InputLayer,
 } as unknown as Record<string, new (args: never) => Layer>;
 

@@ -1,0 +1,150 @@
+/**
+ * @file `kiln.image`: tf.image's operations on NHWC images ([batch, height,
+ * width, channels], or one [height, width, channels]) as composites of graph
+ * ops (gather, slice, reductions, elementwise), so they run compiled, batched
+ * and differentiable like any op. Resizing uses TF2's half-pixel centres.
+ */
+import { Tensor } from '../tensor.js';
+import { formatType } from '../types.js';
+import { add, cast, div, maximum, mul, sqrt, sub } from './elementwise.js';
+import { expandDims, gather, slice, squeeze, tile, transpose } from './movement.js';
+import { mean, sum } from './reduce.js';
+import { checkTensor, fail } from './util.js';
+
+const int32 = (values: number[]) => Tensor.concrete({ dtype: 'int32', shape: [values.length], data: Int32Array.from(values) });
+const float32 = (values: number[], shape: number[]) => Tensor.concrete({ dtype: 'float32', shape, data: Float32Array.from(values) });
+
+/** `fn` applied to images as a batch: a single [h, w, c] image gets a batch of one and loses it again. */
+function batched(op: string, images: Tensor, fn: (x: Tensor) => Tensor): Tensor {
+  checkTensor(op, images, 'images');
+  if (images.rank !== 3 && images.rank !== 4) fail(op, `expected images [batch, height, width, channels] or one [height, width, channels], got ${formatType(images.type)}`);
+  const x = images.dtype === 'float32' ? images : cast(images, 'float32');
+  return images.rank === 3 ? squeeze(fn(expandDims(x, 0)), 0) : fn(x);
+}
+
+/** The static size of axis `axis` of x, or an error naming the op. */
+function size(op: string, x: Tensor, axis: number): number {
+  const d = x.type.shape[axis];
+  if (typeof d !== 'number') fail(op, `expected a static image size, got ${formatType(x.type)}`);
+  return d as number;
+}
+
+const reversed = (n: number) => int32(Array.from({ length: n }, (_, i) => n - 1 - i));
+
+/** Mirrors images left to right. @example kiln.image.flipLeftRight(batch) */
+export const flipLeftRight = (images: Tensor): Tensor => batched('image.flipLeftRight', images, (x) => gather(x, reversed(size('image.flipLeftRight', x, 2)), 2));
+
+/** Mirrors images top to bottom. @example kiln.image.flipUpDown(batch) */
+export const flipUpDown = (images: Tensor): Tensor => batched('image.flipUpDown', images, (x) => gather(x, reversed(size('image.flipUpDown', x, 1)), 1));
+
+/** Rotates images by k × 90° counter-clockwise, as tf.image.rot90. @example kiln.image.rot90(batch, 1) */
+export function rot90(images: Tensor, k = 1): Tensor {
+  if (!Number.isInteger(k)) fail('image.rot90', `expected an integer k, got ${k}`);
+  return batched('image.rot90', images, (x) => {
+    let out = x;
+    for (let i = 0; i < (((k % 4) + 4) % 4); i++) out = transpose(gather(out, reversed(size('image.rot90', out, 2)), 2), [0, 2, 1, 3]);
+    return out;
+  });
+}
+
+/** The central `fraction` of each image, as tf.image.central_crop. @example kiln.image.centralCrop(batch, 0.5) */
+export function centralCrop(images: Tensor, fraction: number): Tensor {
+  if (typeof fraction !== 'number' || !(fraction > 0 && fraction <= 1)) fail('image.centralCrop', `expected fraction in (0, 1], got ${fraction}`);
+  return batched('image.centralCrop', images, (x) => {
+    const [h, w] = [size('image.centralCrop', x, 1), size('image.centralCrop', x, 2)];
+    const top = Math.trunc((h - h * fraction) / 2);
+    const left = Math.trunc((w - w * fraction) / 2);
+    return slice(x, [0, top, left, 0], [-1, h - 2 * top, w - 2 * left, -1]);
+  });
+}
+
+/** Crops each image to a box, as tf.image.crop_to_bounding_box. */
+export function cropToBoundingBox(images: Tensor, top: number, left: number, height: number, width: number): Tensor {
+  return batched('image.cropToBoundingBox', images, (x) => {
+    const [h, w] = [size('image.cropToBoundingBox', x, 1), size('image.cropToBoundingBox', x, 2)];
+    if (![top, left, height, width].every(Number.isInteger) || top < 0 || left < 0 || height < 1 || width < 1 || top + height > h || left + width > w) {
+      fail('image.cropToBoundingBox', `expected a box inside the ${h}×${w} image, got top ${top}, left ${left}, height ${height}, width ${width}`);
+    }
+    return slice(x, [0, top, left, 0], [-1, height, width, -1]);
+  });
+}
+
+/** Adds `delta` to every value, as tf.image.adjust_brightness. */
+export const adjustBrightness = (images: Tensor, delta: number): Tensor => batched('image.adjustBrightness', images, (x) => add(x, delta));
+
+/** Scales each channel's distance from its per-image mean by `factor`, as tf.image.adjust_contrast. */
+export const adjustContrast = (images: Tensor, factor: number): Tensor =>
+  batched('image.adjustContrast', images, (x) => {
+    const m = mean(x, [1, 2], true);
+    return add(mul(sub(x, m), factor), m);
+  });
+
+/** RGB to one luma channel with tf.image's weights (0.2989, 0.5870, 0.1140). */
+export const rgbToGrayscale = (images: Tensor): Tensor =>
+  batched('image.rgbToGrayscale', images, (x) => {
+    if (size('image.rgbToGrayscale', x, 3) !== 3) fail('image.rgbToGrayscale', `expected 3 channels, got ${formatType(x.type)}`);
+    return sum(mul(x, float32([0.2989, 0.587, 0.114], [3])), -1, true);
+  });
+
+/** One channel repeated into three. */
+export const grayscaleToRgb = (images: Tensor): Tensor =>
+  batched('image.grayscaleToRgb', images, (x) => {
+    if (size('image.grayscaleToRgb', x, 3) !== 1) fail('image.grayscaleToRgb', `expected 1 channel, got ${formatType(x.type)}`);
+    return tile(x, [1, 1, 1, 3]);
+  });
+
+/** Each image to zero mean and unit variance: (x − mean) / max(std, 1/√N), as tf.image.per_image_standardization. */
+export const perImageStandardization = (images: Tensor): Tensor =>
+  batched('image.perImageStandardization', images, (x) => {
+    const n = size('image.perImageStandardization', x, 1) * size('image.perImageStandardization', x, 2) * size('image.perImageStandardization', x, 3);
+    const m = mean(x, [1, 2, 3], true);
+    const centred = sub(x, m);
+    const std = sqrt(mean(mul(centred, centred), [1, 2, 3], true));
+    return div(centred, maximum(std, 1 / Math.sqrt(n)));
+  });
+
+export type ResizeMethod = 'bilinear' | 'nearest';
+
+/** Source rows (or columns) for `out` outputs from `input` inputs, TF2's half-pixel centres: the two neighbours and the weight of the second. */
+function bilinearTaps(input: number, out: number): { lo: number[]; hi: number[]; weight: number[] } {
+  const scale = input / out;
+  const lo: number[] = [];
+  const hi: number[] = [];
+  const weight: number[] = [];
+  for (let i = 0; i < out; i++) {
+    const src = Math.max(0, (i + 0.5) * scale - 0.5);
+    const l = Math.min(Math.floor(src), input - 1);
+    lo.push(l);
+    hi.push(Math.min(l + 1, input - 1));
+    weight.push(src - l);
+  }
+  return { lo, hi, weight };
+}
+
+/** Resizes along one axis (1: height, 2: width). */
+function resizeAxis(x: Tensor, axis: 1 | 2, out: number, method: ResizeMethod): Tensor {
+  const input = size('image.resize', x, axis);
+  if (input === out) return x;
+  if (method === 'nearest') {
+    const scale = input / out;
+    return gather(x, int32(Array.from({ length: out }, (_, i) => Math.min(Math.floor((i + 0.5) * scale), input - 1))), axis);
+  }
+  const { lo, hi, weight } = bilinearTaps(input, out);
+  const shape = axis === 1 ? [1, out, 1, 1] : [1, 1, out, 1];
+  const a = gather(x, int32(lo), axis);
+  const b = gather(x, int32(hi), axis);
+  return add(a, mul(sub(b, a), float32(weight, shape)));
+}
+
+/**
+ * Resizes images to `[height, width]`, as tf.image.resize (TF2: half-pixel
+ * centres, no antialiasing): 'bilinear' (default) or 'nearest'.
+ * @example kiln.image.resize(batch, [224, 224])
+ */
+export function resize(images: Tensor, sizeHW: readonly [number, number], options: { method?: ResizeMethod } = {}): Tensor {
+  const [height, width] = Array.isArray(sizeHW) ? sizeHW : [];
+  if (!Number.isInteger(height) || !Number.isInteger(width) || height! < 1 || width! < 1) fail('image.resize', `expected size [height, width] of positive integers, got ${JSON.stringify(sizeHW)}`);
+  const { method = 'bilinear' } = options;
+  if (method !== 'bilinear' && method !== 'nearest') fail('image.resize', `expected method 'bilinear' or 'nearest', got ${JSON.stringify(method)}`);
+  return batched('image.resize', images, (x) => resizeAxis(resizeAxis(x, 1, height!, method), 2, width!, method));
+}
