@@ -43,6 +43,7 @@ describe('stringLookup', () => {
   });
 
   test('bad input is named', async () => {
+    expect(() => kiln.layers.stringLookup({ vocab: ['a'] } as never)).toThrow("stringLookup: unknown option 'vocab'; expected one of name, vocabulary, maxTokens, numOovIndices, maskToken, oovToken, invert, outputMode");
     expect(() => kiln.layers.stringLookup({ vocabulary: ['a', 'a'] })).toThrow(/^StringLookup "string_lookup(_\d+)?": the vocabulary holds "a" twice\.$/);
     expect(() => kiln.layers.stringLookup({ vocabulary: ['a', 'b', 'c'], maxTokens: 3 })).toThrow('expected at most maxTokens = 3 indices, got a vocabulary of 3 plus 1 reserved.');
     expect(() => kiln.layers.stringLookup({ vocabulary: ['a'] }).call([1 as never])).toThrow(/^StringLookup "string_lookup(_\d+)?": expected strings, got number at 0\.$/);

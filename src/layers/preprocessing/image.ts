@@ -5,7 +5,7 @@
  * generator with the layer's seed and a step counter, like Dropout — and are the
  * identity at inference. They take NHWC images [batch, height, width, channels].
  */
-import { checkOptions } from '../../../compiler/check.js';
+import { optionKeys } from '../../../compiler/check.js';
 import * as F from '../../../compiler/functions/index.js';
 import * as image from '../../../compiler/functions/image.js';
 import { nextSeed } from '../../../compiler/random.js';
@@ -13,9 +13,7 @@ import type { Tensor } from '../../../compiler/tensor.js';
 import { assign } from '../../../compiler/trace.js';
 import { checkInputShape } from '../core.js';
 import * as initializers from '../initializers.js';
-import { Layer, type CallContext, type LayerArgs, type Shape, type WeightSpec } from '../layer.js';
-
-const BASE_KEYS = ['name', 'inputShape', 'trainable'];
+import { Layer, LAYER_KEYS, type CallContext, type LayerArgs, type Shape, type WeightSpec } from '../layer.js';
 
 abstract class ImageLayer extends Layer {
   computeOutputShape(inputShape: Shape): Shape {
@@ -36,6 +34,7 @@ export interface ResizingArgs extends LayerArgs {
 /** Resizes images to height × width. @example kiln.layers.resizing({ height: 64, width: 64 }) */
 export class Resizing extends ImageLayer {
   readonly className = 'Resizing';
+  static override readonly optionKeys = optionKeys<ResizingArgs>({ height: true, width: true, interpolation: true, cropToAspectRatio: true, ...LAYER_KEYS });
   readonly height: number;
   readonly width: number;
   readonly interpolation: image.ResizeMethod;
@@ -43,7 +42,6 @@ export class Resizing extends ImageLayer {
 
   constructor(args: ResizingArgs) {
     super('Resizing', args ?? ({} as ResizingArgs));
-    checkOptions(this.subject, args, [...BASE_KEYS, 'height', 'width', 'interpolation', 'cropToAspectRatio']);
     const { height, width, interpolation = 'bilinear', cropToAspectRatio = false } = args ?? {};
     if (!Number.isInteger(height) || height < 1 || !Number.isInteger(width) || width < 1) this.fail(`expected height and width to be positive integers, got ${JSON.stringify(height)} and ${JSON.stringify(width)}`);
     if (interpolation !== 'bilinear' && interpolation !== 'nearest') this.fail(`expected interpolation 'bilinear' or 'nearest', got ${JSON.stringify(interpolation)}`);
@@ -86,12 +84,12 @@ export interface CenterCropArgs extends LayerArgs {
 /** The central height × width window of each image. @example kiln.layers.centerCrop({ height: 24, width: 24 }) */
 export class CenterCrop extends ImageLayer {
   readonly className = 'CenterCrop';
+  static override readonly optionKeys = optionKeys<CenterCropArgs>({ height: true, width: true, ...LAYER_KEYS });
   readonly height: number;
   readonly width: number;
 
   constructor(args: CenterCropArgs) {
     super('CenterCrop', args ?? ({} as CenterCropArgs));
-    checkOptions(this.subject, args, [...BASE_KEYS, 'height', 'width']);
     const { height, width } = args ?? {};
     if (!Number.isInteger(height) || height < 1 || !Number.isInteger(width) || width < 1) this.fail(`expected height and width to be positive integers, got ${JSON.stringify(height)} and ${JSON.stringify(width)}`);
     this.height = height;
@@ -172,11 +170,11 @@ export interface RandomFlipArgs extends LayerArgs {
 /** Flips each training image with probability ½ (per direction). @example kiln.layers.randomFlip({ mode: 'horizontal', seed: 1 }) */
 export class RandomFlip extends RandomImageLayer {
   readonly className = 'RandomFlip';
+  static override readonly optionKeys = optionKeys<RandomFlipArgs>({ mode: true, seed: true, ...LAYER_KEYS });
   readonly mode: 'horizontal' | 'vertical' | 'horizontal_and_vertical';
 
   constructor(args: RandomFlipArgs = {}) {
     super('RandomFlip', args);
-    checkOptions(this.subject, args, [...BASE_KEYS, 'mode', 'seed']);
     const { mode = 'horizontal_and_vertical' } = args;
     if (!['horizontal', 'vertical', 'horizontal_and_vertical'].includes(mode)) this.fail(`expected mode 'horizontal', 'vertical' or 'horizontal_and_vertical', got ${JSON.stringify(mode)}`);
     this.mode = mode;
@@ -205,12 +203,12 @@ export interface RandomBrightnessArgs extends LayerArgs {
 /** Shifts each training image's values by a random fraction of the value range. @example kiln.layers.randomBrightness({ factor: 0.2 }) */
 export class RandomBrightness extends RandomImageLayer {
   readonly className = 'RandomBrightness';
+  static override readonly optionKeys = optionKeys<RandomBrightnessArgs>({ factor: true, valueRange: true, seed: true, ...LAYER_KEYS });
   readonly factor: [number, number];
   readonly valueRange: [number, number];
 
   constructor(args: RandomBrightnessArgs) {
     super('RandomBrightness', args ?? ({} as RandomBrightnessArgs));
-    checkOptions(this.subject, args, [...BASE_KEYS, 'factor', 'valueRange', 'seed']);
     this.factor = this.bounds(args?.factor, 'factor', 1);
     this.valueRange = this.bounds(args?.valueRange ?? [0, 255], 'valueRange');
   }
@@ -238,12 +236,12 @@ export interface RandomContrastArgs extends LayerArgs {
 /** Scales each training image's distance from its per-channel mean by a random factor. @example kiln.layers.randomContrast({ factor: 0.3 }) */
 export class RandomContrast extends RandomImageLayer {
   readonly className = 'RandomContrast';
+  static override readonly optionKeys = optionKeys<RandomContrastArgs>({ factor: true, valueRange: true, seed: true, ...LAYER_KEYS });
   readonly factor: [number, number];
   readonly valueRange: [number, number];
 
   constructor(args: RandomContrastArgs) {
     super('RandomContrast', args ?? ({} as RandomContrastArgs));
-    checkOptions(this.subject, args, [...BASE_KEYS, 'factor', 'valueRange', 'seed']);
     const f = args?.factor;
     const [lo, hi] = typeof f === 'number' ? [f, f] : Array.isArray(f) && f.length === 2 ? f : [NaN, NaN];
     if (!(lo >= 0 && lo <= 1 && hi >= 0)) this.fail(`expected factor f (or [lo, hi]) with contrast in [1 − lo, 1 + hi], lo in [0, 1], got ${JSON.stringify(f)}`);

@@ -57,7 +57,7 @@ abstract class Lookup<T extends Token> {
   private index = new Map<T, number>();
 
   protected constructor(className: string, args: LookupArgs<T>, defaultOov: T, private readonly tokenKind: string) {
-    checkOptions(className, args, KEYS);
+    checkOptions(className === 'StringLookup' ? 'stringLookup' : 'integerLookup', args, KEYS);
     this.className = className;
     this.name = args.name ?? uniqueLayerName(className);
     const subject = `${className} "${this.name}"`;

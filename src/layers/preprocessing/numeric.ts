@@ -6,13 +6,13 @@
  * stored in the layer's config and its non-trainable weights, so it travels with
  * `model.save` and exported artifacts.
  */
-import { checkOptions } from '../../../compiler/check.js';
+import { optionKeys } from '../../../compiler/check.js';
 import { KilnError } from '../../../compiler/errors.js';
 import * as F from '../../../compiler/functions/index.js';
 import { Tensor } from '../../../compiler/tensor.js';
 import { Dataset } from '../../data/dataset.js';
 import { checkInputShape } from '../core.js';
-import { formatShape, Layer, type Initializer, type LayerArgs, type Shape, type WeightSpec } from '../layer.js';
+import { formatShape, Layer, LAYER_KEYS, type Initializer, type LayerArgs, type Shape, type WeightSpec } from '../layer.js';
 
 /** What `adapt` reads: a Tensor, nested arrays of numbers, or a Dataset of Tensors (batches). */
 export type AdaptData = Tensor | number[] | number[][] | Dataset<Tensor>;
@@ -72,6 +72,7 @@ export interface NormalizationArgs extends LayerArgs {
  */
 export class Normalization extends Layer {
   readonly className = 'Normalization';
+  static override readonly optionKeys = optionKeys<NormalizationArgs>({ axis: true, mean: true, variance: true, invert: true, ...LAYER_KEYS });
   readonly axis: readonly number[];
   readonly invert: boolean;
   private mean?: number[];
@@ -79,7 +80,6 @@ export class Normalization extends Layer {
 
   constructor(args: NormalizationArgs = {}) {
     super('Normalization', args);
-    checkOptions(this.subject, args, ['name', 'inputShape', 'trainable', 'axis', 'mean', 'variance', 'invert']);
     const a = args.axis === undefined ? -1 : args.axis;
     const axes = a === null ? [] : typeof a === 'number' ? [a] : a;
     if (!Array.isArray(axes) || axes.some((d) => !Number.isInteger(d) || d === 0)) this.fail(`expected axis to be a nonzero integer, a list of them, or null, got ${JSON.stringify(a)}`);
@@ -185,12 +185,12 @@ export interface RescalingArgs extends LayerArgs {
  */
 export class Rescaling extends Layer {
   readonly className = 'Rescaling';
+  static override readonly optionKeys = optionKeys<RescalingArgs>({ scale: true, offset: true, ...LAYER_KEYS });
   readonly scale: number;
   readonly offset: number;
 
   constructor(args: RescalingArgs) {
     super('Rescaling', args ?? ({} as RescalingArgs));
-    checkOptions(this.subject, args, ['name', 'inputShape', 'trainable', 'scale', 'offset']);
     const { scale, offset = 0 } = args ?? {};
     if (typeof scale !== 'number' || !Number.isFinite(scale)) this.fail(`expected scale to be a finite number, got ${JSON.stringify(scale)}`);
     if (typeof offset !== 'number' || !Number.isFinite(offset)) this.fail(`expected offset to be a finite number, got ${JSON.stringify(offset)}`);
@@ -230,12 +230,12 @@ export interface DiscretizationArgs extends LayerArgs {
  */
 export class Discretization extends Layer {
   readonly className = 'Discretization';
+  static override readonly optionKeys = optionKeys<DiscretizationArgs>({ binBoundaries: true, numBins: true, ...LAYER_KEYS });
   readonly numBins?: number;
   private boundaries?: number[];
 
   constructor(args: DiscretizationArgs = {}) {
     super('Discretization', args);
-    checkOptions(this.subject, args, ['name', 'inputShape', 'trainable', 'binBoundaries', 'numBins']);
     this.boundaries = numbers(this.subject, 'binBoundaries', args.binBoundaries);
     if (this.boundaries?.some((b, i) => i > 0 && b <= this.boundaries![i - 1]!)) this.fail(`expected binBoundaries in increasing order, got ${JSON.stringify(args.binBoundaries)}`);
     if (args.numBins !== undefined && (!Number.isInteger(args.numBins) || args.numBins < 2)) this.fail(`expected numBins to be an integer >= 2, got ${JSON.stringify(args.numBins)}`);
@@ -293,12 +293,12 @@ export interface CategoryEncodingArgs extends LayerArgs {
  */
 export class CategoryEncoding extends Layer {
   readonly className = 'CategoryEncoding';
+  static override readonly optionKeys = optionKeys<CategoryEncodingArgs>({ numTokens: true, outputMode: true, ...LAYER_KEYS });
   readonly numTokens: number;
   readonly outputMode: 'one_hot' | 'multi_hot' | 'count';
 
   constructor(args: CategoryEncodingArgs) {
     super('CategoryEncoding', args ?? ({} as CategoryEncodingArgs));
-    checkOptions(this.subject, args, ['name', 'inputShape', 'trainable', 'numTokens', 'outputMode']);
     const { numTokens, outputMode = 'multi_hot' } = args ?? {};
     if (!Number.isInteger(numTokens) || numTokens < 1) this.fail(`expected numTokens to be a positive integer, got ${JSON.stringify(numTokens)}`);
     if (!['one_hot', 'multi_hot', 'count'].includes(outputMode)) this.fail(`expected outputMode to be one_hot, multi_hot or count, got ${JSON.stringify(outputMode)}`);
