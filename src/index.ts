@@ -24,6 +24,7 @@ export { load, KilnModule, KilnRuntimeError, type Manifest } from './runtime/ind
 export * as callbacks from './models/callbacks.js';
 export * as data from './data/index.js';
 export * as image from '../compiler/functions/image.js';
+export * as preprocessing from './data/imageDataGenerator.js';
 export { variable, Variable } from './variables.js';
 export * as io from './io/index.js';
 export * as summary from './summary/index.js';
