@@ -175,8 +175,7 @@ async function runCommand(args: string[]): Promise<void> {
     const got = x.shape.slice(1);
     if (x.shape.length !== want.length + 1 || want.some((d, k) => d !== got[k])) throw new KilnError(`kiln run: input "${specs[i]!.name}" from "${inputPaths[i]}" has shape [${x.shape.join(',')}]; expected [n,${want.join(',')}].`);
   });
-  const out = art.predict(inputs.length === 1 ? inputs[0]! : inputs);
-  const outputs = Array.isArray(out) ? out : [out];
+  const outputs = art.predictAll(inputs.length === 1 ? inputs[0]! : inputs);
   if (values.output) return writeOutputs(values.output, art, outputs);
   printOutputs(art, outputs);
 }

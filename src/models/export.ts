@@ -86,20 +86,5 @@ export async function exportModel(model: LayersModel, path: string, options: Exp
   return { wasmBytes: parts.wasm.length, weightsBytes: parts.weights.length };
 }
 
-/** Reads an artifact file or folder (Node) with the runtime's loader. */
-export async function loadArtifactFile(path: string): Promise<import('../runtime/artifact.js').Artifact> {
-  const { stat } = await import('node:fs/promises');
-  const { join } = await import('node:path');
-  const { loadArtifact } = await import('../runtime/artifact.js');
-  const { readFileChecked } = await import('../io/files.js');
-  const read = (p: string) => readFileChecked(p, 'loadArtifact');
-  let isFolder = false;
-  try {
-    isFolder = (await stat(path)).isDirectory();
-  } catch (e) {
-    throw new KilnError(`loadArtifact: cannot read "${path}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`);
-  }
-  if (!isFolder) return loadArtifact(new Uint8Array(await read(path)));
-  const manifest = new TextDecoder().decode(await read(join(path, 'manifest.json')));
-  return loadArtifact({ manifest, wasm: await read(join(path, 'model.wasm')), weights: await read(join(path, 'weights.safetensors')) });
-}
+/** Reads an artifact file or folder (Node) with the runtime's loader: kiln/runtime/node's, here too. */
+export { loadArtifactFile } from '../runtime/node.js';

@@ -95,22 +95,47 @@ function checkManifest(m: unknown): ArtifactManifest {
 }
 
 type Bytes = ArrayBuffer | ArrayBufferView;
-type Source = Uint8Array | ArrayBuffer | { manifest: ArtifactManifest | string; wasm: Bytes; weights: Bytes };
+/** An artifact as loadArtifact takes it: one file's bytes (or the fetch Response that brings them), or a folder's three parts. */
+export type ArtifactSource = Uint8Array | ArrayBuffer | Response | { manifest: ArtifactManifest | string; wasm: Bytes; weights: Bytes };
+type Source = ArtifactSource;
+
+const describeSource = (s: unknown): string =>
+  s === null ? 'null' : typeof s === 'string' ? `the string ${JSON.stringify(s.length > 40 ? `${s.slice(0, 37)}...` : s)}` : typeof s !== 'object' ? typeof s : ArrayBuffer.isView(s) ? (s as object).constructor.name : `an object with keys ${Object.keys(s).join(', ') || 'none'}`;
+
+/** The source's parts, or a KilnRuntimeError saying what loadArtifact takes. */
+async function checkSource(source: unknown): Promise<Uint8Array | { manifest: ArtifactManifest | string; wasm: Bytes; weights: Bytes }> {
+  if (source instanceof Uint8Array) return source;
+  if (source instanceof ArrayBuffer) return new Uint8Array(source);
+  if (typeof Response !== 'undefined' && source instanceof Response) {
+    if (!source.ok) fail(`loadArtifact: the response for ${source.url || 'the artifact'} is ${source.status} ${source.statusText}.`);
+    return new Uint8Array(await source.arrayBuffer());
+  }
+  if (ArrayBuffer.isView(source)) return bytesOf(source);
+  const parts = source as { manifest?: unknown; wasm?: unknown; weights?: unknown } | null;
+  if (parts && typeof parts === 'object' && (typeof parts.manifest === 'string' || (typeof parts.manifest === 'object' && parts.manifest !== null)) && isBytes(parts.wasm) && isBytes(parts.weights)) {
+    return parts as { manifest: ArtifactManifest | string; wasm: Bytes; weights: Bytes };
+  }
+  const hint = typeof source === 'string' ? ' (a path? in Node, loadArtifactFile from \'kiln/runtime/node\' reads a file or folder; in a browser, pass await fetch(url))' : '';
+  return fail(`loadArtifact: expected the artifact's bytes (a Uint8Array or ArrayBuffer), a fetch Response, or a folder's { manifest, wasm, weights }, got ${describeSource(source)}${hint}.`);
+}
+
+const isBytes = (b: unknown): b is Bytes => b instanceof ArrayBuffer || ArrayBuffer.isView(b);
 
 const asBytes = (b: Bytes): Uint8Array => (b instanceof Uint8Array ? b : ArrayBuffer.isView(b) ? bytesOf(b) : new Uint8Array(b));
 
 /**
  * Loads an artifact — one file's bytes, or a folder's three parts — checking the
  * format version, both checksums and every parameter's shape before it runs.
- * @example const model = await loadArtifact(await (await fetch('fashion.kiln-artifact')).arrayBuffer());
- * const probs = model.predict(pixels); // Float32Array of [n, 28, 28, 1]
+ * @example const model = await loadArtifact(await fetch('fashion.kiln-artifact'));
+ * const { data } = model.predict(pixels); // the logits, [n, 10]
  */
-export async function loadArtifact(source: Source): Promise<Artifact> {
+export async function loadArtifact(given: Source): Promise<Artifact> {
   let manifest: ArtifactManifest;
   let wasm: Uint8Array;
   let tensors: Record<string, NamedArray>;
-  if (source instanceof Uint8Array || source instanceof ArrayBuffer) {
-    const file = readSafetensors(source instanceof Uint8Array ? source : new Uint8Array(source), 'the artifact');
+  const source = await checkSource(given);
+  if (source instanceof Uint8Array) {
+    const file = readSafetensors(source, 'the artifact');
     const text = file.metadata[MANIFEST_KEY];
     if (text === undefined) fail('not a kiln artifact: the file has no "kiln.artifact" manifest (a saved model loads with kiln.loadModel in the front end).');
     try {
@@ -216,11 +241,17 @@ export class Artifact {
   }
 
   /**
-   * Outputs for x (one input's data — a typed array or { data, shape } — or a list
-   * in input order), any number of rows: run in batches of up to the module's
-   * maxBatch. One TensorData per output (a single one when the model has one).
+   * The output for x (one input's data — a typed array or { data, shape } — or a
+   * list in input order), any number of rows: run in batches of up to the
+   * module's maxBatch. For a model with several outputs, use predictAll.
    */
-  predict(x: Inputs): TensorData | TensorData[] {
+  predict(x: Inputs): TensorData {
+    if (this.manifest.outputs.length !== 1) fail(`predict: this model has ${this.manifest.outputs.length} outputs (${this.manifest.outputs.map((o) => o.name).join(', ')}); predictAll returns them all.`);
+    return this.predictAll(x)[0]!;
+  }
+
+  /** Every output for x, in output order (see predict). */
+  predictAll(x: Inputs): TensorData[] {
     const { values, rows } = this.named('predict', this.manifest.inputs, x);
     const max = this.manifest.module.maxBatch;
     const outs = this.manifest.outputs.map((o) => ({ o, data: new Float32Array(rows * o.shape.reduce<number>((a, d) => a * (d ?? 1), 1)) }));
@@ -233,8 +264,7 @@ export class Artifact {
         data.set(r.data as Float32Array, from * (r.data.length / (to - from)));
       }
     }
-    const tensors = outs.map(({ o, data }) => ({ dtype: 'float32' as const, shape: o.shape.map((d) => d ?? rows), data }));
-    return tensors.length === 1 ? tensors[0]! : tensors;
+    return outs.map(({ o, data }) => ({ dtype: 'float32' as const, shape: o.shape.map((d) => d ?? rows), data }));
   }
 
   private labels(what: string): readonly TensorSpec[] {

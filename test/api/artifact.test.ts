@@ -125,11 +125,45 @@ describe('crc32', () => {
 });
 
 describe('the runtime stays self-contained', () => {
-  test('src/runtime imports nothing outside its folder', () => {
+  test('src/runtime imports nothing outside its folder (node.ts, the Node-only entry, Node built-ins too; nothing imports node.ts)', () => {
     const folder = join(__dirname, '../../src/runtime');
     for (const name of readdirSync(folder)) {
       const source = readFileSync(join(folder, name), 'utf8');
-      for (const [, spec] of source.matchAll(/^(?:import|export)[^;]*? from '([^']+)'/gm)) expect(spec, `${name} imports ${spec}`).toMatch(/^\.\/[\w.-]+\.js$/);
+      for (const [, spec] of source.matchAll(/^(?:import|export)[^;]*? from '([^']+)'/gm)) {
+        expect(spec, `${name} imports ${spec}`).toMatch(name === 'node.ts' ? /^(\.\/[\w.-]+\.js|node:[\w/]+)$/ : /^\.\/[\w.-]+\.js$/);
+        expect(spec, `${name} imports the Node-only entry`).not.toBe('./node.js');
+      }
     }
+  });
+});
+
+describe('what the runtime loaders are given', () => {
+  test('loadArtifact names what it takes when given a path, nothing or junk; takes a fetch Response', async () => {
+    const message = 'kiln runtime: loadArtifact: expected the artifact\'s bytes (a Uint8Array or ArrayBuffer), a fetch Response, or a folder\'s { manifest, wasm, weights }, got';
+    await expect(runtime.loadArtifact('model.kiln-artifact' as never)).rejects.toThrow(`${message} the string "model.kiln-artifact" (a path? in Node, loadArtifactFile from 'kiln/runtime/node' reads a file or folder; in a browser, pass await fetch(url)).`);
+    await expect(runtime.loadArtifact(undefined as never)).rejects.toThrow(`${message} undefined.`);
+    await expect(runtime.loadArtifact({ manifest: '{}' } as never)).rejects.toThrow(`${message} an object with keys manifest.`);
+    await expect(runtime.loadArtifact(new Response('nope', { status: 404, statusText: 'Not Found' }))).rejects.toThrow('kiln runtime: loadArtifact: the response for the artifact is 404 Not Found.');
+  });
+
+  test('kiln/runtime/node loads a file and a folder; predict gives the one output, predictAll the list', async () => {
+    const { loadArtifactFile } = await import('../../src/runtime/node.js');
+    const model = kiln.sequential({ layers: [kiln.layers.dense({ inputShape: [4], units: 3 })] });
+    await model.ready();
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-rt-node-'));
+    await model.export(join(dir, 'one.kiln-artifact'));
+    await model.export(join(dir, 'folder'), { folder: true });
+    const x = Float32Array.from({ length: 8 }, (_, i) => i / 8);
+    const want = Array.from((model.predict(kiln.tensor(x, [2, 4])) as kiln.Tensor).dataSync());
+    for (const path of [join(dir, 'one.kiln-artifact'), join(dir, 'folder')]) {
+      const art = await loadArtifactFile(path);
+      const out = art.predict(x);
+      expect(out.shape).toEqual([2, 3]);
+      expect(Array.from(out.data)).toEqual(want);
+      expect(art.predictAll(x).map((o) => Array.from(o.data))).toEqual([want]);
+      // the Response path, as a browser would fetch it
+      if (path.endsWith('artifact')) expect(Array.from((await runtime.loadArtifact(new Response(readFileSync(path)))).predict(x).data)).toEqual(want);
+    }
+    await expect(loadArtifactFile(join(dir, 'missing'))).rejects.toThrow(`kiln runtime: loadArtifactFile: cannot read "${join(dir, 'missing')}": ENOENT.`);
   });
 });
