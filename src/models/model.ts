@@ -32,6 +32,7 @@ import { getLoss, type Loss } from './losses.js';
 import { getMetric, type Metric } from './metrics.js';
 import { ProgbarLogger } from './progress.js';
 import { Dataset } from '../data/dataset.js';
+import { CallQueue } from './callQueue.js';
 import type { ExportOptions } from './export.js';
 import type { SaveOptions } from './save.js';
 
@@ -305,6 +306,8 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
   protected abstract readonly kind: string;
   private compiled?: Compiled;
   private module?: KilnModule;
+  /** fit, evaluate, trainOnBatch, ready, save, export … take turns (see CallQueue). */
+  private readonly calls = new CallQueue();
   private building?: Promise<KilnModule>;
   private maxBatch = 0;
   private readonly values = new Map<string, Float32Array>();
@@ -557,13 +560,14 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
   private async moduleFor(batchSize: number): Promise<KilnModule> {
     if (this.module && batchSize <= this.maxBatch) return this.module;
     if (this.building && batchSize <= this.maxBatch) return this.building;
-    const values = this.currentValues();
-    // a module outgrown by a larger batch: the same graphs, so its optimizer state carries over
-    const previous = this.module;
     this.maxBatch = Math.max(batchSize, this.maxBatch, 32);
     const graphs = this.trace();
     const c = this.requireCompiled('fit');
     this.building = compileModule(graphs, { maxBatch: this.maxBatch }).then(({ module }) => {
+      // the weights and optimizer state as they are now that the module is ready, not when it was asked for
+      const values = this.currentValues();
+      // a module outgrown by a larger batch: the same graphs, so its optimizer state carries over
+      const previous = this.module;
       for (const [name, data] of values) module.set(name, data);
       const weights = this.weightEntries().filter((w) => w.spec.trainable && w.layer.trainable);
       for (const [name, data] of Object.entries(c.optimizer.initialState(Object.fromEntries(weights.map((w) => [w.name, { shape: w.spec.shape }]))))) {
@@ -743,135 +747,139 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
   async fit(x: Tensor | readonly Tensor[], y: Tensor | readonly Tensor[], args?: FitArgs): Promise<History>;
   async fit(dataset: Dataset<unknown>, args?: FitArgs): Promise<History>;
   async fit(x: Tensor | readonly Tensor[] | Dataset<unknown>, yOrArgs?: Tensor | readonly Tensor[] | FitArgs, maybeArgs?: FitArgs): Promise<History> {
-    const dataset = x instanceof Dataset ? x : undefined;
-    const args = ((dataset ? yOrArgs : maybeArgs) ?? {}) as FitArgs;
-    checkOptions('fit', args, methodOptions.fit);
-    const { epochs = 1, shuffle = true, verbose = 1, seed = 0, initialEpoch = 0, stepsPerEpoch } = args;
-    let batchSize = args.batchSize ?? 32;
-    if (!Number.isInteger(epochs) || epochs < 0) throw new KilnError(`fit: expected epochs to be a non-negative integer, got ${epochs}.`);
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new KilnError(`fit: expected batchSize to be a positive integer, got ${batchSize}.`);
-    if (!Number.isInteger(initialEpoch) || initialEpoch < 0) throw new KilnError(`fit: expected initialEpoch to be a non-negative integer, got ${initialEpoch}.`);
-    if (stepsPerEpoch !== undefined && (!Number.isInteger(stepsPerEpoch) || stepsPerEpoch < 1)) throw new KilnError(`fit: expected stepsPerEpoch to be a positive integer, got ${stepsPerEpoch}.`);
-    if (verbose !== 0 && verbose !== 1 && verbose !== 2) throw new KilnError(`fit: expected verbose 0, 1 or 2, got ${String(verbose)}.`);
-    let data: Data | undefined;
-    let trainCount: number;
-    let steps: number;
-    let sampleWeights: ((batch: Int32Array | Data) => Float32Array) | undefined;
-    let epochBatches: () => Iterable<Int32Array | Data> | AsyncIterable<Int32Array | Data>;
-    let validation: Data | Dataset<unknown> | undefined = args.validationData instanceof Dataset ? args.validationData : undefined;
-    if (dataset) {
-      for (const key of ['batchSize', 'validationSplit'] as const) {
-        if (args[key] !== undefined) throw new KilnError(`fit: ${key} does not apply to a Dataset (its batches give the batch size; pass validationData).`);
-      }
-      const classWeight = args.classWeight;
-      if (classWeight) {
-        this.sampleWeights('fit', { dtype: 'int32', shape: [0], data: new Int32Array(0) }, classWeight); // checks the weights before training
-        sampleWeights = (b) => this.sampleWeights('fit', (b as Data).ys[0]!, classWeight);
-      }
-      if (dataset.size === Infinity && stepsPerEpoch === undefined) throw new KilnError('fit: the dataset is infinite (repeat() without a count); pass stepsPerEpoch.');
-      this.requireCompiled('fit');
-      // the first batch sizes the module: take it now, the first epoch starts with it
-      const pass = () => this.datasetBatches('fit', dataset);
-      let current = pass();
-      const head = await current.next();
-      if (head.done) throw new KilnError('fit: the dataset has no batches.');
-      let pending: Data | undefined = head.value;
-      batchSize = pending.xs[0]!.shape[0]!;
-      const next = async (): Promise<Data | undefined> => {
-        if (pending) {
-          const b = pending;
-          pending = undefined;
-          return b;
+    return this.calls.run(async () => {
+      const dataset = x instanceof Dataset ? x : undefined;
+      const args = ((dataset ? yOrArgs : maybeArgs) ?? {}) as FitArgs;
+      checkOptions('fit', args, methodOptions.fit);
+      const { epochs = 1, shuffle = true, verbose = 1, seed = 0, initialEpoch = 0, stepsPerEpoch } = args;
+      let batchSize = args.batchSize ?? 32;
+      if (!Number.isInteger(epochs) || epochs < 0) throw new KilnError(`fit: expected epochs to be a non-negative integer, got ${epochs}.`);
+      if (!Number.isInteger(batchSize) || batchSize < 1) throw new KilnError(`fit: expected batchSize to be a positive integer, got ${batchSize}.`);
+      if (!Number.isInteger(initialEpoch) || initialEpoch < 0) throw new KilnError(`fit: expected initialEpoch to be a non-negative integer, got ${initialEpoch}.`);
+      if (stepsPerEpoch !== undefined && (!Number.isInteger(stepsPerEpoch) || stepsPerEpoch < 1)) throw new KilnError(`fit: expected stepsPerEpoch to be a positive integer, got ${stepsPerEpoch}.`);
+      if (verbose !== 0 && verbose !== 1 && verbose !== 2) throw new KilnError(`fit: expected verbose 0, 1 or 2, got ${String(verbose)}.`);
+      let data: Data | undefined;
+      let trainCount: number;
+      let steps: number;
+      let sampleWeights: ((batch: Int32Array | Data) => Float32Array) | undefined;
+      let epochBatches: () => Iterable<Int32Array | Data> | AsyncIterable<Int32Array | Data>;
+      let validation: Data | Dataset<unknown> | undefined = args.validationData instanceof Dataset ? args.validationData : undefined;
+      if (dataset) {
+        for (const key of ['batchSize', 'validationSplit'] as const) {
+          if (args[key] !== undefined) throw new KilnError(`fit: ${key} does not apply to a Dataset (its batches give the batch size; pass validationData).`);
         }
-        const r = await current.next();
-        return r.done ? undefined : r.value;
-      };
-      trainCount = NaN; // not known without a pass
-      steps = stepsPerEpoch ?? dataset.size ?? NaN;
-      epochBatches = async function* () {
-        if (stepsPerEpoch === undefined) { // one pass
-          for (let b = await next(); b; b = await next()) yield b;
-          current = pass();
-          return;
+        const classWeight = args.classWeight;
+        if (classWeight) {
+          this.sampleWeights('fit', { dtype: 'int32', shape: [0], data: new Int32Array(0) }, classWeight); // checks the weights before training
+          sampleWeights = (b) => this.sampleWeights('fit', (b as Data).ys[0]!, classWeight);
         }
-        // one stream of batches across epochs: at the end of a pass the dataset is iterated again
-        for (let i = 0; i < stepsPerEpoch; i++) {
-          let b = await next();
-          if (!b) {
-            current = pass();
-            if (!(b = await next())) throw new KilnError('fit: the dataset has no batches.');
+        if (dataset.size === Infinity && stepsPerEpoch === undefined) throw new KilnError('fit: the dataset is infinite (repeat() without a count); pass stepsPerEpoch.');
+        this.requireCompiled('fit');
+        // the first batch sizes the module: take it now, the first epoch starts with it
+        const pass = () => this.datasetBatches('fit', dataset);
+        let current = pass();
+        const head = await current.next();
+        if (head.done) throw new KilnError('fit: the dataset has no batches.');
+        let pending: Data | undefined = head.value;
+        batchSize = pending.xs[0]!.shape[0]!;
+        const next = async (): Promise<Data | undefined> => {
+          if (pending) {
+            const b = pending;
+            pending = undefined;
+            return b;
           }
-          yield b;
+          const r = await current.next();
+          return r.done ? undefined : r.value;
+        };
+        trainCount = NaN; // not known without a pass
+        steps = stepsPerEpoch ?? dataset.size ?? NaN;
+        epochBatches = async function* () {
+          if (stepsPerEpoch === undefined) { // one pass
+            for (let b = await next(); b; b = await next()) yield b;
+            current = pass();
+            return;
+          }
+          // one stream of batches across epochs: at the end of a pass the dataset is iterated again
+          for (let i = 0; i < stepsPerEpoch; i++) {
+            let b = await next();
+            if (!b) {
+              current = pass();
+              if (!(b = await next())) throw new KilnError('fit: the dataset has no batches.');
+            }
+            yield b;
+          }
+        };
+      } else {
+        const trainData = (data = this.checkData('fit', x as Tensor | readonly Tensor[], yOrArgs as Tensor | readonly Tensor[]) as Data);
+        const n = trainData.xs[0]!.shape[0]!;
+        trainCount = n;
+        if (args.validationData && !validation) validation = this.checkData('fit', (args.validationData as readonly [Tensor, Tensor])[0], (args.validationData as readonly [Tensor, Tensor])[1]) as Data;
+        else if (args.validationSplit && !validation) {
+          if (!(args.validationSplit > 0 && args.validationSplit < 1)) throw new KilnError(`fit: expected validationSplit in (0, 1), got ${args.validationSplit}.`);
+          trainCount = Math.floor(n * (1 - args.validationSplit));
+          validation = rowsOf(trainData, range(trainCount, n));
         }
-      };
-    } else {
-      const trainData = (data = this.checkData('fit', x as Tensor | readonly Tensor[], yOrArgs as Tensor | readonly Tensor[]) as Data);
-      const n = trainData.xs[0]!.shape[0]!;
-      trainCount = n;
-      if (args.validationData && !validation) validation = this.checkData('fit', (args.validationData as readonly [Tensor, Tensor])[0], (args.validationData as readonly [Tensor, Tensor])[1]) as Data;
-      else if (args.validationSplit && !validation) {
-        if (!(args.validationSplit > 0 && args.validationSplit < 1)) throw new KilnError(`fit: expected validationSplit in (0, 1), got ${args.validationSplit}.`);
-        trainCount = Math.floor(n * (1 - args.validationSplit));
-        validation = rowsOf(trainData, range(trainCount, n));
+        if (trainCount < 1) throw new KilnError(`fit: no training examples (${n} given, ${n - trainCount} held out for validation).`);
+        // with several outputs, the classes are the first output's
+        const rowWeights = args.classWeight ? this.sampleWeights('fit', trainData.ys[0]!, args.classWeight) : undefined;
+        sampleWeights = rowWeights && ((b) => Float32Array.from(b as Int32Array, (r) => rowWeights[r]!));
+        steps = stepsPerEpoch ?? Math.ceil(trainCount / batchSize);
+        // one stream of batches across epochs: pass p is shuffled with seed·7919 + p + 1; without stepsPerEpoch each epoch is one pass
+        const count = trainCount;
+        const stream = (function* () {
+          for (let pass = initialEpoch; ; pass++) {
+            const order = shuffle ? permutation(count, seed * 7919 + pass + 1) : range(0, count);
+            for (let start = 0; start < count; start += batchSize) yield order.subarray(start, Math.min(start + batchSize, count));
+          }
+        })();
+        epochBatches = function* () {
+          for (let i = 0; i < steps; i++) yield stream.next().value as Int32Array;
+        };
       }
-      if (trainCount < 1) throw new KilnError(`fit: no training examples (${n} given, ${n - trainCount} held out for validation).`);
-      // with several outputs, the classes are the first output's
-      const rowWeights = args.classWeight ? this.sampleWeights('fit', trainData.ys[0]!, args.classWeight) : undefined;
-      sampleWeights = rowWeights && ((b) => Float32Array.from(b as Int32Array, (r) => rowWeights[r]!));
-      steps = stepsPerEpoch ?? Math.ceil(trainCount / batchSize);
-      // one stream of batches across epochs: pass p is shuffled with seed·7919 + p + 1; without stepsPerEpoch each epoch is one pass
-      const count = trainCount;
-      const stream = (function* () {
-        for (let pass = initialEpoch; ; pass++) {
-          const order = shuffle ? permutation(count, seed * 7919 + pass + 1) : range(0, count);
-          for (let start = 0; start < count; start += batchSize) yield order.subarray(start, Math.min(start + batchSize, count));
+      const given = args.callbacks === undefined ? [] : Array.isArray(args.callbacks) ? args.callbacks : [args.callbacks as Callback];
+      // the progress display first, so its epoch line comes before what other callbacks print
+      const callbacks: Callback[] = [...(verbose ? [new ProgbarLogger({ mode: verbose === 2 ? 'lines' : 'auto' })] : []), ...given];
+      const params: TrainingParams = { epochs, initialEpoch, steps, batchSize, samples: trainCount, verbose };
+      for (const cb of callbacks) (cb.setModel?.(this as LayersModel), cb.setParams?.(params));
+      const history: History = { epoch: [], history: {} };
+      this.stopTraining = false;
+      await this.moduleFor(batchSize); // compile before onTrainBegin, so callbacks read trained-on weights
+      for (const cb of callbacks) await this.calls.hook(() => cb.onTrainBegin?.({}));
+      let last: Logs = {};
+      for (let epoch = initialEpoch; epoch < epochs && !this.stopTraining; epoch++) {
+        for (const cb of callbacks) await this.calls.hook(() => cb.onEpochBegin?.(epoch, {}));
+        const logs = await this.runOver('fit', 'trainStep', data, epochBatches(), batchSize, {
+          begin: async (b) => { for (const cb of callbacks) await this.calls.hook(() => cb.onBatchBegin?.(b, {})); },
+          end: async (b, l) => {
+            for (const cb of callbacks) await this.calls.hook(() => cb.onBatchEnd?.(b, l));
+            return this.stopTraining;
+          },
+        }, sampleWeights);
+        if (validation) {
+          const val = validation instanceof Dataset
+            ? await this.runOver('fit', 'evaluate', undefined, this.datasetBatches('fit', validation), 0)
+            : await this.runOver('fit', 'evaluate', validation, batchesOf(validation.xs[0]!.shape[0]!, batchSize), batchSize);
+          for (const [k, v] of Object.entries(val)) logs[`val_${k}`] = v;
         }
-      })();
-      epochBatches = function* () {
-        for (let i = 0; i < steps; i++) yield stream.next().value as Int32Array;
-      };
-    }
-    const given = args.callbacks === undefined ? [] : Array.isArray(args.callbacks) ? args.callbacks : [args.callbacks as Callback];
-    // the progress display first, so its epoch line comes before what other callbacks print
-    const callbacks: Callback[] = [...(verbose ? [new ProgbarLogger({ mode: verbose === 2 ? 'lines' : 'auto' })] : []), ...given];
-    const params: TrainingParams = { epochs, initialEpoch, steps, batchSize, samples: trainCount, verbose };
-    for (const cb of callbacks) (cb.setModel?.(this as LayersModel), cb.setParams?.(params));
-    const history: History = { epoch: [], history: {} };
-    this.stopTraining = false;
-    await this.moduleFor(batchSize); // compile before onTrainBegin, so callbacks read trained-on weights
-    for (const cb of callbacks) await cb.onTrainBegin?.({});
-    let last: Logs = {};
-    for (let epoch = initialEpoch; epoch < epochs && !this.stopTraining; epoch++) {
-      for (const cb of callbacks) await cb.onEpochBegin?.(epoch, {});
-      const logs = await this.runOver('fit', 'trainStep', data, epochBatches(), batchSize, {
-        begin: async (b) => { for (const cb of callbacks) await cb.onBatchBegin?.(b, {}); },
-        end: async (b, l) => {
-          for (const cb of callbacks) await cb.onBatchEnd?.(b, l);
-          return this.stopTraining;
-        },
-      }, sampleWeights);
-      if (validation) {
-        const val = validation instanceof Dataset
-          ? await this.runOver('fit', 'evaluate', undefined, this.datasetBatches('fit', validation), 0)
-          : await this.runOver('fit', 'evaluate', validation, batchesOf(validation.xs[0]!.shape[0]!, batchSize), batchSize);
-        for (const [k, v] of Object.entries(val)) logs[`val_${k}`] = v;
+        for (const cb of callbacks) await this.calls.hook(() => cb.onEpochEnd?.(epoch, logs));
+        // after the callbacks, as Keras' History: it records what they add (learning_rate)
+        history.epoch.push(epoch);
+        for (const [k, v] of Object.entries(logs)) (history.history[k] ??= []).push(v);
+        last = logs;
       }
-      for (const cb of callbacks) await cb.onEpochEnd?.(epoch, logs);
-      // after the callbacks, as Keras' History: it records what they add (learning_rate)
-      history.epoch.push(epoch);
-      for (const [k, v] of Object.entries(logs)) (history.history[k] ??= []).push(v);
-      last = logs;
-    }
-    for (const cb of callbacks) await cb.onTrainEnd?.(last);
-    return history;
+      for (const cb of callbacks) await this.calls.hook(() => cb.onTrainEnd?.(last));
+      return history;
+    });
   }
 
   /** One optimizer step on one batch; returns the loss (and metrics, when compiled with some). */
   async trainOnBatch(x: Tensor | readonly Tensor[], y: Tensor | readonly Tensor[]): Promise<number | number[]> {
-    const data = this.checkData('trainOnBatch', x, y) as Data;
-    const n = data.xs[0]!.shape[0]!;
-    const logs = await this.runOver('trainOnBatch', 'trainStep', data, [range(0, n)], n);
-    return Object.keys(logs).length > 1 ? Object.values(logs) : logs.loss!;
+    return this.calls.run(async () => {
+      const data = this.checkData('trainOnBatch', x, y) as Data;
+      const n = data.xs[0]!.shape[0]!;
+      const logs = await this.runOver('trainOnBatch', 'trainStep', data, [range(0, n)], n);
+      return Object.keys(logs).length > 1 ? Object.values(logs) : logs.loss!;
+    });
   }
 
   /**
@@ -882,22 +890,24 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
   async evaluate(x: Tensor | readonly Tensor[], y: Tensor | readonly Tensor[], args?: { batchSize?: number }): Promise<Tensor | Tensor[]>;
   async evaluate(dataset: Dataset<unknown>, args?: { steps?: number }): Promise<Tensor | Tensor[]>;
   async evaluate(x: Tensor | readonly Tensor[] | Dataset<unknown>, yOrArgs?: Tensor | readonly Tensor[] | { steps?: number }, maybeArgs: { batchSize?: number } = {}): Promise<Tensor | Tensor[]> {
-    let logs: Logs;
-    if (x instanceof Dataset) {
-      checkOptions('evaluate', yOrArgs, methodOptions.evaluateDataset);
-      const { steps } = (yOrArgs ?? {}) as { steps?: number };
-      if (steps !== undefined && (!Number.isInteger(steps) || steps < 1)) throw new KilnError(`evaluate: expected steps to be a positive integer, got ${steps}.`);
-      if (x.size === Infinity && steps === undefined) throw new KilnError('evaluate: the dataset is infinite (repeat() without a count); pass steps.');
-      this.requireCompiled('evaluate');
-      logs = await this.runOver('evaluate', 'evaluate', undefined, this.datasetBatches('evaluate', steps === undefined ? x : x.take(steps)), 0);
-    } else {
-      checkOptions('evaluate', maybeArgs, methodOptions.evaluate);
-      const data = this.checkData('evaluate', x, yOrArgs as Tensor | readonly Tensor[]) as Data;
-      const batchSize = maybeArgs.batchSize ?? 32;
-      logs = await this.runOver('evaluate', 'evaluate', data, batchesOf(data.xs[0]!.shape[0]!, batchSize), batchSize);
-    }
-    const values = Object.values(logs).map((v) => F.tensor(v));
-    return values.length === 1 ? values[0]! : values;
+    return this.calls.run(async () => {
+      let logs: Logs;
+      if (x instanceof Dataset) {
+        checkOptions('evaluate', yOrArgs, methodOptions.evaluateDataset);
+        const { steps } = (yOrArgs ?? {}) as { steps?: number };
+        if (steps !== undefined && (!Number.isInteger(steps) || steps < 1)) throw new KilnError(`evaluate: expected steps to be a positive integer, got ${steps}.`);
+        if (x.size === Infinity && steps === undefined) throw new KilnError('evaluate: the dataset is infinite (repeat() without a count); pass steps.');
+        this.requireCompiled('evaluate');
+        logs = await this.runOver('evaluate', 'evaluate', undefined, this.datasetBatches('evaluate', steps === undefined ? x : x.take(steps)), 0);
+      } else {
+        checkOptions('evaluate', maybeArgs, methodOptions.evaluate);
+        const data = this.checkData('evaluate', x, yOrArgs as Tensor | readonly Tensor[]) as Data;
+        const batchSize = maybeArgs.batchSize ?? 32;
+        logs = await this.runOver('evaluate', 'evaluate', data, batchesOf(data.xs[0]!.shape[0]!, batchSize), batchSize);
+      }
+      const values = Object.values(logs).map((v) => F.tensor(v));
+      return values.length === 1 ? values[0]! : values;
+    });
   }
 
   /**
@@ -992,9 +1002,11 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
    * artifact also trains (the optimizer's state is included).
    */
   async export(path: string, options: ExportOptions = {}): Promise<{ wasmBytes: number; weightsBytes: number }> {
-    checkOptions('export', options, methodOptions.export);
-    const { exportModel } = await import('./export.js');
-    return exportModel(this as LayersModel, path, options);
+    return this.calls.run(async () => {
+      checkOptions('export', options, methodOptions.export);
+      const { exportModel } = await import('./export.js');
+      return exportModel(this as LayersModel, path, options);
+    });
   }
 
   /** The optimizer state the training module holds (or was restored with), by input name; undefined before training. */
@@ -1118,21 +1130,27 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
    * a failure leaves any previous file whole. Load it with `kiln.loadModel(path)`.
    */
   async save(path: string, options: SaveOptions = {}): Promise<void> {
-    checkOptions('save', options, methodOptions.save);
-    const { saveModel } = await import('./save.js');
-    await saveModel(this as LayersModel, path, options);
+    return this.calls.run(async () => {
+      checkOptions('save', options, methodOptions.save);
+      const { saveModel } = await import('./save.js');
+      await saveModel(this as LayersModel, path, options);
+    });
   }
 
   /** Writes every weight (`<layer>/<weight>`) to a safetensors file, atomically. */
   async saveWeights(path: string): Promise<void> {
-    const { saveWeights } = await import('./save.js');
-    await saveWeights(this as LayersModel, path);
+    return this.calls.run(async () => {
+      const { saveWeights } = await import('./save.js');
+      await saveWeights(this as LayersModel, path);
+    });
   }
 
   /** Reads weights that `saveWeights` (or `save`) wrote; every weight's name and shape must match. */
   async loadWeights(path: string): Promise<void> {
-    const { loadWeights } = await import('./save.js');
-    await loadWeights(this as LayersModel, path);
+    return this.calls.run(async () => {
+      const { loadWeights } = await import('./save.js');
+      await loadWeights(this as LayersModel, path);
+    });
   }
 
   /**
@@ -1143,16 +1161,18 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
    * @example const model = await kiln.loadModel('fashion.kiln'); await model.ready(); model.predict(images);
    */
   async ready(maxBatch = 64): Promise<void> {
-    if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new KilnError(`ready: expected maxBatch to be a positive integer, got ${String(maxBatch)}.`);
-    if (this.compiled) {
-      await this.moduleFor(maxBatch);
-      return;
-    }
-    if (this.predictModule && this.predictModule.maxBatch >= maxBatch) return;
-    const { graphs, parameters } = this.artifactParts(['predict']);
-    const { module } = await compileModule(graphs, { maxBatch });
-    for (const p of parameters) module.set(p.name, p.data);
-    this.predictModule = { module, maxBatch };
+    return this.calls.run(async () => {
+      if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new KilnError(`ready: expected maxBatch to be a positive integer, got ${String(maxBatch)}.`);
+      if (this.compiled) {
+        await this.moduleFor(maxBatch);
+        return;
+      }
+      if (this.predictModule && this.predictModule.maxBatch >= maxBatch) return;
+      const { graphs, parameters } = this.artifactParts(['predict']);
+      const { module } = await compileModule(graphs, { maxBatch });
+      for (const p of parameters) module.set(p.name, p.data);
+      this.predictModule = { module, maxBatch };
+    });
   }
 
   /** The weights' values, layer by layer, as Keras orders them. */
