@@ -2,6 +2,7 @@
  * @file A seeded counter-based generator: value i of stream `seed` is a pure
  * function of (seed, i), so draws are reproducible and splittable by offset.
  */
+import { KilnError } from './errors.js';
 
 function mix32(h: number): number {
   // murmur3's finaliser: every input bit affects every output bit
@@ -53,7 +54,21 @@ export function normals(n: number, seed: number, offset = 0): Float64Array {
   return out;
 }
 
-let fallbackSeed = 0x2545f491;
+const INITIAL_SEED = 0x2545f491;
+let fallbackSeed = INITIAL_SEED;
+
+/**
+ * Restarts the stream that every call without a seed draws from (initializers,
+ * dropout, random layers, shuffles, random tensors), so a run repeats bit for bit
+ * in one process, as Keras's `keras.utils.set_random_seed` and PyTorch's
+ * `torch.manual_seed` do.
+ * @example kiln.utils.setRandomSeed(42); // or kiln.manualSeed(42)
+ */
+export function setRandomSeed(seed: number): void {
+  if (typeof seed !== 'number' || !Number.isInteger(seed)) throw new KilnError(`setRandomSeed: expected an integer seed, got ${typeof seed === 'number' ? seed : typeof seed}.`);
+  fallbackSeed = mix32((seed ^ INITIAL_SEED) >>> 0);
+}
+
 /** A fresh seed for calls that did not pass one. */
 export function nextSeed(): number {
   fallbackSeed = mix32(fallbackSeed + 0x6d2b79f5);

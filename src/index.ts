@@ -25,6 +25,8 @@ export * as callbacks from './models/callbacks.js';
 export * as data from './data/index.js';
 export * as image from '../compiler/functions/image.js';
 export * as preprocessing from './data/imageDataGenerator.js';
+/** PyTorch's name for kiln.utils.setRandomSeed. */
+export { setRandomSeed as manualSeed } from '../compiler/random.js';
 export { variable, Variable } from './variables.js';
 export * as io from './io/index.js';
 export * as summary from './summary/index.js';
