@@ -194,6 +194,21 @@ type Inputs = InputData | readonly InputData[];
 const rowsOf = (d: InputData): { data: ArrayLike<number> & { subarray?: unknown }; shape?: readonly number[] } =>
   ArrayBuffer.isView(d) || Array.isArray(d) ? { data: d as ArrayLike<number> } : (d as { data: ArrayLike<number>; shape?: readonly number[] });
 
+/**
+ * Every value of an input checked as the front end checks it: a number, finite;
+ * for int32 inputs an integer in int32's range. One pass, no copy.
+ */
+function checkValues(what: string, spec: TensorSpec, data: ArrayLike<number>, width: number): void {
+  const typed = ArrayBuffer.isView(data);
+  const int = spec.dtype === 'int32';
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i] as unknown;
+    if ((!typed && typeof v !== 'number') || !Number.isFinite(v as number) || (int && (!Number.isInteger(v) || (v as number) < -2147483648 || (v as number) > 2147483647))) {
+      fail(`${what}: input "${spec.name}" holds ${typeof v === 'number' ? v : v === null ? 'null' : typeof v === 'string' ? JSON.stringify(v) : typeof v} at example ${Math.floor(i / width)} (flat index ${i}); expected ${int ? 'an int32 integer' : 'a finite number'}.`);
+    }
+  }
+}
+
 /** A loaded artifact: predict (batched for you), and when exported trainStep and evaluate; weights read back and saved. */
 export class Artifact {
   /** The user metadata given at export (class names, …). */
@@ -215,6 +230,7 @@ export class Artifact {
 
   /** Named inputs of `specs` from x given positionally; checks the count; returns them with the number of rows. */
   private named(what: string, specs: readonly TensorSpec[], given: Inputs): { values: Record<string, InputData>; rows: number } {
+    if (given === null || given === undefined || (typeof given !== 'object')) fail(`${what}: expected a typed array, an array of numbers or { data, shape }${specs.length > 1 ? ' per input, in a list' : ''}, got ${given === null ? 'null' : typeof given}.`);
     const list = specs.length === 1 && !(Array.isArray(given) && given.length === 1 && typeof given[0] === 'object') ? [given as InputData] : (given as readonly InputData[]);
     if (!Array.isArray(list) || list.length !== specs.length) fail(`${what}: expected ${specs.length} tensor${specs.length === 1 ? '' : 's'} (${specs.map((s) => s.name).join(', ')}), got ${Array.isArray(list) ? list.length : typeof list}.`);
     let rows: number | undefined;
@@ -224,6 +240,7 @@ export class Artifact {
       const width = s.shape.reduce<number>((a, x) => a * (x ?? 1), 1);
       if (d.shape && (d.shape.length !== s.shape.length || s.shape.some((x, k) => x !== null && x !== d.shape![k]))) fail(`${what}: input "${s.name}" expected shape [${s.shape.map((x) => x ?? 'n').join(',')}], got [${d.shape.join(',')}].`);
       if (!d.data || d.data.length % width !== 0) fail(`${what}: input "${s.name}" has ${d.data?.length ?? 0} values, not a whole number of rows of ${width}.`);
+      checkValues(what, s, d.data, width);
       const r = d.data.length / width;
       if (rows !== undefined && r !== rows) fail(`${what}: input "${s.name}" has ${r} rows, another input has ${rows}.`);
       rows = r;
@@ -267,6 +284,20 @@ export class Artifact {
     return outs.map(({ o, data }) => ({ dtype: 'float32' as const, shape: o.shape.map((d) => d ?? rows), data }));
   }
 
+  /** Class-index labels (int32, one per row) within their output's classes, as the front end requires. */
+  private checkClasses(what: string, labels: readonly TensorSpec[], values: Record<string, InputData>): void {
+    labels.forEach((spec, i) => {
+      if (spec.dtype !== 'int32' || spec.shape.length !== 1) return;
+      const out = this.manifest.outputs[i];
+      const classes = out?.shape[out.shape.length - 1];
+      if (typeof classes !== 'number') return;
+      const { data } = rowsOf(values[spec.name]!);
+      for (let k = 0; k < data.length; k++) {
+        if (data[k]! < 0 || data[k]! >= classes) fail(`${what}: label "${spec.name}" expects class indices in 0…${classes - 1}, got ${data[k]} at example ${k}.`);
+      }
+    });
+  }
+
   private labels(what: string): readonly TensorSpec[] {
     if (!this.manifest.labels || !this.entries.includes(what)) fail(`${what}: this artifact was exported without ${what} (export with entries ['predict', 'trainStep', 'evaluate']).`);
     return this.manifest.labels!;
@@ -283,8 +314,9 @@ export class Artifact {
     const xs = this.named('trainStep', this.manifest.inputs, x);
     const ys = this.named('trainStep', labels, y);
     if (xs.rows !== ys.rows) fail(`trainStep: x has ${xs.rows} rows, y has ${ys.rows}.`);
+    this.checkClasses('trainStep', labels, ys.values);
     const lr = options.learningRate ?? t.learningRate;
-    if (!(lr >= 0)) fail(`trainStep: expected learningRate >= 0, got ${lr}.`);
+    if (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0) fail(`trainStep: expected learningRate to be a finite number >= 0, got ${lr}.`);
     const inputs: Record<string, InputData> = { ...xs.values, ...ys.values, [t.learningRateInput]: new Float32Array([lr]) };
     if (t.sampleWeight) inputs[t.sampleWeight] = new Float32Array(xs.rows).fill(1);
     const out = this.module.run('trainStep', inputs);
@@ -302,6 +334,7 @@ export class Artifact {
     const xs = this.named('evaluate', this.manifest.inputs, x);
     const ys = this.named('evaluate', labels, y);
     if (xs.rows !== ys.rows) fail(`evaluate: x has ${xs.rows} rows, y has ${ys.rows}.`);
+    this.checkClasses('evaluate', labels, ys.values);
     const max = this.manifest.module.maxBatch;
     const totals: Record<string, number> = {};
     for (let from = 0; from < xs.rows; from += max) {
