@@ -197,8 +197,29 @@ async function writeOutputs(path: string, art: Artifact, outputs: TensorData[]):
   console.log(`wrote ${path}`);
 }
 
+/**
+ * The class names an artifact's metadata gives: a JSON list of strings (what kiln
+ * writes) or comma-separated names (`--meta classNames=shirt,shoe,bag`); anything
+ * else is reported once and left out, never a crash.
+ */
+export function classNamesOf(metadata: Readonly<Record<string, string>>): string[] | undefined {
+  const raw = metadata.classNames;
+  if (raw === undefined) return undefined;
+  if (typeof raw === 'string' && raw.trimStart().startsWith('[')) {
+    try {
+      const list = JSON.parse(raw) as unknown;
+      if (Array.isArray(list) && list.every((c) => typeof c === 'string')) return list as string[];
+    } catch {
+      // reported below
+    }
+    console.error('kiln run: the artifact\'s metadata classNames is malformed (expected a JSON list of strings or comma-separated names); printing without class names.');
+    return undefined;
+  }
+  return typeof raw === 'string' ? raw.split(',').map((c) => c.trim()) : undefined;
+}
+
 function printOutputs(art: Artifact, outputs: TensorData[]): void {
-  const classNames = art.metadata.classNames ? (JSON.parse(art.metadata.classNames) as string[]) : undefined;
+  const classNames = classNamesOf(art.metadata);
   outputs.forEach((t, i) => {
     const name = art.manifest.outputs[i]!.name;
     const width = t.shape.slice(1).reduce((a, d) => a * d, 1);

@@ -67,6 +67,29 @@ describe('kiln compile / info / run', () => {
     expect(out[1]).toMatch(/^ {2}\[0\] (-?\d\.\d{4} ){2}-?\d\.\d{4} {2}→ (cat|dog|owl)$/);
   }, 60_000);
 
+  test('class names given on the command line (comma-separated) print; malformed ones are reported, not a crash', async () => {
+    const json = join(dir, 'x1.json');
+    writeFileSync(json, JSON.stringify([[[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]]]));
+    const named = join(dir, 'named.kiln-artifact');
+    expect(await main(['compile', modelPath, '-o', named, '--meta', 'classNames=shirt,shoe,bag'])).toBe(0);
+    capture();
+    await main(['run', named, json]);
+    expect(out[1]).toMatch(/ {2}→ (shirt|shoe|bag)$/);
+    const broken = join(dir, 'broken.kiln-artifact');
+    expect(await main(['compile', modelPath, '-o', broken, '--meta', 'classNames=[shirt'])).toBe(0);
+    const errors: string[] = [];
+    const error = console.error;
+    console.error = (line: string) => errors.push(line);
+    try {
+      capture();
+      await main(['run', broken, json]);
+    } finally {
+      console.error = error;
+    }
+    expect(out[1]).toMatch(/^ {2}\[0\] (-?\d\.\d{4} ){2}-?\d\.\d{4}$/);
+    expect(errors).toEqual(["kiln run: the artifact's metadata classNames is malformed (expected a JSON list of strings or comma-separated names); printing without class names."]);
+  }, 60_000);
+
   test('bad input: a one-line reason, exit 1; bad usage: exit 2', async () => {
     expect(await failure(['compile', modelPath])).toEqual([2, 'kiln compile: -o <artifact> is required.']);
     expect(await failure(['compile', join(dir, 'nope.kiln'), '-o', join(dir, 'x')])).toEqual([1, `kiln compile: cannot read "${join(dir, 'nope.kiln')}": no such file.`]);
