@@ -24,6 +24,8 @@ export interface ExportOptions {
   /** Write a folder (manifest.json, model.wasm, weights.safetensors) instead of one file. */
   folder?: boolean;
   metadata?: Record<string, string>;
+  /** Export even when a weight holds NaN or ±Infinity; refused by default. */
+  allowNonFinite?: boolean;
 }
 
 /** The artifact's parts, compiled and checksummed, in memory. */
@@ -36,6 +38,10 @@ export async function artifactOf(model: LayersModel, options: ExportOptions = {}
   if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new KilnError(`export: expected maxBatch to be a positive integer, got ${String(maxBatch)}.`);
   for (const [k, v] of Object.entries(options.metadata ?? {})) if (typeof v !== 'string') throw new KilnError(`export: expected metadata values to be strings, got ${typeof v} for "${k}".`);
   const parts = model.artifactParts(entries);
+  if (!options.allowNonFinite) {
+    const { checkFiniteWeights } = await import('./save.js');
+    checkFiniteWeights('export', Object.fromEntries(parts.parameters.map((p) => [p.name, p])));
+  }
   const compiled = await compileEntries(parts.graphs, { maxBatch });
   const manifestModule = manifestOf(compiled);
   const tensors: Record<string, NamedArray> = Object.fromEntries(parts.parameters.map((p) => [p.name, { dtype: 'float32' as const, shape: p.shape, data: p.data }]));

@@ -133,8 +133,8 @@ const methodOptions = {
   evaluate: ['batchSize'],
   evaluateDataset: ['steps'],
   predict: ['batchSize'],
-  save: optionKeys<SaveOptions>({ includeOptimizer: true, metadata: true }),
-  export: optionKeys<ExportOptions>({ entries: true, maxBatch: true, folder: true, metadata: true }),
+  save: optionKeys<SaveOptions>({ includeOptimizer: true, metadata: true, allowNonFinite: true }),
+  export: optionKeys<ExportOptions>({ entries: true, maxBatch: true, folder: true, metadata: true, allowNonFinite: true }),
 } as const;
 
 export interface History {

@@ -209,6 +209,22 @@ export interface SaveOptions {
   includeOptimizer?: boolean;
   /** Strings stored with the model (class names, a description, …): `loadModel` gives them back as `model.metadata`. */
   metadata?: Record<string, string>;
+  /** Save even when a weight holds NaN or ±Infinity (a diverged model); refused by default. */
+  allowNonFinite?: boolean;
+}
+
+/**
+ * Refuses weights (or optimizer state) holding NaN or ±Infinity, naming the first
+ * and counting them: a diverged model is not written over a good file unless asked.
+ */
+export function checkFiniteWeights(subject: string, tensors: Readonly<Record<string, { data: Float32Array }>>): void {
+  for (const [name, { data }] of Object.entries(tensors)) {
+    const first = data.findIndex((v) => !Number.isFinite(v));
+    if (first < 0) continue;
+    let bad = 0;
+    for (const v of data) if (!Number.isFinite(v)) bad++;
+    throw new KilnError(`${subject}: weight "${name}" holds ${data[first]} at index ${first} (${bad} of ${data.length} values are not finite); the model diverged — restore a checkpoint or lower the learning rate, or pass { allowNonFinite: true } to write it anyway.`);
+  }
 }
 
 /** The saved model's bytes (what `model.save` writes). */
@@ -217,6 +233,7 @@ export function encodeModel(model: LayersModel, options: SaveOptions = {}): Uint
   const args = model.compileArgs;
   const training = args ? trainingToJson(args) ?? '' : '';
   const state = model.captureState(options.includeOptimizer ?? true);
+  if (!options.allowNonFinite) (checkFiniteWeights('save', state.weights), checkFiniteWeights('save', state.optimizer ?? {}));
   const tensors: Named = {
     ...Object.fromEntries(Object.entries(state.weights).map(([n, v]) => [`weights/${n}`, v])),
     ...Object.fromEntries(Object.entries(state.optimizer ?? {}).map(([n, v]) => [`optimizer/${n}`, v])),
