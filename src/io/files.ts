@@ -3,7 +3,7 @@
  * save/load of .npy, .npz and safetensors files as kiln tensors. The only file of
  * src/io that touches the file system.
  */
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { KilnError } from '../../compiler/errors.js';
 import type { Tensor } from '../../compiler/tensor.js';
@@ -36,7 +36,8 @@ export async function readFileChecked(path: string, subject: string): Promise<Ui
  * @example await writeFileAtomic('ckpt/weights.safetensors', encodeSafetensors(weights));
  */
 export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`);
+  await removeStale(path);
+  const temp = tempName(path, 'tmp');
   let handle: Awaited<ReturnType<typeof open>> | undefined;
   try {
     handle = await open(temp, 'wx');
@@ -51,6 +52,72 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
     fail(path, `cannot write the file (${errorCode(e)})`);
   }
   await syncFolder(dirname(path));
+}
+
+/** `.<name>.<pid>.<tag>.<kind>` beside `path`: temporary files and folders carry their writer's pid. */
+const tempName = (path: string, kind: 'tmp' | 'old') => join(dirname(path), `.${basename(path)}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.${kind}`);
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/**
+ * Removes what writers of `path` that are no longer running left behind (a crash
+ * mid-write): their temporary files and folders; a previous version a dead
+ * writer set aside is moved back first when `path` itself is missing.
+ */
+async function removeStale(path: string): Promise<void> {
+  const prefix = `.${basename(path)}.`;
+  const entries = await readdir(dirname(path)).catch(() => [] as string[]);
+  for (const entry of entries.sort()) {
+    const m = entry.startsWith(prefix) ? /^(\d+)\.[a-z0-9]+\.(tmp|old)$/.exec(entry.slice(prefix.length)) : null;
+    if (!m || alive(Number(m[1]))) continue;
+    const stale = join(dirname(path), entry);
+    if (m[2] === 'old' && !(await exists(path))) await rename(stale, path).catch(() => undefined);
+    else await rm(stale, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+const exists = (path: string) => open(path, 'r').then((h) => h.close().then(() => true), () => false);
+
+/**
+ * Replaces the folder `path` with `files` as a whole: they are written and flushed
+ * in a temporary folder beside it, the previous folder (if any) is renamed aside,
+ * the new one renamed in, and the previous one removed. A crash at any point
+ * leaves `path` at its previous or its new version, or — between the two renames
+ * — missing with the previous version set aside, which readers (loadArtifactFile)
+ * use and the next write moves back.
+ * @example await writeFolderAtomic('out/model', { 'manifest.json': bytes, 'model.wasm': wasm });
+ */
+export async function writeFolderAtomic(path: string, files: Readonly<Record<string, Uint8Array>>): Promise<void> {
+  await removeStale(path);
+  const temp = tempName(path, 'tmp');
+  try {
+    await mkdir(temp);
+    for (const [name, bytes] of Object.entries(files)) {
+      const handle = await open(join(temp, name), 'wx');
+      try {
+        await handle.writeFile(bytes);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    }
+    await syncFolder(temp);
+    const old = (await exists(path)) ? tempName(path, 'old') : undefined;
+    if (old) await rename(path, old);
+    await rename(temp, path);
+    await syncFolder(dirname(path));
+    if (old) await rm(old, { recursive: true, force: true });
+  } catch (e) {
+    await rm(temp, { recursive: true, force: true }).catch(() => undefined);
+    fail(path, `cannot write the folder (${errorCode(e)})`);
+  }
 }
 
 /** Makes the rename itself durable; some systems cannot open a folder, which is harmless. */

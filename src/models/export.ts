@@ -74,18 +74,10 @@ export async function artifactOf(model: LayersModel, options: ExportOptions = {}
 
 export async function exportModel(model: LayersModel, path: string, options: ExportOptions = {}): Promise<{ wasmBytes: number; weightsBytes: number }> {
   const parts = await artifactOf(model, options);
-  const { writeFileAtomic } = await import('../io/files.js');
+  const { writeFileAtomic, writeFolderAtomic } = await import('../io/files.js');
   if (options.folder) {
-    const { mkdir } = await import('node:fs/promises');
-    const { join } = await import('node:path');
-    try {
-      await mkdir(path, { recursive: true });
-    } catch (e) {
-      throw new KilnError(`export: cannot create the folder "${path}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`);
-    }
-    await writeFileAtomic(join(path, 'model.wasm'), parts.wasm);
-    await writeFileAtomic(join(path, 'weights.safetensors'), parts.weights);
-    await writeFileAtomic(join(path, 'manifest.json'), new TextEncoder().encode(JSON.stringify(parts.manifest, null, 1)));
+    // the three files replace the folder as a whole: never new weights beside an old manifest
+    await writeFolderAtomic(path, { 'model.wasm': parts.wasm, 'weights.safetensors': parts.weights, 'manifest.json': new TextEncoder().encode(JSON.stringify(parts.manifest, null, 1)) });
   } else {
     await writeFileAtomic(path, encodeArtifact(parts));
   }

@@ -6,8 +6,8 @@
  * import { loadArtifactFile } from 'kiln/runtime/node';
  * const net = await loadArtifactFile('fashion.kiln-artifact');   // a file, or a folder export
  */
-import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { type Artifact, loadArtifact } from './artifact.js';
 import { KilnRuntimeError } from './errors.js';
 
@@ -19,6 +19,23 @@ async function read(path: string): Promise<Uint8Array> {
   }
 }
 
+/**
+ * Where a folder written with writeFolderAtomic stands: `path` itself, or — when a
+ * writer died between moving the previous version aside and moving the new one in
+ * — the previous version, `.<name>.<pid>.<tag>.old` beside it. Undefined: neither.
+ */
+export async function committedFolder(path: string): Promise<string | undefined> {
+  try {
+    if ((await stat(path)).isDirectory()) return path;
+  } catch {
+    // not there: look for the version set aside
+  }
+  const prefix = `.${basename(path)}.`;
+  const entries = await readdir(dirname(path)).catch(() => [] as string[]);
+  const aside = entries.filter((e) => e.startsWith(prefix) && e.endsWith('.old')).sort();
+  return aside.length ? join(dirname(path), aside[aside.length - 1]!) : undefined;
+}
+
 /** The artifact at `path`: one file, or a folder holding manifest.json, model.wasm and weights.safetensors. */
 export async function loadArtifactFile(path: string): Promise<Artifact> {
   if (typeof path !== 'string' || path === '') throw new KilnRuntimeError(`kiln runtime: loadArtifactFile: expected a file or folder path, got ${path === '' ? 'an empty string' : typeof path}.`);
@@ -26,7 +43,10 @@ export async function loadArtifactFile(path: string): Promise<Artifact> {
   try {
     folder = (await stat(path)).isDirectory();
   } catch (e) {
-    throw new KilnRuntimeError(`kiln runtime: loadArtifactFile: cannot read "${path}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`);
+    const aside = await committedFolder(path); // a folder export interrupted mid-swap: its previous version
+    if (!aside) throw new KilnRuntimeError(`kiln runtime: loadArtifactFile: cannot read "${path}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`);
+    path = aside;
+    folder = true;
   }
   if (!folder) return loadArtifact(await read(path));
   const manifest = new TextDecoder().decode(await read(join(path, 'manifest.json')));
