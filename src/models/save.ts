@@ -32,7 +32,8 @@ import type { CompileArgs, LayersModel } from './model.js';
 import { Sequential } from './sequential.js';
 
 export const MODEL_FORMAT = 'kiln.model';
-export const MODEL_FORMAT_VERSION = '1';
+/** Version 2: the checksum covers the user metadata too; version 1 files (without) still load. */
+export const MODEL_FORMAT_VERSION = '2';
 
 type ClassConfig = { className: string; config: Record<string, unknown> };
 
@@ -198,10 +199,11 @@ type Named = Record<string, { shape: readonly number[]; data: Float32Array }>;
 const bytesOf = (a: Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 const utf8 = (s: string) => new TextEncoder().encode(s);
 
-/** The checksum: the metadata strings, then every tensor's name and bytes in name order. */
-function checksum(model: string, training: string, tensors: Named): string {
+/** The checksum: the metadata strings, every tensor's name and bytes in name order, then (version 2) each user entry's key and value in key order. */
+function checksum(model: string, training: string, tensors: Named, user?: Readonly<Record<string, string>>): string {
   const names = Object.keys(tensors).sort();
-  return crc32(utf8(model), utf8(training), ...names.flatMap((n) => [utf8(n), bytesOf(tensors[n]!.data)]));
+  const entries = user ? Object.keys(user).sort().flatMap((k) => [utf8(k), utf8('='), utf8(user[k]!), utf8('\n')]) : [];
+  return crc32(utf8(model), utf8(training), ...names.flatMap((n) => [utf8(n), bytesOf(tensors[n]!.data)]), ...entries);
 }
 
 export interface SaveOptions {
@@ -242,7 +244,8 @@ export function encodeModel(model: LayersModel, options: SaveOptions = {}): Uint
     if (typeof v !== 'string') throw new KilnError(`save: expected metadata values to be strings, got ${typeof v} for "${k}".`);
     return [`user.${k}`, v];
   });
-  const metadata = { format: MODEL_FORMAT, version: MODEL_FORMAT_VERSION, model: config, training, crc32: checksum(config, training, tensors), ...Object.fromEntries(user) };
+  const userEntries = Object.fromEntries(user) as Record<string, string>;
+  const metadata = { format: MODEL_FORMAT, version: MODEL_FORMAT_VERSION, model: config, training, crc32: checksum(config, training, tensors, userEntries), ...userEntries };
   return encodeSafetensors(Object.fromEntries(Object.entries(tensors).map(([n, v]) => [n, { dtype: 'float32', shape: [...v.shape], data: v.data }])), metadata);
 }
 
@@ -265,10 +268,11 @@ export function decodeModel(bytes: Uint8Array, options: { compile?: boolean; nam
   if (m.format !== MODEL_FORMAT) {
     throw new KilnError(`${subject}: not a kiln model file (its metadata has format ${JSON.stringify(m.format ?? null)}, expected "${MODEL_FORMAT}"); a file from saveWeights loads with model.loadWeights(path).`);
   }
-  if (m.version !== MODEL_FORMAT_VERSION) throw new KilnError(`${subject}: the file is kiln model format version ${JSON.stringify(m.version)}; this kiln reads version ${MODEL_FORMAT_VERSION}.`);
+  if (m.version !== MODEL_FORMAT_VERSION && m.version !== '1') throw new KilnError(`${subject}: the file is kiln model format version ${JSON.stringify(m.version)}; this kiln reads versions 1 and ${MODEL_FORMAT_VERSION}.`);
   if (typeof m.model !== 'string' || typeof m.training !== 'string') throw new KilnError(`${subject}: the file's metadata lacks the model or training entry.`);
   const all: Named = float32Tensors(subject, file.tensors, '');
-  const sum = checksum(m.model, m.training, all);
+  const user = Object.fromEntries(Object.entries(m).filter(([k]) => k.startsWith('user.'))) as Record<string, string>;
+  const sum = checksum(m.model, m.training, all, m.version === '1' ? undefined : user);
   if (sum !== m.crc32) throw new KilnError(`${subject}: the file is corrupted (CRC-32 ${sum}, recorded ${String(m.crc32)}).`);
   let config: unknown;
   try {

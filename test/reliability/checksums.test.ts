@@ -34,3 +34,16 @@ describe('.npz members are checked against the zip’s CRC-32s', () => {
     expect(() => kiln.io.decodeNpz(bytes, 'w.npz')).toThrow(/^w\.npz: member "w\.npy" is corrupted: its CRC-32 is [0-9a-f]{8}, the zip records [0-9a-f]{8}/);
   });
 });
+
+describe('a .kiln file’s checksum covers its metadata', () => {
+  test('a changed user metadata value is refused as corruption', () => {
+    const model = kiln.sequential({ layers: [kiln.layers.dense({ inputShape: [2], units: 2 })] });
+    const bytes = kiln.encodeModel(model as never, { metadata: { classNames: '["cat","dog"]' } });
+    const at = Buffer.from(bytes).indexOf('cat');
+    expect(at).toBeGreaterThan(0);
+    const changed = bytes.slice();
+    changed.set(new TextEncoder().encode('cow'), at); // same length: the file still parses
+    expect(kiln.decodeModel(bytes).metadata.classNames).toBe('["cat","dog"]');
+    expect(() => kiln.decodeModel(changed)).toThrow(/^loadModel: the file is corrupted \(CRC-32 [0-9a-f]{8}, recorded [0-9a-f]{8}\)\.$/);
+  });
+});
