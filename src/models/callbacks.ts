@@ -308,9 +308,10 @@ export function learningRateScheduler(schedule: (epoch: number, lr: number) => n
 /** Keras' TerminateOnNaN: stops training (instead of `fit` throwing) when a batch's loss is NaN or infinite. */
 /**
  * Keras' TerminateOnNaN: stops training at the first batch whose loss is NaN or
- * infinite. Unlike Keras, the step that produced it is undone: the model keeps
- * the weights and optimizer state of the last good step (the model copies them
- * before each step while this callback is in use).
+ * infinite — or whose update left a weight NaN or infinite (its loss is then
+ * reported as NaN). Unlike Keras, that step is undone: the model keeps the
+ * weights and optimizer state of the last good step (the model copies them
+ * before each step and checks the new ones while this callback is in use).
  */
 export class TerminateOnNaN extends Callback {
   override onTrainBegin(): void {

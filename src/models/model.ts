@@ -229,6 +229,11 @@ function checkFinite(method: string, what: string, v: Value): void {
   }
 }
 
+const allFinite = (data: ArrayLike<number>): boolean => {
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) return false;
+  return true;
+};
+
 /** Rows `index` of a batch-major value. */
 function rows(v: Value, index: Int32Array): Value {
   const width = v.data.length / v.shape[0]!;
@@ -677,8 +682,13 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
       // the module's inputs that a step changes: weights and optimizer state (everything but the data and scalars)
       const saved = training && this.keepLastGoodWeights ? module.manifest.inputs.filter((i) => i.kind === 'parameter' || i.kind === 'state').map((i) => [i.name, module.get(i.name).data] as const) : undefined;
       const out = module.run(entry, inputs);
-      const lossValue = out.loss!.data[0]!;
-      if (saved && !Number.isFinite(lossValue)) for (const [name, data] of saved) module.set(name, data);
+      let lossValue = out.loss!.data[0]!;
+      // with terminateOnNaN, a step whose loss or new weights are not finite is undone (a finite loss can still overflow a weight)
+      if (saved && Number.isFinite(lossValue) && !saved.every(([name]) => allFinite(module.get(name).data))) lossValue = NaN;
+      if (saved && !Number.isFinite(lossValue)) {
+        for (const [name, data] of saved) module.set(name, data);
+        out.loss = { ...out.loss!, data: Float32Array.of(lossValue) };
+      }
       for (const k of lossLogs) totals[k]! += out[k]!.data[0]! * count; // losses are batch means; metrics are batch sums
       for (const { log, metric } of metrics) {
         if (!metric.parts) {
