@@ -194,17 +194,21 @@ export class Dataset<T> {
    */
   batch(batchSize: number, options: { dropRemainder?: boolean } = {}): Dataset<Batched<T>> {
     checkOptions('Dataset.batch', options, ['dropRemainder']);
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new KilnError(`Dataset.batch: expected batchSize to be a positive integer, got ${batchSize}.`);
-    const { dropRemainder = false } = options;
+    return this.grouped('Dataset.batch', batchSize, options.dropRemainder ?? false, stack);
+  }
+
+  /** Groups of `batchSize` consecutive elements, each made one batch by `make` (the last group smaller unless dropRemainder). */
+  private grouped(method: string, batchSize: number, dropRemainder: boolean, make: (group: T[]) => unknown): Dataset<Batched<T>> {
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new KilnError(`${method}: expected batchSize to be a positive integer, got ${batchSize}.`);
     const self = this;
     const n = this.size;
     return new Dataset(async function* () {
       let group: T[] = [];
       for await (const e of self) {
         group.push(e);
-        if (group.length === batchSize) (yield stack(group) as Batched<T>, (group = []));
+        if (group.length === batchSize) (yield make(group) as Batched<T>, (group = []));
       }
-      if (group.length && !dropRemainder) yield stack(group) as Batched<T>;
+      if (group.length && !dropRemainder) yield make(group) as Batched<T>;
     }, n === undefined || n === Infinity ? n : dropRemainder ? Math.floor(n / batchSize) : Math.ceil(n / batchSize));
   }
 
@@ -230,18 +234,8 @@ export class Dataset<T> {
    */
   paddedBatch(batchSize: number, options: PaddedBatchOptions = {}): Dataset<Batched<T>> {
     checkOptions('Dataset.paddedBatch', options, ['paddedShapes', 'paddingValues', 'dropRemainder']);
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new KilnError(`Dataset.paddedBatch: expected batchSize to be a positive integer, got ${batchSize}.`);
     const { dropRemainder = false, paddedShapes, paddingValues } = options;
-    const self = this;
-    const n = this.size;
-    return new Dataset(async function* () {
-      let group: T[] = [];
-      for await (const e of self) {
-        group.push(e);
-        if (group.length === batchSize) (yield padStack(group, paddedShapes, paddingValues) as Batched<T>, (group = []));
-      }
-      if (group.length && !dropRemainder) yield padStack(group, paddedShapes, paddingValues) as Batched<T>;
-    }, n === undefined || n === Infinity ? n : dropRemainder ? Math.floor(n / batchSize) : Math.ceil(n / batchSize));
+    return this.grouped('Dataset.paddedBatch', batchSize, dropRemainder, (group) => padStack(group, paddedShapes, paddingValues));
   }
 
   /** This dataset's elements, then `other`'s. */
