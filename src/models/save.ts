@@ -309,7 +309,9 @@ export async function saveWeights(model: LayersModel, path: string): Promise<voi
   const { weights } = model.captureState(false);
   // the model's order, so that a model built again (other layer names) can load them by position
   const order = JSON.stringify(Object.keys(weights));
-  const bytes = encodeSafetensors(Object.fromEntries(Object.entries(weights).map(([n, v]) => [n, { dtype: 'float32' as const, shape: v.shape, data: v.data }])), { format: 'kiln.weights', order });
+  // plain safetensors carries no checksum: kiln adds a CRC-32 in the metadata (other readers ignore it) that loadWeights verifies
+  const crc32 = checksum('', order, weights);
+  const bytes = encodeSafetensors(Object.fromEntries(Object.entries(weights).map(([n, v]) => [n, { dtype: 'float32' as const, shape: v.shape, data: v.data }])), { format: 'kiln.weights', order, crc32 });
   await (await files()).writeFileAtomic(path, bytes);
 }
 
@@ -320,6 +322,11 @@ export async function loadWeights(model: LayersModel, path: string): Promise<voi
   // a whole-model file holds its weights under weights/
   const prefix = file.metadata?.format === MODEL_FORMAT ? 'weights/' : '';
   let weights = float32Tensors(subject, file.tensors, prefix);
+  const recorded = file.metadata?.format === 'kiln.weights' ? file.metadata.crc32 : undefined;
+  if (recorded !== undefined) { // present in files saveWeights wrote; a file from another tool has none to check
+    const sum = checksum('', file.metadata!.order ?? '', weights);
+    if (sum !== recorded) throw new KilnError(`${subject}: the file is corrupted (CRC-32 ${sum}, recorded ${recorded}).`);
+  }
   // by name when the names match (the same model, or one loaded from its config); else by position, as Keras
   const wanted = Object.keys(model.captureState(false).weights);
   const order = file.metadata?.order ? (JSON.parse(file.metadata.order) as string[]) : undefined;

@@ -47,3 +47,21 @@ describe('a .kiln file’s checksum covers its metadata', () => {
     expect(() => kiln.decodeModel(changed)).toThrow(/^loadModel: the file is corrupted \(CRC-32 [0-9a-f]{8}, recorded [0-9a-f]{8}\)\.$/);
   });
 });
+
+describe('saveWeights records a CRC-32 that loadWeights verifies', () => {
+  test('a flipped weight bit is refused; a safetensors file without the checksum (another tool’s) still loads', async () => {
+    const { mkdtempSync, readFileSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const model = kiln.sequential({ layers: [kiln.layers.dense({ inputShape: [3], units: 2 })] });
+    const path = join(mkdtempSync(join(tmpdir(), 'kiln-w-')), 'w.safetensors');
+    await model.saveWeights(path);
+    const bytes = readFileSync(path);
+    bytes[bytes.length - 5]! ^= 0x01; // inside the last weight's data
+    writeFileSync(path, bytes);
+    await expect(model.loadWeights(path)).rejects.toThrow(/^loadWeights ".*w\.safetensors": the file is corrupted \(CRC-32 [0-9a-f]{8}, recorded [0-9a-f]{8}\)\.$/);
+    const plain = kiln.io.encodeSafetensors(Object.fromEntries(model.namedWeights().map((w) => [w.name, { dtype: 'float32' as const, shape: w.shape, data: w.data }])));
+    writeFileSync(path, plain);
+    await model.loadWeights(path);
+  });
+});
