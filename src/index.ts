@@ -27,7 +27,7 @@ export * as image from '../compiler/functions/image.js';
 export * as preprocessing from './data/imageDataGenerator.js';
 /** PyTorch's name for kiln.utils.setRandomSeed. */
 export { setRandomSeed as manualSeed } from '../compiler/random.js';
-export { variable, Variable } from './variables.js';
+export { variable, variableGrads, Variable } from './variables.js';
 export * as io from './io/index.js';
 export * as summary from './summary/index.js';
 

@@ -10,6 +10,7 @@
 import { currentBuilder, type Builder } from '../compiler/builder.js';
 import { KilnError } from '../compiler/errors.js';
 import { tensor } from '../compiler/functions/creation.js';
+import { valueAndGrad } from '../compiler/transforms.js';
 import { Tensor, type NestedArray } from '../compiler/tensor.js';
 import { formatType } from '../compiler/types.js';
 
@@ -59,17 +60,24 @@ function uniqueName(base: string): string {
   return name;
 }
 
+/** Stand-ins for variables while variableGrads traces its function (innermost last). */
+const overrides: Map<Variable, Tensor>[] = [];
+
 export class Variable {
   readonly name: string;
   readonly trainable: boolean;
   private current: Tensor;
-  /** Bumped on every write of `value`, so a compiled function knows when to upload it. */
-  version = 0;
+  private writes = 0;
 
   constructor(initial: Tensor, name: string, trainable: boolean) {
     this.current = initial;
     this.name = name;
     this.trainable = trainable;
+  }
+
+  /** Bumped on every write of `value`, so a compiled function knows when to upload it. */
+  get version(): number {
+    return this.writes;
   }
 
   /** The concrete value (outside a compiled function). */
@@ -80,13 +88,15 @@ export class Variable {
   set value(v: Tensor) {
     this.check(v);
     this.current = v;
-    this.version++;
+    this.writes++;
   }
 
-  /** Inside `kiln.compile`'s trace, the parameter input of this variable; outside, its value. */
+  /** Inside `kiln.compile`'s trace, the parameter input of this variable; inside variableGrads, its traced stand-in; outside, its value. */
   read(): Tensor {
+    const standIn = overrides[overrides.length - 1]?.get(this);
+    if (standIn) return standIn;
     const scope = activeScope();
-    if (!scope) return this.current;
+    if (!scope) return this.value;
     let t = scope.reads.get(this);
     if (!t) {
       // the name is the compiled module's input name: it must be free in this function
@@ -95,7 +105,7 @@ export class Variable {
       if (/^arg_\d+$/.test(this.name) || scope.initialStates.has(this.name) || scope.feeds.has(this.name)) {
         throw new KilnError(`compile: variable "${this.name}" has the name of another input of the compiled function (its arguments are arg_0, arg_1, …; optimizer state and learning rates are <variable>/<slot>, <optimizer>/step, <optimizer>/learning_rate); rename the variable.`);
       }
-      t = scope.builder.input(this.name, 'parameter', this.current.type);
+      t = scope.builder.input(this.name, 'parameter', this.value.type);
       scope.reads.set(this, t);
     }
     return t;
@@ -111,10 +121,10 @@ export class Variable {
     scope.builder.update(this.read(), v);
   }
 
-  private check(v: Tensor): void {
+  protected check(v: Tensor): void {
     if (!(v instanceof Tensor)) throw new KilnError(`Variable "${this.name}".assign: expected a Tensor, got ${typeof v}.`);
     if (v.isSymbolic) throw new KilnError(`Variable "${this.name}".assign: got a symbolic tensor ${formatType(v.type)} outside a compiled function.`);
-    const a = this.current.type;
+    const a = this.value.type;
     if (v.dtype !== a.dtype || v.rank !== a.shape.length || v.shape.some((d, i) => d !== a.shape[i])) {
       throw new KilnError(`Variable "${this.name}".assign: expected a value of type ${formatType(a)}, got ${formatType(v.type)}.`);
     }
@@ -133,4 +143,28 @@ export function variable(initial: Tensor | NestedArray, options: { name?: string
   if (typeof name !== 'string' || name.length === 0) throw new KilnError(`variable: expected a non-empty name, got ${JSON.stringify(name)}.`);
   if (options.name !== undefined) usedNames.add(name);
   return new Variable(t, name, options.trainable ?? true);
+}
+
+/**
+ * The value of `f` and its gradients with respect to `variables` (TF.js's
+ * variableGrads; Keras's GradientTape.gradient over model.trainableWeights):
+ * while `f` runs, each variable's `read()` gives a traced stand-in. Works eagerly
+ * and inside `kiln.compile`, where it becomes part of the compiled step.
+ * @example
+ * const { value, grads } = kiln.variableGrads(() => kiln.losses.meanSquaredError(y, model.apply(x, { training: true }) as kiln.Tensor), model.trainableWeights);
+ * await optimizer.applyGradients(grads.map((g, i) => [g, model.trainableWeights[i]!]));
+ */
+export function variableGrads(f: () => Tensor, variables: readonly Variable[]): { value: Tensor; grads: Tensor[] } {
+  if (typeof f !== 'function') throw new KilnError(`variableGrads: expected a function returning a scalar loss, got ${typeof f}.`);
+  if (!Array.isArray(variables) || variables.length === 0 || !variables.every((v) => v instanceof Variable)) throw new KilnError('variableGrads: expected a non-empty list of variables (kiln.variable, or model.trainableWeights).');
+  const traced = (...ts: Tensor[]) => {
+    overrides.push(new Map(variables.map((v, i) => [v, ts[i]!])));
+    try {
+      return f();
+    } finally {
+      overrides.pop();
+    }
+  };
+  const { value, grad } = valueAndGrad(traced, variables.map((_, i) => i))(...variables.map((v) => v.read()));
+  return { value, grads: grad };
 }

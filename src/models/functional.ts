@@ -193,16 +193,17 @@ interface Built {
 }
 
 /**
- * A subclassed model: register layers with `this.track(layer)` (only tracked
- * layers get weights; properties are not scanned) and write `call`, which
- * applies them with `layer.apply(x)` and may use any kiln function. The input
+ * A subclassed model: keep layers in properties (or lists in properties; they
+ * are tracked when `call` first applies them, as Keras tracks attributes, or
+ * explicitly with `this.track(layer)`) and write `call`, which applies them with
+ * `layer.apply(x)` and may use any kiln function. The input
  * shape comes from `build(inputShape)` or the first fit/evaluate/predict's x.
  * Weights are ordered by each tracked layer's first use in `call`; a tracked
  * layer `call` never applies has none.
  * @example
  * class Mlp extends kiln.Model {
- *   dense1 = this.track(kiln.layers.dense({ units: 8, activation: 'relu' }));
- *   dense2 = this.track(kiln.layers.dense({ units: 3 }));
+ *   dense1 = kiln.layers.dense({ units: 8, activation: 'relu' });
+ *   dense2 = kiln.layers.dense({ units: 3 });
  *   call(x: kiln.Tensor) { return this.dense2.apply(this.dense1.apply(x)); }
  * }
  */
@@ -266,7 +267,13 @@ export abstract class Model extends LayersModel {
   /** Runs the user's `call` with `layer.apply(tensor)` bound to `weightsOf(layer)`. */
   private run(xs: readonly Tensor[], training: boolean, weightsOf: (layer: Layer, xs: readonly Tensor[]) => Record<string, Tensor>): Tensor[] {
     return withTensorApplier((layer, ts) => {
-      if (!this.layers.includes(layer)) throw new KilnError(`${this.subject}: call applied ${layer.className} "${layer.name}", which is not tracked; register it in the constructor with this.track(layer).`);
+      if (!this.layers.includes(layer)) {
+        // a layer held in a property (or a list in one) is tracked when call first applies it, as Keras tracks attributes
+        const held = Object.values(this).some((v) => v === layer || (Array.isArray(v) && v.includes(layer)));
+        if (!held) throw new KilnError(`${this.subject}: call applied ${layer.className} "${layer.name}", which is neither a property of the model nor tracked; assign it to a property (this.dense = kiln.layers.dense(…)) or register it with this.track(layer).`);
+        if (this.layers.some((l) => l.name === layer.name)) throw new KilnError(`${this.subject}: two layers are named "${layer.name}".`);
+        this.layers.push(layer);
+      }
       return invokeLayer(layer, ts, weightsOf(layer, ts), { training });
     }, () => {
       const out = this.call(xs.length === 1 ? xs[0]! : [...xs], { training });

@@ -23,7 +23,7 @@ import { formatType } from '../../compiler/types.js';
 import { compileModule } from '../compile.js';
 import type { InputData, KilnModule } from '../runtime/index.js';
 import { checkedWeights, type Layer, type Shape, type WeightSpec } from '../layers/layer.js';
-import type { SymbolicTensor } from '../layers/symbolic.js';
+import { SymbolicTensor } from '../layers/symbolic.js';
 import { ModelLayer } from './nested.js';
 import type { DType } from '../../compiler/types.js';
 import * as optimizers from '../optimizers/index.js';
@@ -33,6 +33,8 @@ import { getMetric, type Metric } from './metrics.js';
 import { ProgbarLogger } from './progress.js';
 import { Dataset } from '../data/dataset.js';
 import { CallQueue } from './callQueue.js';
+import { ModelVariable } from './modelVariables.js';
+import type { Variable } from '../variables.js';
 import type { ExportOptions } from './export.js';
 import type { SaveOptions } from './save.js';
 
@@ -313,6 +315,9 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
   private module?: KilnModule;
   /** fit, evaluate, trainOnBatch, ready, save, export … take turns (see CallQueue). */
   private readonly calls = new CallQueue();
+  /** Bumped on every change of the weights, so variables over them (trainableWeights) know. */
+  weightsVersion = 0;
+  private variableMap?: Map<string, ModelVariable>;
   private building?: Promise<KilnModule>;
   private maxBatch = 0;
   private readonly values = new Map<string, Float32Array>();
@@ -682,6 +687,7 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
       // the module's inputs that a step changes: weights and optimizer state (everything but the data and scalars)
       const saved = training && this.keepLastGoodWeights ? module.manifest.inputs.filter((i) => i.kind === 'parameter' || i.kind === 'state').map((i) => [i.name, module.get(i.name).data] as const) : undefined;
       const out = module.run(entry, inputs);
+      if (training) this.weightsVersion++;
       let lossValue = out.loss!.data[0]!;
       // with terminateOnNaN, a step whose loss or new weights are not finite is undone (a finite loss can still overflow a weight)
       if (saved && Number.isFinite(lossValue) && !saved.every(([name]) => allFinite(module.get(name).data))) lossValue = NaN;
@@ -1041,8 +1047,31 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
    * Functional API: applies this model, as a layer, to a SymbolicTensor (from
    * `kiln.input` or a layer's apply) — Keras' model nesting.
    */
-  apply(x: SymbolicTensor): SymbolicTensor {
-    return this.asLayer().apply(x);
+  apply(x: SymbolicTensor): SymbolicTensor;
+  /**
+   * On tensors: runs the model now (eagerly, or as part of a `kiln.compile` trace)
+   * with its current weights, read through its variables — what Keras's
+   * `model(x, training=True)` does in a custom loop. Batch norm's moving
+   * statistics update only inside `kiln.compile`.
+   * @example const logits = model.apply(xBatch, { training: true }) as kiln.Tensor;
+   */
+  apply(x: Tensor | readonly Tensor[], options?: { training?: boolean }): Tensor | Tensor[];
+  apply(x: SymbolicTensor | Tensor | readonly Tensor[], options: { training?: boolean } = {}): SymbolicTensor | Tensor | Tensor[] {
+    if (x instanceof SymbolicTensor) return this.asLayer().apply(x);
+    const xs = (Array.isArray(x) ? x : [x]) as readonly Tensor[];
+    xs.forEach((t, i) => {
+      if (!(t instanceof Tensor)) throw new KilnError(`${this.subject}.apply: expected a Tensor, a list of Tensors or a SymbolicTensor, got ${t === null ? 'null' : typeof t}${xs.length > 1 ? ` at ${i}` : ''}.`);
+    });
+    this.prepare(xs);
+    const topology = this.topology();
+    if (xs.length !== topology.inputs.length) throw new KilnError(`${this.subject}.apply: expected ${topology.inputs.length} input${topology.inputs.length === 1 ? '' : 's'}, got ${xs.length}.`);
+    xs.forEach((t, i) => {
+      const want = topology.inputs[i]!.shape;
+      if (t.rank !== want.length + 1 || want.some((d, k) => d !== t.shape[k + 1])) throw new KilnError(`${this.subject}.apply: expected input ${i} of shape [n,${want.join(',')}], got ${formatType(t.type)}.`);
+    });
+    const weights = Object.fromEntries(this.modelVariables().map((v) => [v.name, v.read()]));
+    const outputs = this.forward(xs, weights, options.training ?? false);
+    return outputs.length === 1 ? outputs[0]! : outputs;
   }
 
   /** For nesting: the inputs' and outputs' shapes (without the batch dimension). */
@@ -1118,6 +1147,7 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
       this.module?.set(w.name, data);
       this.predictModule?.module.set(w.name, data);
     }
+    this.weightsVersion++;
     if (!optimizer) return;
     const c = this.requireCompiled(subject);
     const trainable = entries.filter((w) => w.spec.trainable && w.layer.trainable);
@@ -1212,6 +1242,51 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
       this.module?.set(w.name, data);
       this.predictModule?.module.set(w.name, data);
     });
+    this.weightsVersion++;
+  }
+
+  /**
+   * The trainable weights as variables (TF.js's `model.trainableWeights`): for
+   * custom loops with `kiln.variableGrads` and `optimizer.applyGradients`, eagerly
+   * or inside `kiln.compile`. Reading and writing them reads and writes the model.
+   */
+  get trainableWeights(): Variable[] {
+    return this.modelVariables().filter((v) => v.trainable);
+  }
+
+  /** The other weights (batch norm's moving statistics …) as variables. */
+  get nonTrainableWeights(): Variable[] {
+    return this.modelVariables().filter((v) => !v.trainable && !this.internalWeight(v.name));
+  }
+
+  private internalWeight(name: string): boolean {
+    return this.weightEntries().some((w) => w.name === name && w.spec.internal);
+  }
+
+  /** One variable per weight (bookkeeping included), made once per model structure. */
+  private modelVariables(): ModelVariable[] {
+    const entries = this.weightEntries();
+    if (!this.variableMap || this.variableMap.size !== entries.length || entries.some((w) => !this.variableMap!.has(w.name))) {
+      this.variableMap = new Map(entries.map((w) => [w.name, new ModelVariable(this, w.name, w.spec.shape, w.spec.trainable && w.layer.trainable)]));
+    }
+    return [...this.variableMap.values()];
+  }
+
+  /** A weight's current value (a copy). */
+  readWeight(name: string): Float32Array {
+    if (this.module) return this.module.get(name).data as Float32Array;
+    const v = this.currentValues().get(name);
+    if (!v) throw new KilnError(`${this.subject}: no weight "${name}".`);
+    return v.slice();
+  }
+
+  /** Replaces one weight's value everywhere the model keeps it. */
+  writeWeight(name: string, data: Float32Array): void {
+    this.currentValues();
+    this.values.set(name, data);
+    this.module?.set(name, data);
+    this.predictModule?.module.set(name, data);
+    this.weightsVersion++;
   }
 }
 

@@ -40,7 +40,7 @@ import { captureOrigin } from '../../compiler/source.js';
 import { assign } from '../../compiler/trace.js';
 import { formatType, sameType, type TensorType } from '../../compiler/types.js';
 import { isSchedule, type LearningRateSchedule } from './schedules.js';
-import { registerFeed, registerInitialState } from '../variables.js';
+import { registerFeed, registerInitialState, Variable } from '../variables.js';
 
 export interface OptimizerOptions {
   /** A number (a runtime scalar input, changeable between steps) or a schedule of the step. */
@@ -89,7 +89,8 @@ export interface Updated {
   readonly slots: Readonly<Record<string, Tensor>>;
 }
 
-export type GradientPair = readonly [grad: Tensor, param: Tensor];
+/** A gradient and what it updates: a traced parameter, or a variable (kiln.variable, model.trainableWeights). */
+export type GradientPair = readonly [grad: Tensor, param: Tensor | Variable];
 
 export interface ApplyGradientsOptions {
   /**
@@ -227,6 +228,40 @@ export abstract class Optimizer<Options extends OptimizerOptions = OptimizerOpti
     return Object.fromEntries([...(isSchedule(lr) ? [] : [[this.learningRateName, new Float32Array([lr])] as const]), ...hyper]);
   }
 
+  private eagerSteps = new Map<string, (...grads: Tensor[]) => Promise<unknown>>();
+
+  /**
+   * applyGradients outside a trace (a custom loop run eagerly): one compiled
+   * update per set of variables, made on first use and kept, whose module holds
+   * the optimizer's state between calls; the variables receive the new values.
+   */
+  private applyEagerly(subject: string, pairs: readonly GradientPair[], options: ApplyGradientsOptions): Promise<void> {
+    if (!Array.isArray(pairs) || pairs.length === 0) throw userError(subject, 'expected a non-empty list of [gradient, variable] pairs', captureOrigin());
+    const vars = pairs.map(([, w], i) => {
+      if (!(w instanceof Variable)) throw userError(subject, `outside kiln.compile, expected [gradient, variable] pairs (kiln.variable, model.trainableWeights) so the update has somewhere to go, got a ${w instanceof Tensor ? 'Tensor' : typeof w} at ${i}`, captureOrigin());
+      return w;
+    });
+    const grads = pairs.map(([g], i) => {
+      if (!(g instanceof Tensor) || g.isSymbolic) throw userError(subject, `expected concrete gradient tensors, got ${g instanceof Tensor ? 'a symbolic one' : typeof g} at ${i}`, captureOrigin());
+      return g;
+    });
+    return this.runEagerStep(vars, grads, options); // the checks above throw at once; the step itself is async
+  }
+
+  private async runEagerStep(vars: readonly Variable[], grads: readonly Tensor[], options: ApplyGradientsOptions): Promise<void> {
+    const key = vars.map((v) => v.name).join('\n');
+    let step = this.eagerSteps.get(key);
+    if (!step) {
+      const { compile } = await import('../jit.js');
+      step = compile((...gs: Tensor[]) => {
+        this.applyGradients(gs.map((g, i) => [g, vars[i]!] as const), options);
+        return F.mul(gs[0]!, 0);
+      });
+      this.eagerSteps.set(key, step);
+    }
+    await step(...grads);
+  }
+
   /**
    * Inside `kiln.trace`: updates every parameter from its gradient, and the
    * optimizer's state, as part of the traced step.
@@ -238,10 +273,11 @@ export abstract class Optimizer<Options extends OptimizerOptions = OptimizerOpti
    * }, { x: kiln.spec([null, 3]), y: kiln.spec([null, 2]), w: kiln.spec([3, 2], 'float32', { kind: 'parameter' }) });
    * @param options.constrain maps each parameter's updated value to the value assigned (constraints)
    */
-  applyGradients(pairs: readonly GradientPair[], options: ApplyGradientsOptions = {}): void {
+  applyGradients(given: readonly GradientPair[], options: ApplyGradientsOptions = {}): void | Promise<void> {
     const subject = `${this.subject}.applyGradients`;
     const b = currentBuilder();
-    if (!b) throw userError(subject, 'expected to be called while tracing (inside kiln.trace)', captureOrigin());
+    if (!b) return this.applyEagerly(subject, given, options);
+    const pairs = given.map(([g, w]) => [g, w instanceof Variable ? w.read() : w] as const);
     const names = this.checkPairs(subject, b, pairs);
     const hyperNames = Object.keys(this.runtimeHyperparameters()).map((k) => [k, `${this.name}/${k}`] as const);
     const created = [this.stepName, this.learningRateName, ...hyperNames.map(([, n]) => n), ...this.slots().flatMap((s) => names.map((p) => `${p}/${s.name}`))];

@@ -145,10 +145,20 @@ describe('subclassed models', () => {
     const lines: string[] = [];
     unbuilt.summary((l) => lines.push(l));
     expect(lines.join('\n')).toContain('Total params: 131');
-    class Leaky extends kiln.Model {
-      private readonly hidden = kiln.layers.dense({ units: 2, name: 'untracked' });
-      call(x: kiln.Tensor) { return this.hidden.apply(x); }
+    // layers held in properties, or in a list in one, are tracked when call applies them (as Keras tracks attributes)
+    class Held extends kiln.Model {
+      private readonly hidden = kiln.layers.dense({ units: 2, name: 'held' });
+      private readonly outs = [kiln.layers.dense({ units: 1, name: 'head0' })];
+      call(x: kiln.Tensor) { return this.outs[0]!.apply(this.hidden.apply(x)); }
     }
-    expect(() => new Leaky().build([3])).toThrow('Model "model": call applied Dense "untracked", which is not tracked; register it in the constructor with this.track(layer).');
+    const held = new Held();
+    held.build([3]);
+    expect(held.getWeights().map((w) => w.shape)).toEqual([[3, 2], [2], [2, 1], [1]]);
+    expect(held.layers.map((l) => l.name)).toEqual(['held', 'head0']);
+    const elsewhere = kiln.layers.dense({ units: 2, name: 'elsewhere' });
+    class Leaky extends kiln.Model {
+      call(x: kiln.Tensor) { return elsewhere.apply(x); }
+    }
+    expect(() => new Leaky().build([3])).toThrow('Model "model": call applied Dense "elsewhere", which is neither a property of the model nor tracked; assign it to a property (this.dense = kiln.layers.dense(…)) or register it with this.track(layer).');
   });
 });

@@ -361,7 +361,7 @@ describe('errors', () => {
       opt.rmsprop().applyGradients([[x!, w!]]);
       return w!;
     }, specs))).toBe(`rmsprop.applyGradients: expected the gradient of "w" to be f32[3], got f32[B,3]${at}`);
-    expect(messageOf(() => opt.adagrad().applyGradients([[kiln.zeros([3]), kiln.zeros([3])]]))).toBe(`adagrad.applyGradients: expected to be called while tracing (inside kiln.trace)${at}`);
+    expect(messageOf(() => opt.adagrad().applyGradients([[kiln.zeros([3]), kiln.zeros([3])]]))).toBe(`adagrad.applyGradients: outside kiln.compile, expected [gradient, variable] pairs (kiln.variable, model.trainableWeights) so the update has somewhere to go, got a Tensor at 0${at}`);
   });
 
   test('two optimizers of one name in one trace, bad options, setting a scheduled learning rate', () => {
