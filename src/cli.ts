@@ -252,7 +252,8 @@ async function infoCommand(args: string[]): Promise<void> {
   console.log(`outputs: ${m.outputs.map((s) => `${s.name} ${shape(s)}`).join(', ')}`);
   if (m.labels) console.log(`labels:  ${m.labels.map((s) => `${s.name} ${shape(s)}`).join(', ')}`);
   console.log(`parameters: ${params} (${trainable} trainable) in ${m.parameters.length} tensors${m.optimizerState ? `; optimizer state: ${m.optimizerState.length} tensors` : ''}`);
-  console.log(`sizes: wasm ${kb(art.wasmBytes)}, weights ${kb(params * 4)}, memory arena ${kb(m.module.arenaBytes)}`);
+  const weightsBytes = Object.values(art.getWeights()).reduce((a, t) => a + t.data.byteLength, 0); // parameters and optimizer state, as compile reports
+  console.log(`sizes: wasm ${kb(art.wasmBytes)}, weights ${kb(weightsBytes)}, memory arena ${kb(m.module.arenaBytes)}`);
   for (const [k, v] of Object.entries(m.metadata)) console.log(`metadata ${k}: ${v.length > 100 ? `${v.slice(0, 100)}…` : v}`);
 }
 

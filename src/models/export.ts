@@ -81,7 +81,10 @@ export async function exportModel(model: LayersModel, path: string, options: Exp
   } else {
     await writeFileAtomic(path, encodeArtifact(parts));
   }
-  return { wasmBytes: parts.wasm.length, weightsBytes: parts.weights.length };
+  // the weights' own bytes (parameters and optimizer state, no file header): the figure `kiln info` shows too
+  const { readSafetensors } = await import('../runtime/safetensors.js');
+  const weightsBytes = Object.values(readSafetensors(parts.weights, 'weights').tensors).reduce((a, t) => a + t.data.byteLength, 0);
+  return { wasmBytes: parts.wasm.length, weightsBytes };
 }
 
 /** Reads an artifact file or folder (Node) with the runtime's loader: kiln/runtime/node's, here too. */

@@ -37,8 +37,10 @@ describe('kiln compile / info / run', () => {
     capture();
     expect(await main(['compile', modelPath, '-o', artifact, '--max-batch', '8', '--meta', 'author=kiln tests'])).toBe(0);
     expect(out[0]).toMatch(/^wrote .*mlp\.kiln-artifact: entries predict; wasm \d+\.\d KB, weights \d+\.\d KB$/);
+    const [, wasmKb, weightsKb] = /wasm (\S+ KB), weights (\S+ KB)$/.exec(out[0]!)!;
     capture();
     await main(['info', artifact]);
+    expect(out.find((l) => l.startsWith('sizes:'))).toMatch(new RegExp(`^sizes: wasm ${wasmKb!.replace('.', '\\.')}, weights ${weightsKb!.replace('.', '\\.')}, `)); // one figure for one artifact
     expect(out).toEqual(expect.arrayContaining([
       'entries: predict (batches of 1 to 8)',
       'inputs:  x float32[n,2,3]',
