@@ -202,9 +202,10 @@ async function writeOutputs(path: string, art: Artifact, outputs: TensorData[]):
  * writes) or comma-separated names (`--meta classNames=shirt,shoe,bag`); anything
  * else is reported once and left out, never a crash.
  */
-export function classNamesOf(metadata: Readonly<Record<string, string>>): string[] | undefined {
+export function classNamesOf(metadata: Readonly<Record<string, unknown>>): string[] | undefined {
   const raw = metadata.classNames;
   if (raw === undefined) return undefined;
+  if (Array.isArray(raw) && raw.every((c) => typeof c === 'string')) return raw as string[]; // exported as a list
   if (typeof raw === 'string' && raw.trimStart().startsWith('[')) {
     try {
       const list = JSON.parse(raw) as unknown;
@@ -212,10 +213,9 @@ export function classNamesOf(metadata: Readonly<Record<string, string>>): string
     } catch {
       // reported below
     }
-    console.error('kiln run: the artifact\'s metadata classNames is malformed (expected a JSON list of strings or comma-separated names); printing without class names.');
-    return undefined;
-  }
-  return typeof raw === 'string' ? raw.split(',').map((c) => c.trim()) : undefined;
+  } else if (typeof raw === 'string') return raw.split(',').map((c) => c.trim());
+  console.error('kiln run: the artifact\'s metadata classNames is malformed (expected a list of strings, or comma-separated names); printing without class names.');
+  return undefined;
 }
 
 function printOutputs(art: Artifact, outputs: TensorData[]): void {
@@ -254,7 +254,10 @@ async function infoCommand(args: string[]): Promise<void> {
   console.log(`parameters: ${params} (${trainable} trainable) in ${m.parameters.length} tensors${m.optimizerState ? `; optimizer state: ${m.optimizerState.length} tensors` : ''}`);
   const weightsBytes = Object.values(art.getWeights()).reduce((a, t) => a + t.data.byteLength, 0); // parameters and optimizer state, as compile reports
   console.log(`sizes: wasm ${kb(art.wasmBytes)}, weights ${kb(weightsBytes)}, memory arena ${kb(m.module.arenaBytes)}`);
-  for (const [k, v] of Object.entries(m.metadata)) console.log(`metadata ${k}: ${v.length > 100 ? `${v.slice(0, 100)}…` : v}`);
+  for (const [k, value] of Object.entries(m.metadata)) {
+    const v = typeof value === 'string' ? value : JSON.stringify(value);
+    console.log(`metadata ${k}: ${v.length > 100 ? `${v.slice(0, 100)}…` : v}`);
+  }
 }
 
 /** `kiln info model.kiln`: the saved model's summary, compile arguments and metadata. */

@@ -5,6 +5,7 @@
  * with checksums. Written atomically: one file, or a folder whose manifest is
  * written last (a loader that finds a manifest finds files that match it).
  */
+import type { JsonValue } from '../runtime/artifact.js';
 import { KilnError } from '../../compiler/errors.js';
 import { compileEntries } from '../../compiler/pipeline.js';
 import { manifestOf } from '../compile.js';
@@ -23,9 +24,19 @@ export interface ExportOptions {
   maxBatch?: number;
   /** Write a folder (manifest.json, model.wasm, weights.safetensors) instead of one file. */
   folder?: boolean;
-  metadata?: Record<string, string>;
+  /** Anything JSON can hold (class names as a list, a description …), kept in the manifest: the runtime gives it back as `artifact.metadata`. */
+  metadata?: Record<string, JsonValue>;
   /** Export even when a weight holds NaN or ±Infinity; refused by default. */
   allowNonFinite?: boolean;
+}
+
+/** Whether `a` survives a JSON round trip as `b` (no functions, undefined, NaN, class instances, …). */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === null || typeof a !== 'object') return Object.is(a, b) || (typeof a === 'number' && a === b);
+  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((x, i) => sameJson(x, b[i]));
+  if (Object.getPrototypeOf(a) !== Object.prototype || b === null || typeof b !== 'object') return false;
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
 }
 
 /** The artifact's parts, compiled and checksummed, in memory. */
@@ -36,7 +47,15 @@ export async function artifactOf(model: LayersModel, options: ExportOptions = {}
   if (!entries.includes('predict')) throw new KilnError('export: the entries must include "predict".');
   const maxBatch = options.maxBatch ?? 64;
   if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new KilnError(`export: expected maxBatch to be a positive integer, got ${String(maxBatch)}.`);
-  for (const [k, v] of Object.entries(options.metadata ?? {})) if (typeof v !== 'string') throw new KilnError(`export: expected metadata values to be strings, got ${typeof v} for "${k}".`);
+  for (const [k, v] of Object.entries(options.metadata ?? {})) {
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(v);
+    } catch {
+      json = undefined;
+    }
+    if (json === undefined || !sameJson(v, JSON.parse(json))) throw new KilnError(`export: expected metadata values that JSON can hold (strings, numbers, booleans, null, lists, plain objects), got ${typeof v === 'object' ? (v as object)?.constructor?.name ?? 'object' : typeof v} for "${k}".`);
+  }
   const parts = model.artifactParts(entries);
   if (!options.allowNonFinite) {
     const { checkFiniteWeights } = await import('./save.js');

@@ -27,6 +27,9 @@ export interface TensorSpec {
   readonly shape: readonly (number | null)[];
 }
 
+/** A JSON value, as export's metadata takes and the manifest keeps it. */
+export type JsonValue = string | number | boolean | null | readonly JsonValue[] | { readonly [key: string]: JsonValue };
+
 export interface ArtifactManifest {
   readonly format: 'kiln-artifact';
   readonly version: number;
@@ -42,7 +45,7 @@ export interface ArtifactManifest {
   readonly training?: { readonly learningRateInput: string; readonly learningRate: number; readonly sampleWeight?: string; readonly outputs: readonly string[] };
   /** The compiled module: entries, memory layout (arena offsets), constants, error messages. */
   readonly module: Manifest;
-  readonly metadata: Readonly<Record<string, string>>;
+  readonly metadata: Readonly<Record<string, JsonValue>>;
   /** CRC-32s of the wasm, of the weights (names and bytes in name order) and of the manifest itself (with this field's `manifest` empty). */
   readonly checksums: { readonly wasm: string; readonly weights: string; readonly manifest: string };
 }
@@ -212,7 +215,7 @@ function checkValues(what: string, spec: TensorSpec, data: ArrayLike<number>, wi
 /** A loaded artifact: predict (batched for you), and when exported trainStep and evaluate; weights read back and saved. */
 export class Artifact {
   /** The user metadata given at export (class names, …). */
-  readonly metadata: Readonly<Record<string, string>>;
+  readonly metadata: Readonly<Record<string, JsonValue>>;
 
   constructor(readonly manifest: ArtifactManifest, private readonly wasm: Uint8Array, readonly module: KilnModule) {
     this.metadata = manifest.metadata;

@@ -197,5 +197,5 @@ export function load(wasm: BufferSource | WebAssembly.Module, manifest: Manifest
   return KilnModule.load(wasm, manifest);
 }
 
-export { loadArtifact, encodeArtifact, Artifact, ARTIFACT_FORMAT_VERSION, type ArtifactManifest, type ArtifactParts, type ArtifactSource } from './artifact.js';
+export { loadArtifact, encodeArtifact, Artifact, ARTIFACT_FORMAT_VERSION, type ArtifactManifest, type ArtifactParts, type ArtifactSource, type JsonValue } from './artifact.js';
 export { crc32 } from './crc32.js';

@@ -167,3 +167,16 @@ describe('what the runtime loaders are given', () => {
     await expect(loadArtifactFile(join(dir, 'missing'))).rejects.toThrow(`kiln runtime: loadArtifactFile: cannot read "${join(dir, 'missing')}": ENOENT.`);
   });
 });
+
+describe('export metadata', () => {
+  test('takes JSON values and gives them back from the runtime; refuses what JSON cannot hold', async () => {
+    const { loadArtifactFile } = await import('../../src/runtime/node.js');
+    const model = kiln.sequential({ layers: [kiln.layers.dense({ inputShape: [2], units: 3 })] });
+    const path = join(mkdtempSync(join(tmpdir(), 'kiln-meta-')), 'm.kiln-artifact');
+    const metadata = { classNames: ['cat', 'dog', 'owl'], version: 3, notes: { trained: true, by: null } };
+    await model.export(path, { metadata });
+    expect((await loadArtifactFile(path)).metadata).toEqual(metadata);
+    await expect(model.export(path, { metadata: { when: new Date(0) as never } })).rejects.toThrow('export: expected metadata values that JSON can hold (strings, numbers, booleans, null, lists, plain objects), got Date for "when".');
+    await expect(model.export(path, { metadata: { bad: NaN } })).rejects.toThrow('got number for "bad"');
+  });
+});

@@ -89,7 +89,7 @@ describe('kiln compile / info / run', () => {
       console.error = error;
     }
     expect(out[1]).toMatch(/^ {2}\[0\] (-?\d\.\d{4} ){2}-?\d\.\d{4}$/);
-    expect(errors).toEqual(["kiln run: the artifact's metadata classNames is malformed (expected a JSON list of strings or comma-separated names); printing without class names."]);
+    expect(errors).toEqual(["kiln run: the artifact's metadata classNames is malformed (expected a list of strings, or comma-separated names); printing without class names."]);
   }, 60_000);
 
   test('bad input: a one-line reason, exit 1; bad usage: exit 2', async () => {
