@@ -63,6 +63,15 @@ const layer = (t: SymbolicTensor) => `${t.layer.className} "${t.layer.name}"`;
 export type TensorApplier = (layer: Layer, xs: readonly Tensor[]) => Tensor;
 let tensorApplier: TensorApplier | undefined;
 
+/** Applies a layer to concrete tensors outside any model (set by src/models, which layers cannot import). */
+export type EagerRunner = (layer: Layer, xs: readonly Tensor[], asList: boolean) => Tensor;
+let eagerRunner: EagerRunner | undefined;
+
+/** Sets how `layer.apply(tensor)` runs outside a model's call. */
+export function setEagerRunner(runner: EagerRunner): void {
+  eagerRunner = runner;
+}
+
 /** Runs `body` with `layer.apply(tensor)` bound to `applier` (nests: restores the previous one). */
 export function withTensorApplier<T>(applier: TensorApplier, body: () => T): T {
   const previous = tensorApplier;
@@ -121,8 +130,9 @@ export function applyLayer(layer: Layer, inputs: unknown): SymbolicTensor | Tens
     return new SymbolicTensor(shape, dtype, layer, xs);
   }
   if (list.every((t) => t instanceof Tensor)) {
-    if (!tensorApplier) throw new KilnError(`${subject}: apply on a Tensor binds the layer's weights only inside a kiln.Model's call; outside one, apply it to kiln.input(...) symbolic tensors and build a kiln.model.`);
-    return tensorApplier(layer, list as readonly Tensor[]);
+    if (tensorApplier) return tensorApplier(layer, list as readonly Tensor[]);
+    if (!eagerRunner) throw new KilnError(`${subject}: apply on a Tensor outside a model needs kiln's models loaded.`);
+    return eagerRunner(layer, list as readonly Tensor[], Array.isArray(inputs));
   }
   throw new KilnError(`${subject}: apply expected a SymbolicTensor (from kiln.input or another apply), a Tensor inside a kiln.Model's call, or a list of one kind, got ${list.map((t) => (t === null ? 'null' : typeof t === 'object' ? (t as object).constructor?.name ?? 'object' : typeof t)).join(', ')}.`);
 }

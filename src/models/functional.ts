@@ -9,10 +9,11 @@
 import { checkOptions, optionKeys } from '../../compiler/check.js';
 import * as F from '../../compiler/functions/index.js';
 import { KilnError } from '../../compiler/errors.js';
+import { formatType } from '../../compiler/types.js';
 import { Tensor } from '../../compiler/tensor.js';
 import { spec, trace } from '../../compiler/trace.js';
 import { Layer, type CallContext, type Shape, type WeightSpec } from '../layers/layer.js';
-import { invokeLayer, outputShapeOf, SymbolicTensor, withTensorApplier } from '../layers/symbolic.js';
+import { invokeLayer, outputShapeOf, setEagerRunner, SymbolicTensor, withTensorApplier } from '../layers/symbolic.js';
 import { LayersModel, layerWeights, type InputSpec, type LayerShapes, type Topology } from './model.js';
 
 export { SymbolicTensor } from '../layers/symbolic.js';
@@ -306,3 +307,27 @@ export abstract class Model extends LayersModel {
     return this.run(inputs, training, (layer) => layerWeights(layer, weights));
   }
 }
+
+/**
+ * `layer.apply(tensor)` outside a model, as calling a Keras layer on a tensor:
+ * the first call builds the layer's weights (in a one-layer model kept for the
+ * layer, so later calls reuse them) and runs it in inference mode.
+ */
+const eagerModels = new WeakMap<Layer, LayersModel>();
+setEagerRunner((layer, xs, asList) => {
+  let wrapper = eagerModels.get(layer);
+  if (!wrapper) {
+    const inputs = xs.map((x) => input({ shape: x.shape.slice(1) as number[], dtype: x.dtype === 'int32' ? 'int32' : 'float32' }));
+    const out = layer.apply(asList ? inputs : inputs[0]!) as SymbolicTensor;
+    wrapper = model({ inputs, outputs: out });
+    eagerModels.set(layer, wrapper);
+  }
+  const built = wrapper.nestingShapes().inputs;
+  xs.forEach((x, i) => {
+    const want = built[i];
+    if (!want || x.rank !== want.length + 1 || want.some((d, k) => d !== x.shape[k + 1])) {
+      throw new KilnError(`${layer.className} "${layer.name}": its first call on a tensor built it for inputs of shape [n,${want?.join(',')}], got ${formatType(x.type)}.`);
+    }
+  });
+  return wrapper.apply(asList ? [...xs] : xs[0]!) as Tensor;
+});

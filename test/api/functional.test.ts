@@ -106,7 +106,16 @@ describe('functional models', () => {
     expect(() => shared.apply(b)).toThrow(/^Dense "shared": the layer was first applied to \[null,4\]/);
     expect(() => kiln.layers.add({ name: 'plus' }).apply([a, b])).toThrow('Add "plus": expected inputs of one shape, got [null,4] and [null,5]');
     expect(() => kiln.layers.concatenate({ name: 'cat' }).apply(a)).toThrow('Concatenate "cat": expected a list of inputs, got one.');
-    expect(() => kiln.layers.dense({ units: 2, name: 'eager' }).apply(kiln.ones([1, 4]))).toThrow(/^Dense "eager": apply on a Tensor binds the layer's weights only inside a kiln.Model's call/);
+  });
+
+  test('a layer applied to a tensor outside a model builds its weights once and runs, as calling a Keras layer does', () => {
+    const dense = kiln.layers.dense({ units: 2, name: 'eager', kernelInitializer: 'ones', biasInitializer: 'zeros' } as never);
+    const y = dense.apply(kiln.tensor([[1, 2, 3, 4], [0, 0, 0, 1]]));
+    expect(y.arraySync()).toEqual([[10, 10], [1, 1]]);
+    expect(dense.apply(kiln.ones([1, 4])).arraySync()).toEqual([[4, 4]]);
+    const merged = kiln.layers.add().apply([kiln.ones([1, 3]), kiln.ones([1, 3])]);
+    expect(merged.arraySync()).toEqual([[2, 2, 2]]);
+    expect(() => dense.apply(kiln.ones([1, 5]))).toThrow('Dense "eager": its first call on a tensor built it for inputs of shape [n,4], got f32[1,5].');
   });
 });
 
