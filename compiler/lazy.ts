@@ -15,11 +15,12 @@
  * `hashGraph` maps to a compiled program.
  *
  * Policy: a plan runs in the reference interpreter until its hash has been
- * realized `compileAt` times (default 2: one-off graphs never compile, a
- * training loop compiles at its second step); from then on it runs compiled. A
- * heavy plan (convolutions or large matmuls: ~5·10⁷ operations, about a second
- * in the interpreter and more than a compile) compiles at its first realization,
- * unless compileAt is Infinity (always interpret).
+ * realized `compileAt` times (default 2: one-off reads never compile); from then
+ * on it runs compiled. A training step (a plan that updates parameters or state)
+ * and a heavy plan (convolutions or large matmuls: ~5·10⁷ operations, about a
+ * second in the interpreter and more than a compile) compile at their first
+ * realization — so every step of a training run runs the same compiled code and
+ * a seeded run repeats bit for bit — unless compileAt is Infinity (always interpret).
  * Compiling is asynchronous, so a step that needs a program still being built
  * is queued: async reads (`await t.item()`) wait for the queue, sync reads
  * (`itemSync`, `.value`) drain it with the interpreter instead of waiting.
@@ -463,7 +464,10 @@ function program(hash: string): Program {
 
 /** Starts compiling when the policy says so; the program's runner once built. */
 function wantCompile(p: Program, job: Job): void {
-  if (p.runner || p.building || !backendImpl || (p.count < compileAt && (job.plan.work < HEAVY_WORK || compileAt === Infinity))) return;
+  // a training step (a plan that updates parameters or state) compiles at once: every step of a run then runs
+  // the same compiled code, so a seeded run repeats bit for bit (the interpreter's float32 sums differ in order)
+  const urgent = job.updates.length > 0 || job.plan.work >= HEAVY_WORK;
+  if (p.runner || p.building || !backendImpl || compileAt === Infinity || (p.count < compileAt && !urgent)) return;
   stats.compiles++;
   p.building = backendImpl.compile(job.plan.graph, job.plan.hash);
   p.building.then((r) => { p.runner = r; }, () => { /* reported by whoever awaits it */ });

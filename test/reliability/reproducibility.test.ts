@@ -43,6 +43,29 @@ describe('setRandomSeed', () => {
     expect(draw()).toEqual(a);
   });
 
+  test('a seeded PyTorch-style training run repeats bit for bit in one process (every step compiled, the first included)', async () => {
+    const run = async () => {
+      kiln.manualSeed(11);
+      const net = new kiln.nn.Sequential(new kiln.nn.Linear(6, 16), new kiln.nn.ReLU(), new kiln.nn.Linear(16, 3));
+      const opt = new kiln.optim.Adam(net.parameters(), { lr: 0.01 });
+      const x = kiln.randn([32, 6]);
+      const y = kiln.randint(0, 3, [32]);
+      const losses: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        opt.zeroGrad();
+        const loss = kiln.nn.functional.crossEntropy(net.forward(x), y);
+        loss.backward();
+        await opt.step();
+        losses.push(await loss.item());
+      }
+      return { losses, params: net.parameters().map((p) => Array.from(p.dataSync())) };
+    };
+    const a = await run();
+    const b = await run();
+    expect(b.losses).toEqual(a.losses);
+    expect(b.params).toEqual(a.params);
+  });
+
   test('a non-integer seed is refused', () => {
     expect(() => kiln.utils.setRandomSeed(1.5)).toThrow('setRandomSeed: expected an integer seed, got 1.5.');
     expect(() => kiln.manualSeed('1' as never)).toThrow('setRandomSeed: expected an integer seed, got string.');
