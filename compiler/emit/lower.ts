@@ -113,6 +113,21 @@ export const lowerings: { readonly [K in Lowered]: Lowering<K> } = {
   min: reduce('min'),
   argmax: argReduce('>'),
   argmin: argReduce('<'),
+  // x − x is +0 for a finite x and NaN otherwise: OR-ing the bits (a one-cycle chain, two vectors a turn) leaves zero only when all are finite
+  nonFinite: ({ inputs: [x], out }) => {
+    const n = sizeExpr(x!.shape);
+    const v = (k: string) => `v128.load(${at(x!.ptr, k)})`;
+    return [
+      'let a = i32x4.splat(0);',
+      'let b = i32x4.splat(0);',
+      'let i: i32 = 0;',
+      `for (; i + 8 <= ${n}; i += 8) { const p = ${v('i')}; const q = ${v('i + 4')}; a = v128.or(a, f32x4.sub(p, p)); b = v128.or(b, f32x4.sub(q, q)); }`,
+      `for (; i + 4 <= ${n}; i += 4) { const p = ${v('i')}; a = v128.or(a, f32x4.sub(p, p)); }`,
+      'let bad = v128.any_true(v128.or(a, b));',
+      `for (; i < ${n}; i++) { const s = ${load('float32', at(x!.ptr, 'i'))}; if (s - s != <f32>0) bad = true; }`,
+      store('float32', out.ptr, 'bad ? <f32>NaN : <f32>0'),
+    ].join('\n');
+  },
   matmul,
   transpose: ({ params: { perm }, inputs: [x], out }) => {
     const s = strideExprs(x!.shape);

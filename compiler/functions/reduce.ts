@@ -34,6 +34,18 @@ export function argmin(x: Tensor, axis = -1): Tensor {
   return apply('argmin', [checkTensor('argmin', x)], { axis: normalizeAxis('argmin', axis, x.rank) });
 }
 
+/**
+ * 0 when every value of `x` is finite, NaN when any is NaN or ±Infinity: a
+ * scalar flag that poisons what it is added to (a training step's update is
+ * gated on the flag of its loss and gradients).
+ * @example kiln.nonFinite(kiln.tensor([1, Infinity])) // NaN
+ */
+export function nonFinite(x: Tensor): Tensor {
+  checkTensor('nonFinite', x);
+  if (x.dtype !== 'float32') fail('nonFinite', `expected float32, got ${formatType(x.type)}`);
+  return apply('nonFinite', [x], {});
+}
+
 /** Number of elements a reduction over `axes` combines, as a JS number or a runtime scalar. */
 function count(x: Tensor, axes: readonly number[]): number | Tensor {
   let n = 1;

@@ -1,6 +1,7 @@
 /**
- * @file Reductions over a set of axes (sum, prod, max, min) and index reductions
- * over one axis (argmax, argmin). mean, logSumExp and variance are composites in
+ * @file Reductions over a set of axes (sum, prod, max, min), index reductions
+ * over one axis (argmax, argmin) and `nonFinite`, the whole-tensor flag that a
+ * training step's update is gated on. mean, logSumExp and variance are composites in
  * `functions/reduce.ts`.
  */
 import { reject } from '../errors.js';
@@ -17,6 +18,7 @@ export interface ReduceParams {
 export interface ReduceOpParams {
   sum: ReduceParams; prod: ReduceParams; max: ReduceParams; min: ReduceParams;
   argmax: { readonly axis: number }; argmin: { readonly axis: number };
+  nonFinite: Record<string, never>;
 }
 
 export function reducedShape(shape: readonly Dim[], axes: readonly number[], keepDims: boolean): Dim[] {
@@ -85,6 +87,22 @@ function argRef(better: (a: number, b: number) => boolean): OpDef<{ axis: number
   };
 }
 
+/**
+ * nonFinite(x): 0 when every value of x is finite, NaN otherwise — a flag that
+ * poisons whatever it is added to. Its value does not depend on the order the
+ * elements are visited in, so the compiled loop runs four lanes at a time.
+ */
+const nonFiniteOp: OpDef<Record<string, never>> = {
+  arity: 1,
+  infer: ([x]) => {
+    if (x!.dtype !== 'float32') reject(`expected float32, got ${formatType(x!)}`);
+    return { dtype: 'float32', shape: [] };
+  },
+  ref: ([x]) => [x!.data.every((v) => Number.isFinite(v)) ? 0 : NaN],
+  vjp: zeroGradient,
+  backend: { lower: 'reduce_nonfinite' },
+};
+
 export const reduceOps: { readonly [K in keyof ReduceOpParams]: OpDef<ReduceOpParams[K]> } = {
   sum: {
     arity: 1,
@@ -98,4 +116,5 @@ export const reduceOps: { readonly [K in keyof ReduceOpParams]: OpDef<ReduceOpPa
   min: { arity: 1, infer: reduceInfer(['float32', 'int32']), ref: reduce(Infinity, (a, x) => (x < a || Number.isNaN(x) ? x : a)), vjp: extremumVjp, backend: { lower: 'reduce_min' } },
   argmax: { arity: 1, infer: argInfer, ref: argRef((a, b) => a > b), vjp: zeroGradient, backend: { lower: 'reduce_argmax' } },
   argmin: { arity: 1, infer: argInfer, ref: argRef((a, b) => a < b), vjp: zeroGradient, backend: { lower: 'reduce_argmin' } },
+  nonFinite: nonFiniteOp,
 };

@@ -305,23 +305,13 @@ export function learningRateScheduler(schedule: (epoch: number, lr: number) => n
   return new LearningRateScheduler(schedule, args.verbose ?? 0);
 }
 
-/** Keras' TerminateOnNaN: stops training (instead of `fit` throwing) when a batch's loss is NaN or infinite. */
 /**
- * Keras' TerminateOnNaN: stops training at the first batch whose loss is NaN or
- * infinite — or whose update left a weight NaN or infinite (its loss is then
- * reported as NaN). Unlike Keras, that step is undone: the model keeps the
- * weights and optimizer state of the last good step (the model copies them
- * before each step and checks the new ones while this callback is in use).
+ * Keras' TerminateOnNaN: stops training (instead of `fit` throwing) at the first
+ * batch whose loss is NaN or infinite. The compiled step never applies such a
+ * step (nor one whose gradients are not finite, reported as a NaN loss), so the
+ * model keeps the weights and optimizer state from before it.
  */
 export class TerminateOnNaN extends Callback {
-  override onTrainBegin(): void {
-    this.requireModel('terminateOnNaN').keepLastGoodWeights = true;
-  }
-
-  override onTrainEnd(): void {
-    this.requireModel('terminateOnNaN').keepLastGoodWeights = false;
-  }
-
   override onBatchEnd(batch: number, logs: Logs): void {
     const loss = logs.loss;
     if (loss !== undefined && !Number.isFinite(loss)) {

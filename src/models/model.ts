@@ -28,6 +28,7 @@ import { ModelLayer } from './nested.js';
 import type { DType } from '../../compiler/types.js';
 import * as optimizers from '../optimizers/index.js';
 import type { Optimizer } from '../optimizers/index.js';
+import { stepFlag } from '../optimizers/optimizer.js';
 import { getLoss, type Loss } from './losses.js';
 import { getMetric, type Metric } from './metrics.js';
 import { ProgbarLogger } from './progress.js';
@@ -231,11 +232,6 @@ function checkFinite(method: string, what: string, v: Value): void {
   }
 }
 
-const allFinite = (data: ArrayLike<number>): boolean => {
-  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) return false;
-  return true;
-};
-
 /** Rows `index` of a batch-major value. */
 function rows(v: Value, index: Int32Array): Value {
   const width = v.data.length / v.shape[0]!;
@@ -329,12 +325,6 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
   private graphs?: { trainStep: Graph; evaluate: Graph; predict: Graph };
   /** Set by a callback to end `fit` after the current batch; `fit` resets it at its start. */
   stopTraining = false;
-  /**
-   * Set by `terminateOnNaN` for the length of a fit: each training step first keeps
-   * a host copy of the weights and optimizer state, and a step whose loss is not
-   * finite is undone, so the last good weights stay.
-   */
-  keepLastGoodWeights = false;
 
   protected constructor(name: string) {
     this.name = name;
@@ -540,8 +530,10 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
       const constraints = new Map(trainable.flatMap((w) => (w.spec.constraint ? [[all[w.name]!, w.spec.constraint] as const] : [])));
       c.optimizer.applyGradients(trainable.map((w, i) => [grad[i]!, all[w.name]!] as const), {
         constrain: (param, updated) => constraints.get(param)?.apply(updated) ?? updated,
+        loss: value,
       });
-      return outputs(ysOf(t), predictions!, value, perHead);
+      // a step skipped for a non-finite loss or gradient reports a NaN loss (the weights are those before it)
+      return outputs(ysOf(t), predictions!, trainable.length ? F.add(value, stepFlag(grad, value)) : value, perHead);
     }, { ...x, ...y, ...(weighted ? { sample_weight: spec([null]) } : {}), ...params });
     const evaluate = trace((t: Record<string, Tensor>) => {
       const predictions = this.forward(xsOf(t), t, false);
@@ -684,17 +676,10 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
         Object.assign(inputs, c.optimizer.inputs());
         if (this.weighted) inputs.sample_weight = { data: sampleWeights ? sampleWeights(item) : new Float32Array(count).fill(1), shape: [count] };
       }
-      // the module's inputs that a step changes: weights and optimizer state (everything but the data and scalars)
-      const saved = training && this.keepLastGoodWeights ? module.manifest.inputs.filter((i) => i.kind === 'parameter' || i.kind === 'state').map((i) => [i.name, module.get(i.name).data] as const) : undefined;
+      // the compiled step skips its own update when its loss or a gradient is not finite, and then reports a NaN loss
       const out = module.run(entry, inputs);
       if (training) this.weightsVersion++;
-      let lossValue = out.loss!.data[0]!;
-      // with terminateOnNaN, a step whose loss or new weights are not finite is undone (a finite loss can still overflow a weight)
-      if (saved && Number.isFinite(lossValue) && !saved.every(([name]) => allFinite(module.get(name).data))) lossValue = NaN;
-      if (saved && !Number.isFinite(lossValue)) {
-        for (const [name, data] of saved) module.set(name, data);
-        out.loss = { ...out.loss!, data: Float32Array.of(lossValue) };
-      }
+      const lossValue = out.loss!.data[0]!;
       for (const k of lossLogs) totals[k]! += out[k]!.data[0]! * count; // losses are batch means; metrics are batch sums
       for (const { log, metric } of metrics) {
         if (!metric.parts) {
@@ -711,7 +696,7 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
       seen += count;
       const stop = hooks.end ? await hooks.end(batch, means()) : false;
       if (training && !Number.isFinite(lossValue) && !stop) {
-        throw new KilnError(`${method}: the loss became ${lossValue} at batch ${batch}; lower the learning rate or check the data (kiln.callbacks.terminateOnNaN() stops training instead).`);
+        throw new KilnError(`${method}: the loss or its gradients became non-finite at batch ${batch}; that step was not applied, so the model keeps the weights from before it. Lower the learning rate or check the data (kiln.callbacks.terminateOnNaN() stops training instead of throwing).`);
       }
       batch++;
       if (stop) break;

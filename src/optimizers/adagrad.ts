@@ -13,7 +13,7 @@
 import { optionKeys } from '../../compiler/check.js';
 import * as F from '../../compiler/functions/index.js';
 import type { Tensor } from '../../compiler/tensor.js';
-import { checkOption, Optimizer, OPTIMIZER_KEYS, type OptimizerOptions, type Slot, type StepScalars, type Updated } from './optimizer.js';
+import { checkOption, Optimizer, OPTIMIZER_KEYS, type OptimizerOptions, type Slot, type StepScalars, type Updated, type Keep } from './optimizer.js';
 
 export interface AdagradOptions extends OptimizerOptions {
   initialAccumulatorValue?: number;
@@ -43,8 +43,8 @@ export class Adagrad extends Optimizer<AdagradOptions> {
     return [{ name: 'accumulator', initial: this.initialAccumulatorValue }];
   }
 
-  protected update(g: Tensor, w: Tensor, slots: Readonly<Record<string, Tensor>>, { lr, step }: StepScalars): Updated {
-    const accumulator = F.add(slots.accumulator!, F.square(g));
+  protected update(g: Tensor, w: Tensor, slots: Readonly<Record<string, Tensor>>, { lr, step }: StepScalars, keep: Keep): Updated {
+    const accumulator = keep(F.add(slots.accumulator!, F.square(g)), slots.accumulator!);
     if (this.pytorch) {
       const rate = this.lrDecay === 0 ? lr : F.div(lr, F.add(F.mul(step, this.lrDecay), 1));
       return { w: F.sub(w, F.div(F.mul(g, rate), F.add(F.sqrt(accumulator), this.epsilon))), slots: { accumulator } };

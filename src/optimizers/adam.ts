@@ -23,7 +23,7 @@
 import { optionKeys } from '../../compiler/check.js';
 import * as F from '../../compiler/functions/index.js';
 import type { Tensor } from '../../compiler/tensor.js';
-import { checkOption, Optimizer, OPTIMIZER_KEYS, type OptimizerOptions, type Slot, type StepScalars, type Updated } from './optimizer.js';
+import { checkOption, Optimizer, OPTIMIZER_KEYS, type OptimizerOptions, type Slot, type StepScalars, type Updated, type Keep } from './optimizer.js';
 
 /**
  * 1 − βᵗ as −expm1(t · ln β), with ln β taken in float64: β = 0.999 rounded to
@@ -81,10 +81,10 @@ export class Adam extends Optimizer<AdamOptions> {
     return { ...scalars, alpha };
   }
 
-  protected update(g: Tensor, w: Tensor, slots: Readonly<Record<string, Tensor>>, { alpha, stepSize, root2, beta1 }: StepScalars): Updated {
-    const m = F.add(slots.m!, F.mul(F.sub(g, slots.m!), this.pytorch ? F.sub(1, beta1!) : 1 - this.beta1));
-    const v = F.add(slots.v!, F.mul(F.sub(F.square(g), slots.v!), 1 - this.beta2));
-    const vhat = this.amsgrad ? F.maximum(slots.vhat!, v) : undefined;
+  protected update(g: Tensor, w: Tensor, slots: Readonly<Record<string, Tensor>>, { alpha, stepSize, root2, beta1 }: StepScalars, keep: Keep): Updated {
+    const m = keep(F.add(slots.m!, F.mul(F.sub(g, slots.m!), this.pytorch ? F.sub(1, beta1!) : 1 - this.beta1)), slots.m!);
+    const v = keep(F.add(slots.v!, F.mul(F.sub(F.square(g), slots.v!), 1 - this.beta2)), slots.v!);
+    const vhat = this.amsgrad ? keep(F.maximum(slots.vhat!, v), slots.vhat!) : undefined;
     const next = this.pytorch
       ? F.sub(w, F.div(F.mul(m, stepSize!), F.add(F.div(F.sqrt(vhat ?? v), root2!), this.epsilon)))
       : F.sub(w, F.div(F.mul(m, alpha!), F.add(F.sqrt(vhat ?? v), this.epsilon)));

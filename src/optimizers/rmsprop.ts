@@ -16,7 +16,7 @@
 import { optionKeys } from '../../compiler/check.js';
 import * as F from '../../compiler/functions/index.js';
 import type { Tensor } from '../../compiler/tensor.js';
-import { checkOption, Optimizer, OPTIMIZER_KEYS, type OptimizerOptions, type Slot, type StepScalars, type Updated } from './optimizer.js';
+import { checkOption, Optimizer, OPTIMIZER_KEYS, type OptimizerOptions, type Slot, type StepScalars, type Updated, type Keep } from './optimizer.js';
 
 export interface RmspropOptions extends OptimizerOptions {
   /** Decay of the squared-gradient average (default 0.9). */
@@ -59,26 +59,26 @@ export class RMSprop extends Optimizer<RmspropOptions> {
     return this.pytorch && this.momentum > 0 ? { momentum: this.momentum } : {};
   }
 
-  protected update(g: Tensor, w: Tensor, slots: Readonly<Record<string, Tensor>>, { lr, momentum }: StepScalars): Updated {
+  protected update(g: Tensor, w: Tensor, slots: Readonly<Record<string, Tensor>>, { lr, momentum }: StepScalars, keep: Keep): Updated {
     const next: Record<string, Tensor> = {};
-    const v = (next.v = F.add(F.mul(slots.v!, this.rho), F.mul(F.square(g), 1 - this.rho)));
+    const v = (next.v = keep(F.add(F.mul(slots.v!, this.rho), F.mul(F.square(g), 1 - this.rho)), slots.v!));
     if (this.pytorch) {
-      const mg = this.centered ? (next.mg = F.add(F.mul(slots.mg!, this.rho), F.mul(g, 1 - this.rho))) : undefined;
+      const mg = this.centered ? (next.mg = keep(F.add(F.mul(slots.mg!, this.rho), F.mul(g, 1 - this.rho)), slots.mg!)) : undefined;
       const scaled = F.div(g, F.add(F.sqrt(mg ? F.sub(v, F.square(mg)) : v), this.epsilon));
       if (this.momentum === 0) return { w: F.sub(w, F.mul(scaled, lr)), slots: next };
-      const b = (next.m = F.add(F.mul(slots.m!, momentum!), scaled));
+      const b = (next.m = keep(F.add(F.mul(slots.m!, momentum!), scaled), slots.m!));
       return { w: F.sub(w, F.mul(b, lr)), slots: next };
     }
     let denominator: Tensor;
     if (this.centered) {
-      const mg = (next.mg = F.add(F.mul(slots.mg!, this.rho), F.mul(g, 1 - this.rho)));
+      const mg = (next.mg = keep(F.add(F.mul(slots.mg!, this.rho), F.mul(g, 1 - this.rho)), slots.mg!));
       denominator = F.add(F.sub(v, F.square(mg)), this.epsilon);
     } else {
       denominator = F.add(v, this.epsilon);
     }
     const increment = F.div(F.mul(g, lr), F.sqrt(denominator));
     if (this.momentum === 0) return { w: F.sub(w, increment), slots: next };
-    const m = (next.m = F.add(F.mul(slots.m!, this.momentum), increment));
+    const m = (next.m = keep(F.add(F.mul(slots.m!, this.momentum), increment), slots.m!));
     return { w: F.sub(w, m), slots: next };
   }
 

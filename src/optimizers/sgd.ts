@@ -18,7 +18,7 @@
 import { optionKeys } from '../../compiler/check.js';
 import * as F from '../../compiler/functions/index.js';
 import type { Tensor } from '../../compiler/tensor.js';
-import { checkOption, Optimizer, OPTIMIZER_KEYS, type OptimizerOptions, type Slot, type StepScalars, type Updated } from './optimizer.js';
+import { checkOption, Optimizer, OPTIMIZER_KEYS, type OptimizerOptions, type Slot, type StepScalars, type Updated, type Keep } from './optimizer.js';
 
 export interface SgdOptions extends OptimizerOptions {
   /** In [0, 1]; 0 (default) is plain gradient descent. */
@@ -53,16 +53,16 @@ export class SGD extends Optimizer<SgdOptions> {
     return this.pytorch && this.momentum > 0 ? { momentum: this.momentum } : {};
   }
 
-  protected update(g: Tensor, w: Tensor, slots: Readonly<Record<string, Tensor>>, { lr, step: taken, momentum }: StepScalars): Updated {
+  protected update(g: Tensor, w: Tensor, slots: Readonly<Record<string, Tensor>>, { lr, step: taken, momentum }: StepScalars, keep: Keep): Updated {
     if (this.momentum === 0) return { w: F.sub(w, F.mul(g, lr)), slots: {} };
     if (this.pytorch) {
       // the first step takes b = g undamped: the factor is 1 − d · [step > 0]
       const scale = this.dampening === 0 ? g : F.mul(g, F.sub(1, F.mul(F.cast(F.gt(taken, 0), 'float32'), this.dampening)));
-      const b = F.add(F.mul(slots.m!, momentum!), scale);
+      const b = keep(F.add(F.mul(slots.m!, momentum!), scale), slots.m!);
       return { w: F.sub(w, F.mul(this.nesterov ? F.add(g, F.mul(b, momentum!)) : b, lr)), slots: { m: b } };
     }
     const step = F.neg(F.mul(g, lr));
-    const m = F.add(step, F.mul(slots.m!, this.momentum));
+    const m = keep(F.add(step, F.mul(slots.m!, this.momentum)), slots.m!);
     return { w: F.add(w, this.nesterov ? F.add(step, F.mul(m, this.momentum)) : m), slots: { m } };
   }
 

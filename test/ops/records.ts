@@ -139,6 +139,18 @@ export const records: OpRecord[] = [
   reduceRecord('logSumExp', ['sum', 'max']),
   reduceRecord('variance', ['sum']),
   { name: 'argmax', covers: ['argmax'], grad: false, make: (rng) => { const axis = rng.int(0, 1); return { fn: (x) => kiln.argmax(x, axis), args: [rng.normal(rng.shape(2))], batch: false }; } },
+  {
+    name: 'nonFinite',
+    covers: ['nonFinite'],
+    grad: false,
+    make: (rng) => {
+      // sizes around the four-lane loop's tail; half the cases hide one NaN or ±Infinity somewhere
+      const n = rng.int(1, 23);
+      const data = Float32Array.from({ length: n }, () => rng.next() * 2 - 1);
+      if (rng.next() < 0.5) data[rng.int(0, n - 1)] = rng.pick([NaN, Infinity, -Infinity]);
+      return { fn: (x) => kiln.nonFinite(x), args: [kiln.tensor(data, [n])], batch: true };
+    },
+  },
   { name: 'argmin', covers: ['argmin'], grad: false, make: (rng) => ({ fn: (x) => kiln.argmin(x, -1), args: [rng.normal(rng.shape(2))], batch: true }) },
 
   {
