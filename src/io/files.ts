@@ -94,30 +94,50 @@ const exists = (path: string) => open(path, 'r').then((h) => h.close().then(() =
  * use and the next write moves back.
  * @example await writeFolderAtomic('out/model', { 'manifest.json': bytes, 'model.wasm': wasm });
  */
-export async function writeFolderAtomic(path: string, files: Readonly<Record<string, Uint8Array>>): Promise<void> {
+export async function writeFolderAtomic(path: string, files: Readonly<Record<string, Uint8Array>>, hooks: WriteHooks = {}): Promise<void> {
+  const step = hooks.step ?? (() => undefined);
   await removeStale(path);
+  await step('cleaned');
   const temp = tempName(path, 'tmp');
   try {
     await mkdir(temp);
+    await step('made the temporary folder');
     for (const [name, bytes] of Object.entries(files)) {
       const handle = await open(join(temp, name), 'wx');
       try {
-        await handle.writeFile(bytes);
+        await step(`opened ${name}`);
+        await handle.writeFile(bytes.subarray(0, bytes.length >> 1));
+        await step(`wrote half of ${name}`);
+        await handle.write(bytes.subarray(bytes.length >> 1));
         await handle.sync();
       } finally {
         await handle.close();
       }
+      await step(`wrote ${name}`);
     }
     await syncFolder(temp);
+    await step('synced the temporary folder');
     const old = (await exists(path)) ? tempName(path, 'old') : undefined;
     if (old) await rename(path, old);
+    await step('set the previous version aside');
     await rename(temp, path);
+    await step('renamed the new version in');
     await syncFolder(dirname(path));
+    await step('synced the parent folder');
     if (old) await rm(old, { recursive: true, force: true });
+    await step('removed the previous version');
   } catch (e) {
     await rm(temp, { recursive: true, force: true }).catch(() => undefined);
     fail(path, `cannot write the folder (${errorCode(e)})`);
   }
+}
+
+/**
+ * For tests of crash safety: `step(name)` runs after each step of a write (a
+ * test kills the process there).
+ */
+export interface WriteHooks {
+  step?: (name: string) => void | Promise<void>;
 }
 
 /** Makes the rename itself durable; some systems cannot open a folder, which is harmless. */

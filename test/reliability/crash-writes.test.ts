@@ -16,8 +16,61 @@ import { committedFolder } from '../../src/runtime/node.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kiln-crash-'));
 const child = join(dir, 'writer.mjs');
+const stepKiller = join(dir, 'step-killer.mjs');
 beforeAll(async () => {
-  await build({ entryPoints: [new URL('./fixtures/folderWriter.ts', import.meta.url).pathname], bundle: true, platform: 'node', format: 'esm', outfile: child, logLevel: 'silent' });
+  const bundle = (source: string, outfile: string) => build({ entryPoints: [new URL(source, import.meta.url).pathname], bundle: true, platform: 'node', format: 'esm', outfile, logLevel: 'silent' });
+  await Promise.all([bundle('./fixtures/folderWriter.ts', child), bundle('./fixtures/stepKiller.ts', stepKiller)]);
+});
+
+/** Runs the step killer: it writes version `n` and dies right after step `killAt`; the steps it passed. */
+function killAtStep(path: string, n: number, killAt: number): Promise<string[]> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [stepKiller, path, String(n), String(killAt)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.on('exit', () => resolve(out.split('\n').filter(Boolean)));
+  });
+}
+
+/** The version a reader finds at `path`, checked whole (data and manifest of one version). */
+async function versionAt(path: string, what: string): Promise<number> {
+  const found = await committedFolder(path);
+  expect(found, what).toBeDefined();
+  const manifest = JSON.parse(readFileSync(join(found!, 'manifest.json'), 'utf8')) as { n: number; fill: number };
+  const data = readFileSync(join(found!, 'data.bin'));
+  expect(data.length, what).toBe(300_000);
+  expect(data.every((b) => b === manifest.fill), `${what}: data and manifest of one version`).toBe(true);
+  return manifest.n;
+}
+
+describe('a folder write killed right after each of its steps', () => {
+  test('leaves the previous version or the new one, whole, at every step; the next write clears the leftovers', async () => {
+    const path = join(dir, 'stepwise');
+    await writeFolderAtomic(path, { 'manifest.json': new TextEncoder().encode('{"n":1,"fill":1}'), 'data.bin': new Uint8Array(300_000).fill(1) });
+    let current = 1;
+    const seen: string[] = [];
+    for (let k = 0; ; k++) {
+      const n = k + 2;
+      const steps = await killAtStep(path, n, k);
+      if (steps.length <= k) break; // the write finished before step k: every step has been tried
+      seen.push(steps[k]!);
+      const found = await versionAt(path, `killed after "${steps[k]}"`);
+      expect([current, n], `killed after "${steps[k]}"`).toContain(found);
+      // the new version is there exactly once the rename that brings it in has happened
+      expect(found === n, `killed after "${steps[k]}"`).toBe(steps.slice(0, k + 1).includes('renamed the new version in'));
+      current = found;
+    }
+    expect(seen).toEqual([
+      'cleaned', 'made the temporary folder',
+      'opened data.bin', 'wrote half of data.bin', 'wrote data.bin',
+      'opened manifest.json', 'wrote half of manifest.json', 'wrote manifest.json',
+      'synced the temporary folder', 'set the previous version aside', 'renamed the new version in',
+      'synced the parent folder', 'removed the previous version',
+    ]);
+    await writeFolderAtomic(path, { 'manifest.json': new TextEncoder().encode('{"n":0,"fill":0}'), 'data.bin': new Uint8Array(300_000) });
+    expect(readdirSync(dir).filter((e) => e.startsWith('.stepwise.'))).toEqual([]);
+    expect(await versionAt(path, 'after the clean write')).toBe(0);
+  }, 60_000);
 });
 
 /** Runs the writer until it is killed after `ms`; the versions it reported written. */
