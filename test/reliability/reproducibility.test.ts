@@ -3,22 +3,20 @@
  * every unseeded draw — initializers, dropout, random layers, shuffles, random
  * tensors, PyTorch-style init — repeats, so one process can repeat a run bit for bit.
  */
-import { describe, expect, test } from 'vitest';
+import { execFile } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { build } from 'esbuild';
+import { afterAll, describe, expect, test } from 'vitest';
 import * as kiln from '../../src/index.js';
+import { kerasRun, torchRun, type RunResult } from './fixtures/seededRuns.js';
 
-async function kerasRun(): Promise<{ losses: number[]; weights: number[][] }> {
-  const x = kiln.randomNormal([64, 5]); // unseeded: from the global stream
-  const y = kiln.tensor(Array.from({ length: 64 }, (_, i) => i % 2), [64], 'int32');
-  const model = kiln.sequential({ layers: [
-    kiln.layers.dense({ inputShape: [5], units: 16, activation: 'relu' }),
-    kiln.layers.dropout({ rate: 0.3 }),
-    kiln.layers.dense({ units: 2 }),
-  ] });
-  model.compile({ optimizer: 'adam', loss: kiln.losses.sparseCategoricalCrossentropy({ fromLogits: true }) });
-  const ds = kiln.data.fromTensors([x, y]).shuffle(64).batch(16);
-  const h = await model.fit(ds, { epochs: 3, verbose: 0 });
-  return { losses: h.history.loss as number[], weights: model.getWeights().map((w) => Array.from(w.dataSync())) };
-}
+const exec = promisify(execFile);
+afterAll(() => rmSync(script, { force: true }));
+// inside node_modules/.cache so the bundle's external packages resolve from the project's node_modules
+const script = join(fileURLToPath(new URL('../../node_modules/.cache/kiln-test/', import.meta.url)), `seeded-runs-${process.pid}.mjs`);
 
 describe('setRandomSeed', () => {
   test('two Keras-style runs after the same seed give the same losses and weights, bit for bit; another seed differs', async () => {
@@ -44,27 +42,20 @@ describe('setRandomSeed', () => {
   });
 
   test('a seeded PyTorch-style training run repeats bit for bit in one process (every step compiled, the first included)', async () => {
-    const run = async () => {
-      kiln.manualSeed(11);
-      const net = new kiln.nn.Sequential(new kiln.nn.Linear(6, 16), new kiln.nn.ReLU(), new kiln.nn.Linear(16, 3));
-      const opt = new kiln.optim.Adam(net.parameters(), { lr: 0.01 });
-      const x = kiln.randn([32, 6]);
-      const y = kiln.randint(0, 3, [32]);
-      const losses: number[] = [];
-      for (let i = 0; i < 5; i++) {
-        opt.zeroGrad();
-        const loss = kiln.nn.functional.crossEntropy(net.forward(x), y);
-        loss.backward();
-        await opt.step();
-        losses.push(await loss.item());
-      }
-      return { losses, params: net.parameters().map((p) => Array.from(p.dataSync())) };
-    };
-    const a = await run();
-    const b = await run();
-    expect(b.losses).toEqual(a.losses);
-    expect(b.params).toEqual(a.params);
+    const a = await torchRun();
+    const b = await torchRun();
+    expect(b).toEqual(a);
   });
+
+  test('fresh processes give the bits of this one: the same seeded Keras and PyTorch runs, in two new processes', async () => {
+    await build({ entryPoints: [new URL('./fixtures/seededRuns.ts', import.meta.url).pathname], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile: script, logLevel: 'silent' });
+    kiln.utils.setRandomSeed(123);
+    const here = { keras: await kerasRun(), torch: await torchRun() };
+    const fresh = async (): Promise<{ keras: RunResult; torch: RunResult }> => JSON.parse((await exec(process.execPath, [script, 'run'], { maxBuffer: 1 << 24 })).stdout);
+    const [first, second] = [await fresh(), await fresh()];
+    expect(first).toEqual(here);
+    expect(second).toEqual(here);
+  }, 120_000);
 
   test('a non-integer seed is refused', () => {
     expect(() => kiln.utils.setRandomSeed(1.5)).toThrow('setRandomSeed: expected an integer seed, got 1.5.');
