@@ -8,6 +8,11 @@
  * each with the input shape its weights are made for), the inputs and the
  * forward pass: `Sequential` (a stack), `Functional` (`kiln.model`) and `Model`
  * (subclassed, a user `call`).
+ *
+ * The model holds topology, weights and the compiled module; what it is given
+ * to train on becomes batches in `dataAdapter.ts`, the batch and epoch loops
+ * with the callbacks run in `trainer.ts`, and the three entries are traced in
+ * `entries.ts` (as Keras 3 splits data adapters and trainer from the model).
  */
 import * as F from '../../compiler/functions/index.js';
 import { checkOptions, optionKeys } from '../../compiler/check.js';
@@ -17,21 +22,18 @@ import type { Value } from '../../compiler/ops/op.js';
 import { interpret } from '../../compiler/interpret.js';
 import { Tensor } from '../../compiler/tensor.js';
 import { spec, trace } from '../../compiler/trace.js';
-import { valueAndGrad } from '../../compiler/transforms.js';
-import { uniformAt } from '../../compiler/random.js';
 import { formatType } from '../../compiler/types.js';
 import { compileModule } from '../compile.js';
-import type { InputData, KilnModule } from '../runtime/index.js';
+import type { KilnModule } from '../runtime/index.js';
 import { checkedWeights, type Layer, type Shape, type WeightSpec } from '../layers/layer.js';
 import { SymbolicTensor } from '../layers/symbolic.js';
 import { ModelLayer } from './nested.js';
 import type { DType } from '../../compiler/types.js';
-import * as optimizers from '../optimizers/index.js';
 import type { Optimizer } from '../optimizers/index.js';
-import { stepFlag } from '../optimizers/optimizer.js';
-import { getLoss, type Loss } from './losses.js';
-import { getMetric, type Metric } from './metrics.js';
-import { ProgbarLogger } from './progress.js';
+import { optimizerByName, resolveHeads, type CompileArgs, type Compiled, type Head } from './compileArgs.js';
+import { batchesOf, checkData, datasetBatches, entryNames, fitBatches, range, rows, sameShape, type Data } from './dataAdapter.js';
+import { traceEntries, type WeightEntry } from './entries.js';
+import { fitLoop, runBatches, type FitArgs, type History, type Logs, type TrainerHost } from './trainer.js';
 import { Dataset } from '../data/dataset.js';
 import { CallQueue } from './callQueue.js';
 import { ModelVariable } from './modelVariables.js';
@@ -39,92 +41,14 @@ import type { Variable } from '../variables.js';
 import type { ExportOptions } from './export.js';
 import type { SaveOptions } from './save.js';
 
+export type { CompileArgs } from './compileArgs.js';
+export type { Callback, FitArgs, History, Logs, TrainingParams } from './trainer.js';
 
-type LossIdentifier = string | Loss;
-type MetricIdentifier = string | Metric;
 
-export interface CompileArgs {
-  optimizer: Optimizer | 'sgd' | 'adam' | 'adamw' | 'rmsprop' | 'adagrad';
-  /** One loss for every output, or one per output: a list in output order, or a record by output name. */
-  loss: LossIdentifier | readonly LossIdentifier[] | Readonly<Record<string, LossIdentifier>>;
-  /**
-   * Metric names, or metric objects (`metrics.topKCategoricalAccuracy({ k: 3 })`):
-   * a list for every output, or per output — a list of lists in output order, or a
-   * record by output name. With several outputs they are logged as `<output>_<metric>`.
-   */
-  metrics?: readonly MetricIdentifier[] | readonly (readonly MetricIdentifier[])[] | Readonly<Record<string, MetricIdentifier | readonly MetricIdentifier[]>>;
-  /** Each output's weight in the total loss (1 when left out): a list in output order, or a record by output name. */
-  lossWeights?: readonly number[] | Readonly<Record<string, number>>;
-}
 
-export type Logs = Record<string, number>;
 
-/** What `fit` tells callbacks before training (Keras' `callback.params`). */
-export interface TrainingParams {
-  /** The index one past the last epoch (`fit`'s `epochs`). */
-  epochs: number;
-  /** The first epoch's index (`fit`'s `initialEpoch`). */
-  initialEpoch: number;
-  /** Batches per epoch. */
-  steps: number;
-  batchSize: number;
-  /** Training examples (validation held out). */
-  samples: number;
-  verbose: 0 | 1 | 2;
-}
 
-/**
- * Hooks `fit` calls, with Keras' names and order: onTrainBegin, then per epoch
- * onEpochBegin, onBatchBegin/onBatchEnd per batch, onEpochEnd; onTrainEnd last.
- * Batch logs hold the running means of the loss and metrics over the epoch so far;
- * epoch logs add `val_*` values. A callback may set `model.stopTraining = true`
- * (training stops after the current batch's hooks, the epoch ends normally),
- * read and restore weights (`model.getWeights()`/`setWeights`) and change
- * `model.optimizer.learningRate` (a number) between steps.
- * Extend `kiln.callbacks.Callback` or pass a plain object.
- */
-export interface Callback {
-  /** Called by `fit` before any hook. */
-  setModel?(model: LayersModel): void;
-  setParams?(params: TrainingParams): void;
-  onTrainBegin?(logs: Logs): void | Promise<void>;
-  onTrainEnd?(logs: Logs): void | Promise<void>;
-  onEpochBegin?(epoch: number, logs: Logs): void | Promise<void>;
-  onEpochEnd?(epoch: number, logs: Logs): void | Promise<void>;
-  onBatchBegin?(batch: number, logs: Logs): void | Promise<void>;
-  onBatchEnd?(batch: number, logs: Logs): void | Promise<void>;
-}
 
-export interface FitArgs {
-  epochs?: number;
-  batchSize?: number;
-  shuffle?: boolean;
-  /** Fraction of the examples, taken from the end before shuffling, held out for validation. */
-  validationSplit?: number;
-  /** (x, y) held out: each a Tensor, or a list of Tensors for several inputs or outputs; or a Dataset of [x, y] (or { xs, ys }) batches. */
-  validationData?: readonly [Tensor | readonly Tensor[], Tensor | readonly Tensor[]] | Dataset<unknown>;
-  /**
-   * 0: silent; 1: a progress bar redrawn in place when stdout is a terminal, one
-   * line per epoch otherwise (and in browsers, on the console); 2: one line per epoch.
-   */
-  verbose?: 0 | 1 | 2;
-  seed?: number;
-  callbacks?: Callback | readonly Callback[];
-  /** The epoch to start at (to resume training): epochs initialEpoch … epochs − 1 run. */
-  initialEpoch?: number;
-  /**
-   * Batches per epoch; the data is cycled through, reshuffled at each pass (a
-   * Dataset is iterated again, applying its own shuffling). Default: one pass.
-   */
-  stepsPerEpoch?: number;
-  /**
-   * Weights of each class (class index → weight, 1 when left out): each training
-   * example's loss is multiplied by its class's weight. Labels are class indices
-   * (sparse losses) or one-hot rows (the class is the row's argmax; a single
-   * column counts as classes 0/1).
-   */
-  classWeight?: Readonly<Record<number, number>>;
-}
 
 /** The option keys of each model method, one list a method: anything else is refused (as Keras refuses unknown kwargs). */
 const methodOptions = {
@@ -140,121 +64,18 @@ const methodOptions = {
   export: optionKeys<ExportOptions>({ entries: true, maxBatch: true, folder: true, metadata: true, allowNonFinite: true }),
 } as const;
 
-export interface History {
-  epoch: number[];
-  history: Record<string, number[]>;
-}
 
-interface WeightEntry {
-  readonly name: string;
-  readonly layer: Layer;
-  readonly spec: WeightSpec;
-}
 
-/** One output's part of the objective: its loss and weight, and its metrics with the names they are logged under. */
-interface Head {
-  readonly output: string;
-  readonly loss: Loss;
-  readonly weight: number;
-  readonly metrics: readonly { readonly log: string; readonly metric: Metric }[];
-}
 
-interface Compiled {
-  readonly optimizer: Optimizer;
-  readonly args: CompileArgs;
-  /** Per output; resolved once the outputs are known (a subclassed model's at its first call). */
-  heads?: readonly Head[];
-}
 
-const optimizerByName = {
-  sgd: () => optimizers.sgd({ learningRate: 0.01 }),
-  adam: () => optimizers.adam(),
-  adamw: () => optimizers.adamw(),
-  rmsprop: () => optimizers.rmsprop(),
-  adagrad: () => optimizers.adagrad(),
-};
 
-const isRecord = (v: unknown): v is Readonly<Record<string, unknown>> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** `value` per output: the same for all, a list in output order, or a record by output name (`what` names the compile argument). */
-function perOutput<T>(what: string, outputs: readonly string[], value: T | readonly T[] | Readonly<Record<string, T>>, isOne: (v: unknown) => v is T, missing?: T): T[] {
-  if (isOne(value)) return outputs.map(() => value);
-  if (Array.isArray(value)) {
-    if (value.length !== outputs.length) throw new KilnError(`compile: expected ${what} to be one for every output or a list of ${outputs.length} (one per output: ${outputs.join(', ')}), got a list of ${value.length}.`);
-    return [...value];
-  }
-  if (isRecord(value)) {
-    const unknown = Object.keys(value).filter((k) => !outputs.includes(k));
-    if (unknown.length) throw new KilnError(`compile: ${what} names ${unknown.map((k) => `"${k}"`).join(', ')}, which ${unknown.length === 1 ? 'is not an output' : 'are not outputs'}; the outputs are ${outputs.map((k) => `"${k}"`).join(', ')}.`);
-    return outputs.map((o) => {
-      const v = Object.hasOwn(value, o) ? (value as Record<string, T>)[o] : missing;
-      if (v === undefined) throw new KilnError(`compile: ${what} gives nothing for output "${o}"; expected one entry per output (${outputs.join(', ')}).`);
-      return v;
-    });
-  }
-  throw new KilnError(`compile: expected ${what} to be one for every output, a list or a record by output name, got ${typeof value}.`);
-}
 
-const isLossId = (v: unknown): v is LossIdentifier => typeof v === 'string' || (isRecord(v) && typeof v.fn === 'function');
-const isMetricId = (v: unknown): v is MetricIdentifier => typeof v === 'string' || (isRecord(v) && typeof v.name === 'string' && (typeof v.sum === 'function'));
-const isMetricList = (v: unknown): v is readonly MetricIdentifier[] => Array.isArray(v) && v.every(isMetricId);
 
-/** The losses, weights and metrics of each output, from compile's arguments. */
-function resolveHeads(args: CompileArgs, outputs: readonly string[]): Head[] {
-  const lossList = perOutput('loss', outputs, args.loss, isLossId).map(getLoss);
-  const weights = args.lossWeights === undefined ? outputs.map(() => 1) : perOutput('lossWeights', outputs, args.lossWeights, (v): v is number => typeof v === 'number', 1);
-  weights.forEach((w, i) => {
-    if (!Number.isFinite(w)) throw new KilnError(`compile: expected lossWeights for output "${outputs[i]}" to be a finite number, got ${String(w)}.`);
-  });
-  // a flat list applies to every output; a list of lists or a record is per output
-  const given = args.metrics ?? [];
-  const metricLists: (readonly MetricIdentifier[])[] = isMetricList(given)
-    ? outputs.map(() => given)
-    : perOutput('metrics', outputs, given as readonly (readonly MetricIdentifier[])[] | Readonly<Record<string, MetricIdentifier | readonly MetricIdentifier[]>>, isMetricList, []).map((m) => (Array.isArray(m) ? m : [m as MetricIdentifier]));
-  return outputs.map((output, i) => {
-    const seen = new Set<string>();
-    const metrics = metricLists[i]!.map((id) => {
-      const metric = getMetric(id, lossList[i]!);
-      if (seen.has(metric.name)) throw new KilnError(`compile: metric "${metric.name}" is given twice${outputs.length > 1 ? ` for output "${output}"` : ''}.`);
-      seen.add(metric.name);
-      return { log: outputs.length === 1 ? metric.name : `${output}_${metric.name}`, metric };
-    });
-    return { output, loss: lossList[i]!, weight: weights[i]!, metrics };
-  });
-}
 
-/** A NaN or infinity in the data is an error before training (it would flood the weights with NaN). */
-function checkFinite(method: string, what: string, v: Value): void {
-  if (v.dtype !== 'float32') return;
-  const width = v.data.length / Math.max(v.shape[0] ?? 1, 1);
-  for (let i = 0; i < v.data.length; i++) {
-    if (!Number.isFinite(v.data[i]!)) throw new KilnError(`${method}: ${what} holds ${v.data[i]} at example ${Math.floor(i / width)} (flat index ${i}); clean or impute the data first.`);
-  }
-}
 
-/** Rows `index` of a batch-major value. */
-function rows(v: Value, index: Int32Array): Value {
-  const width = v.data.length / v.shape[0]!;
-  const out = v.dtype === 'float32' ? new Float32Array(index.length * width) : new Int32Array(index.length * width);
-  index.forEach((r, i) => out.set(v.data.subarray(r * width, (r + 1) * width), i * width));
-  return { dtype: v.dtype, shape: [index.length, ...v.shape.slice(1)], data: out };
-}
 
-const range = (from: number, to: number) => Int32Array.from({ length: to - from }, (_, i) => from + i);
 
-/** Consecutive batches of rows 0 … n − 1. */
-function* batchesOf(n: number, batchSize: number): Generator<Int32Array> {
-  for (let start = 0; start < n; start += batchSize) yield range(start, Math.min(start + batchSize, n));
-}
-
-function permutation(n: number, seed: number): Int32Array {
-  const order = range(0, n);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(uniformAt(seed, i) * (i + 1));
-    [order[i], order[j]] = [order[j]!, order[i]!];
-  }
-  return order;
-}
 
 /** One model input: its shape without the batch dimension, its dtype. */
 export interface InputSpec {
@@ -276,20 +97,11 @@ export interface Topology {
   readonly outputs: readonly Shape[];
 }
 
-/** x (one value per model input) and y (one per output), batch-major. */
-interface Data {
-  readonly xs: Value[];
-  readonly ys: Value[];
-}
 
-/** The compiled entries' names for n inputs (labels, outputs): 'x' for one, 'x_0', 'x_1', … for several. */
-const entryNames = (prefix: string, n: number): string[] => (n === 1 ? [prefix] : Array.from({ length: n }, (_, i) => `${prefix}_${i}`));
 
-const rowsOf = (data: Data, index: Int32Array): Data => ({ xs: data.xs.map((v) => rows(v, index)), ys: data.ys.map((v) => rows(v, index)) });
 
 const size = (shape: Shape) => shape.reduce((x, y) => x * y, 1);
 
-const sameShape = (a: readonly unknown[], b: Shape) => a.length === b.length && b.every((d, i) => d === a[i]);
 
 /** `layer`'s weights out of a model's (named `<layer name>/<weight name>`), by their own names. */
 export function layerWeights(layer: Layer, weights: Readonly<Record<string, Tensor>>): Record<string, Tensor> {
@@ -392,6 +204,23 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
     return this.heads('fit').every((h) => h.loss.perExample !== undefined);
   }
 
+  /** The model as the data adapters and the trainer see it. */
+  private get host(): TrainerHost {
+    return {
+      model: this as LayersModel,
+      prepare: (xs) => this.prepare(xs),
+      topology: () => this.topology(),
+      heads: (method) => this.heads(method),
+      inputNames: () => this.inputNames(),
+      outputNames: () => this.outputNames(),
+      moduleFor: (batchSize) => this.moduleFor(batchSize),
+      optimizer: (method) => this.requireCompiled(method).optimizer,
+      weighted: () => this.weighted,
+      stepped: () => { this.weightsVersion++; },
+      hook: (fn) => this.calls.hook(fn),
+    };
+  }
+
   /**
    * The outputs' names, for per-output losses, metrics and logs (undefined while
    * unknown: a subclassed model before its first call). Default 'output_1', ….
@@ -479,69 +308,16 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
 
   private trace(): { trainStep: Graph; evaluate: Graph; predict: Graph } {
     if (this.graphs) return this.graphs;
-    const c = this.requireCompiled('fit');
-    const heads = this.heads('fit');
     const topology = this.topology();
-    const weights = this.weightEntries(topology);
-    const params = Object.fromEntries(weights.map((w) => [w.name, spec([...w.spec.shape], 'float32', { kind: 'parameter' })]));
-    const xNames = entryNames('x', topology.inputs.length);
-    const yNames = entryNames('y', topology.outputs.length);
-    const x = this.inputSpecs(topology);
-    const y = Object.fromEntries(topology.outputs.map((s, i) => [yNames[i]!, heads[i]!.loss.sparse ? spec([null], 'int32') : spec([null, ...s])]));
-    const xsOf = (t: Record<string, Tensor>) => xNames.map((n) => t[n]!);
-    const ysOf = (t: Record<string, Tensor>) => yNames.map((n) => t[n]!);
-    // a ratio metric (precision, recall, auc) outputs its counts, `${log}_${part}`, for runOver to total and combine
-    const metricOutputs = (log: string, m: Metric, y: Tensor, p: Tensor): [string, Tensor][] => (m.parts ? m.parts.map((q) => [`${log}_${q.name}`, q.sum(y, p)]) : [[log, m.sum(y, p)]]);
-    // the entries' outputs: the total loss, each output's loss (several outputs), each output's metrics
-    const outputs = (labels: Tensor[], predictions: Tensor[], loss: Tensor, perHead: Tensor[]) => ({
-      loss,
-      ...(heads.length > 1 ? Object.fromEntries(heads.map((h, i) => [`${h.output}_loss`, perHead[i]!])) : {}),
-      ...Object.fromEntries(heads.flatMap((h, i) => h.metrics.flatMap(({ log, metric }) => metricOutputs(log, metric, labels[i]!, predictions[i]!)))),
-    });
-    const sum = (ts: Tensor[]) => ts.slice(1).reduce((a, b) => F.add(a, b), ts[0]!);
-    const weightedSum = (ls: Tensor[]) => sum(ls.map((l, i) => (heads[i]!.weight === 1 ? l : F.mul(l, heads[i]!.weight))));
-    const headLosses = (labels: Tensor[], predictions: Tensor[]) => predictions.map((p, i) => heads[i]!.loss.fn(labels[i]!, p));
-    const trainable = weights.filter((w) => w.spec.trainable && w.layer.trainable);
-    const weighted = this.weighted;
-    // each output's training loss: the mean of the examples' losses times their weights (ones unless classWeight)
-    const trainLosses = weighted
-      ? (t: Record<string, Tensor>, ps: Tensor[]) => {
-        const labels = ysOf(t);
-        return ps.map((p, i) => {
-          let e = heads[i]!.loss.perExample!(labels[i]!, p);
-          while (e.rank > 1) e = F.mean(e, -1);
-          return F.mean(F.mul(e, t.sample_weight!));
-        });
-      }
-      : (t: Record<string, Tensor>, ps: Tensor[]) => headLosses(ysOf(t), ps);
-    const trainStep = trace((t: Record<string, Tensor>) => {
-      const all = Object.fromEntries(weights.map((w) => [w.name, t[w.name]!]));
-      let predictions: Tensor[] | undefined; // one forward pass: layers with state (batch norm) update it once
-      let perHead: Tensor[] = [];
-      // Keras: the training loss adds the regularization losses of the trainable weights (evaluation's loss does not)
-      const objective = (...ps: Tensor[]) => {
-        predictions = this.forward(xsOf(t), { ...all, ...Object.fromEntries(trainable.map((w, i) => [w.name, ps[i]!])) }, true);
-        const penalties = trainable.flatMap((w, i) => (w.spec.regularizer ? [w.spec.regularizer.penalty(ps[i]!)] : []));
-        perHead = trainLosses(t, predictions);
-        return sum([weightedSum(perHead), ...penalties]);
-      };
-      const { value, grad } = valueAndGrad(objective, trainable.map((_, i) => i))(...trainable.map((w) => all[w.name]!));
-      // Keras: each constrained weight's updated value is projected by its constraint
-      const constraints = new Map(trainable.flatMap((w) => (w.spec.constraint ? [[all[w.name]!, w.spec.constraint] as const] : [])));
-      c.optimizer.applyGradients(trainable.map((w, i) => [grad[i]!, all[w.name]!] as const), {
-        constrain: (param, updated) => constraints.get(param)?.apply(updated) ?? updated,
-        loss: value,
-      });
-      // a step skipped for a non-finite loss or gradient reports a NaN loss (the weights are those before it)
-      return outputs(ysOf(t), predictions!, trainable.length ? F.add(value, stepFlag(grad, value)) : value, perHead);
-    }, { ...x, ...y, ...(weighted ? { sample_weight: spec([null]) } : {}), ...params });
-    const evaluate = trace((t: Record<string, Tensor>) => {
-      const predictions = this.forward(xsOf(t), t, false);
-      const perHead = headLosses(ysOf(t), predictions);
-      return outputs(ysOf(t), predictions, weightedSum(perHead), perHead);
-    }, { ...x, ...y, ...params });
-    const predict = trace((t: Record<string, Tensor>) => this.predictFrom(t, topology), { ...x, ...params });
-    return (this.graphs = { trainStep, evaluate, predict });
+    return (this.graphs = traceEntries({
+      optimizer: this.requireCompiled('fit').optimizer,
+      heads: this.heads('fit'),
+      topology,
+      weights: this.weightEntries(topology),
+      weighted: this.weighted,
+      inputSpecs: this.inputSpecs(topology),
+      forward: (xs, weights, training) => this.forward(xs, weights, training),
+    }));
   }
 
   private requireCompiled(method: string): Compiled {
@@ -581,159 +357,9 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
     return this.building;
   }
 
-  /** x (and y) as values, checked against the model's inputs (and outputs): a Tensor, or a list of one per input (output). */
-  private checkData(method: string, x: Tensor | readonly Tensor[], y?: Tensor | readonly Tensor[]): { xs: Value[]; ys?: Value[] } {
-    const xs: readonly unknown[] = Array.isArray(x) ? x : [x];
-    xs.forEach((t, i) => {
-      const what = xs.length === 1 && !Array.isArray(x) ? 'x' : `x[${i}]`;
-      if (!(t instanceof Tensor) || t.isSymbolic) throw new KilnError(`${method}: expected ${what} to be a concrete Tensor, got ${t instanceof Tensor ? 'a symbolic one' : typeof t}.`);
-    });
-    const tensors = xs as readonly Tensor[];
-    this.prepare(tensors);
-    const topology = this.topology();
-    if (tensors.length !== topology.inputs.length) throw new KilnError(`${method}: expected x to be ${topology.inputs.length === 1 ? 'one Tensor' : `a list of ${topology.inputs.length} Tensors (one per input)`}, got ${Array.isArray(x) ? `a list of ${tensors.length}` : 'one Tensor'}.`);
-    const n = tensors[0]!.shape[0];
-    const values = tensors.map((t, i) => {
-      const want = topology.inputs[i]!;
-      const what = tensors.length === 1 ? 'x' : `x[${i}]`;
-      if (!sameShape(t.shape.slice(1), want.shape)) throw new KilnError(`${method}: expected ${what} of shape [n,${want.shape.join(',')}], got ${formatType(t.type)}.`);
-      if (t.shape[0] !== n) throw new KilnError(`${method}: expected every input to have ${String(n)} examples, got ${formatType(t.type)} for ${what}.`);
-      const v = t.value!;
-      checkFinite(method, what, v);
-      if (v.dtype === want.dtype) return v;
-      return { dtype: want.dtype, shape: v.shape, data: want.dtype === 'int32' ? Int32Array.from(v.data, Math.trunc) : Float32Array.from(v.data) } as Value;
-    });
-    if (y === undefined) return { xs: values };
-    const heads = this.heads(method);
-    const ys = Array.isArray(y) ? (y as readonly Tensor[]) : [y as Tensor];
-    if (ys.length !== topology.outputs.length) throw new KilnError(`${method}: expected y to be ${topology.outputs.length === 1 ? 'one Tensor' : `a list of ${topology.outputs.length} Tensors (one per output)`}, got ${Array.isArray(y) ? `a list of ${ys.length}` : 'one Tensor'}.`);
-    const labels = ys.map((t, i) => {
-      if (!(t instanceof Tensor) || t.isSymbolic) throw new KilnError(`${method}: expected ${ys.length === 1 ? 'y' : `y[${i}]`} to be a concrete Tensor, got ${t instanceof Tensor ? 'a symbolic one' : typeof t}.`);
-      if (t.shape[0] !== n) throw new KilnError(`${method}: expected as many labels as examples (${String(n)}), got ${formatType(t.type)}.`);
-      let v = t.value!;
-      const loss = heads[i]!.loss;
-      const lossOf = heads.length === 1 ? `loss ${loss.name}` : `output "${heads[i]!.output}"'s loss ${loss.name}`;
-      if (loss.sparse) {
-        if (t.rank !== 1) throw new KilnError(`${method}: ${lossOf} expects class indices of shape [n], got ${formatType(t.type)}.`);
-        const classes = topology.outputs[i]![topology.outputs[i]!.length - 1]!;
-        const what = ys.length === 1 ? 'y' : `y[${i}]`;
-        v.data.forEach((label, k) => {
-          if (!Number.isInteger(label) || label < 0 || label >= classes) {
-            throw new KilnError(`${method}: ${lossOf} expects class indices in 0…${classes - 1}, got ${label} in ${what} at example ${k}.`);
-          }
-        });
-        if (t.dtype !== 'int32') v = { dtype: 'int32', shape: v.shape, data: Int32Array.from(v.data) };
-      } else {
-        const out = topology.outputs[i]!;
-        if (!sameShape(t.shape.slice(1), out)) throw new KilnError(`${method}: ${lossOf} expects labels of shape [n,${out.join(',')}], got ${formatType(t.type)}.`);
-        if (t.dtype !== 'float32') v = { dtype: 'float32', shape: v.shape, data: Float32Array.from(v.data) };
-        checkFinite(method, ys.length === 1 ? 'y' : `y[${i}]`, v);
-      }
-      return v;
-    });
-    return { xs: values, ys: labels };
-  }
 
-  /**
-   * Runs `entry` over `batches` (row indices of `data`, or batches of their own,
-   * from a Dataset); returns the mean loss and metrics
-   * over the examples run. `hooks.end` gets the running means after each batch and
-   * says whether to stop. A non-finite training loss throws unless a hook
-   * stopped training (terminateOnNaN).
-   */
-  private async runOver(
-    method: string, entry: 'trainStep' | 'evaluate', data: Data | undefined, batches: Iterable<Int32Array | Data> | AsyncIterable<Int32Array | Data>, batchSize: number,
-    hooks: { begin?: (batch: number) => Promise<void>; end?: (batch: number, logs: Logs) => Promise<boolean> } = {},
-    sampleWeights?: (batch: Int32Array | Data) => Float32Array,
-  ): Promise<Logs> {
-    if (batchSize) await this.moduleFor(batchSize); // 0: sized by the batches (a Dataset's)
-    const c = this.requireCompiled(method);
-    const heads = this.heads(method);
-    const training = entry === 'trainStep';
-    // batch means (losses, weighted by the batch's size) and batch sums (metrics), totalled; ratio metrics' parts totalled apart
-    const lossLogs = ['loss', ...(heads.length > 1 ? heads.map((h) => `${h.output}_loss`) : [])];
-    const metrics = heads.flatMap((h) => h.metrics);
-    const totals: Logs = Object.fromEntries([...lossLogs, ...metrics.filter((m) => !m.metric.parts).map((m) => m.log)].map((k) => [k, 0]));
-    const counts: Record<string, Record<string, Float64Array>> = {};
-    let seen = 0;
-    const means = (): Logs => ({
-      ...Object.fromEntries(lossLogs.map((k) => [k, totals[k]! / seen])),
-      ...Object.fromEntries(metrics.map(({ log, metric }) => [log, metric.parts ? metric.combine!(counts[log]!) : totals[log]! / seen])),
-    });
-    let batch = 0;
-    for await (const item of batches) { // the last batch may be smaller: same module
-      await hooks.begin?.(batch);
-      const part = item instanceof Int32Array ? rowsOf(data!, item) : item;
-      const count = part.xs[0]!.shape[0]!;
-      const module = await this.moduleFor(count); // a larger batch (from a Dataset) recompiles
-      const xNames = entryNames('x', part.xs.length);
-      const yNames = entryNames('y', part.ys.length);
-      const inputs: Record<string, InputData> = {
-        ...Object.fromEntries(part.xs.map((v, i) => [xNames[i]!, v])),
-        ...Object.fromEntries(part.ys.map((v, i) => [yNames[i]!, v])),
-      };
-      if (training) {
-        Object.assign(inputs, c.optimizer.inputs());
-        if (this.weighted) inputs.sample_weight = { data: sampleWeights ? sampleWeights(item) : new Float32Array(count).fill(1), shape: [count] };
-      }
-      // the compiled step skips its own update when its loss or a gradient is not finite, and then reports a NaN loss
-      const out = module.run(entry, inputs);
-      if (training) this.weightsVersion++;
-      const lossValue = out.loss!.data[0]!;
-      for (const k of lossLogs) totals[k]! += out[k]!.data[0]! * count; // losses are batch means; metrics are batch sums
-      for (const { log, metric } of metrics) {
-        if (!metric.parts) {
-          totals[log]! += out[log]!.data[0]!;
-          continue;
-        }
-        const into = (counts[log] ??= {});
-        for (const q of metric.parts) {
-          const v = out[`${log}_${q.name}`]!.data;
-          const total = (into[q.name] ??= new Float64Array(v.length));
-          for (let i = 0; i < v.length; i++) total[i]! += v[i]!;
-        }
-      }
-      seen += count;
-      const stop = hooks.end ? await hooks.end(batch, means()) : false;
-      if (training && !Number.isFinite(lossValue) && !stop) {
-        throw new KilnError(`${method}: the loss or its gradients became non-finite at batch ${batch}; that step was not applied, so the model keeps the weights from before it. Lower the learning rate or check the data (kiln.callbacks.terminateOnNaN() stops training instead of throwing).`);
-      }
-      batch++;
-      if (stop) break;
-    }
-    return seen ? means() : totals;
-  }
 
-  /** A Dataset's elements, [x, y] or { xs, ys } batches, as checked data. */
-  private async *datasetBatches(method: string, dataset: Dataset<unknown>): AsyncGenerator<Data> {
-    for await (const e of dataset) {
-      const [x, y] = Array.isArray(e) && e.length === 2 ? e : e !== null && typeof e === 'object' && 'xs' in e && 'ys' in e ? [e.xs, e.ys] : [];
-      if (x === undefined || y === undefined) {
-        throw new KilnError(`${method}: expected the dataset's elements to be [x, y] batches or { xs, ys }, got ${e instanceof Tensor ? formatType(e.type) : Array.isArray(e) ? `a list of ${e.length}` : typeof e}.`);
-      }
-      const byName = (part: unknown, what: 'x' | 'y') => (isRecord(part) && !(part instanceof Tensor) ? orderRecord(method, part, what, what === 'x' ? this.inputNames() : this.outputNames(), what === 'x' ? this.topology().inputs : undefined) : part);
-      yield this.checkData(method, byName(x, 'x') as Tensor | readonly Tensor[], byName(y, 'y') as Tensor | readonly Tensor[]) as Data;
-    }
-  }
 
-  /** Each training example's weight from `classWeight`: its class's weight, 1 when not given. */
-  private sampleWeights(method: string, y: Value, classWeight: Readonly<Record<number, number>>): Float32Array {
-    if (!this.weighted) throw new KilnError(`${method}: classWeight needs losses with a per-example form (perExample); ${this.heads(method).filter((h) => !h.loss.perExample).map((h) => `loss ${h.loss.name}`).join(', ')} has none.`);
-    for (const [k, w] of Object.entries(classWeight)) {
-      if (!/^\d+$/.test(k)) throw new KilnError(`${method}: expected classWeight keys to be class indices (non-negative integers), got "${k}".`);
-      if (typeof w !== 'number' || !Number.isFinite(w) || w < 0) throw new KilnError(`${method}: expected classWeight[${k}] to be a finite number >= 0, got ${String(w)}.`);
-    }
-    const n = y.shape[0]!;
-    const width = y.data.length / Math.max(n, 1);
-    const classOf = (i: number): number => {
-      if (y.dtype === 'int32' && y.shape.length === 1) return y.data[i]!;
-      if (width === 1) return y.data[i]! > 0.5 ? 1 : 0;
-      let best = 0;
-      for (let k = 1; k < width; k++) if (y.data[i * width + k]! > y.data[i * width + best]!) best = k;
-      return best;
-    };
-    return Float32Array.from({ length: n }, (_, i) => classWeight[classOf(i)] ?? 1);
-  }
 
   /**
    * Trains epochs initialEpoch … epochs − 1 over (x, y) in shuffled batches, calling
@@ -752,133 +378,30 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
       const dataset = x instanceof Dataset ? x : undefined;
       const args = ((dataset ? yOrArgs : maybeArgs) ?? {}) as FitArgs;
       checkOptions('fit', args, methodOptions.fit);
-      const { epochs = 1, shuffle = true, verbose = 1, seed = 0, initialEpoch = 0, stepsPerEpoch } = args;
-      let batchSize = args.batchSize ?? 32;
+      const { epochs = 1, shuffle = true, verbose = 1, seed = 0, initialEpoch = 0, stepsPerEpoch, batchSize = 32 } = args;
       if (!Number.isInteger(epochs) || epochs < 0) throw new KilnError(`fit: expected epochs to be a non-negative integer, got ${epochs}.`);
       if (!Number.isInteger(batchSize) || batchSize < 1) throw new KilnError(`fit: expected batchSize to be a positive integer, got ${batchSize}.`);
       if (!Number.isInteger(initialEpoch) || initialEpoch < 0) throw new KilnError(`fit: expected initialEpoch to be a non-negative integer, got ${initialEpoch}.`);
       if (stepsPerEpoch !== undefined && (!Number.isInteger(stepsPerEpoch) || stepsPerEpoch < 1)) throw new KilnError(`fit: expected stepsPerEpoch to be a positive integer, got ${stepsPerEpoch}.`);
       if (verbose !== 0 && verbose !== 1 && verbose !== 2) throw new KilnError(`fit: expected verbose 0, 1 or 2, got ${String(verbose)}.`);
-      let data: Data | undefined;
-      let trainCount: number;
-      let steps: number;
-      let sampleWeights: ((batch: Int32Array | Data) => Float32Array) | undefined;
-      let epochBatches: () => Iterable<Int32Array | Data> | AsyncIterable<Int32Array | Data>;
-      let validation: Data | Dataset<unknown> | undefined = args.validationData instanceof Dataset ? args.validationData : undefined;
       if (dataset) {
         for (const key of ['batchSize', 'validationSplit'] as const) {
           if (args[key] !== undefined) throw new KilnError(`fit: ${key} does not apply to a Dataset (its batches give the batch size; pass validationData).`);
         }
-        const classWeight = args.classWeight;
-        if (classWeight) {
-          this.sampleWeights('fit', { dtype: 'int32', shape: [0], data: new Int32Array(0) }, classWeight); // checks the weights before training
-          sampleWeights = (b) => this.sampleWeights('fit', (b as Data).ys[0]!, classWeight);
-        }
-        if (dataset.size === Infinity && stepsPerEpoch === undefined) throw new KilnError('fit: the dataset is infinite (repeat() without a count); pass stepsPerEpoch.');
-        this.requireCompiled('fit');
-        // the first batch sizes the module: take it now, the first epoch starts with it
-        const pass = () => this.datasetBatches('fit', dataset);
-        let current = pass();
-        const head = await current.next();
-        if (head.done) throw new KilnError('fit: the dataset has no batches.');
-        let pending: Data | undefined = head.value;
-        batchSize = pending.xs[0]!.shape[0]!;
-        const next = async (): Promise<Data | undefined> => {
-          if (pending) {
-            const b = pending;
-            pending = undefined;
-            return b;
-          }
-          const r = await current.next();
-          return r.done ? undefined : r.value;
-        };
-        trainCount = NaN; // not known without a pass
-        steps = stepsPerEpoch ?? dataset.size ?? NaN;
-        epochBatches = async function* () {
-          if (stepsPerEpoch === undefined) { // one pass
-            for (let b = await next(); b; b = await next()) yield b;
-            current = pass();
-            return;
-          }
-          // one stream of batches across epochs: at the end of a pass the dataset is iterated again
-          for (let i = 0; i < stepsPerEpoch; i++) {
-            let b = await next();
-            if (!b) {
-              current = pass();
-              if (!(b = await next())) throw new KilnError('fit: the dataset has no batches.');
-            }
-            yield b;
-          }
-        };
-      } else {
-        const trainData = (data = this.checkData('fit', x as Tensor | readonly Tensor[], yOrArgs as Tensor | readonly Tensor[]) as Data);
-        const n = trainData.xs[0]!.shape[0]!;
-        trainCount = n;
-        if (args.validationData && !validation) validation = this.checkData('fit', (args.validationData as readonly [Tensor, Tensor])[0], (args.validationData as readonly [Tensor, Tensor])[1]) as Data;
-        else if (args.validationSplit && !validation) {
-          if (!(args.validationSplit > 0 && args.validationSplit < 1)) throw new KilnError(`fit: expected validationSplit in (0, 1), got ${args.validationSplit}.`);
-          trainCount = Math.floor(n * (1 - args.validationSplit));
-          validation = rowsOf(trainData, range(trainCount, n));
-        }
-        if (trainCount < 1) throw new KilnError(`fit: no training examples (${n} given, ${n - trainCount} held out for validation).`);
-        // with several outputs, the classes are the first output's
-        const rowWeights = args.classWeight ? this.sampleWeights('fit', trainData.ys[0]!, args.classWeight) : undefined;
-        sampleWeights = rowWeights && ((b) => Float32Array.from(b as Int32Array, (r) => rowWeights[r]!));
-        steps = stepsPerEpoch ?? Math.ceil(trainCount / batchSize);
-        // one stream of batches across epochs: pass p is shuffled with seed·7919 + p + 1; without stepsPerEpoch each epoch is one pass
-        const count = trainCount;
-        const stream = (function* () {
-          for (let pass = initialEpoch; ; pass++) {
-            const order = shuffle ? permutation(count, seed * 7919 + pass + 1) : range(0, count);
-            for (let start = 0; start < count; start += batchSize) yield order.subarray(start, Math.min(start + batchSize, count));
-          }
-        })();
-        epochBatches = function* () {
-          for (let i = 0; i < steps; i++) yield stream.next().value as Int32Array;
-        };
       }
-      const given = args.callbacks === undefined ? [] : Array.isArray(args.callbacks) ? args.callbacks : [args.callbacks as Callback];
-      // the progress display first, so its epoch line comes before what other callbacks print
-      const callbacks: Callback[] = [...(verbose ? [new ProgbarLogger({ mode: verbose === 2 ? 'lines' : 'auto' })] : []), ...given];
-      const params: TrainingParams = { epochs, initialEpoch, steps, batchSize, samples: trainCount, verbose };
-      for (const cb of callbacks) (cb.setModel?.(this as LayersModel), cb.setParams?.(params));
-      const history: History = { epoch: [], history: {} };
-      this.stopTraining = false;
-      await this.moduleFor(batchSize); // compile before onTrainBegin, so callbacks read trained-on weights
-      for (const cb of callbacks) await this.calls.hook(() => cb.onTrainBegin?.({}));
-      let last: Logs = {};
-      for (let epoch = initialEpoch; epoch < epochs && !this.stopTraining; epoch++) {
-        for (const cb of callbacks) await this.calls.hook(() => cb.onEpochBegin?.(epoch, {}));
-        const logs = await this.runOver('fit', 'trainStep', data, epochBatches(), batchSize, {
-          begin: async (b) => { for (const cb of callbacks) await this.calls.hook(() => cb.onBatchBegin?.(b, {})); },
-          end: async (b, l) => {
-            for (const cb of callbacks) await this.calls.hook(() => cb.onBatchEnd?.(b, l));
-            return this.stopTraining;
-          },
-        }, sampleWeights);
-        if (validation) {
-          const val = validation instanceof Dataset
-            ? await this.runOver('fit', 'evaluate', undefined, this.datasetBatches('fit', validation), 0)
-            : await this.runOver('fit', 'evaluate', validation, batchesOf(validation.xs[0]!.shape[0]!, batchSize), batchSize);
-          for (const [k, v] of Object.entries(val)) logs[`val_${k}`] = v;
-        }
-        for (const cb of callbacks) await this.calls.hook(() => cb.onEpochEnd?.(epoch, logs));
-        // after the callbacks, as Keras' History: it records what they add (learning_rate)
-        history.epoch.push(epoch);
-        for (const [k, v] of Object.entries(logs)) (history.history[k] ??= []).push(v);
-        last = logs;
-      }
-      for (const cb of callbacks) await this.calls.hook(() => cb.onTrainEnd?.(last));
-      return history;
+      const batches = await fitBatches(this.host, x, dataset ? undefined : yOrArgs as Tensor | readonly Tensor[], {
+        batchSize, shuffle, seed, initialEpoch, stepsPerEpoch, validationSplit: args.validationSplit, validationData: args.validationData, classWeight: args.classWeight,
+      });
+      return fitLoop(this.host, batches, { epochs, initialEpoch, verbose, callbacks: args.callbacks });
     });
   }
 
   /** One optimizer step on one batch; returns the loss (and metrics, when compiled with some). */
   async trainOnBatch(x: Tensor | readonly Tensor[], y: Tensor | readonly Tensor[]): Promise<number | number[]> {
     return this.calls.run(async () => {
-      const data = this.checkData('trainOnBatch', x, y) as Data;
+      const data = checkData(this.host, 'trainOnBatch', x, y) as Data;
       const n = data.xs[0]!.shape[0]!;
-      const logs = await this.runOver('trainOnBatch', 'trainStep', data, [range(0, n)], n);
+      const logs = await runBatches(this.host, 'trainOnBatch', 'trainStep', data, [range(0, n)], n);
       return Object.keys(logs).length > 1 ? Object.values(logs) : logs.loss!;
     });
   }
@@ -899,12 +422,12 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
         if (steps !== undefined && (!Number.isInteger(steps) || steps < 1)) throw new KilnError(`evaluate: expected steps to be a positive integer, got ${steps}.`);
         if (x.size === Infinity && steps === undefined) throw new KilnError('evaluate: the dataset is infinite (repeat() without a count); pass steps.');
         this.requireCompiled('evaluate');
-        logs = await this.runOver('evaluate', 'evaluate', undefined, this.datasetBatches('evaluate', steps === undefined ? x : x.take(steps)), 0);
+        logs = await runBatches(this.host, 'evaluate', 'evaluate', undefined, datasetBatches(this.host, 'evaluate', steps === undefined ? x : x.take(steps)), 0);
       } else {
         checkOptions('evaluate', maybeArgs, methodOptions.evaluate);
-        const data = this.checkData('evaluate', x, yOrArgs as Tensor | readonly Tensor[]) as Data;
+        const data = checkData(this.host, 'evaluate', x, yOrArgs as Tensor | readonly Tensor[]) as Data;
         const batchSize = maybeArgs.batchSize ?? 32;
-        logs = await this.runOver('evaluate', 'evaluate', data, batchesOf(data.xs[0]!.shape[0]!, batchSize), batchSize);
+        logs = await runBatches(this.host, 'evaluate', 'evaluate', data, batchesOf(data.xs[0]!.shape[0]!, batchSize), batchSize);
       }
       const values = Object.values(logs).map((v) => F.tensor(v));
       return values.length === 1 ? values[0]! : values;
@@ -918,7 +441,7 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
    */
   predict(x: Tensor | readonly Tensor[], args: { batchSize?: number } = {}): Output {
     checkOptions('predict', args, methodOptions.predict);
-    const data = this.checkData('predict', x).xs;
+    const data = checkData(this.host, 'predict', x).xs;
     const topology = this.topology();
     const compiled = this.module ? { module: this.module, maxBatch: this.maxBatch } : this.predictModule;
     const batchSize = Math.min(args.batchSize ?? 32, compiled ? compiled.maxBatch : Infinity);
@@ -1276,23 +799,3 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
 }
 
 
-/**
- * A record of features (or labels) as the list the model takes, in the order of
- * its named inputs (outputs), as Keras feeds a dict by input name. A feature of
- * shape [n] feeds an input of shape [1] as [n, 1], as Keras expands it.
- */
-function orderRecord(method: string, record: Readonly<Record<string, unknown>>, what: 'x' | 'y', names: readonly string[] | undefined, specs?: readonly InputSpec[]): Tensor[] {
-  const keys = Object.keys(record);
-  const kind = what === 'x' ? 'input' : 'output';
-  if (!names) throw new KilnError(`${method}: got ${what} as a record (${keys.join(', ')}), but the model's ${kind}s have no names to match; build it with named kiln.input({ name }) layers, or pass a list.`);
-  const missing = names.filter((n) => !(n in record));
-  if (missing.length) throw new KilnError(`${method}: expected ${what} to have a key for every ${kind} (${names.join(', ')}), got ${keys.join(', ')}; missing ${missing.join(', ')}.`);
-  const extra = keys.filter((k) => !names.includes(k));
-  if (extra.length) throw new KilnError(`${method}: expected ${what}'s keys to name the model's ${kind}s (${names.join(', ')}), got ${extra.map((k) => `"${k}"`).join(', ')} too.`);
-  return names.map((n, i) => {
-    const t = record[n];
-    if (!(t instanceof Tensor)) throw new KilnError(`${method}: expected ${what}.${n} to be a Tensor, got ${Array.isArray(t) ? 'a list (strings need a lookup layer or a map first)' : typeof t}.`);
-    const spec = specs?.[i];
-    return spec && t.rank === 1 && spec.shape.length === 1 && spec.shape[0] === 1 ? t.reshape([t.shape[0] as number, 1]) : t;
-  });
-}
