@@ -1,12 +1,13 @@
 /**
  * @file Pooling layers, as TensorFlow.js': max and average pooling over NHWC
- * windows, and global average pooling over height and width.
+ * windows and over the steps of [batch, steps, channels]; global average and max
+ * pooling over height and width, global average pooling over the steps.
  */
 import { optionKeys } from '../../compiler/check.js';
 import * as F from '../../compiler/functions/index.js';
 import type { Tensor } from '../../compiler/tensor.js';
 import { formatType } from '../../compiler/types.js';
-import { checkDataFormat, checkPadding, convOutputLength, toPair, type Pair, type PaddingMode } from './conv.js';
+import { checkDataFormat, checkPadding, convOutputLength, toPair, toSingle, type Pair, type PaddingMode } from './conv.js';
 import { checkInputShape } from './core.js';
 import { Layer, type CallContext, type LayerArgs, type Shape, type WeightSpec, LAYER_KEYS } from './layer.js';
 
@@ -139,3 +140,99 @@ export class GlobalAveragePooling2D extends GlobalPooling {
 export const maxPooling2d = (args: Pooling2DArgs = {}): MaxPooling2D => new MaxPooling2D(args);
 export const averagePooling2d = (args: Pooling2DArgs = {}): AveragePooling2D => new AveragePooling2D(args);
 export const globalAveragePooling2d = (args: GlobalPooling2DArgs = {}): GlobalAveragePooling2D => new GlobalAveragePooling2D(args);
+
+export interface Pooling1DArgs extends LayerArgs {
+  /** Default 2. */
+  poolSize?: number | [number];
+  /** Default: poolSize. */
+  strides?: number | [number];
+  padding?: PaddingMode;
+}
+
+abstract class Pooling1D extends Layer {
+  static override readonly optionKeys = optionKeys<Pooling1DArgs>({ poolSize: true, strides: true, padding: true, ...LAYER_KEYS });
+  readonly poolSize: number;
+  readonly strides: number;
+  readonly padding: PaddingMode;
+
+  protected constructor(className: string, args: Pooling1DArgs) {
+    super(className, args ?? {});
+    const s = `${className} "${this.name}"`;
+    this.poolSize = toSingle(s, 'poolSize', args?.poolSize ?? 2);
+    this.strides = toSingle(s, 'strides', args?.strides ?? this.poolSize);
+    this.padding = checkPadding(s, args?.padding ?? 'valid');
+  }
+
+  weights(inputShape: Shape): WeightSpec[] {
+    this.computeOutputShape(inputShape);
+    return [];
+  }
+
+  computeOutputShape(inputShape: Shape): Shape {
+    checkInputShape(this.subject, inputShape, 2, '[batch, steps, channels] ');
+    const steps = convOutputLength(inputShape[0]!, this.poolSize, this.padding, this.strides);
+    if (steps <= 0) this.fail(`expected an input of at least the pool size ${this.poolSize} with padding 'valid', got ${inputShape[0]} steps`);
+    return [steps, inputShape[1]!];
+  }
+
+  protected checkCallInput(x: Tensor): void {
+    if (x.rank !== 3) this.fail(`expected an input [batch, steps, channels], got ${formatType(x.type)}`);
+  }
+
+  /** The kiln op this layer applies (max or average). */
+  protected abstract readonly pool: (x: Tensor, options: { poolSize: number; strides: number; padding: PaddingMode }) => Tensor;
+
+  call(x: Tensor, _weights?: Readonly<Record<string, Tensor>>, _ctx?: CallContext): Tensor {
+    this.checkCallInput(x);
+    return this.pool(x, { poolSize: this.poolSize, strides: this.strides, padding: this.padding });
+  }
+
+  override getConfig(): object {
+    return { ...super.getConfig(), poolSize: [this.poolSize], strides: [this.strides], padding: this.padding };
+  }
+}
+
+/** The maximum of each poolSize window of steps. */
+export class MaxPooling1D extends Pooling1D {
+  readonly className = 'MaxPooling1D';
+  constructor(args: Pooling1DArgs = {}) {
+    super('MaxPooling1D', args);
+  }
+  protected readonly pool = F.maxPool1d;
+}
+
+/** The mean of each poolSize window of steps (cells in 'same' padding are not counted). */
+export class AveragePooling1D extends Pooling1D {
+  readonly className = 'AveragePooling1D';
+  constructor(args: Pooling1DArgs = {}) {
+    super('AveragePooling1D', args);
+  }
+  protected readonly pool = F.avgPool1d;
+}
+
+export type GlobalPoolingArgs = GlobalPooling2DArgs;
+
+/** The mean over the steps: [batch, steps, C] to [batch, C]. */
+export class GlobalAveragePooling1D extends GlobalPooling {
+  readonly className = 'GlobalAveragePooling1D';
+  protected readonly spatialAxes = 1;
+  protected readonly reduce = (x: Tensor, axes: number[]) => F.mean(x, axes);
+  constructor(args: GlobalPoolingArgs = {}) {
+    super('GlobalAveragePooling1D', args);
+  }
+}
+
+/** The maximum over height and width: [batch, H, W, C] to [batch, C]. */
+export class GlobalMaxPooling2D extends GlobalPooling {
+  readonly className = 'GlobalMaxPooling2D';
+  protected readonly spatialAxes = 2;
+  protected readonly reduce = (x: Tensor, axes: number[]) => F.max(x, axes);
+  constructor(args: GlobalPoolingArgs = {}) {
+    super('GlobalMaxPooling2D', args);
+  }
+}
+
+export const maxPooling1d = (args: Pooling1DArgs = {}): MaxPooling1D => new MaxPooling1D(args);
+export const averagePooling1d = (args: Pooling1DArgs = {}): AveragePooling1D => new AveragePooling1D(args);
+export const globalAveragePooling1d = (args: GlobalPoolingArgs = {}): GlobalAveragePooling1D => new GlobalAveragePooling1D(args);
+export const globalMaxPooling2d = (args: GlobalPoolingArgs = {}): GlobalMaxPooling2D => new GlobalMaxPooling2D(args);
