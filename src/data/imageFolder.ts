@@ -12,7 +12,8 @@ import { KilnError } from '../../compiler/errors.js';
 import * as image from '../../compiler/functions/image.js';
 import { nextSeed, uniformAt } from '../../compiler/random.js';
 import { Tensor } from '../../compiler/tensor.js';
-import { decodeImage } from '../io/image.js';
+import { sharedDecodePool } from '../io/decodePool.js';
+import { decodePixels } from '../io/pixels.js';
 import { AUTOTUNE, Dataset, fromArray } from './dataset.js';
 
 export interface ImageDatasetOptions {
@@ -100,10 +101,14 @@ export async function imageDatasetFromDirectory(directory: string, options: Imag
     samples = order.map(([, i]) => samples[i]!);
   }
   const channels = colorMode === 'grayscale' ? 1 : colorMode === 'rgba' ? 4 : 3;
+  const pool = sharedDecodePool();
   const load = async ([path, label]: [string, number]): Promise<[Tensor, number] | undefined> => {
     let img: Tensor;
+    const name = relative(directory, path) || path;
     try {
-      img = decodeImage(await readFile(path), { channels, name: relative(directory, path) || path });
+      // read and decoded by a worker where there is one (decoding overlaps the training step), else here
+      const pixels = pool ? await pool.decode(path, { channels, name, subject }) : decodePixels(await readFile(path), { channels, name });
+      img = Tensor.concrete({ dtype: 'float32', shape: [pixels.height, pixels.width, pixels.channels], data: pixels.data });
     } catch (e) {
       const reason = e instanceof KilnError ? e.message : `${subject}: cannot read "${path}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`;
       if (!ignoreErrors) throw new KilnError(reason);
@@ -127,7 +132,8 @@ export async function imageDatasetFromDirectory(directory: string, options: Imag
   const make = (files: [string, number][]): ImageDataset => {
     let ds = fromArray(files);
     if (shuffle) ds = ds.shuffle(Math.max(1, files.length), { seed });
-    const loaded = ds.map(load, { numParallelCalls: AUTOTUNE }).filter((e) => e !== undefined) as Dataset<[Tensor, number]>;
+    // with decode workers, two batches of files in flight: the workers decode them while the training step holds this thread
+    const loaded = ds.map(load, { numParallelCalls: pool ? 2 * batchSize : AUTOTUNE }).filter((e) => e !== undefined) as Dataset<[Tensor, number]>;
     const batches = loaded.batch(batchSize)
       .map((b) => (labelMode === null ? b[0] : [b[0], labelsOf(Array.from(b[1].dataSync()))]) as [Tensor, Tensor] | Tensor);
     const sized = new Dataset(() => batches[Symbol.asyncIterator](), ignoreErrors ? undefined : Math.ceil(files.length / batchSize));
