@@ -140,6 +140,25 @@ console.log(JSON.stringify({ losses }));
     expect(mean(losses.slice(-4))).toBeLessThan(mean(losses.slice(0, 4)) * 0.8);
   }, 120_000);
 
+  test('imageDatasetFromDirectory (decoding in the installed dist/src/io/decodeWorker.js) gives the pixels decodeImage gives', () => {
+    const out = runScript(work, 'images.mjs', `
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { encode } from 'fast-png';
+import * as kiln from 'kiln';
+for (const c of ['a', 'b']) mkdirSync(join('imgs', c), { recursive: true });
+const pixels = (k) => Uint8Array.from({ length: 48 }, (_, i) => (i * 7 + k * 31) % 256);
+for (let k = 0; k < 6; k++) writeFileSync(join('imgs', k % 2 ? 'b' : 'a', k + '.png'), encode({ width: 4, height: 4, data: pixels(k), channels: 3, depth: 8 }));
+const ds = await kiln.utils.imageDatasetFromDirectory('imgs', { imageSize: [4, 4], batchSize: 6, shuffle: false });
+const [x, y] = (await ds.toArray())[0];
+const files = ds.filePaths;
+const direct = files.map((f) => Array.from(kiln.io.decodeImage(readFileSync(f), { channels: 3 }).dataSync()));
+console.log(JSON.stringify({ same: JSON.stringify(Array.from(x.dataSync())) === JSON.stringify(direct.flat()), labels: Array.from(y.dataSync())}));
+`);
+    expect(out.same).toBe(true);
+    expect(out.labels).toEqual([0, 0, 0, 1, 1, 1]);
+  }, 60_000);
+
   test('npx kiln info describes the exported artifact', () => {
     expect(existsSync(join(work, 'net.kiln-artifact'))).toBe(true);
     const result = run('npx', ['--no-install', 'kiln', 'info', 'net.kiln-artifact'], work);
