@@ -12,6 +12,8 @@ import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync
 import { createRequire } from 'node:module';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { internal, KilnError } from './errors.js';
 import { packagePath } from './packageFiles.js';
 
@@ -124,18 +126,41 @@ function ascArguments(optimizeLevel: number): string[] {
   return ['--optimizeLevel', String(optimizeLevel), '--shrinkLevel', '0', '--runtime', 'stub', '--enable', 'simd', '--noAssert', '--noColors'];
 }
 
-/** Compiles `sources` (file name → AssemblyScript) into one wasm module; every file is an entry. */
-export async function buildWasm(sources: Readonly<Record<string, string>>, options: BuildOptions = {}): Promise<BuildResult> {
+/**
+ * asc over an in-memory file system: only entry files' exports are exported, so
+ * unused kernels are left out. Self-contained (it uses only its arguments), so
+ * that `buildWasmSync` can run the same function in a worker thread.
+ */
+async function ascCompile(asc: Asc, sources: Readonly<Record<string, string>>, argv: readonly string[]): Promise<{ binary?: Uint8Array; error?: string; stderr: string }> {
+  const written: Record<string, Uint8Array | string> = {};
+  const stderr = asc.createMemoryStream();
+  const result = await asc.main([...argv], {
+    readFile: (name: string) => (Object.hasOwn(sources, name) ? sources[name]! : null),
+    writeFile: (name: string, contents: Uint8Array | string) => { written[name] = contents; },
+    listFiles: () => [],
+    stdout: asc.createMemoryStream(),
+    stderr,
+  });
+  const compiled = written['module.wasm'];
+  return result.error || !(compiled instanceof Uint8Array) ? { error: String(result.error ?? 'no module written'), stderr: stderr.toString() } : { binary: compiled, stderr: '' };
+}
+
+/** What a build needs to know before compiling: the cache key and where a cached binary would be. */
+function plan(sources: Readonly<Record<string, string>>, options: BuildOptions) {
   const optimizeLevel = options.optimizeLevel ?? 3;
   const entries = [...(options.entries ?? Object.keys(sources))].sort();
   const hasher = createHash('sha256').update(`asc ${assemblyScriptVersion()}\n${ascArguments(optimizeLevel).join(' ')}\nentries ${entries.join(' ')}\n`);
   for (const name of Object.keys(sources).sort()) hasher.update(`${name}\n${sources[name]}\n`);
   const hash = hasher.digest('hex').slice(0, 32);
-
-  const inMemory = memoryCache.get(hash);
-  if (inMemory) return { binary: inMemory, hash, source: 'memory' };
   const cacheDir = options.cacheDir === false ? false : writableCacheDir(options.cacheDir ?? defaultCacheDir());
   const file = cacheDir ? join(cacheDir, `${hash}.wasm`) : undefined;
+  return { hash, cacheDir, file, argv: [...entries, '--outFile', 'module.wasm', ...ascArguments(optimizeLevel)] };
+}
+
+/** A binary from the memory or disk cache, if there is one. */
+function cached(hash: string, file: string | undefined): BuildResult | undefined {
+  const inMemory = memoryCache.get(hash);
+  if (inMemory) return { binary: inMemory, hash, source: 'memory' };
   if (file && existsSync(file)) {
     const binary = new Uint8Array(readFileSync(file));
     if (WebAssembly.validate(binary)) {
@@ -143,31 +168,23 @@ export async function buildWasm(sources: Readonly<Record<string, string>>, optio
       return { binary, hash, source: 'disk' };
     }
   }
+  return undefined;
+}
 
-  const asc = await loadAsc();
-  // asc over an in-memory file system: only entry files' exports are exported, so unused kernels are left out
-  const written: Record<string, Uint8Array | string> = {};
-  const stderr = asc.createMemoryStream();
-  const result = await asc.main([...entries, '--outFile', 'module.wasm', ...ascArguments(optimizeLevel)], {
-    readFile: (name) => (Object.hasOwn(sources, name) ? sources[name]! : null),
-    writeFile: (name, contents) => { written[name] = contents; },
-    listFiles: () => [],
-    stdout: asc.createMemoryStream(),
-    stderr,
-  });
-  const compiled = written['module.wasm'];
-  if (result.error || !(compiled instanceof Uint8Array)) {
-    // generated code that does not compile is kiln's bug: keep the source for the report
+/** Keeps a fresh binary in both caches; a failed compile keeps its sources and errors for the report (generated code that does not compile is kiln's bug). */
+function settle(sources: Readonly<Record<string, string>>, planned: ReturnType<typeof plan>, out: { binary?: Uint8Array; error?: string; stderr: string }): BuildResult {
+  const { hash, cacheDir, file } = planned;
+  if (!out.binary) {
     const dir = join(cacheDir || join(tmpdir(), 'kiln-failed'), `failed-${hash}`);
     mkdirSync(dir, { recursive: true });
     for (const [name, text] of Object.entries(sources)) {
       mkdirSync(dirname(join(dir, name)), { recursive: true });
       writeFileSync(join(dir, name), text);
     }
-    writeFileSync(join(dir, 'asc-errors.txt'), stderr.toString());
-    throw internal(`AssemblyScript could not compile generated code (${String(result.error)}); sources and errors saved in ${dir}`);
+    writeFileSync(join(dir, 'asc-errors.txt'), out.stderr);
+    throw internal(`AssemblyScript could not compile generated code (${out.error}); sources and errors saved in ${dir}`);
   }
-  const binary = compiled;
+  const binary = out.binary;
   memoryCache.set(hash, binary);
   if (file) {
     const tmp = `${file}.${process.pid}.tmp`;
@@ -177,4 +194,59 @@ export async function buildWasm(sources: Readonly<Record<string, string>>, optio
     } catch { /* the disk cache is an optimisation: a failed write leaves the memory cache */ }
   }
   return { binary, hash, source: 'compiled' };
+}
+
+/** Compiles `sources` (file name → AssemblyScript) into one wasm module; every file is an entry. */
+export async function buildWasm(sources: Readonly<Record<string, string>>, options: BuildOptions = {}): Promise<BuildResult> {
+  const planned = plan(sources, options);
+  const hit = cached(planned.hash, planned.file);
+  if (hit) return hit;
+  return settle(sources, planned, await ascCompile(await loadAsc(), sources, planned.argv));
+}
+
+// The worker of buildWasmSync (CommonJS, as eval workers are): loads asc by its
+// resolved URL, runs ascCompile's own source, posts the result and wakes the
+// caller, which waits on a shared flag.
+const syncWorker = `
+const { workerData } = require('node:worker_threads');
+const { ascUrl, sources, argv, port, flag, compile } = workerData;
+const done = (message) => { port.postMessage(message); Atomics.store(flag, 0, 1); Atomics.notify(flag, 0); };
+import(ascUrl)
+  .then((m) => new Function('return (' + compile + ')')()(m.default, sources, argv))
+  .then(done, (e) => done({ error: String(e && e.message || e), stderr: '' }));
+`;
+
+/**
+ * `buildWasm` that blocks until the binary is there (Node only): a cached binary
+ * is read at once; otherwise asc runs in a worker thread while this thread waits
+ * (Atomics.wait), so a synchronous API (Keras' predict) can run compiled code
+ * from its first call.
+ */
+export function buildWasmSync(sources: Readonly<Record<string, string>>, options: BuildOptions = {}): BuildResult {
+  const planned = plan(sources, options);
+  const hit = cached(planned.hash, planned.file);
+  if (hit) return hit;
+  let ascUrl: string;
+  try {
+    // './asc' is exported for import only: find it through the package's own exports map
+    const manifest = createRequire(import.meta.url).resolve('assemblyscript/package.json');
+    const target = (JSON.parse(readFileSync(manifest, 'utf8')) as { exports: Record<string, { import: string }> }).exports['./asc']!.import;
+    ascUrl = pathToFileURL(join(dirname(manifest), target)).href;
+  } catch (e) {
+    throw new KilnError(`kiln: the AssemblyScript compiler (assemblyscript) cannot be found (${reasonOf(e)}); ${toolchainHint}.`);
+  }
+  const flag = new Int32Array(new SharedArrayBuffer(4));
+  const { port1, port2 } = new MessageChannel();
+  const worker = new Worker(syncWorker, { eval: true, workerData: { ascUrl, sources, argv: planned.argv, port: port2, flag, compile: ascCompile.toString() }, transferList: [port2] });
+  try {
+    // ten minutes: far beyond any compile, short of hanging forever if the worker dies
+    for (let waited = 0; Atomics.load(flag, 0) === 0 && waited < 600; waited++) Atomics.wait(flag, 0, 0, 1000);
+    const reply = receiveMessageOnPort(port1)?.message as { binary?: Uint8Array; error?: string; stderr: string } | undefined;
+    if (!reply) throw new KilnError(`kiln: the AssemblyScript compiler (assemblyscript ${assemblyScriptVersion()}) did not answer; ${toolchainHint}.`);
+    if (reply.error && !reply.stderr && /Cannot find|ERR_MODULE_NOT_FOUND/.test(reply.error)) throw new KilnError(`kiln: the AssemblyScript compiler (assemblyscript ${assemblyScriptVersion()}) failed to load (${reply.error.split('\n')[0]}); ${toolchainHint}.`);
+    return settle(sources, planned, reply);
+  } finally {
+    port1.close();
+    void worker.terminate();
+  }
 }

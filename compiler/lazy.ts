@@ -14,16 +14,17 @@
  * lowered plan (no graph is rebuilt for a DAG seen before), and the plan's
  * `hashGraph` maps to a compiled program.
  *
- * Policy: a plan runs in the reference interpreter until its hash has been
- * realized `compileAt` times (default 2: one-off reads never compile); from then
- * on it runs compiled. A training step (a plan that updates parameters or state)
- * and a heavy plan (convolutions or large matmuls: ~5·10⁷ operations, about a
- * second in the interpreter and more than a compile) compile at their first
- * realization — so every step of a training run runs the same compiled code and
- * a seeded run repeats bit for bit — unless compileAt is Infinity (always interpret).
+ * Policy: a plan of ops the interpreter computes bit for bit as the compiled
+ * module does (float32 arithmetic, data movement, float64-accumulated sums:
+ * `EXACT`) runs in the reference interpreter until its hash has been realized
+ * `compileAt` times (default 2: one-off reads never compile); from then on it
+ * runs compiled. Any other plan — a training step, one with a matmul, a
+ * convolution or a transcendental op, or a heavy one — compiles at its first
+ * realization, so a value never comes from both (a seeded run repeats bit for
+ * bit however it is run), unless compileAt is Infinity (always interpret).
  * Compiling is asynchronous, so a step that needs a program still being built
- * is queued: async reads (`await t.item()`) wait for the queue, sync reads
- * (`itemSync`, `.value`) drain it with the interpreter instead of waiting.
+ * is queued: async reads (`await t.item()`) wait for the queue; sync reads
+ * (`itemSync`, `.value`) build it now with the backend's blocking compile.
  * The compiled back end is plugged in by `src/torch` (`setBackend`); without one
  * everything runs in the interpreter.
  */
@@ -210,6 +211,8 @@ export type Binding = Storage | Value;
 interface Plan {
   readonly graph: Graph;
   readonly hash: string;
+  /** Every op of the graph runs the same in the interpreter (see EXACT). */
+  readonly exact: boolean;
   /** Estimated multiply-adds and element operations of one run: what the interpreter would grind through. */
   readonly work: number;
 }
@@ -219,6 +222,22 @@ interface Plan {
  * than a compile costs) a plan compiles at its first realization.
  */
 const HEAVY_WORK = 5e7;
+
+/**
+ * Ops whose reference semantics the compiled code reproduces bit for bit:
+ * float32 arithmetic rounded per op, comparisons, data movement, and sums
+ * accumulated in float64 in row-major order as the interpreter does. A plan of
+ * these alone may run in the interpreter; any other op (GEMM and convolution
+ * kernels with their own summation order, polynomial exp/log/tanh…) makes the
+ * plan compile at its first realization, so one value never comes from both.
+ */
+const EXACT = new Set<string>([
+  'input', 'constant', 'add', 'sub', 'mul', 'div', 'neg', 'abs', 'sign', 'square', 'sqrt', 'maximum', 'minimum', 'relu',
+  'floor', 'ceil', 'round', 'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'logicalAnd', 'logicalOr', 'logicalNot', 'where', 'cast',
+  'reshape', 'transpose', 'slice', 'concat', 'pad', 'gather', 'broadcastTo', 'stopGradient', 'dimSize', 'sum', 'max', 'min', 'argmax', 'argmin',
+]);
+
+const exactOnly = (g: Graph): boolean => g.nodes.every((n) => EXACT.has(n.op));
 
 /** The work of one run of `g`: products for matmuls and convolutions, elements for the rest. */
 function workOf(g: Graph): number {
@@ -260,6 +279,8 @@ export interface Runner {
 
 export interface Backend {
   compile(graph: Graph, hash: string): Promise<Runner>;
+  /** The same, blocking until built: what a synchronous read uses instead of the interpreter. */
+  compileSync?(graph: Graph, hash: string): Runner;
 }
 
 const typeKey = (t: TensorType) => formatType(t);
@@ -436,7 +457,7 @@ export function prepare(targets: readonly Tensor[], assigns: readonly (readonly 
   if (plan) stats.planHits++;
   else {
     const graph = lowering.build(targets, assigns, updater);
-    plan = { graph, hash: hashGraph(graph), work: workOf(graph) };
+    plan = { graph, hash: hashGraph(graph), exact: exactOnly(graph), work: workOf(graph) };
     plans.set(key, plan);
     stats.plansBuilt++;
   }
@@ -466,11 +487,30 @@ function program(hash: string): Program {
 function wantCompile(p: Program, job: Job): void {
   // a training step (a plan that updates parameters or state) compiles at once: every step of a run then runs
   // the same compiled code, so a seeded run repeats bit for bit (the interpreter's float32 sums differ in order)
-  const urgent = job.updates.length > 0 || job.plan.work >= HEAVY_WORK;
-  if (p.runner || p.building || !backendImpl || compileAt === Infinity || (p.count < compileAt && !urgent)) return;
+  // and so does any plan the interpreter would not compute bit for bit as the module does
+  if (!shouldCompile(p, job)) return;
   stats.compiles++;
-  p.building = backendImpl.compile(job.plan.graph, job.plan.hash);
+  p.building = backendImpl!.compile(job.plan.graph, job.plan.hash);
   p.building.then((r) => { p.runner = r; }, () => { /* reported by whoever awaits it */ });
+}
+
+function shouldCompile(p: Program, job: Job): boolean {
+  const urgent = job.updates.length > 0 || job.plan.work >= HEAVY_WORK || !job.plan.exact;
+  return !p.runner && !p.building && backendImpl !== undefined && compileAt !== Infinity && (p.count >= compileAt || urgent);
+}
+
+/**
+ * The runner a synchronous read uses: the program when built; else, when the
+ * policy wants it compiled (or it is being built), built now by the backend's
+ * blocking compile; else none (the interpreter).
+ */
+function syncRunner(job: Job): Runner | undefined {
+  const p = program(job.plan.hash);
+  if (p.runner) return p.runner;
+  if (!backendImpl?.compileSync || !(p.building || shouldCompile(p, job))) return undefined;
+  if (!p.building) stats.compiles++;
+  p.runner = backendImpl.compileSync(job.plan.graph, job.plan.hash);
+  return p.runner;
 }
 
 function runNow(job: Job, runner: Runner | undefined): void {
@@ -492,12 +532,12 @@ function rethrow(): void {
   }
 }
 
-/** Runs every queued job now, in the interpreter where its program is not built yet. */
+/** Runs every queued job now: compiled (built now, blocking, where the policy wants it), else in the interpreter. */
 export function drainSync(): void {
   rethrow();
   while (queue.length) {
     const job = queue.shift()!;
-    if (!job.done) runNow(job, programs.get(job.plan.hash)?.runner);
+    if (!job.done) runNow(job, syncRunner(job));
   }
 }
 
@@ -551,10 +591,8 @@ export function realizeSync(targets: readonly Tensor[], assigns: readonly (reado
   drainSync();
   const job = prepare(targets.filter((t) => !t.realized), assigns);
   if (job.targets.length === 0 && job.updates.length === 0) return;
-  const p = program(job.plan.hash);
-  p.count++;
-  wantCompile(p, job);
-  runNow(job, p.runner);
+  program(job.plan.hash).count++;
+  runNow(job, syncRunner(job));
 }
 
 /** Realizes `targets` after the queue, compiling first where the policy says so. */

@@ -3,7 +3,7 @@
  * planned → AssemblyScript → wasm (cached by content). Each step is a pure
  * function of the one before; `compileGraph` runs them all.
  */
-import { buildWasm, runtimeAsSources } from './build.js';
+import { buildWasm, buildWasmSync, runtimeAsSources } from './build.js';
 import { emitAssemblyScript, type EntryCode } from './emit/index.js';
 import { KilnError } from './errors.js';
 import type { Graph } from './ir.js';
@@ -52,8 +52,8 @@ export function optimize(g: Graph): Graph {
   return verify(fuseEpilogues(verify(fuseElementwise(verify(simplify(verify(g)))))));
 }
 
-/** Compiles named entry graphs into one module; inputs of the same name share memory. */
-export async function compileEntries(graphs: Readonly<Record<string, Graph>>, options: CompileOptions = {}): Promise<CompiledModuleCode> {
+/** Optimises, plans and emits named entry graphs: everything before the build. */
+function emitEntries(graphs: Readonly<Record<string, Graph>>, options: CompileOptions) {
   const names = Object.keys(graphs);
   for (const name of names) if (!/^[A-Za-z_]\w*$/.test(name)) throw new KilnError(`compile: entry names must be identifiers, got "${name}".`);
   if (names.length === 0) throw new KilnError('compile: expected at least one entry graph.');
@@ -76,6 +76,19 @@ export async function compileEntries(graphs: Readonly<Record<string, Graph>>, op
   }
   const entries = names.map((name, i) => ({ name, graph: optimized[i]!, plan: plan.entries[i]!, input: graphs[name]! }));
   const { source, errors } = emitAssemblyScript(entries, runtimeLibrary());
-  const { binary, source: from } = await buildWasm({ 'model.ts': source, ...runtimeAsSources() }, { entries: ['model.ts'] });
-  return { entries, plan, source, binary, errors, cached: from !== 'compiled' };
+  return { entries, plan, source, errors, files: { 'model.ts': source, ...runtimeAsSources() } };
+}
+
+/** Compiles named entry graphs into one module; inputs of the same name share memory. */
+export async function compileEntries(graphs: Readonly<Record<string, Graph>>, options: CompileOptions = {}): Promise<CompiledModuleCode> {
+  const { files, ...emitted } = emitEntries(graphs, options);
+  const { binary, source: from } = await buildWasm(files, { entries: ['model.ts'] });
+  return { ...emitted, binary, cached: from !== 'compiled' };
+}
+
+/** `compileEntries` that blocks until the module is built (Node: see `buildWasmSync`). */
+export function compileEntriesSync(graphs: Readonly<Record<string, Graph>>, options: CompileOptions = {}): CompiledModuleCode {
+  const { files, ...emitted } = emitEntries(graphs, options);
+  const { binary, source: from } = buildWasmSync(files, { entries: ['model.ts'] });
+  return { ...emitted, binary, cached: from !== 'compiled' };
 }

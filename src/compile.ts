@@ -1,10 +1,10 @@
 /**
  * Compiling graphs to wasm modules that the runtime loader runs.
  */
-import { compileEntries, type CompileOptions, type CompiledModuleCode } from '../compiler/pipeline.js';
+import { compileEntries, compileEntriesSync, type CompileOptions, type CompiledModuleCode } from '../compiler/pipeline.js';
 import type { Graph } from '../compiler/ir.js';
 import type { OpParams } from '../compiler/ops/index.js';
-import { load, type KilnModule, type Manifest, type Slot } from './runtime/index.js';
+import { KilnModule, load, type Manifest, type Slot } from './runtime/index.js';
 
 export type { CompileOptions };
 
@@ -40,4 +40,15 @@ export async function compileModule(graphs: Readonly<Record<string, Graph>>, opt
   const compiled = await compileEntries(graphs, options);
   const manifest = manifestOf(compiled);
   return { ...compiled, manifest, module: await load(compiled.binary, manifest) };
+}
+
+/**
+ * `compileModule` that blocks until the module is loaded (Node): what a
+ * synchronous API (Keras' predict) uses to run compiled code from its first call.
+ * @example const { module } = kiln.compileModuleSync({ predict: g }, { maxBatch: 32 });
+ */
+export function compileModuleSync(graphs: Readonly<Record<string, Graph>>, options: CompileOptions = {}): Compiled {
+  const compiled = compileEntriesSync(graphs, options);
+  const manifest = manifestOf(compiled);
+  return { ...compiled, manifest, module: KilnModule.loadSync(compiled.binary, manifest) };
 }

@@ -19,11 +19,10 @@ import { checkOptions, optionKeys } from '../../compiler/check.js';
 import { KilnError } from '../../compiler/errors.js';
 import type { Graph } from '../../compiler/ir.js';
 import type { Value } from '../../compiler/ops/op.js';
-import { interpret } from '../../compiler/interpret.js';
 import { Tensor } from '../../compiler/tensor.js';
 import { spec, trace } from '../../compiler/trace.js';
 import { formatType } from '../../compiler/types.js';
-import { compileModule } from '../compile.js';
+import { compileModule, compileModuleSync } from '../compile.js';
 import type { KilnModule } from '../runtime/index.js';
 import { checkedWeights, type Layer, type Shape, type WeightSpec } from '../layers/layer.js';
 import { SymbolicTensor } from '../layers/symbolic.js';
@@ -131,7 +130,6 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
   private readonly values = new Map<string, Float32Array>();
   /** A predict-only module that `ready()` builds for a model not compiled for training. */
   private predictModule?: { readonly module: KilnModule; readonly maxBatch: number };
-  private warnedInterpreting = false;
   /** Optimizer state restored from a save, bound when the module is built instead of the initial state. */
   private restoredOptimizerState?: Record<string, Float32Array>;
   private graphs?: { trainStep: Graph; evaluate: Graph; predict: Graph };
@@ -435,35 +433,29 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
   }
 
   /**
-   * Predictions for x (a Tensor, or a list of one per input), batch by batch: in
-   * the compiled module once one exists (after fit, evaluate or trainOnBatch),
-   * else in the reference interpreter. One Tensor per output.
+   * Predictions for x (a Tensor, or a list of one per input), batch by batch, in
+   * the compiled module: the training module once there is one, else a
+   * predict-only module, built at the first predict (blocking, as Keras traces
+   * its predict function; cached on disk, so later processes load it at once).
+   * Every call runs the same compiled code, so predict gives the same bits
+   * before and after `ready()`, fit or a reload. One Tensor per output.
    */
   predict(x: Tensor | readonly Tensor[], args: { batchSize?: number } = {}): Output {
     checkOptions('predict', args, methodOptions.predict);
+    if (args.batchSize !== undefined && (!Number.isInteger(args.batchSize) || args.batchSize < 1)) throw new KilnError(`predict: expected batchSize to be a positive integer, got ${String(args.batchSize)}.`);
     const data = checkData(this.host, 'predict', x).xs;
     const topology = this.topology();
-    const compiled = this.module ? { module: this.module, maxBatch: this.maxBatch } : this.predictModule;
-    const batchSize = Math.min(args.batchSize ?? 32, compiled ? compiled.maxBatch : Infinity);
+    const compiled = this.module ? { module: this.module, maxBatch: this.maxBatch } : (this.predictModule ??= this.predictOnlyModule(Math.max(64, args.batchSize ?? 32)));
+    const batchSize = Math.min(args.batchSize ?? 32, compiled.maxBatch);
     const n = data[0]!.shape[0]!;
     const xNames = entryNames('x', data.length);
     const outNames = entryNames('output', topology.outputs.length);
     const chunks: Value[][] = outNames.map(() => []);
-    // the module holds the weights; only the interpreter (no module yet) needs them on the host
-    const entries = compiled ? [] : this.weightEntries(topology);
-    const values = compiled ? undefined : this.currentValues();
-    const weights = Object.fromEntries(entries.map((w) => [w.name, { dtype: 'float32' as const, shape: w.spec.shape, data: values!.get(w.name)! }]));
-    const graph = compiled ? undefined : trace((t: Record<string, Tensor>) => this.predictFrom(t, topology), { ...this.inputSpecs(topology), ...Object.fromEntries(entries.map((w) => [w.name, spec([...w.spec.shape], 'float32', { kind: 'parameter' })])) });
     for (let start = 0; start < n; start += batchSize) {
       const index = range(start, Math.min(start + batchSize, n));
       const batch = Object.fromEntries(data.map((v, i) => [xNames[i]!, rows(v, index)]));
-      const t0 = performance.now();
-      const out = compiled ? compiled.module.run('predict', batch) : interpret(graph!, { ...batch, ...weights }).outputs;
+      const out = compiled.module.run('predict', batch);
       outNames.forEach((name, k) => chunks[k]!.push(out[name] as Value));
-      if (!compiled && start === 0 && !this.warnedInterpreting && (performance.now() - t0) * Math.ceil(n / batchSize) > 2000) {
-        this.warnedInterpreting = true;
-        console.warn(`${this.subject}: predict runs in kiln's reference interpreter until the model is compiled, which is slow for this model; call \`await model.ready()\` (or fit, evaluate, trainOnBatch) first.`);
-      }
     }
     const outputs = topology.outputs.map((shape, k) => {
       const out = new Float32Array(n * size(shape));
@@ -702,10 +694,9 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
   }
 
   /**
-   * Builds the compiled module now, so that `predict` runs compiled: the training
-   * module when the model is compiled (what fit would build), else a predict-only
-   * one. Otherwise the first fit, evaluate or trainOnBatch builds it, and predict
-   * runs in the reference interpreter until then.
+   * Builds the compiled module now: the training module when the model is
+   * compiled (what fit would build), else a predict-only one — without blocking,
+   * where the first predict would build it synchronously.
    * @example const model = await kiln.loadModel('fashion.kiln'); await model.ready(); model.predict(images);
    */
   async ready(maxBatch = 64): Promise<void> {
@@ -721,6 +712,14 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
       for (const p of parameters) module.set(p.name, p.data);
       this.predictModule = { module, maxBatch };
     });
+  }
+
+  /** A module of the predict entry alone, holding the current weights, built now (predict is synchronous). */
+  private predictOnlyModule(maxBatch: number): { module: KilnModule; maxBatch: number } {
+    const { graphs, parameters } = this.artifactParts(['predict']);
+    const { module } = compileModuleSync(graphs, { maxBatch });
+    for (const p of parameters) module.set(p.name, p.data);
+    return { module, maxBatch };
   }
 
   /** The weights' values, layer by layer, as Keras orders them. */

@@ -181,14 +181,24 @@ export class KilnModule {
 
   /** Instantiates a compiled module. */
   static async load(wasm: BufferSource | WebAssembly.Module, manifest: Manifest): Promise<KilnModule> {
-    if (manifest.format !== 'kiln-module' || manifest.version !== formatVersion) {
-      throw new KilnRuntimeError(`kiln runtime: expected a kiln-module manifest of version ${formatVersion}, got ${String(manifest.format)} version ${String(manifest.version)}.`);
-    }
+    checkManifest(manifest);
     const module = wasm instanceof WebAssembly.Module ? wasm : await WebAssembly.compile(wasm);
-    const instance = await WebAssembly.instantiate(module, {
-      env: { abort: () => { throw new KilnRuntimeError('kiln runtime: the module aborted (an internal error in kiln).'); } },
-    });
-    return new KilnModule(manifest, instance);
+    return new KilnModule(manifest, await WebAssembly.instantiate(module, imports));
+  }
+
+  /** Instantiates a compiled module synchronously (Node and workers; browsers refuse large modules on the main thread). */
+  static loadSync(wasm: BufferSource | WebAssembly.Module, manifest: Manifest): KilnModule {
+    checkManifest(manifest);
+    const module = wasm instanceof WebAssembly.Module ? wasm : new WebAssembly.Module(wasm);
+    return new KilnModule(manifest, new WebAssembly.Instance(module, imports));
+  }
+}
+
+const imports = { env: { abort: () => { throw new KilnRuntimeError('kiln runtime: the module aborted (an internal error in kiln).'); } } };
+
+function checkManifest(manifest: Manifest): void {
+  if (manifest.format !== 'kiln-module' || manifest.version !== formatVersion) {
+    throw new KilnRuntimeError(`kiln runtime: expected a kiln-module manifest of version ${formatVersion}, got ${String(manifest.format)} version ${String(manifest.version)}.`);
   }
 }
 

@@ -8,7 +8,7 @@
 import type { Graph } from '../../compiler/ir.js';
 import { setBackend, Storage, type Holder, type Job, type Runner } from '../../compiler/lazy.js';
 import type { Value } from '../../compiler/ops/op.js';
-import { compileModule } from '../compile.js';
+import { compileModule, compileModuleSync } from '../compile.js';
 import type { InputData, KilnModule } from '../runtime/index.js';
 
 const asInput = (v: Value): InputData => ({ data: v.data, shape: v.shape });
@@ -54,6 +54,9 @@ export function installCompiledBackend(): void {
     async compile(graph: Graph): Promise<Runner> {
       const { module } = await compileModule({ step: graph });
       return new CompiledRunner(module);
+    },
+    compileSync(graph: Graph): Runner {
+      return new CompiledRunner(compileModuleSync({ step: graph }).module);
     },
   });
 }

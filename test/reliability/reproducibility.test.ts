@@ -4,7 +4,8 @@
  * tensors, PyTorch-style init — repeats, so one process can repeat a run bit for bit.
  */
 import { execFile } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -56,6 +57,42 @@ describe('setRandomSeed', () => {
     expect(first).toEqual(here);
     expect(second).toEqual(here);
   }, 120_000);
+
+  test('predict gives the same bits before and after ready(), with the training module and after a reload: it always runs compiled', async () => {
+    kiln.utils.setRandomSeed(5);
+    const build = () => kiln.sequential({ layers: [
+      kiln.layers.conv2d({ inputShape: [8, 8, 1], filters: 4, kernelSize: 3, activation: 'relu' }),
+      kiln.layers.flatten(),
+      kiln.layers.dense({ units: 10, activation: 'softmax' }),
+    ] });
+    const model = build();
+    const x = kiln.randomNormal([64, 8, 8, 1]);
+    const first = Array.from(model.predict(x).dataSync()); // no module yet: built now, synchronously
+    await model.ready();
+    expect(Array.from(model.predict(x).dataSync())).toEqual(first);
+    model.compile({ optimizer: 'adam', loss: 'categoricalCrossentropy' });
+    await model.ready(); // the training module
+    expect(Array.from(model.predict(x).dataSync())).toEqual(first);
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-predict-bits-'));
+    await model.save(join(dir, 'm.kiln'));
+    const loaded = await kiln.loadModel(join(dir, 'm.kiln'));
+    expect(Array.from((loaded.predict(x) as kiln.Tensor).dataSync())).toEqual(first);
+  });
+
+  test('the first predict compiles synchronously when nothing is cached (asc in a worker, this thread waiting)', () => {
+    const saved = process.env.KILN_CACHE_DIR;
+    process.env.KILN_CACHE_DIR = mkdtempSync(join(tmpdir(), 'kiln-cold-'));
+    try {
+      // a shape no other test compiles: neither the memory nor the (empty) disk cache has it
+      const m = kiln.sequential({ layers: [kiln.layers.dense({ inputShape: [11], units: 13, kernelInitializer: 'ones', biasInitializer: 'zeros' } as never)] });
+      const row = Array.from({ length: 11 }, (_, i) => i + 1);
+      const out = Array.from((m.predict(kiln.tensor([row])) as kiln.Tensor).dataSync());
+      expect(out).toEqual(new Array(13).fill(66)); // 1 + 2 + … + 11
+    } finally {
+      if (saved === undefined) delete process.env.KILN_CACHE_DIR;
+      else process.env.KILN_CACHE_DIR = saved;
+    }
+  }, 60_000);
 
   test('a non-integer seed is refused', () => {
     expect(() => kiln.utils.setRandomSeed(1.5)).toThrow('setRandomSeed: expected an integer seed, got 1.5.');

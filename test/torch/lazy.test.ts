@@ -252,7 +252,7 @@ describe('OneCycleLR cycling the momentum in a compiled loop', () => {
 });
 
 describe('the compile policy', () => {
-  test('a training step (light or heavy) compiles at its first realization; a light read-only plan waits for its second', async () => {
+  test('a training step (light or heavy) and a read-only plan with a matmul compile at their first realization; a plan of exact ops waits for its second', async () => {
     kiln.setCompilePolicy({ compileAt: 2 });
     const step = async (width: number) => {
       const net = new kiln.nn.Linear(width, width, { seed: 1 });
@@ -272,8 +272,28 @@ describe('the compile policy', () => {
       await net.forward(kiln.randn([2, 8], { seed: 5 })).sum().item();
       return kiln.cacheStats().compiles - before;
     };
-    expect(await read()).toBe(0); // a one-off read: interpreted
-    expect(await read()).toBe(1); // the same plan again: compiled
+    // the interpreter's matmul sums in another order than the GEMM kernel: compiled at once, so every read gives the same bits
+    expect(await read()).toBe(1);
+    expect(await read()).toBe(0); // built already
+    const w = new kiln.nn.Linear(3, 5, { seed: 6 }).weight; // a parameter: ops on it are recorded lazily
+    const exact = async () => {
+      const before = kiln.cacheStats().compiles;
+      await w.add(1).mul(2).sum().item();
+      return kiln.cacheStats().compiles - before;
+    };
+    expect(await exact()).toBe(0); // a one-off read of float32 arithmetic and a sum: the interpreter's bits are the module's
+    expect(await exact()).toBe(1); // the same plan again: compiled
+  }, 60_000);
+
+  test('a read-only forward pass gives the same bits at its first realization (sync or async) as at later ones', async () => {
+    kiln.setCompilePolicy({ compileAt: 2 });
+    const net = new kiln.nn.Sequential(new kiln.nn.Linear(6, 5, { seed: 7 }), new kiln.nn.Tanh(), new kiln.nn.Linear(5, 3, { seed: 8 }));
+    const x = kiln.randn([4, 6], { seed: 9 });
+    const first = Array.from(net.forward(x).dataSync()); // sync read: built now, blocking
+    const second = Array.from(await net.forward(x).data());
+    const third = Array.from(net.forward(x).dataSync());
+    expect(second).toEqual(first);
+    expect(third).toEqual(first);
   }, 60_000);
 });
 
