@@ -35,15 +35,18 @@ export function argmin(x: Tensor, axis = -1): Tensor {
 }
 
 /**
- * 0 when every value of `x` is finite, NaN when any is NaN or ±Infinity: a
- * scalar flag that poisons what it is added to (a training step's update is
- * gated on the flag of its loss and gradients).
+ * 0 when every value of `x` is finite (and, with `limit`, below it in
+ * magnitude), NaN otherwise: a scalar flag that poisons what it is added to (a
+ * training step's update is gated on the flag of its loss and gradients).
  * @example kiln.nonFinite(kiln.tensor([1, Infinity])) // NaN
+ * @example kiln.nonFinite(kiln.tensor([1, 1e20]), { limit: 2 ** 63 }) // NaN: its square would overflow float32
  */
-export function nonFinite(x: Tensor): Tensor {
+export function nonFinite(x: Tensor, options: { limit?: number } = {}): Tensor {
   checkTensor('nonFinite', x);
   if (x.dtype !== 'float32') fail('nonFinite', `expected float32, got ${formatType(x.type)}`);
-  return apply('nonFinite', [x], {});
+  const limit = options.limit ?? Infinity;
+  if (typeof limit !== 'number' || !(limit > 0)) fail('nonFinite', `expected a positive limit, got ${String(limit)}`);
+  return apply('nonFinite', [x], { limit });
 }
 
 /** Number of elements a reduction over `axes` combines, as a JS number or a runtime scalar. */

@@ -18,7 +18,7 @@ export interface ReduceParams {
 export interface ReduceOpParams {
   sum: ReduceParams; prod: ReduceParams; max: ReduceParams; min: ReduceParams;
   argmax: { readonly axis: number }; argmin: { readonly axis: number };
-  nonFinite: Record<string, never>;
+  nonFinite: { readonly limit: number };
 }
 
 export function reducedShape(shape: readonly Dim[], axes: readonly number[], keepDims: boolean): Dim[] {
@@ -88,17 +88,19 @@ function argRef(better: (a: number, b: number) => boolean): OpDef<{ axis: number
 }
 
 /**
- * nonFinite(x): 0 when every value of x is finite, NaN otherwise — a flag that
- * poisons whatever it is added to. Its value does not depend on the order the
- * elements are visited in, so the compiled loop runs four lanes at a time.
+ * nonFinite(x, limit): 0 when every value of x is finite and below `limit` in
+ * magnitude (Infinity: finite is enough), NaN otherwise — a flag that poisons
+ * whatever it is added to. Its value does not depend on the order the elements
+ * are visited in, so the compiled loop runs four lanes at a time.
  */
-const nonFiniteOp: OpDef<Record<string, never>> = {
+const nonFiniteOp: OpDef<{ readonly limit: number }> = {
   arity: 1,
-  infer: ([x]) => {
+  infer: ([x], { limit }) => {
     if (x!.dtype !== 'float32') reject(`expected float32, got ${formatType(x!)}`);
+    if (!(limit > 0)) reject(`expected a positive limit, got ${limit}`);
     return { dtype: 'float32', shape: [] };
   },
-  ref: ([x]) => [x!.data.every((v) => Number.isFinite(v)) ? 0 : NaN],
+  ref: ([x], { limit }) => [x!.data.every((v) => Math.abs(v) < limit) ? 0 : NaN],
   vjp: zeroGradient,
   backend: { lower: 'reduce_nonfinite' },
 };

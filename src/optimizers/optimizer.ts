@@ -109,13 +109,14 @@ export interface ApplyGradientsOptions {
   loss?: Tensor;
   /**
    * Skip the whole update — parameters, optimizer state and step count — when
-   * any gradient (or the given loss) holds NaN or ±Infinity, as PyTorch's
-   * GradScaler and Keras' LossScaleOptimizer skip such steps. Default true. The
-   * check is one four-lane pass over the gradients inside the compiled step
-   * (measured at 0.3% of a CNN step and 1.5% of a small MLP's:
-   * bench/nonfinite-check.mjs). Not caught: an update that overflows float32
-   * from finite gradients (a learning rate of 1e38); `save` and `export` still
-   * refuse the weights it makes, and the next step's loss reads NaN.
+   * any gradient (or the given loss) holds NaN or ±Infinity, or a gradient is
+   * past 2⁶³ (its square, in Adam's or RMSprop's second moment, would
+   * overflow), as PyTorch's GradScaler and Keras' LossScaleOptimizer skip such
+   * steps. Default true. The check is one four-lane pass over the gradients
+   * inside the compiled step (0.2–0.3% of the README CNN's step, about 2% of a
+   * small MLP's: bench/nonfinite-check.mjs). Not caught: an update that
+   * overflows from such gradients through an absurd learning rate (1e38);
+   * `save` and `export` still refuse the weights it makes.
    */
   skipNonFinite?: boolean;
 }
@@ -125,15 +126,19 @@ export interface ApplyGradientsOptions {
  * @example static override readonly optionKeys = optionKeys<SgdOptions>({ momentum: true, nesterov: true, dampening: true, ...OPTIMIZER_KEYS });
  */
 /**
- * Inside a trace: 0 when the gradients (and the loss, if given) are all finite,
- * NaN otherwise — the flag `applyGradients` gates its update on. A train step
+ * Inside a trace: 0 when the gradients (and the loss, if given) are all finite
+ * and every gradient is below `GRADIENT_LIMIT` in magnitude, NaN otherwise — the flag `applyGradients` gates its update on. A train step
  * adds it to the loss it reports, so a skipped step reads as a non-finite loss
  * (the same nodes: the graph computes the flag once).
  * @example const loss = F.add(value, stepFlag(grads, value));
  */
 export function stepFlag(grads: readonly Tensor[], loss?: Tensor): Tensor {
-  return [...grads, ...(loss ? [loss] : [])].map((t) => F.nonFinite(t)).reduce((a, b) => F.add(a, b));
+  // a gradient past 2⁶³ also skips the step: its square (Adam's, RMSprop's, Adagrad's second moment) would overflow float32
+  return [...grads.map((g) => F.nonFinite(g, { limit: GRADIENT_LIMIT })), ...(loss ? [F.nonFinite(loss)] : [])].reduce((a, b) => F.add(a, b));
 }
+
+/** The largest gradient magnitude a step applies: 2⁶³, whose square (and the sum of two) float32 still holds. */
+export const GRADIENT_LIMIT = 2 ** 63;
 
 export const OPTIMIZER_KEYS = { learningRate: true, clipnorm: true, clipvalue: true, globalClipnorm: true, weightDecay: true, name: true, convention: true } as const;
 

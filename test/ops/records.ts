@@ -144,11 +144,13 @@ export const records: OpRecord[] = [
     covers: ['nonFinite'],
     grad: false,
     make: (rng) => {
-      // sizes around the four-lane loop's tail; half the cases hide one NaN or ±Infinity somewhere
+      // sizes around the four-lane loop's tail
       const n = rng.int(1, 23);
       const data = Float32Array.from({ length: n }, () => rng.next() * 2 - 1);
-      if (rng.next() < 0.5) data[rng.int(0, n - 1)] = rng.pick([NaN, Infinity, -Infinity]);
-      return { fn: (x) => kiln.nonFinite(x), args: [kiln.tensor(data, [n])], batch: true };
+      // half the cases hide one NaN, ±Infinity or a value past the limit (a third of the cases have one: 0.75)
+      const limit = rng.pick([undefined, undefined, 0.75]);
+      if (rng.next() < 0.5) data[rng.int(0, n - 1)] = rng.pick([NaN, Infinity, -Infinity, ...(limit ? [-0.8, 0.75] : [])]);
+      return { fn: (x) => kiln.nonFinite(x, limit === undefined ? {} : { limit }), args: [kiln.tensor(data, [n])], batch: true };
     },
   },
   { name: 'argmin', covers: ['argmin'], grad: false, make: (rng) => ({ fn: (x) => kiln.argmin(x, -1), args: [rng.normal(rng.shape(2))], batch: true }) },

@@ -59,6 +59,20 @@ describe('the compiled step never applies non-finite numbers to the model', () =
     expect(weightsOf(skipped)).toEqual(weightsOf(fresh));
   });
 
+  test('a finite gradient whose square would overflow float32 (past 2^63) skips the step: Adam\'s second moment stays finite', async () => {
+    const model = build(kiln.optimizers.adam({ learningRate: 0.1 }));
+    const before = weightsOf(model);
+    // prediction 2e15 against 0: the loss (4e30) is finite, the kernel's gradient (4e30) is too, its square (1.6e61) is not
+    const huge = kiln.tensor([[1e15, 1e15]]);
+    await expect(model.trainOnBatch(huge, kiln.tensor([[0]]))).rejects.toThrow(/^trainOnBatch: the loss or its gradients became non-finite at batch 0; that step was not applied/);
+    expect(weightsOf(model)).toEqual(before);
+    // Adam's state was not touched: the next ordinary step is its first
+    await model.trainOnBatch(x, kiln.tensor([[3], [5], [4], [4]]));
+    const fresh = build(kiln.optimizers.adam({ learningRate: 0.1 }));
+    await fresh.trainOnBatch(x, kiln.tensor([[3], [5], [4], [4]]));
+    expect(weightsOf(model)).toEqual(weightsOf(fresh));
+  });
+
   test('fit that meets a non-finite loss throws naming the batch and keeps the weights of the batch before; terminateOnNaN stops there', async () => {
     const y = kiln.tensor([[10], [20], [15], [15]]);
     // batch 0 is fine; its update (lr 1e18) makes batch 1's squared error overflow to Infinity
