@@ -12,7 +12,7 @@ import { decodeNpy, encodeNpy, type EncodeNpyOptions } from './npy.js';
 import type { NpyArrayLike } from './npyArray.js';
 import { toTensor, type ToTensorOptions } from './toTensor.js';
 
-export { decodeImage, type Channels, type DecodeImageOptions } from './image.js';
+export { decodeImage, loadImage, type Channels, type DecodeImageOptions, type ImageSource, type LoadImageOptions } from './image.js';
 export { decodeNpy, encodeNpy, type EncodeNpyOptions } from './npy.js';
 export { decodeNpz, encodeNpz, type EncodeNpzOptions } from './npz.js';
 export { decodeSafetensors, encodeSafetensors, type Safetensors } from './safetensors.js';

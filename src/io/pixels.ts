@@ -19,8 +19,8 @@ export interface DecodeImageOptions {
   name?: string;
 }
 
-const isPng = (b: Uint8Array) => b.length >= 8 && b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47;
-const isJpeg = (b: Uint8Array) => b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff;
+export const isPng = (b: Uint8Array) => b.length >= 8 && b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47;
+export const isJpeg = (b: Uint8Array) => b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff;
 
 /** Decoded pixels: float32 values 0–255, row-major [height, width, channels]. */
 export interface Pixels {
@@ -73,7 +73,7 @@ export function decodePixels(bytes: Uint8Array | ArrayBuffer, options: DecodeIma
 }
 
 /** The number of colour components in a JPEG's frame header (SOF0–SOF15 but DHT, JPG, DAC), or undefined. */
-function jpegComponents(b: Uint8Array): number | undefined {
+export function jpegComponents(b: Uint8Array): number | undefined {
   for (let i = 2; i + 9 < b.length; ) {
     if (b[i] !== 0xff) return undefined;
     const marker = b[i + 1]!;
@@ -84,7 +84,7 @@ function jpegComponents(b: Uint8Array): number | undefined {
 }
 
 /** Pixels from `from` channels to `to` (gray ↔ RGB with tf.image's luma weights, alpha dropped or set opaque). */
-function convert(pixels: ArrayLike<number>, n: number, from: number, to: number, scale: number): Float32Array {
+export function convert(pixels: ArrayLike<number>, n: number, from: number, to: number, scale: number): Float32Array {
   const out = new Float32Array(n * to);
   for (let i = 0; i < n; i++) {
     const p = i * from;

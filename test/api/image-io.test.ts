@@ -1,6 +1,7 @@
 /** kiln.io.decodeImage against PIL's pixels (test/fixtures/images, from scripts/image_decode_reference.py) and kiln.utils.imageDatasetFromDirectory on a generated folder. */
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { encode } from 'fast-png';
 import { describe, expect, test } from 'vitest';
@@ -60,6 +61,32 @@ describe('decodeImage', () => {
     expect(() => kiln.io.decodeImage(bytes('rgb.png').subarray(0, 60), { name: 'cats/1.png' })).toThrow(/^kiln\.io\.decodeImage: "cats\/1\.png" is damaged or truncated: /);
     expect(() => kiln.io.decodeImage(bytes('photo.jpg').subarray(0, 200), { name: 'x.jpg' })).toThrow(/^kiln\.io\.decodeImage: "x\.jpg" is damaged or truncated: /);
     expect(() => kiln.io.decodeImage(new TextEncoder().encode('GIF89a...'), { name: 'a.gif' })).toThrow('kiln.io.decodeImage: "a.gif" is neither PNG nor JPEG (its first bytes are 47 49 46 38).');
+  });
+});
+
+describe('loadImage (Node)', () => {
+  test('a path, a file URL, bytes, a Blob and an http URL give decodeImage\'s pixels; a missing file and a 404 are named', async () => {
+    const path = new URL('photo.jpg', dir).pathname;
+    const want = Array.from(kiln.io.decodeImage(bytes('photo.jpg')).dataSync());
+    for (const source of [path, new URL('photo.jpg', dir), bytes('photo.jpg'), new Blob([bytes('photo.jpg')])]) {
+      const img = await kiln.io.loadImage(source);
+      expect(img.shape).toEqual([12, 16, 3]);
+      expect(Array.from(img.dataSync())).toEqual(want);
+    }
+    const server = createServer((req, res) => {
+      if (req.url === '/photo.jpg') res.end(bytes('photo.jpg'));
+      else (res.statusCode = 404, res.end());
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    try {
+      expect(Array.from((await kiln.io.loadImage(`${base}/photo.jpg`, { channels: 3 })).dataSync())).toEqual(want);
+      await expect(kiln.io.loadImage(`${base}/nope.jpg`)).rejects.toThrow(`kiln.io.loadImage: fetching "${base}/nope.jpg" answered 404 Not Found.`);
+    } finally {
+      server.close();
+    }
+    await expect(kiln.io.loadImage('/no/such/image.png')).rejects.toThrow('kiln.io.loadImage: cannot read "/no/such/image.png": ENOENT.');
+    await expect(kiln.io.loadImage(42 as never)).rejects.toThrow('kiln.io.loadImage: expected a path, a URL, a Blob or bytes, got number.');
   });
 });
 
