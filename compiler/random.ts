@@ -74,3 +74,17 @@ export function nextSeed(): number {
   fallbackSeed = mix32(fallbackSeed + 0x6d2b79f5);
   return fallbackSeed;
 }
+
+/**
+ * A seeded permutation of 0 … n − 1 (Fisher–Yates over the counter-based
+ * stream): the same order for the same seed on every platform.
+ * @example permutation(5, 42) // Int32Array [3, 0, 4, 1, 2] (for instance)
+ */
+export function permutation(n: number, seed: number): Int32Array {
+  const order = Int32Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(uniformAt(seed, i) * (i + 1));
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  return order;
+}

@@ -8,7 +8,7 @@
  */
 import { KilnError } from '../../compiler/errors.js';
 import type { Value } from '../../compiler/ops/op.js';
-import { uniformAt } from '../../compiler/random.js';
+import { permutation } from '../../compiler/random.js';
 import { Tensor } from '../../compiler/tensor.js';
 import { formatType } from '../../compiler/types.js';
 import { Dataset } from '../data/dataset.js';
@@ -62,14 +62,6 @@ export function* batchesOf(n: number, batchSize: number): Generator<Int32Array> 
   for (let start = 0; start < n; start += batchSize) yield range(start, Math.min(start + batchSize, n));
 }
 
-function permutation(n: number, seed: number): Int32Array {
-  const order = range(0, n);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(uniformAt(seed, i) * (i + 1));
-    [order[i], order[j]] = [order[j]!, order[i]!];
-  }
-  return order;
-}
 
 export const sameShape = (a: readonly unknown[], b: Shape) => a.length === b.length && b.every((d, i) => d === a[i]);
 
