@@ -4,16 +4,16 @@
  * resized as they are read (in parallel, ahead of the training step), batched as
  * [images, labels]. Node only (it reads a folder).
  */
-import { readdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { relative } from 'node:path';
 import { checkOptions } from '../../compiler/check.js';
 import { KilnError } from '../../compiler/errors.js';
 import * as image from '../../compiler/functions/image.js';
-import { nextSeed, uniformAt } from '../../compiler/random.js';
+import { nextSeed } from '../../compiler/random.js';
 import { Tensor } from '../../compiler/tensor.js';
 import { sharedDecodePool } from '../io/decodePool.js';
 import { decodePixels } from '../io/pixels.js';
+import { classFolderSamples, labelsOf } from './classFolders.js';
 import { AUTOTUNE, Dataset, fromArray } from './dataset.js';
 
 export interface ImageDatasetOptions {
@@ -50,16 +50,6 @@ export type ImageDataset = Dataset<[Tensor, Tensor] | Tensor> & { readonly class
 const EXTENSIONS = /\.(png|jpe?g)$/i;
 const OPTION_KEYS = ['labelMode', 'classNames', 'colorMode', 'batchSize', 'imageSize', 'shuffle', 'seed', 'validationSplit', 'subset', 'interpolation', 'cropToAspectRatio', 'ignoreErrors', 'onSkip'];
 
-function listImages(dir: string): string[] {
-  const out: string[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...listImages(path));
-    else if (EXTENSIONS.test(entry.name)) out.push(path);
-  }
-  return out;
-}
-
 /**
  * Images in class subfolders as a dataset of [images, labels] batches.
  * @example
@@ -70,36 +60,9 @@ export async function imageDatasetFromDirectory(directory: string, options: Imag
   const subject = 'imageDatasetFromDirectory';
   checkOptions(subject, options, OPTION_KEYS);
   const { labelMode = 'int', colorMode = 'rgb', batchSize = 32, imageSize = [256, 256], shuffle = true, seed = nextSeed(), validationSplit, subset, interpolation = 'bilinear', cropToAspectRatio = false, ignoreErrors = false, onSkip } = options;
-  let stats;
-  try {
-    stats = statSync(directory);
-  } catch (e) {
-    throw new KilnError(`${subject}: cannot read "${directory}": ${(e as NodeJS.ErrnoException).code}.`);
-  }
-  if (!stats.isDirectory()) throw new KilnError(`${subject}: expected a folder of class subfolders, got the file "${directory}".`);
-  if (![null, 'int', 'categorical', 'binary'].includes(labelMode)) throw new KilnError(`${subject}: expected labelMode 'int', 'categorical', 'binary' or null, got ${JSON.stringify(labelMode)}.`);
   if (!['rgb', 'grayscale', 'rgba'].includes(colorMode)) throw new KilnError(`${subject}: expected colorMode 'rgb', 'grayscale' or 'rgba', got ${JSON.stringify(colorMode)}.`);
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new KilnError(`${subject}: expected batchSize to be a positive integer, got ${JSON.stringify(batchSize)}.`);
   if (!Array.isArray(imageSize) || imageSize.length !== 2 || !imageSize.every((d) => Number.isInteger(d) && d > 0)) throw new KilnError(`${subject}: expected imageSize [height, width] of positive integers, got ${JSON.stringify(imageSize)}.`);
-  if ((validationSplit === undefined) !== (subset === undefined)) throw new KilnError(`${subject}: validationSplit and subset go together (got ${validationSplit === undefined ? 'only subset' : 'only validationSplit'}).`);
-  if (validationSplit !== undefined && !(validationSplit > 0 && validationSplit < 1)) throw new KilnError(`${subject}: expected validationSplit in (0, 1), got ${validationSplit}.`);
-  if (subset !== undefined && !['training', 'validation', 'both'].includes(subset)) throw new KilnError(`${subject}: expected subset 'training', 'validation' or 'both', got ${JSON.stringify(subset)}.`);
-
-  const folders = readdirSync(directory, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
-  const classNames = options.classNames ? [...options.classNames] : folders;
-  for (const c of classNames) if (!folders.includes(c)) throw new KilnError(`${subject}: classNames names "${c}", which is not a subfolder of "${directory}" (subfolders: ${folders.join(', ') || 'none'}).`);
-  if (classNames.length === 0) throw new KilnError(`${subject}: "${directory}" has no class subfolders.`);
-  if (labelMode === 'binary' && classNames.length !== 2) throw new KilnError(`${subject}: labelMode 'binary' needs exactly 2 classes, got ${classNames.length} (${classNames.join(', ')}).`);
-  let samples: [string, number][] = [];
-  classNames.forEach((c, label) => {
-    const files = listImages(join(directory, c));
-    if (files.length === 0) throw new KilnError(`${subject}: the class folder "${join(directory, c)}" has no PNG or JPEG images.`);
-    samples.push(...files.map((f): [string, number] => [f, label]));
-  });
-  if (shuffle || validationSplit !== undefined) { // Keras shuffles the file list with the seed before splitting
-    const order = samples.map((_, i) => [uniformAt(seed >>> 0, i), i] as const).sort((a, b) => a[0] - b[0]);
-    samples = order.map(([, i]) => samples[i]!);
-  }
+  const { classNames, subsets, both } = classFolderSamples(subject, directory, { labelMode, classNames: options.classNames, batchSize, shuffle, seed, validationSplit, subset }, EXTENSIONS, 'PNG or JPEG images');
   const channels = colorMode === 'grayscale' ? 1 : colorMode === 'rgba' ? 4 : 3;
   const pool = sharedDecodePool();
   const load = async ([path, label]: [string, number]): Promise<[Tensor, number] | undefined> => {
@@ -122,26 +85,16 @@ export async function imageDatasetFromDirectory(directory: string, options: Imag
     }
     return [image.resize(img, imageSize, { method: interpolation }), label];
   };
-  const labelsOf = (labels: number[]): Tensor => {
-    if (labelMode === 'int') return Tensor.concrete({ dtype: 'int32', shape: [labels.length], data: Int32Array.from(labels) });
-    if (labelMode === 'binary') return Tensor.concrete({ dtype: 'float32', shape: [labels.length, 1], data: Float32Array.from(labels) });
-    const onehot = new Float32Array(labels.length * classNames.length);
-    labels.forEach((l, i) => (onehot[i * classNames.length + l] = 1));
-    return Tensor.concrete({ dtype: 'float32', shape: [labels.length, classNames.length], data: onehot });
-  };
   const make = (files: [string, number][]): ImageDataset => {
     let ds = fromArray(files);
     if (shuffle) ds = ds.shuffle(Math.max(1, files.length), { seed });
     // with decode workers, two batches of files in flight: the workers decode them while the training step holds this thread
     const loaded = ds.map(load, { numParallelCalls: pool ? 2 * batchSize : AUTOTUNE }).filter((e) => e !== undefined) as Dataset<[Tensor, number]>;
     const batches = loaded.batch(batchSize)
-      .map((b) => (labelMode === null ? b[0] : [b[0], labelsOf(Array.from(b[1].dataSync()))]) as [Tensor, Tensor] | Tensor);
+      .map((b) => (labelMode === null ? b[0] : [b[0], labelsOf(Array.from(b[1].dataSync()), labelMode, classNames.length)]) as [Tensor, Tensor] | Tensor);
     const sized = new Dataset(() => batches[Symbol.asyncIterator](), ignoreErrors ? undefined : Math.ceil(files.length / batchSize));
     return Object.assign(sized, { classNames, filePaths: files.map(([f]) => f) });
   };
-  if (validationSplit === undefined) return make(samples);
-  const held = Math.floor(validationSplit * samples.length);
-  const training = make(samples.slice(0, samples.length - held));
-  const validation = make(samples.slice(samples.length - held));
-  return subset === 'both' ? [training, validation] : subset === 'training' ? training : validation;
+  const made = subsets.map(make);
+  return both ? [made[0]!, made[1]!] : made[0]!;
 }

@@ -95,3 +95,29 @@ describe('textVectorization', () => {
     expect(() => kiln.layers.textVectorization().call('a')).toThrow(/expected adapt\(data\) or a vocabulary first/);
   });
 });
+
+describe('textDatasetFromDirectory', () => {
+  test('class subfolders of .txt files → [texts, labels] batches, split by seed, maxLength, then vectorized into a model', async () => {
+    const { mkdtempSync, mkdirSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const root = mkdtempSync(join(tmpdir(), 'kiln-texts-'));
+    const reviews = { neg: ['bad film', 'awful plot', 'bad acting', 'dull and bad'], pos: ['good film', 'great plot', 'good acting', 'fun and good'] };
+    for (const [c, texts] of Object.entries(reviews)) {
+      mkdirSync(join(root, c));
+      texts.forEach((t, i) => writeFileSync(join(root, c, `${i}.txt`), t));
+      writeFileSync(join(root, c, 'notes.md'), 'not a .txt file: skipped');
+    }
+    const [train, val] = (await kiln.utils.textDatasetFromDirectory(root, { batchSize: 3, validationSplit: 0.25, subset: 'both', seed: 7 })) as kiln.data.TextDataset[];
+    expect(train!.classNames).toEqual(['neg', 'pos']);
+    expect([train!.filePaths.length, val!.filePaths.length]).toEqual([6, 2]);
+    const batches = (await train!.toArray()) as [string[], kiln.Tensor][];
+    expect(batches.map(([t]) => t.length)).toEqual([3, 3]);
+    for (const [texts, labels] of batches) {
+      texts.forEach((t, i) => expect(reviews[(['neg', 'pos'] as const)[labels.dataSync()[i]!]!]).toContain(t));
+    }
+    const short = (await kiln.utils.textDatasetFromDirectory(root, { maxLength: 3, labelMode: null, shuffle: false })) as kiln.data.TextDataset;
+    expect((await short.toArray())[0]).toEqual(['bad', 'awf', 'bad', 'dul', 'goo', 'gre', 'goo', 'fun'].slice(0, 8));
+    await expect(kiln.utils.textDatasetFromDirectory(join(root, 'neg', '0.txt'))).rejects.toThrow(/^textDatasetFromDirectory: expected a folder of class subfolders, got the file /);
+  });
+});
