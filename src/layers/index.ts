@@ -38,6 +38,7 @@ export { IntegerLookup, integerLookup, StringLookup, stringLookup, type LookupAr
 export { TextVectorization, textVectorization, type TextVectorizationArgs } from './preprocessing/text.js';
 export { SymbolicTensor } from './symbolic.js';
 export { OpLambda, type OpLambdaArgs } from './opLayer.js';
+export { Attention, attention, MultiHeadAttention, multiHeadAttention, type AttentionArgs, type MultiHeadAttentionArgs } from './attention.js';
 export * as regularizers from './regularizers.js';
 export * as constraints from './constraints.js';
 export type { Regularizer, RegularizerIdentifier } from './regularizers.js';

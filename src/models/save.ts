@@ -50,6 +50,7 @@ const layerClasses: Record<string, new (args: never) => Layer> = {
   Dropout: L.Dropout, SpatialDropout2D: L.SpatialDropout2D, Add: L.Add, Multiply: L.Multiply, Concatenate: L.Concatenate, OpLambda: L.OpLambda,
   Normalization: L.Normalization, Rescaling: L.Rescaling, Discretization: L.Discretization, CategoryEncoding: L.CategoryEncoding,
   Resizing: L.Resizing, CenterCrop: L.CenterCrop, RandomFlip: L.RandomFlip, RandomBrightness: L.RandomBrightness, RandomContrast: L.RandomContrast,
+  MultiHeadAttention: L.MultiHeadAttention, Attention: L.Attention,
   InputLayer,
 } as unknown as Record<string, new (args: never) => Layer>;
 
