@@ -154,7 +154,8 @@ export interface Conv1DArgs extends LayerArgs, KernelArgs {
   filters: number;
   kernelSize: number | [number];
   strides?: number | [number];
-  padding?: PaddingMode;
+  /** 'valid', 'same', or 'causal' (Keras's: zeros before the sequence, so step t sees steps ≤ t only). */
+  padding?: PaddingMode | 'causal';
   dataFormat?: 'channelsLast';
   dilationRate?: number | [number];
 }
@@ -168,13 +169,20 @@ export class Conv1D extends KernelLayer {
   readonly strides: number;
   readonly padding: PaddingMode;
   readonly dilationRate: number;
+  /** 'causal' padding: (kernelSize − 1) · dilationRate zeros before the steps, then a 'valid' convolution. */
+  readonly causal: boolean;
 
   constructor(args: Conv1DArgs) {
     super('Conv1D', args);
     const s = this.subject;
     this.filters = positiveInt(s, 'filters', args?.filters);
-    ({ kernelSize: this.kernelSize, strides: this.strides, padding: this.padding, dilationRate: this.dilationRate } = parseWindow(s, args, toSingle));
+    this.causal = args?.padding === 'causal';
+    ({ kernelSize: this.kernelSize, strides: this.strides, padding: this.padding, dilationRate: this.dilationRate } = parseWindow(s, this.causal ? { ...args, padding: 'valid' } : args, toSingle));
     this.kernelOptions = parseKernelArgs(args, s);
+  }
+
+  private get causalPad(): number {
+    return this.causal ? (this.kernelSize - 1) * this.dilationRate : 0;
   }
 
   weights(inputShape: Shape): WeightSpec[] {
@@ -184,7 +192,7 @@ export class Conv1D extends KernelLayer {
 
   computeOutputShape(inputShape: Shape): Shape {
     checkInputShape(this.subject, inputShape, 2, '[batch, steps, channels] ');
-    const steps = convOutputLength(inputShape[0]!, this.kernelSize, this.padding, this.strides, this.dilationRate);
+    const steps = convOutputLength(inputShape[0]! + this.causalPad, this.kernelSize, this.padding, this.strides, this.dilationRate);
     if (steps <= 0) this.fail(`expected an input of at least the dilated kernel's ${(this.kernelSize - 1) * this.dilationRate + 1} steps with padding 'valid', got ${inputShape[0]}`);
     return [steps, this.filters];
   }
@@ -192,7 +200,8 @@ export class Conv1D extends KernelLayer {
   call(x: Tensor, weights: Readonly<Record<string, Tensor>>, _ctx?: CallContext): Tensor {
     const kernel = this.weight(weights, 'kernel');
     if (x.rank !== 3 || x.type.shape[2] !== kernel.type.shape[1]) this.fail(`expected an input [batch, steps, ${kernel.type.shape[1]}], got ${formatType(x.type)}`);
-    return this.finish(F.conv1d(x, kernel, { stride: this.strides, padding: this.padding, dilation: this.dilationRate }), weights);
+    const padded = this.causal ? F.pad(x, [[0, 0], [this.causalPad, 0], [0, 0]]) : x;
+    return this.finish(F.conv1d(padded, kernel, { stride: this.strides, padding: this.padding, dilation: this.dilationRate }), weights);
   }
 
   override getConfig(): object {
@@ -200,6 +209,7 @@ export class Conv1D extends KernelLayer {
       ...super.getConfig(),
       filters: this.filters,
       ...windowConfig(this),
+      ...(this.causal ? { padding: 'causal' } : {}),
       ...kernelConfig(this.kernelOptions),
     };
   }

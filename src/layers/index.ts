@@ -17,7 +17,7 @@ export * as initializers from './initializers.js';
 export * as activations from './activations.js';
 export { Conv1D, conv1d, Conv2DTranspose, conv2dTranspose, DepthwiseConv2D, depthwiseConv2d, type Conv1DArgs, type Conv2DTransposeArgs, type DepthwiseConv2DArgs } from './conv.js';
 export {
-  AveragePooling1D, averagePooling1d, GlobalAveragePooling1D, globalAveragePooling1d, GlobalMaxPooling2D, globalMaxPooling2d, MaxPooling1D, maxPooling1d,
+  AveragePooling1D, averagePooling1d, GlobalAveragePooling1D, globalAveragePooling1d, GlobalMaxPooling1D, globalMaxPooling1d, GlobalMaxPooling2D, globalMaxPooling2d, MaxPooling1D, maxPooling1d,
   type GlobalPoolingArgs, type Pooling1DArgs,
 } from './pooling.js';
 export { Permute, permute, ZeroPadding2D, zeroPadding2d, type PermuteArgs, type ZeroPadding2DArgs } from './shape.js';

@@ -222,6 +222,16 @@ export class GlobalAveragePooling1D extends GlobalPooling {
   }
 }
 
+/** The maximum over the steps: [batch, steps, C] to [batch, C]. */
+export class GlobalMaxPooling1D extends GlobalPooling {
+  readonly className = 'GlobalMaxPooling1D';
+  protected readonly spatialAxes = 1;
+  protected readonly reduce = (x: Tensor, axes: number[]) => F.max(x, axes);
+  constructor(args: GlobalPoolingArgs = {}) {
+    super('GlobalMaxPooling1D', args);
+  }
+}
+
 /** The maximum over height and width: [batch, H, W, C] to [batch, C]. */
 export class GlobalMaxPooling2D extends GlobalPooling {
   readonly className = 'GlobalMaxPooling2D';
@@ -236,3 +246,4 @@ export const maxPooling1d = (args: Pooling1DArgs = {}): MaxPooling1D => new MaxP
 export const averagePooling1d = (args: Pooling1DArgs = {}): AveragePooling1D => new AveragePooling1D(args);
 export const globalAveragePooling1d = (args: GlobalPoolingArgs = {}): GlobalAveragePooling1D => new GlobalAveragePooling1D(args);
 export const globalMaxPooling2d = (args: GlobalPoolingArgs = {}): GlobalMaxPooling2D => new GlobalMaxPooling2D(args);
+export const globalMaxPooling1d = (args: GlobalPoolingArgs = {}): GlobalMaxPooling1D => new GlobalMaxPooling1D(args);

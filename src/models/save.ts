@@ -45,7 +45,7 @@ const layerClasses: Record<string, new (args: never) => Layer> = {
   Dense: L.Dense, Activation: L.Activation, Flatten: L.Flatten, Reshape: L.Reshape, Permute: L.Permute, ZeroPadding2D: L.ZeroPadding2D,
   Conv1D: L.Conv1D, Conv2D: L.Conv2D, DepthwiseConv2D: L.DepthwiseConv2D, Conv2DTranspose: L.Conv2DTranspose,
   MaxPooling1D: L.MaxPooling1D, MaxPooling2D: L.MaxPooling2D, AveragePooling1D: L.AveragePooling1D, AveragePooling2D: L.AveragePooling2D,
-  GlobalAveragePooling1D: L.GlobalAveragePooling1D, GlobalAveragePooling2D: L.GlobalAveragePooling2D, GlobalMaxPooling2D: L.GlobalMaxPooling2D,
+  GlobalAveragePooling1D: L.GlobalAveragePooling1D, GlobalAveragePooling2D: L.GlobalAveragePooling2D, GlobalMaxPooling1D: L.GlobalMaxPooling1D, GlobalMaxPooling2D: L.GlobalMaxPooling2D,
   Embedding: L.Embedding, LayerNormalization: L.LayerNormalization, BatchNormalization: L.BatchNormalization,
   Dropout: L.Dropout, SpatialDropout2D: L.SpatialDropout2D, Add: L.Add, Multiply: L.Multiply, Concatenate: L.Concatenate, OpLambda: L.OpLambda,
   Normalization: L.Normalization, Rescaling: L.Rescaling, Discretization: L.Discretization, CategoryEncoding: L.CategoryEncoding,
