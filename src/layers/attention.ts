@@ -8,6 +8,7 @@
  * `layer.apply([query, value])` or `[query, value, key]`.
  */
 import { optionKeys } from '../../compiler/check.js';
+import { KilnError } from '../../compiler/errors.js';
 import * as F from '../../compiler/functions/index.js';
 import type { Tensor } from '../../compiler/tensor.js';
 import { checkInputShape, positiveInt, type InitializerIdentifier } from './core.js';
@@ -20,15 +21,30 @@ import type { MultiInputLayer } from './symbolic.js';
 const MASKED = -1e9;
 
 /** [query, value, key] shapes, checked: rank-2 per example ([steps, features]), value and key of one length. */
-function attentionShapes(layer: { fail(m: string): never; subject: string }, shapes: readonly Shape[]): [Shape, Shape, Shape] {
-  if (!Array.isArray(shapes) || shapes.length < 2 || shapes.length > 3) layer.fail(`expected [query, value] or [query, value, key], got ${Array.isArray(shapes) ? `${shapes.length} inputs` : 'one input'}`);
-  shapes.forEach((s) => checkInputShape(layer.subject, s));
+function attentionShapes(subject: string, shapes: readonly Shape[]): [Shape, Shape, Shape] {
+  const fail = (message: string): never => { throw new KilnError(`${subject}: ${message}.`); };
+  if (!Array.isArray(shapes) || shapes.length < 2 || shapes.length > 3) fail(`expected [query, value] or [query, value, key], got ${Array.isArray(shapes) ? `${shapes.length} inputs` : 'one input'}`);
+  shapes.forEach((s) => checkInputShape(subject, s));
   const [q, v, k = v] = shapes as [Shape, Shape, Shape?];
   for (const [name, s] of [['query', q], ['value', v], ['key', k]] as const) {
-    if (s.length !== 2) layer.fail(`expected ${name} of shape [batch, steps, features], got ${formatShape([null, ...s])}`);
+    if (s.length !== 2) fail(`expected ${name} of shape [batch, steps, features], got ${formatShape([null, ...s])}`);
   }
-  if (k[0] !== v[0]) layer.fail(`expected key and value of one length, got ${formatShape([null, ...k])} and ${formatShape([null, ...v])}`);
+  if (k[0] !== v[0]) fail(`expected key and value of one length, got ${formatShape([null, ...k])} and ${formatShape([null, ...v])}`);
   return [q, v, k];
+}
+
+/** What both attention layers share: a list of 2 or 3 inputs, never one. */
+abstract class AttentionLayer extends Layer implements MultiInputLayer {
+  computeOutputShape(_inputShape: Shape): Shape {
+    return this.fail('expected [query, value] or [query, value, key] (apply([q, v])), got one input');
+  }
+
+  call(_x: Tensor): Tensor {
+    return this.fail('expected [query, value] or [query, value, key], got one input');
+  }
+
+  abstract computeOutputShapeMany(shapes: readonly Shape[]): Shape;
+  abstract callMany(xs: readonly Tensor[], weights: Readonly<Record<string, Tensor>>, ctx: CallContext): Tensor;
 }
 
 /** A lower-triangular [tq, tv] additive mask: 0 where query step i may see value step j ≤ i, −1e9 elsewhere. */
@@ -76,7 +92,7 @@ export interface MultiHeadAttentionArgs extends LayerArgs {
  * const x = kiln.input({ shape: [16, 32] });
  * const y = kiln.layers.multiHeadAttention({ numHeads: 4, keyDim: 8, useCausalMask: true }).apply([x, x]);
  */
-export class MultiHeadAttention extends Layer implements MultiInputLayer {
+export class MultiHeadAttention extends AttentionLayer {
   static override readonly optionKeys = optionKeys<MultiHeadAttentionArgs>({ numHeads: true, keyDim: true, valueDim: true, dropout: true, useBias: true, outputShape: true, useCausalMask: true, kernelInitializer: true, biasInitializer: true, seed: true, ...LAYER_KEYS });
   readonly className = 'MultiHeadAttention';
   readonly numHeads: number;
@@ -109,14 +125,6 @@ export class MultiHeadAttention extends Layer implements MultiInputLayer {
     this.seed = seed;
   }
 
-  override get subject(): string {
-    return super.subject;
-  }
-
-  override fail(message: string): never {
-    return super.fail(message);
-  }
-
   weights(inputShape: Shape): WeightSpec[] {
     const dq = inputShape[inputShape.length - 1]!;
     const { value: dv, key: dk } = this.otherDims ?? { value: dq, key: dq };
@@ -133,16 +141,8 @@ export class MultiHeadAttention extends Layer implements MultiInputLayer {
     ];
   }
 
-  computeOutputShape(_inputShape: Shape): Shape {
-    return this.fail('expected [query, value] or [query, value, key] (apply([q, v])), got one input');
-  }
-
-  call(_x: Tensor): Tensor {
-    return this.fail('expected [query, value] or [query, value, key], got one input');
-  }
-
   computeOutputShapeMany(shapes: readonly Shape[]): Shape {
-    const [q, v, k] = attentionShapes(this, shapes);
+    const [q, v, k] = attentionShapes(this.subject, shapes);
     this.otherDims = { value: v[1]!, key: k[1]! };
     return [q[0]!, this.outputShape ?? q[1]!];
   }
@@ -156,7 +156,7 @@ export class MultiHeadAttention extends Layer implements MultiInputLayer {
   }
 
   callMany(xs: readonly Tensor[], w: Readonly<Record<string, Tensor>>, ctx: CallContext): Tensor {
-    const [qs] = attentionShapes(this, xs.map((x) => x.shape.slice(1) as number[]));
+    const [qs] = attentionShapes(this.subject, xs.map((x) => x.shape.slice(1) as number[]));
     const [query, value, key = value] = xs as [Tensor, Tensor, Tensor?];
     const q = F.mul(this.project(query, w, 'query', this.keyDim), 1 / Math.sqrt(this.keyDim));
     const k = this.project(key, w, 'key', this.keyDim);
@@ -188,7 +188,7 @@ export interface AttentionArgs extends LayerArgs {
  * with key = value unless given; query and key of one feature size.
  * @example const context = kiln.layers.attention({ useCausalMask: true }).apply([q, v]);
  */
-export class Attention extends Layer implements MultiInputLayer {
+export class Attention extends AttentionLayer {
   static override readonly optionKeys = optionKeys<AttentionArgs>({ useScale: true, dropout: true, useCausalMask: true, seed: true, ...LAYER_KEYS });
   readonly className = 'Attention';
   readonly useScale: boolean;
@@ -206,14 +206,6 @@ export class Attention extends Layer implements MultiInputLayer {
     this.seed = seed;
   }
 
-  override get subject(): string {
-    return super.subject;
-  }
-
-  override fail(message: string): never {
-    return super.fail(message);
-  }
-
   weights(_inputShape: Shape): WeightSpec[] {
     return [
       ...(this.useScale ? [{ name: 'scale', shape: [], initializer: getInitializer('ones', this.subject), trainable: true }] : []),
@@ -221,16 +213,8 @@ export class Attention extends Layer implements MultiInputLayer {
     ];
   }
 
-  computeOutputShape(_inputShape: Shape): Shape {
-    return this.fail('expected [query, value] or [query, value, key], got one input');
-  }
-
-  call(_x: Tensor): Tensor {
-    return this.fail('expected [query, value] or [query, value, key], got one input');
-  }
-
   computeOutputShapeMany(shapes: readonly Shape[]): Shape {
-    const [q, v, k] = attentionShapes(this, shapes);
+    const [q, v, k] = attentionShapes(this.subject, shapes);
     if (q[1] !== k[1]) this.fail(`expected query and key of one feature size, got ${formatShape([null, ...q])} and ${formatShape([null, ...k])}`);
     return [q[0]!, v[1]!];
   }

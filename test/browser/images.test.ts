@@ -11,10 +11,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { chromiumPath as executablePath, modulePage, runInPage } from '../util/browserPage.js';
 
-const executablePath = '/usr/bin/chromium';
 const required = Boolean(process.env.KILN_REQUIRE_BROWSER);
 const available = existsSync(executablePath);
 const fixtures = join(__dirname, '../fixtures/images');
@@ -50,23 +50,14 @@ describe.skipIf(!available && !required)('loading images in headless Chromium', 
   beforeAll(async () => {
     const bundle = await build({ entryPoints: [join(__dirname, '../../src/io/loadImage.ts')], bundle: true, format: 'esm', platform: 'browser', external: ['node:*'], write: false, logLevel: 'silent' });
     const photo = readFileSync(join(fixtures, 'photo.jpg'));
-    const files: Record<string, [string, string | Buffer]> = {
-      '/': ['text/html', '<!doctype html><script type="module" src="/page.js"></script>'],
+    const files: Record<string, readonly [string, string | Buffer]> = {
+      '/': modulePage,
       '/page.js': ['text/javascript', pageScript],
       '/load.js': ['text/javascript', bundle.outputFiles[0]!.text],
       '/img/broken.jpg': ['image/jpeg', photo.subarray(0, 120)],
       ...Object.fromEntries(names.map((n) => [`/img/${n}`, [n.endsWith('.png') ? 'image/png' : 'image/jpeg', readFileSync(join(fixtures, n))] as [string, Buffer]])),
     };
-    browser = await chromium.launch({ executablePath, args: ['--no-sandbox'] });
-    const context = await browser.newContext();
-    await context.route('http://localhost/**', (route) => {
-      const file = files[new URL(route.request().url()).pathname];
-      return file ? route.fulfill({ status: 200, contentType: file[0], body: file[1] }) : route.fulfill({ status: 404, body: '' });
-    });
-    const page = await context.newPage();
-    await page.goto('http://localhost/');
-    await page.waitForFunction(() => (window as unknown as { result?: unknown }).result !== undefined);
-    result = await page.evaluate(() => (window as unknown as { result: Promise<typeof result> }).result);
+    ({ result, browser } = await runInPage<typeof result>(files));
   }, 120_000);
 
   afterAll(async () => {

@@ -11,11 +11,11 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { unzipSync } from 'fflate';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { chromiumPath as executablePath, modulePage, runInPage } from '../util/browserPage.js';
 import { readEventFile } from '../../src/summary/reader.js';
 
-const executablePath = '/usr/bin/chromium';
 const required = Boolean(process.env.KILN_REQUIRE_BROWSER);
 const available = existsSync(executablePath);
 
@@ -58,21 +58,12 @@ describe.skipIf(!available && !required)('event files in headless Chromium (memo
 
   beforeAll(async () => {
     const bundle = await build({ entryPoints: [join(__dirname, '../../src/summary/index.ts')], bundle: true, format: 'esm', platform: 'browser', write: false, logLevel: 'silent' });
-    const files: Record<string, [string, string]> = {
-      '/': ['text/html', '<!doctype html><script type="module" src="/page.js"></script>'],
+    const files: Record<string, readonly [string, string]> = {
+      '/': modulePage,
       '/page.js': ['text/javascript', pageScript],
       '/summary.js': ['text/javascript', bundle.outputFiles[0]!.text],
     };
-    browser = await chromium.launch({ executablePath, args: ['--no-sandbox'] });
-    const context = await browser.newContext();
-    await context.route('http://localhost/**', (route) => {
-      const file = files[new URL(route.request().url()).pathname];
-      return file ? route.fulfill({ status: 200, contentType: file[0], body: file[1] }) : route.fulfill({ status: 404, body: '' });
-    });
-    const page = await context.newPage();
-    await page.goto('http://localhost/');
-    await page.waitForFunction(() => (window as unknown as { result?: unknown }).result !== undefined);
-    result = await page.evaluate(() => (window as unknown as { result: Promise<typeof result> }).result);
+    ({ result, browser } = await runInPage<typeof result>(files));
   }, 120_000);
 
   afterAll(async () => {
