@@ -3,16 +3,10 @@
 // README's Fashion-MNIST CNN, batch 64, Adam: steady step times, interleaved step
 // by step in one process, medians. Run: npm run build && node bench/custom-loop.mjs [steps=30]
 import * as kiln from '../dist/src/index.js';
+import { readmeCnn } from './readme-cnn.mjs';
 
 const steps = Number(process.argv[2] ?? 30);
-const cnn = () => kiln.sequential({ layers: [
-  kiln.layers.conv2d({ inputShape: [28, 28, 1], filters: 32, kernelSize: 5, padding: 'same', activation: 'relu' }),
-  kiln.layers.maxPooling2d({ poolSize: 2 }),
-  kiln.layers.conv2d({ filters: 64, kernelSize: 5, padding: 'same', activation: 'relu' }),
-  kiln.layers.maxPooling2d({ poolSize: 2 }),
-  kiln.layers.flatten(),
-  kiln.layers.dense({ units: 10 }),
-] });
+const cnn = () => readmeCnn(kiln);
 const { train } = await kiln.datasets.fashionMnist.load();
 const x = train.images.slice([0, 0, 0, 0], [64, -1, -1, -1]);
 const y = train.labels.slice([0], [64]);

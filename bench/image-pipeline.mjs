@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encode } from 'fast-png';
 import * as kiln from '../dist/src/index.js';
+import { readmeCnn } from './readme-cnn.mjs';
 
 const rounds = Number(process.argv[2] ?? 3);
 const perClass = 600;
@@ -48,15 +49,7 @@ for (const size of [28, 56]) {
 const xs = kiln.tensor(Float32Array.from(kept.flatMap((i) => Array.from(pixels.subarray(i * 784, (i + 1) * 784), (v) => Math.round(v * 255)))), [n, 28, 28, 1]);
 const ys = kiln.tensor(Int32Array.from(kept, (i) => labels[i]), [n], 'int32');
 const cnn = () => {
-  const m = kiln.sequential({ layers: [
-    kiln.layers.rescaling({ inputShape: [28, 28, 1], scale: 1 / 255 }),
-    kiln.layers.conv2d({ filters: 32, kernelSize: 5, padding: 'same', activation: 'relu' }),
-    kiln.layers.maxPooling2d({ poolSize: 2 }),
-    kiln.layers.conv2d({ filters: 64, kernelSize: 5, padding: 'same', activation: 'relu' }),
-    kiln.layers.maxPooling2d({ poolSize: 2 }),
-    kiln.layers.flatten(),
-    kiln.layers.dense({ units: 10 }),
-  ] });
+  const m = readmeCnn(kiln, [kiln.layers.rescaling({ inputShape: [28, 28, 1], scale: 1 / 255 })]);
   m.compile({ optimizer: kiln.optimizers.adam({ learningRate: 1e-3 }), loss: kiln.losses.sparseCategoricalCrossentropy({ fromLogits: true }) });
   return m;
 };

@@ -5,18 +5,12 @@
 // rounds, for the README's Fashion-MNIST CNN and an MLP (784-256-128-10), batch 64, Adam.
 // Run: npm run build && node bench/nonfinite-check.mjs [steps=40] [rounds=3]
 import * as kiln from '../dist/src/index.js';
+import { readmeCnn } from './readme-cnn.mjs';
 
 const steps = Number(process.argv[2] ?? 40);
 const rounds = Number(process.argv[3] ?? 3);
 const models = {
-  cnn: () => kiln.sequential({ layers: [
-    kiln.layers.conv2d({ inputShape: [28, 28, 1], filters: 32, kernelSize: 5, padding: 'same', activation: 'relu' }),
-    kiln.layers.maxPooling2d({ poolSize: 2 }),
-    kiln.layers.conv2d({ filters: 64, kernelSize: 5, padding: 'same', activation: 'relu' }),
-    kiln.layers.maxPooling2d({ poolSize: 2 }),
-    kiln.layers.flatten(),
-    kiln.layers.dense({ units: 10 }),
-  ] }),
+  cnn: () => readmeCnn(kiln),
   mlp: () => kiln.sequential({ layers: [
     kiln.layers.flatten({ inputShape: [28, 28, 1] }),
     kiln.layers.dense({ units: 256, activation: 'relu' }),

@@ -2,13 +2,10 @@
 // predict's median time (checks included) beside the median time of the same
 // finiteness loop the runtime runs over the input. Run: npm run build && node bench/runtime-checks.mjs
 import * as kiln from '../dist/src/index.js';
+import { readmeCnn } from './readme-cnn.mjs';
 import { loadArtifactFile } from '../dist/src/runtime/node.js';
 import { mkdtempSync } from 'node:fs'; import { tmpdir } from 'node:os'; import { join } from 'node:path';
-const model = kiln.sequential({ layers: [
-  kiln.layers.conv2d({ inputShape: [28, 28, 1], filters: 32, kernelSize: 5, padding: 'same', activation: 'relu' }),
-  kiln.layers.maxPooling2d({ poolSize: 2 }),
-  kiln.layers.conv2d({ filters: 64, kernelSize: 5, padding: 'same', activation: 'relu' }),
-  kiln.layers.maxPooling2d({ poolSize: 2 }), kiln.layers.flatten(), kiln.layers.dense({ units: 10 })] });
+const model = readmeCnn(kiln);
 await model.ready(64);
 const path = join(mkdtempSync(join(tmpdir(), 'rtc-')), 'cnn.kiln-artifact');
 await model.export(path);
