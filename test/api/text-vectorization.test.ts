@@ -89,6 +89,7 @@ describe('textVectorization', () => {
   test('bad arguments and input are named', () => {
     expect(() => kiln.layers.textVectorization({ outputMode: 'bag' as never })).toThrow(/TextVectorization "[^"]+": expected outputMode 'int', 'multi_hot', 'count' or 'tf_idf', got "bag"\./);
     expect(() => kiln.layers.textVectorization({ outputMode: 'count', outputSequenceLength: 5 })).toThrow(/outputSequenceLength works with outputMode 'int' only/);
+    expect(() => kiln.layers.textVectorization({ maxToken: 5 } as never)).toThrow(/^textVectorization: unknown option 'maxToken'; expected one of name, maxTokens, standardize, split, ngrams, outputMode, outputSequenceLength, padToMaxTokens, vocabulary, idfWeights/);
     expect(() => kiln.layers.textVectorization({ ngrams: 0 })).toThrow(/expected ngrams to be a positive integer or a list of them, got 0/);
     const v = kiln.layers.textVectorization({ vocabulary: ['a'] });
     expect(() => v.call([1 as never])).toThrow(/expected texts \(strings\), got number at 0/);
