@@ -11,6 +11,7 @@ import { printNode } from '../ir.js';
 import { isElementwise, type OpName, type OpParams } from '../ops/index.js';
 import type { MemoryPlan, PlannedGroup } from '../plan.js';
 import { emitFused, type Operand } from './fused.js';
+import { emitScan } from './scan.js';
 import { indent, sizeExpr } from './code.js';
 import { lowerings, type LowerContext, type Lowering } from './lower.js';
 
@@ -40,9 +41,13 @@ function fail(code: i32, value: i32): void { error_code = code; error_value = va
   return r != 0 && (r < 0) != (b < 0) ? r + b : r;
 }`;
 
-/** The body of one entry function: each node's lowering, then the updates. */
-function entryBody(g: Graph, plan: MemoryPlan, errors: string[]): string {
-  const ptr = (id: number) => `(base + ${plan.slots[id]!.offset})`;
+/**
+ * The body of one entry function: each node's lowering, then the updates.
+ * `pointer` gives the address of values that have none in the plan (a scan
+ * body's per-step inputs); `steps` numbers scan loops' index variables.
+ */
+function entryBody(g: Graph, plan: MemoryPlan, errors: string[], pointer?: (id: number) => string | undefined, steps = { next: 0 }): string {
+  const ptr = (id: number) => pointer?.(id) ?? `(base + ${plan.slots[id]!.offset})`;
   const operand = (id: number) => ({ ptr: ptr(id), shape: g.nodes[id]!.type.shape, dtype: g.nodes[id]!.type.dtype });
   const blocks: string[] = [];
   const grouped = new Set(plan.groups.flatMap((gr) => gr.members));
@@ -54,6 +59,13 @@ function entryBody(g: Graph, plan: MemoryPlan, errors: string[]): string {
       continue;
     }
     if (grouped.has(node.id)) continue; // runs in its group's loop
+    if (node.op === 'scan') {
+      const layout = plan.scans.get(node.id);
+      if (!layout) throw internal(`emit: no layout planned for scan %${node.id}`);
+      const code = emitScan(node, ptr, layout, plan.maxBatch, `step${steps.next++}`, (body, bodyPlan, given) => entryBody(body, bodyPlan, errors, given, steps));
+      blocks.push(`// scan %${node.id}: ${(node.params as OpParams['scan']).length} steps${node.origin ? `  (${node.origin})` : ''}\n{\n${indent(code)}\n}`);
+      continue;
+    }
     const lower = lowerings[node.op as keyof typeof lowerings] as Lowering<OpName> | undefined;
     if (!lower) throw internal(`emit: no lowering for ${node.op}`);
     const ctx: LowerContext<OpName> = {
