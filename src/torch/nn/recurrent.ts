@@ -150,9 +150,14 @@ export interface RecurrentModuleOptions {
   /** A reverse direction per layer too (`…_reverse` parameters); the output has 2·hiddenSize features. */
   bidirectional?: boolean;
   seed?: number;
+  /**
+   * Repeat the cell once per time step in the graph (as Keras's `unroll`)
+   * instead of looping over one copy with `kiln.scan` (the default).
+   */
+  unroll?: boolean;
 }
 
-const recurrentKeys = optionKeys<RecurrentModuleOptions>({ numLayers: true, bias: true, batchFirst: true, dropout: true, bidirectional: true, seed: true });
+const recurrentKeys = optionKeys<RecurrentModuleOptions>({ numLayers: true, bias: true, batchFirst: true, dropout: true, bidirectional: true, seed: true, unroll: true });
 
 /** The shared module: parameters named as PyTorch names them, registered layer by layer. */
 abstract class RecurrentBase extends Module {
@@ -161,6 +166,7 @@ abstract class RecurrentBase extends Module {
   readonly batchFirst: boolean;
   readonly dropout: number;
   readonly bidirectional: boolean;
+  readonly unroll: boolean;
   private calls = 0;
   private readonly seed: number;
 
@@ -175,6 +181,8 @@ abstract class RecurrentBase extends Module {
     this.batchFirst = options.batchFirst ?? false;
     this.dropout = options.dropout ?? 0;
     this.bidirectional = options.bidirectional ?? false;
+    this.unroll = options.unroll ?? false;
+    if (typeof this.unroll !== 'boolean') throw userError(subject, `expected unroll to be true or false, got ${String(options.unroll)}`, captureOrigin());
     if (!Number.isInteger(this.numLayers) || this.numLayers < 1) throw userError(subject, `expected numLayers >= 1, got ${options.numLayers}`, captureOrigin());
     if (!(this.dropout >= 0 && this.dropout < 1)) throw userError(subject, `expected dropout in [0, 1), got ${this.dropout}`, captureOrigin());
     this.seed = options.seed ?? nextSeed();
@@ -202,7 +210,7 @@ abstract class RecurrentBase extends Module {
   }
 
   protected run(x: Tensor, h0?: Tensor, c0?: Tensor): { output: Tensor; h: Tensor; c: Tensor | undefined } {
-    return recurrent(this.kind, x, this.layerWeights(), h0, c0, { batchFirst: this.batchFirst, bidirectional: this.bidirectional, dropout: this.dropout, training: this.training, seed: (this.seed + 0x9e3779b9 * ++this.calls) >>> 0 });
+    return recurrent(this.kind, x, this.layerWeights(), h0, c0, { batchFirst: this.batchFirst, bidirectional: this.bidirectional, unroll: this.unroll, dropout: this.dropout, training: this.training, seed: (this.seed + 0x9e3779b9 * ++this.calls) >>> 0 });
   }
 }
 
