@@ -12,7 +12,8 @@
  * recomputed forward fuses with the backward in the same loop body.
  *
  * The reverse scan carries the cotangents of the carries and one accumulator per
- * float32 constant (the weights a recurrent cell closes over); its per-step
+ * float32 constant (cotangents of the saved carries, which a second derivative
+ * sends, join the carry's at their step) (the weights a recurrent cell closes over); its per-step
  * outputs are the cotangents of the per-step inputs, stacked in time order. It
  * is itself a scan whose body was traced with ordinary ops, so it differentiates
  * again (second order).
@@ -42,6 +43,8 @@ export function scanVjp(inputs: readonly Tensor[], output: Tensor, p: Scan, cts:
     : scanParts(apply('scan', inputs, { ...p, save: true }), { ...p, save: true }).slice(nc + ny);
   const floatConsts = constTypes.flatMap((t, k) => (t.dtype === 'float32' ? [k] : []));
   const seeded = Array.from({ length: ny }, (_, j) => j).filter((j) => cts[nc + j] !== undefined);
+  // the saved carries are results too (a second derivative reaches them through the first one's reverse scan)
+  const savedSeeded = p.save ? Array.from({ length: nc }, (_, i) => i).filter((i) => cts[nc + ny + i] !== undefined) : [];
 
   const b = new Builder();
   const reverseBody: Graph = withBuilder(b, () => {
@@ -50,19 +53,21 @@ export function scanVjp(inputs: readonly Tensor[], output: Tensor, p: Scan, cts:
     const c = carryTypes.map((t, i) => b.input(`c_${i}`, 'data', t));
     const x = xTypes.map((t, j) => b.input(`x_${j}`, 'data', t));
     const dy = seeded.map((j) => b.input(`dy_${j}`, 'data', body.nodes[body.outputs[nc + j]!.id]!.type));
+    const ds = savedSeeded.map((i) => b.input(`ds_${i}`, 'data', carryTypes[i]!));
     const k = constTypes.map((t, i) => b.input(`k_${i}`, 'data', t));
     const outs = inline(body, [...c, ...x, ...k]);
     const seeds = [...outs.slice(0, nc).map((o, i) => ({ output: o, seed: dc[i]! })), ...seeded.map((j, m) => ({ output: outs[nc + j]!, seed: dy[m]! }))];
     const grads = backwardMany(b, seeds, [...c, ...x, ...floatConsts.map((i) => k[i]!)], 'scan');
     const next = acc.map((a, i) => F.add(a, grads[nc + nx + i]!));
-    const results = [...grads.slice(0, nc), ...next, ...grads.slice(nc, nc + nx)];
+    const dcPrev = grads.slice(0, nc).map((g, i) => (savedSeeded.includes(i) ? F.add(g, ds[savedSeeded.indexOf(i)]!) : g));
+    const results = [...dcPrev, ...next, ...grads.slice(nc, nc + nx)];
     return b.finish(results.map((tensor, i) => ({ name: `out_${i}`, tensor })));
   });
   if (b.captured.length > 0) throw internal('scan: the reverse body captured an outer tensor');
 
   const init = [...carryTypes.map((_, i) => cts[i] ?? F.zerosLike(inputs[i]!)), ...floatConsts.map((k) => F.zerosLike(consts[k]!))];
-  const reverse: Scan = { body: reverseBody, length, carries: nc + floatConsts.length, xs: nc + nx + seeded.length, reverse: !p.reverse, save: false };
-  const packed = apply('scan', [...init, ...saved, ...inputs.slice(nc, nc + nx), ...seeded.map((j) => cts[nc + j]!), ...consts], reverse);
+  const reverse: Scan = { body: reverseBody, length, carries: nc + floatConsts.length, xs: nc + nx + seeded.length + savedSeeded.length, reverse: !p.reverse, save: false };
+  const packed = apply('scan', [...init, ...saved, ...inputs.slice(nc, nc + nx), ...seeded.map((j) => cts[nc + j]!), ...savedSeeded.map((i) => cts[nc + ny + i]!), ...consts], reverse);
   const r = scanParts(packed, reverse);
   const dConsts: (Tensor | undefined)[] = constTypes.map(() => undefined);
   floatConsts.forEach((k, i) => (dConsts[k] = r[nc + i]));
