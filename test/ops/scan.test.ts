@@ -217,3 +217,19 @@ describe('errors', () => {
     expect(messageOf(() => kiln.trace((x: Tensor) => kiln.scan((c: Tensor, r: Tensor) => [c, r], kiln.zeros([3]), x)[1] as Tensor, [kiln.spec([null, 3])]), file)).toMatch(/^scan: cannot loop over the dynamic batch axis 0 of xs leaf 0 f32\[B,3\]/);
   });
 });
+
+describe('PyTorch-style (lazy) tensors', () => {
+  test('weights used in the body get gradients through backward(), as kiln.grad gives them', () => {
+    const rng = new Rng(41);
+    const [h0, xs, w0, u0] = [rng.normal([2, 3]), rng.normal([4, 2, 2]), kiln.mul(rng.normal([3, 3]), 0.5), kiln.mul(rng.normal([2, 3]), 0.5)];
+    const loss = (a: Tensor, b: Tensor, c: Tensor, d: Tensor) => { const [h, ys] = rnn(a, b, c, d); return kiln.add(kiln.sum(kiln.square(h)), kiln.sum(ys)); };
+    const [dw, du] = kiln.grad(loss, [2, 3])(h0, xs, w0, u0) as [Tensor, Tensor];
+    const w = kiln.tensor(w0.dataSync(), [3, 3]).requiresGrad_();
+    const u = kiln.tensor(u0.dataSync(), [2, 3]).requiresGrad_();
+    const l = loss(h0, xs, w, u);
+    expect(l.isLazy).toBe(true);
+    l.backward();
+    values(w.grad!).forEach((v, i) => expect(v).toBeCloseTo(values(dw)[i]!, 5));
+    values(u.grad!).forEach((v, i) => expect(v).toBeCloseTo(values(du)[i]!, 5));
+  });
+});
