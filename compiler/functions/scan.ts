@@ -97,6 +97,9 @@ export function scan<C extends ScanTree, X extends ScanTree | null, Y extends Sc
   const sequences = xTree.leaves.map((t) => moveAxis(t, axis, 0));
 
   const b = new Builder(currentBuilder(), true);
+  // a PyTorch-style step traces the body on every call: its nodes take the scan's line rather than
+  // capturing a stack per op (lazy nodes carry no origin either); shape errors still name the op's line
+  if ([...carry.leaves, ...sequences].some((t) => t.isLazy || t.requiresGrad)) b.originOverride = origin;
   let yShape: Shape = { kind: 'none' };
   const body: Graph = withBuilder(b, () => {
     const c = carry.leaves.map((t, k) => b.input(`carry_${k}`, 'data', t.type, origin));

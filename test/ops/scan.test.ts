@@ -233,3 +233,9 @@ describe('PyTorch-style (lazy) tensors', () => {
     values(u.grad!).forEach((v, i) => expect(v).toBeCloseTo(values(du)[i]!, 5));
   });
 });
+
+test('a shape error inside a lazy step\'s body names the body\'s line', () => {
+  const h = kiln.zeros([2, 3]).requiresGrad_();
+  const message = messageOf(() => kiln.scan((c: Tensor, x: Tensor) => [kiln.add(c, kiln.matmul(x, kiln.zeros([5, 3]))), c], h, kiln.zeros([4, 2, 2])), 'scan.test.ts');
+  expect(message).toMatch(/^matmul: expected inner dimensions to agree, got f32\[2,2\] and f32\[5,3\] \(at test\/ops\/scan\.test\.ts:L\)\.$/);
+});
