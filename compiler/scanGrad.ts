@@ -23,7 +23,7 @@ import { Builder, withBuilder } from './builder.js';
 import { internal } from './errors.js';
 import type { Graph } from './ir.js';
 import { inline } from './inline.js';
-import type { ScanParams } from './ops/scan.js';
+import { bodyArgs, type ScanParams } from './ops/scan.js';
 import { apply, type Tensor } from './tensor.js';
 import * as F from './functions/index.js';
 import { scanParts } from './functions/scan.js';
@@ -34,7 +34,9 @@ type Scan = ScanParams['scan'];
 export function scanVjp(inputs: readonly Tensor[], output: Tensor, p: Scan, cts: readonly (Tensor | undefined)[]): (Tensor | undefined)[] {
   const { body, carries: nc, xs: nx, length } = p;
   const ny = body.outputs.length - nc;
-  const consts = inputs.slice(nc + nx);
+  const args = bodyArgs(inputs, p);
+  const count = p.counted ? inputs.slice(-1) : []; // the reverse scan runs the same steps
+  const consts = args.slice(nc + nx);
   const carryTypes = body.inputs.slice(0, nc).map((i) => body.nodes[i.id]!.type);
   const xTypes = body.inputs.slice(nc, nc + nx).map((i) => body.nodes[i.id]!.type);
   const constTypes = body.inputs.slice(nc + nx).map((i) => body.nodes[i.id]!.type);
@@ -65,11 +67,11 @@ export function scanVjp(inputs: readonly Tensor[], output: Tensor, p: Scan, cts:
   });
   if (b.captured.length > 0) throw internal('scan: the reverse body captured an outer tensor');
 
-  const init = [...carryTypes.map((_, i) => cts[i] ?? F.zerosLike(inputs[i]!)), ...floatConsts.map((k) => F.zerosLike(consts[k]!))];
-  const reverse: Scan = { body: reverseBody, length, carries: nc + floatConsts.length, xs: nc + nx + seeded.length + savedSeeded.length, reverse: !p.reverse, save: false };
-  const packed = apply('scan', [...init, ...saved, ...inputs.slice(nc, nc + nx), ...seeded.map((j) => cts[nc + j]!), ...savedSeeded.map((i) => cts[nc + ny + i]!), ...consts], reverse);
+  const init = [...carryTypes.map((_, i) => cts[i] ?? F.zerosLike(args[i]!)), ...floatConsts.map((k) => F.zerosLike(consts[k]!))];
+  const reverse: Scan = { body: reverseBody, length, carries: nc + floatConsts.length, xs: nc + nx + seeded.length + savedSeeded.length, reverse: !p.reverse, save: false, ...(p.counted ? { counted: true } : {}) };
+  const packed = apply('scan', [...init, ...saved, ...args.slice(nc, nc + nx), ...seeded.map((j) => cts[nc + j]!), ...savedSeeded.map((i) => cts[nc + ny + i]!), ...consts, ...count], reverse);
   const r = scanParts(packed, reverse);
   const dConsts: (Tensor | undefined)[] = constTypes.map(() => undefined);
   floatConsts.forEach((k, i) => (dConsts[k] = r[nc + i]));
-  return [...r.slice(0, nc), ...r.slice(nc + floatConsts.length, nc + floatConsts.length + nx), ...dConsts];
+  return [...r.slice(0, nc), ...r.slice(nc + floatConsts.length, nc + floatConsts.length + nx), ...dConsts, ...count.map(() => undefined)];
 }

@@ -62,7 +62,7 @@ function entryBlocks(g: Graph, plan: MemoryPlan, errors: string[], pointer?: (id
     if (node.op === 'scan') {
       const layout = plan.scans.get(node.id);
       if (!layout) throw internal(`emit: no layout planned for scan %${node.id}`);
-      const code = emitScan(node, ptr, layout, plan.maxBatch, `step${steps.next++}`, (body, bodyPlan, given) => entryBlocks(body, bodyPlan, errors, given, steps).join('\n'));
+      const code = emitScan(node, ptr, layout, plan.maxBatch, `step${steps.next++}`, (body, bodyPlan, given) => entryBlocks(body, bodyPlan, errors, given, steps).join('\n'), (message) => errors.push(message));
       blocks.push(`// scan %${node.id}: ${(node.params as OpParams['scan']).length} steps${node.origin ? `  (${node.origin})` : ''}\n{\n${indent(code)}\n}`);
       continue;
     }

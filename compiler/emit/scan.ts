@@ -22,7 +22,7 @@ const bytes = (shape: Shape) => `(<usize>(${sizeExpr(shape)}) << 2)`;
 const row = (ptr: string, t: string, shape: Shape) => `(${ptr} + <usize>${t} * ${bytes(shape)})`;
 
 /** The loop of scan node `node`; `ptr` gives outer addresses, `step` is a fresh index variable name. */
-export function emitScan(node: Node, ptr: (id: number) => string, layout: ScanLayout, maxBatch: number, step: string, emitBody: EmitBody): string {
+export function emitScan(node: Node, ptr: (id: number) => string, layout: ScanLayout, maxBatch: number, step: string, emitBody: EmitBody, error: (message: string) => number): string {
   const p = node.params as OpParams['scan'];
   const { body, carries: nc, xs: nx, length } = p;
   const ny = body.outputs.length - nc;
@@ -34,6 +34,16 @@ export function emitScan(node: Node, ptr: (id: number) => string, layout: ScanLa
   const carryPtr = (k: number) => `(base + ${layout.carries[k]!.offset})`;
   const typeOf = (id: number) => body.nodes[id]!.type;
   const t = `${step}_t`;
+  // the steps run: the compiled length, or a run-time count checked against it
+  const n = p.counted ? `${step}_n` : String(length);
+  const count = p.counted
+    ? [
+      `const ${n}: i32 = load<i32>(${ptr(node.inputs[node.inputs.length - 1]!)});`,
+      `if (<u32>${n} > <u32>${length}) { fail(${error(`scan: expected a step count in [0, ${length}] (the compiled maximum), got {value}${node.origin ? ` (at ${node.origin})` : ''}.`)}, ${n}); return; }`,
+      // outputs of the steps not run are zeros, as in the reference
+      ...body.outputs.slice(nc).map((o, j) => `memory.fill(${row(resultPtr(nc + j), n, typeOf(o.id).shape)}, 0, <usize>(${length} - ${n}) * ${bytes(typeOf(o.id).shape)});`),
+    ]
+    : [];
 
   // body inputs: carries in their buffers, x slices at row t of the sequences, constants where they are
   const given = new Map<number, string>();
@@ -56,15 +66,16 @@ export function emitScan(node: Node, ptr: (id: number) => string, layout: ScanLa
     ? [...newCarries.map((src, k) => copy(`(base + ${layout.staging[k]!.offset})`, src, carryTypes[k]!.shape)), ...carryTypes.map((c, k) => copy(carryPtr(k), `(base + ${layout.staging[k]!.offset})`, c.shape))]
     : newCarries.flatMap((src, k) => (src === carryPtr(k) ? [] : [copy(carryPtr(k), src, carryTypes[k]!.shape)]));
   const stepCode = [
-    `const ${t}: i32 = ${p.reverse ? `${length - 1} - ${step}` : step};`,
+    `const ${t}: i32 = ${p.reverse ? `${n} - 1 - ${step}` : step};`,
     ...(p.save ? carryTypes.map((c, k) => copy(row(resultPtr(nc + ny + k), t, c.shape), carryPtr(k), c.shape)) : []),
     `{\n${indent(emitBody(body, layout.body, pointer))}\n}`,
     ...body.outputs.slice(nc).map((o, j) => copy(row(resultPtr(nc + j), t, typeOf(o.id).shape), bodyPtr(o.id), typeOf(o.id).shape)),
     ...moves,
   ];
   return [
+    ...count,
     ...carryTypes.map((c, k) => copy(carryPtr(k), ptr(node.inputs[k]!), c.shape)),
-    `for (let ${step}: i32 = 0; ${step} < ${length}; ${step}++) {\n${indent(stepCode.join('\n'))}\n}`,
+    `for (let ${step}: i32 = 0; ${step} < ${n}; ${step}++) {\n${indent(stepCode.join('\n'))}\n}`,
     ...carryTypes.map((c, k) => copy(resultPtr(k), carryPtr(k), c.shape)),
   ].join('\n');
 }

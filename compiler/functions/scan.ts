@@ -11,6 +11,7 @@ import { captureOrigin } from '../source.js';
 import { apply, Tensor } from '../tensor.js';
 import { BATCH, formatType } from '../types.js';
 import { transpose } from './movement.js';
+import { scalar } from './util.js';
 
 /** A tensor, or arrays and records of them (nested): what a scan carries, slices and stacks. */
 export type ScanTree = Tensor | readonly ScanTree[] | { readonly [key: string]: ScanTree };
@@ -22,6 +23,14 @@ export interface ScanOptions {
   reverse?: boolean;
   /** The axis of every `xs` leaf to slice and of every output to stack along (default 0). */
   axis?: number;
+  /**
+   * Run only the first `steps` steps (an int32 scalar tensor, or a number), a
+   * run-time count up to the length: a compiled function then serves every
+   * sequence length up to it, padded to it. The outputs of the steps not run are
+   * zeros; with `reverse` the loop starts at step `steps − 1`. A count outside
+   * [0, length] is an error when the loop runs.
+   */
+  steps?: Tensor | number;
 }
 
 type Shape = { kind: 'leaf' } | { kind: 'array'; items: Shape[] } | { kind: 'record'; keys: string[]; items: Shape[] } | { kind: 'none' };
@@ -46,6 +55,16 @@ function unflatten(shape: Shape, leaves: readonly Tensor[], at = { i: 0 }): Scan
 
 const sameStructure = (a: Shape, b: Shape): boolean =>
   a.kind === b.kind && (a.kind === 'leaf' || a.kind === 'none' || (a.items.length === (b as typeof a).items.length && a.items.every((s, i) => sameStructure(s, (b as typeof a).items[i]!)) && (a.kind !== 'record' || a.keys.join() === (b as typeof a).keys.join())));
+
+/** `options.steps` as an int32 scalar tensor. */
+function stepCount(steps: Tensor | number, length: number, origin: string | undefined): Tensor {
+  if (typeof steps === 'number') {
+    if (!Number.isInteger(steps) || steps < 0 || steps > length) throw userError('scan', `expected options.steps to be an integer in [0, ${length}], got ${steps}`, origin);
+    return scalar(steps, 'int32');
+  }
+  if (!(steps instanceof Tensor) || steps.dtype !== 'int32' || steps.rank !== 0) throw userError('scan', `expected options.steps to be an int32 scalar tensor or a number, got ${steps instanceof Tensor ? formatType(steps.type) : typeof steps}`, origin);
+  return steps;
+}
 
 /** Moves axis `from` of `x` to `to`. */
 function moveAxis(x: Tensor, from: number, to: number): Tensor {
@@ -122,8 +141,10 @@ export function scan<C extends ScanTree, X extends ScanTree | null, Y extends Sc
   });
   if (body.updates.length > 0) throw userError('scan', 'the body may not assign to parameters or state', origin);
   const params: ScanParams['scan'] = { body, length, carries: carry.leaves.length, xs: sequences.length, reverse: options.reverse ?? false, save: true };
-  const packed = apply('scan', [...carry.leaves, ...sequences, ...b.captured], params);
-  const parts = scanParts(packed, params);
+  const steps = options.steps === undefined ? undefined : stepCount(options.steps, length, origin);
+  const counted = steps ? { ...params, counted: true } : params;
+  const packed = apply('scan', [...carry.leaves, ...sequences, ...b.captured, ...(steps ? [steps] : [])], counted);
+  const parts = scanParts(packed, counted);
   const finals = parts.slice(0, carry.leaves.length);
   const ys = parts.slice(carry.leaves.length, body.outputs.length).map((y) => moveAxis(y, 0, axis));
   return [unflatten(carry.shape, finals) as C, unflatten(yShape, ys) as Y];

@@ -26,7 +26,14 @@ export interface ScanParams {
    * inputs: [...initial carries, ...xs (sliced along axis 0), ...constants];
    * `body` maps [carries, x slices, constants] to [new carries, per-step outputs].
    */
-  scan: { readonly body: Graph; readonly length: number; readonly carries: number; readonly xs: number; readonly reverse: boolean; readonly save: boolean };
+  scan: {
+    readonly body: Graph; readonly length: number; readonly carries: number; readonly xs: number; readonly reverse: boolean; readonly save: boolean;
+    /**
+     * A last input, an int32 scalar n in [0, length], is the number of steps run (a run-time loop count up to the
+     * compiled `length`): steps n… are skipped (their stacked outputs are zeros), and a reverse scan starts at step n − 1.
+     */
+    readonly counted?: boolean;
+  };
   /** Result `index` of a scan: `offset` per-example elements into the packed value. */
   scanPart: { readonly index: number; readonly offset: number; readonly batched: boolean; readonly type: TensorType };
 }
@@ -52,9 +59,17 @@ export function scanPacking(results: readonly TensorType[]): { sizes: number[]; 
   return { sizes, offsets, total, batched: results.some((t) => hasBatch(t.shape)) };
 }
 
-function inferScan(inputs: readonly TensorType[], p: Scan): TensorType {
+/** The inputs the body reads (all but a step count). */
+export const bodyArgs = <T>(inputs: readonly T[], p: Scan): readonly T[] => (p.counted ? inputs.slice(0, -1) : inputs);
+
+function inferScan(all: readonly TensorType[], p: Scan): TensorType {
   const { body, length, carries, xs } = p;
   if (!Number.isInteger(length) || length < 1) reject(`expected at least one step, got length ${length}`);
+  const inputs = bodyArgs(all, p);
+  if (p.counted) {
+    const n = all[all.length - 1];
+    if (!n || n.dtype !== 'int32' || n.shape.length !== 0) reject(`expected the step count to be an int32 scalar, got ${n ? formatType(n) : 'nothing'}`);
+  }
   if (inputs.length !== body.inputs.length || carries + xs > inputs.length) reject(`expected ${body.inputs.length} inputs for the body's, got ${inputs.length}`);
   if (body.outputs.length < carries) reject(`expected the body to return ${carries} carries, got ${body.outputs.length} results`);
   if (body.updates.length > 0) reject('expected a body without assignments');
@@ -80,8 +95,11 @@ function inferScan(inputs: readonly TensorType[], p: Scan): TensorType {
 }
 
 /** Reference semantics: the body interpreted once per step. */
-function refScan(inputs: readonly Value[], p: Scan, out: { shape: readonly number[] }): Float64Array {
-  const { body, length, carries, xs } = p;
+function refScan(all: readonly Value[], p: Scan, out: { shape: readonly number[] }): Float64Array {
+  const { body, carries, xs } = p;
+  const inputs = bodyArgs(all, p);
+  const length = p.counted ? all[all.length - 1]!.data[0]! : p.length;
+  if (!(length >= 0 && length <= p.length)) reject(`expected a step count in [0, ${p.length}] (the compiled maximum), got ${length}`);
   const precision: Precision = inputs.some((v) => v.data instanceof Float64Array) ? 'float64' : 'float32';
   const results = scanResultTypes(p);
   const { sizes, offsets, total, batched } = scanPacking(results);
@@ -98,7 +116,7 @@ function refScan(inputs: readonly Value[], p: Scan, out: { shape: readonly numbe
     const t = p.reverse ? length - 1 - s : s;
     if (p.save) carry.forEach((v, k) => write(carries + ys + k, t, v));
     const slices = inputs.slice(carries, carries + xs).map((v): Value => {
-      const n = v.data.length / length;
+      const n = v.data.length / p.length;
       return { dtype: v.dtype, shape: v.shape.slice(1), data: v.data.subarray(t * n, (t + 1) * n) };
     });
     const args = [...carry, ...slices, ...inputs.slice(carries + xs)];

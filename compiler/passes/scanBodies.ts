@@ -4,7 +4,8 @@
  * graph around it), then the body's constants become inputs of the body fed by
  * constant nodes of the outer graph, placed just before the scan.
  * Invariant: each scan computes the same values (the body's inputs keep their
- * order; hoisted constants are appended after the existing constants).
+ * order; hoisted constants are appended after the existing constants, before a
+ * step count).
  * Why: the body is emitted once inside the loop, so it should be as fused as any
  * entry; constants must live in the module's constant region, which only the
  * outer graph's constant nodes reach.
@@ -43,10 +44,12 @@ export function optimizeScanBodies(g: Graph, optimize: (g: Graph) => Graph): Gra
     }
     const params = n.params as OpParams['scan'];
     const { body, constants } = hoistConstants(optimize(params.body));
+    const count = params.counted ? inputs.splice(-1) : []; // the step count stays last
     for (const c of constants) {
       inputs.push(nodes.length);
       nodes.push(Object.freeze({ ...c, id: nodes.length, inputs: Object.freeze([]) }));
     }
+    inputs.push(...count);
     map[n.id] = nodes.length;
     nodes.push(Object.freeze({ ...n, id: nodes.length, inputs: Object.freeze(inputs), params: { ...params, body } }));
   }

@@ -90,6 +90,19 @@ describe('reference semantics', () => {
     expect(values(T(ys))).toEqual([-1, -2, -3, -4, -5, -6]);
   });
 
+  test('steps: a run-time count runs the first steps only, zeros after (reverse starts at step steps − 1)', () => {
+    const xs = kiln.tensor([1, 2, 3, 4]).reshape([4, 1]);
+    const cumsum = (reverse: boolean, steps: Tensor | number) => kiln.scan((c: Tensor, x: Tensor) => { const s = kiln.add(c, x); return [s, s]; }, kiln.zeros([1]), xs, { reverse, steps });
+    const [c, ys] = cumsum(false, kiln.scalar(2, 'int32'));
+    expect(values(c)).toEqual([3]);
+    expect(values(T(ys))).toEqual([1, 3, 0, 0]);
+    const [c2, ys2] = cumsum(true, 3);
+    expect(values(c2)).toEqual([6]);
+    expect(values(T(ys2))).toEqual([6, 5, 3, 0]);
+    expect(values(cumsum(false, 0)[0])).toEqual([0]);
+    expect(() => cumsum(false, kiln.scalar(5, 'int32'))).toThrow(/^scan: expected a step count in \[0, 4\] \(the compiled maximum\), got 5/);
+  });
+
   test('traces to one scan node whose body holds the cell once', () => {
     const g = kiln.trace((h0: Tensor, xs: Tensor, w: Tensor, u: Tensor) => rnn(h0, xs, w, u)[1], [kiln.spec([2, 4]), kiln.spec([50, 2, 3]), kiln.spec([4, 4]), kiln.spec([3, 4])]);
     const scans = g.nodes.filter((n) => n.op === 'scan');
@@ -110,6 +123,13 @@ describe('gradients against finite differences', () => {
 
   test('reverse, and only the stacked outputs used', () => {
     kiln.checkGrads((a: Tensor, b: Tensor, c: Tensor, d: Tensor) => rnn(a, b, c, d, { reverse: true })[1], [h0, xs, w, u]);
+  });
+
+  test('a run-time step count: only the steps run get gradients', () => {
+    kiln.checkGrads((a: Tensor, b: Tensor, c: Tensor, n: Tensor) => { const [h, ys] = rnn(a, b, c, u, { steps: n }); return kiln.add(kiln.sum(kiln.square(h)), kiln.sum(kiln.sin(ys))); }, [h0, xs, w, kiln.scalar(3, 'int32')]);
+    kiln.checkGrads((a: Tensor, b: Tensor, c: Tensor, n: Tensor) => rnn(a, b, c, u, { steps: n, reverse: true })[1], [h0, xs, w, kiln.scalar(2, 'int32')]);
+    const dxs = kiln.grad((b: Tensor) => kiln.sum(rnn(h0, b, w, u, { steps: 2 })[1]))(xs);
+    expect(values(dxs).slice(2 * 2 * 2).every((v) => v === 0)).toBe(true); // steps 2 and 3 were not run
   });
 
   test('an LSTM cell: two carries, gates split from one matmul', () => {
@@ -167,6 +187,11 @@ describe('compiled loops agree with the interpreter', () => {
     return [kiln.add(c, inner), kiln.mul(c, inner)];
   }, kiln.zeros([]), s)[1] as Tensor, [rng.normal([6, 4])]);
 
+  // one module for every length up to 7: the count is an input
+  const counted = entries.length;
+  add((a, b, c, d, n) => { const [h, ys] = rnn(a, b, c, d, { steps: n }); return [h, ys]; }, [h0, xs, w, u, kiln.scalar(4, 'int32')]);
+  add((...args) => kiln.grad((a: Tensor, b: Tensor, c: Tensor, d: Tensor, n: Tensor) => kiln.sum(kiln.square(rnn(a, b, c, d, { steps: n, reverse: true })[1])), [0, 1, 2, 3])(...args), [h0, xs, w, u, kiln.scalar(5, 'int32')]);
+
   let compiled: Compiled;
   beforeAll(async () => {
     compiled = await compileModule(Object.fromEntries(entries.map((e) => [e.name, e.graph])), { maxBatch: 8 });
@@ -181,6 +206,20 @@ describe('compiled loops agree with the interpreter', () => {
       const a = Array.from(want.data);
       const b = Array.from(got.data);
       a.forEach((v, i) => expect(Math.abs(b[i]! - v)).toBeLessThanOrEqual(1e-5 + 1e-4 * Math.abs(v)));
+    }
+  });
+
+  test('one module runs every step count up to the compiled length, and refuses a larger one', () => {
+    const count = (n: number): Value => ({ dtype: 'int32', shape: [], data: new Int32Array([n]) });
+    for (const e of [entries[counted]!, entries[counted + 1]!]) {
+      const key = `${e.name}_4`;
+      for (const n of [0, 1, 7]) {
+        const inputs = { ...e.inputs, [key]: count(n) };
+        const want = kiln.interpret(e.graph, inputs).outputs;
+        const got = compiled.module.run(e.name, inputs);
+        for (const [name, v] of Object.entries(want)) Array.from(v.data).forEach((x, i) => expect(Math.abs(got[name]!.data[i]! - x)).toBeLessThanOrEqual(1e-5 + 1e-4 * Math.abs(x)));
+      }
+      expect(() => compiled.module.run(e.name, { ...e.inputs, [key]: count(8) })).toThrow(/^scan: expected a step count in \[0, 7\] \(the compiled maximum\), got 8 \(at test\/ops\/scan\.test\.ts:\d+\)\.$/);
     }
   });
 
@@ -210,6 +249,10 @@ describe('errors', () => {
     expect(messageOf(() => kiln.scan((c: Tensor) => [c, c], kiln.zeros([2]), [kiln.zeros([3, 2]), kiln.zeros([4, 2])]), file)).toMatch(/^scan: expected every xs leaf to have the same size along axis 0, got 3 and 4/);
     expect(messageOf(() => kiln.scan((c: Tensor) => [c, c], kiln.zeros([2]), kiln.zeros([3, 2]), { length: 5 }), file)).toMatch(/^scan: options.length is 5 but xs has 3 steps along axis 0/);
     expect(messageOf(() => kiln.scan((c: Tensor) => [c, c], kiln.zeros([2]), null), file)).toMatch(/^scan: expected xs, or options.length when xs is null/);
+  });
+  test('a step count that is not an int32 scalar or is out of range', () => {
+    expect(messageOf(() => kiln.scan((c: Tensor) => [c, c], kiln.zeros([2]), kiln.zeros([3, 2]), { steps: 4 }), file)).toMatch(/^scan: expected options.steps to be an integer in \[0, 3\], got 4/);
+    expect(messageOf(() => kiln.scan((c: Tensor) => [c, c], kiln.zeros([2]), kiln.zeros([3, 2]), { steps: kiln.scalar(1) }), file)).toMatch(/^scan: expected options.steps to be an int32 scalar tensor or a number, got f32\[\]/);
   });
   test('int32 carries, a carry structure that changes, a scan over the dynamic batch axis', () => {
     expect(messageOf(() => kiln.scan((c: Tensor) => [c, undefined], kiln.zeros([2], 'int32'), null, { length: 2 }), file)).toMatch(/^scan: expected float32 carries, got i32\[2\] for carry 0/);
