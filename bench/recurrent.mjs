@@ -7,10 +7,9 @@
 // process), then times the first step (which compiles the training step) and
 // the median of the following steps.
 //
-// Run: npm run build && node bench/recurrent.mjs [T list, default 10,25,50,200] [variants, default scan,unroll]
-//   variant "scan" and "unroll" use this checkout's dist/ (nn.LSTM's default and
-//   its { unroll: true }); "main=<folder>" runs the dist/ of another checkout
-//   (e.g. main built in a temp folder) with its default.
+// Run: npm run build && node bench/recurrent.mjs [T list, default 10,25,50,200] [variants, default scan]
+//   variant "scan" uses this checkout's dist/; "main=<folder>" runs the dist/ of
+//   another checkout (e.g. main built in a temp folder, where nn.LSTM unrolls).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,7 +26,7 @@ if (process.argv[2] === '--child') {
   // warm the process: asc and its standard library loaded by an unrelated compile
   await kiln.compile((x) => kiln.relu(kiln.matmul(x, x)))(kiln.ones([4, 4]));
   class Net extends nn.Module {
-    lstm = new nn.LSTM(16, 64, variant === 'unroll' ? { batchFirst: true, unroll: true } : { batchFirst: true });
+    lstm = new nn.LSTM(16, 64, { batchFirst: true });
     head = new nn.Linear(64, 1);
     forward(x) { const [out] = this.lstm.forward(x); return this.head.forward(out); }
   }
@@ -51,7 +50,7 @@ if (process.argv[2] === '--child') {
 }
 
 const lengths = (process.argv[2] ?? '10,25,50,200').split(',').map(Number);
-const variants = (process.argv[3] ?? 'scan,unroll').split(',');
+const variants = (process.argv[3] ?? 'scan').split(',');
 const rows = [];
 for (const T of lengths) {
   for (const v of variants) {

@@ -39,8 +39,6 @@ export interface RecurrentOptions {
   seed?: number;
   /** Two weight sets per layer, forward and reverse; outputs concatenate both (2·H features). */
   bidirectional?: boolean;
-  /** Repeat the cell once per step in the graph instead of looping over one copy (`scan`). */
-  unroll?: boolean;
 }
 
 const gateCount: Record<RecurrentKind, number> = { rnnTanh: 1, rnnRelu: 1, lstm: 4, gru: 3 };
@@ -68,24 +66,16 @@ const cells: Record<RecurrentKind, (xw: Tensor, h: Tensor, c: Tensor | undefined
  * One direction of one layer over the whole sequence `seq` [T, N, in]: every
  * step's h stacked in time order [T, N, H] (a reverse direction runs from the
  * last step to the first), and the final h (and c). The input projection runs as
- * one matmul over all steps; the recurrence is one `scan` whose body is the cell
- * (so the compiled loop holds one copy of it), or with `unroll` the cell repeated
- * once per step in the graph.
+ * one matmul over all steps; the recurrence is one `scan` whose body is the cell,
+ * so the compiled loop holds one copy of it. (An unrolled loop measured no
+ * faster even at T = 2 and 5, and far slower to compile and run beyond:
+ * bench/results.md.)
  */
-function direction(kind: RecurrentKind, seq: Tensor, w: RecurrentWeights, h: Tensor, c: Tensor | undefined, reverse: boolean, unroll: boolean): { outs: Tensor; h: Tensor; c: Tensor | undefined } {
+function direction(kind: RecurrentKind, seq: Tensor, w: RecurrentWeights, h: Tensor, c: Tensor | undefined, reverse: boolean): { outs: Tensor; h: Tensor; c: Tensor | undefined } {
   const [steps, n, features] = seq.shape as number[];
   const width = gateCount[kind] * (w.wHh.shape[1] as number);
   const xw = F.reshape(Fn.linear(F.reshape(seq, [steps! * n!, features!]), w.wIh, w.bIh), [steps!, n!, width]); // all steps at once
   const cell = cells[kind];
-  if (unroll) {
-    const outs: Tensor[] = new Array<Tensor>(steps!);
-    for (let k = 0; k < steps!; k++) {
-      const t = reverse ? steps! - 1 - k : k;
-      [h, c] = cell(F.reshape(F.slice(xw, [t, 0, 0], [1, n!, width]), [n!, width]), h, c, w);
-      outs[t] = h;
-    }
-    return { outs: F.stack(outs, 0), h, c };
-  }
   if (c) {
     const [[hT, cT], outs] = F.scan(([hs, cs]: Tensor[], x: Tensor) => {
       const [h2, c2] = cell(x, hs!, cs, w);
@@ -131,7 +121,7 @@ export function recurrent(kind: RecurrentKind, x: Tensor, layers: readonly Recur
     const outs: Tensor[] = [];
     for (let d = 0; d < directions; d++) {
       const k = l * directions + d;
-      const r = direction(kind, seq, layers[k]!, initial(h0, k), kind === 'lstm' ? initial(c0, k) : undefined, d === 1, options.unroll ?? false);
+      const r = direction(kind, seq, layers[k]!, initial(h0, k), kind === 'lstm' ? initial(c0, k) : undefined, d === 1);
       outs.push(r.outs);
       hs.push(r.h);
       if (r.c) cs.push(r.c);
@@ -150,14 +140,9 @@ export interface RecurrentModuleOptions {
   /** A reverse direction per layer too (`…_reverse` parameters); the output has 2·hiddenSize features. */
   bidirectional?: boolean;
   seed?: number;
-  /**
-   * Repeat the cell once per time step in the graph (as Keras's `unroll`)
-   * instead of looping over one copy with `kiln.scan` (the default).
-   */
-  unroll?: boolean;
 }
 
-const recurrentKeys = optionKeys<RecurrentModuleOptions>({ numLayers: true, bias: true, batchFirst: true, dropout: true, bidirectional: true, seed: true, unroll: true });
+const recurrentKeys = optionKeys<RecurrentModuleOptions>({ numLayers: true, bias: true, batchFirst: true, dropout: true, bidirectional: true, seed: true });
 
 /** The shared module: parameters named as PyTorch names them, registered layer by layer. */
 abstract class RecurrentBase extends Module {
@@ -166,7 +151,6 @@ abstract class RecurrentBase extends Module {
   readonly batchFirst: boolean;
   readonly dropout: number;
   readonly bidirectional: boolean;
-  readonly unroll: boolean;
   private calls = 0;
   private readonly seed: number;
 
@@ -181,8 +165,6 @@ abstract class RecurrentBase extends Module {
     this.batchFirst = options.batchFirst ?? false;
     this.dropout = options.dropout ?? 0;
     this.bidirectional = options.bidirectional ?? false;
-    this.unroll = options.unroll ?? false;
-    if (typeof this.unroll !== 'boolean') throw userError(subject, `expected unroll to be true or false, got ${String(options.unroll)}`, captureOrigin());
     if (!Number.isInteger(this.numLayers) || this.numLayers < 1) throw userError(subject, `expected numLayers >= 1, got ${options.numLayers}`, captureOrigin());
     if (!(this.dropout >= 0 && this.dropout < 1)) throw userError(subject, `expected dropout in [0, 1), got ${this.dropout}`, captureOrigin());
     this.seed = options.seed ?? nextSeed();
@@ -210,7 +192,7 @@ abstract class RecurrentBase extends Module {
   }
 
   protected run(x: Tensor, h0?: Tensor, c0?: Tensor): { output: Tensor; h: Tensor; c: Tensor | undefined } {
-    return recurrent(this.kind, x, this.layerWeights(), h0, c0, { batchFirst: this.batchFirst, bidirectional: this.bidirectional, unroll: this.unroll, dropout: this.dropout, training: this.training, seed: (this.seed + 0x9e3779b9 * ++this.calls) >>> 0 });
+    return recurrent(this.kind, x, this.layerWeights(), h0, c0, { batchFirst: this.batchFirst, bidirectional: this.bidirectional, dropout: this.dropout, training: this.training, seed: (this.seed + 0x9e3779b9 * ++this.calls) >>> 0 });
   }
 }
 
