@@ -6,8 +6,9 @@
  * after it, so buffers whose lifetimes do not overlap share bytes, and entries
  * (which never run at once) share the same scratch region. Views (reshape and the
  * identity ops) share their source's buffer; a scan's results are views into its
- * packed value, and its loop's working memory is planned like an entry of its own. Every element is 4 bytes (bool is
- * stored as i32 0/1, so SIMD masks load directly).
+ * packed value, and its loop's working memory is planned like an entry of its
+ * own, live while the scan runs. Every element is 4 bytes (bool is stored as i32
+ * 0/1, so SIMD masks load directly).
  */
 import { internal } from './errors.js';
 import type { Graph, Node } from './ir.js';
