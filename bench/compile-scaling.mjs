@@ -1,11 +1,12 @@
 // Compile time against graph size (issue 12, item 3): training-step graphs
-// (forward, MSE loss, gradients of every weight) of a deep MLP (64 units, tanh)
-// and of an RNN cell unrolled in the graph vs looped with kiln.scan, at growing
+// (forward, MSE loss, gradients of every weight) of a deep MLP (64 units, tanh),
+// a residual conv net (3×3, 16 channels) and of an RNN cell unrolled in the graph vs looped with kiln.scan, at growing
 // depth or length. Each compile runs in this warm process (asc loaded by a first
 // unrelated compile) with an empty disk cache (KILN_CACHE_DIR = a new temp folder
 // per compile); "nodes" counts the traced graph's nodes before optimization.
 //
 // Run: npm run build && node bench/compile-scaling.mjs [dist folder, default this checkout's dist] [max seconds per compile, default 120]
+//   (ONLY=<text> runs the cases whose label contains it)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +23,17 @@ const lossGrad = (fn, n) => (...args) => kiln.grad((...a) => fn(...a), Array.fro
 function mlp(depth) {
   const shapes = [[32, 64], ...Array.from({ length: depth }, () => [64, 64])];
   const fn = (x, ...ws) => kiln.mean(kiln.square(ws.reduce((h, w) => kiln.tanh(kiln.matmul(h, w)), x)));
+  return kiln.trace(lossGrad(fn, shapes.length), specs(shapes));
+}
+
+// residual blocks x + conv(relu(conv(x))), 3×3 'same', 16 channels, on a 16×16×16 batch of 8, then a mean
+function resnet(blocks) {
+  const shapes = [[8, 16, 16, 16], ...Array.from({ length: 2 * blocks }, () => [3, 3, 16, 16])];
+  const fn = (x, ...ws) => {
+    let h = x;
+    for (let b = 0; b < blocks; b++) h = kiln.add(h, kiln.conv2d(kiln.relu(kiln.conv2d(h, ws[2 * b], { padding: 'same' })), ws[2 * b + 1], { padding: 'same' }));
+    return kiln.mean(kiln.square(h));
+  };
   return kiln.trace(lossGrad(fn, shapes.length), specs(shapes));
 }
 
@@ -46,12 +58,15 @@ function rnn(steps, unroll) {
 await compileModule({ warm: kiln.trace((x) => kiln.relu(x), [kiln.spec([4])]) });
 const cases = [
   ...[10, 50, 100, 200, 400].map((d) => [`deep MLP, ${d} layers`, () => mlp(d)]),
+  ...[4, 16, 64, 128].map((b) => [`residual conv net, ${2 * b} convolutions`, () => resnet(b)]),
   ...[10, 50, 100, 200, 400].map((t) => [`RNN unrolled, T=${t}`, () => rnn(t, true)]),
   ...[10, 50, 100, 200, 400].map((t) => [`RNN scan, T=${t}`, () => rnn(t, false)]),
 ];
+const only = process.env.ONLY; // e.g. ONLY=residual: the cases whose label contains it
 console.log('| graph | nodes | compile (s) |\n|---|---:|---:|');
 const skip = new Set();
 for (const [label, make] of cases) {
+  if (only && !label.includes(only)) continue;
   const family = label.split(',')[0];
   if (skip.has(family)) { console.log(`| ${label} | — | skipped (the previous size took over ${limit} s) |`); continue; }
   let g;
