@@ -19,7 +19,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const here = fileURLToPath(new URL('.', import.meta.url));
 
 if (process.argv[2] === '--child') {
-  const [, , , T, variant, dist, stepsArg] = process.argv;
+  const [, , , T, , dist, stepsArg] = process.argv; // the variant name (argument 4) only labels the row
   const kiln = await import(pathToFileURL(join(dist, 'src/index.js')).href);
   const { nn, optim } = kiln;
   const steps = Number(stepsArg);
