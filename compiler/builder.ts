@@ -20,7 +20,12 @@ export class Builder {
   originOverride: string | undefined;
   private readonly captures = new Map<Tensor, number>();
 
-  constructor(readonly parent?: Builder) {}
+  /**
+   * `captureLazy`: tensors of the PyTorch-style lazy graph (and leaves that
+   * require grad) become captured inputs rather than constants, as a scan body
+   * needs so its weights stay differentiable and are not read while tracing.
+   */
+  constructor(readonly parent?: Builder, readonly captureLazy = false) {}
 
   node<K extends OpName>(op: K, inputs: readonly number[], params: OpParams[K], type: TensorType, origin?: string): Tensor {
     const id = this.nodes.length;
@@ -39,10 +44,11 @@ export class Builder {
   /** The id of `t` in this builder: its own node, a new constant, or a captured input. */
   lift(t: Tensor, subject = 'trace'): number {
     if (t.builder === this) return t.id!;
-    if (t.value) return this.node('constant', [], { value: t.value.data }, t.type).id!;
+    const lazy = this.captureLazy && !t.isSymbolic && (t.isLazy || t.requiresGrad);
+    if (!lazy && t.value) return this.node('constant', [], { value: t.value.data }, t.type).id!;
     const known = this.captures.get(t);
     if (known !== undefined) return known;
-    if (!this.isAncestor(t.builder!)) {
+    if (!lazy && !this.isAncestor(t.builder!)) {
       throw userError(subject, `got a symbolic tensor ${formatType(t.type)} from a trace that has finished or is not enclosing this one; return it from that trace instead of keeping it`);
     }
     const id = this.input(`capture_${this.captured.length}`, 'data', t.type).id!;

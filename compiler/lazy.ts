@@ -254,6 +254,9 @@ function workOf(g: Graph): number {
       const filter = n.op === 'conv2dBackpropFilter' ? n.type.shape : g.nodes[n.inputs[1]!]!.type.shape;
       const window = size(filter) / (filter[filter.length - 1] as number);
       work += (n.op === 'conv2dBackpropFilter' ? size(g.nodes[n.inputs[1]!]!.type.shape) * window : out * window);
+    } else if (n.op === 'scan') {
+      const { body, length } = n.params as { body: Graph; length: number };
+      work += length * workOf(body); // the body runs once a step
     } else {
       work += out;
     }

@@ -9,6 +9,7 @@ import { KilnError } from './errors.js';
 import type { Graph } from './ir.js';
 import { fuseElementwise } from './passes/fuseElementwise.js';
 import { fuseEpilogues } from './passes/fuseEpilogues.js';
+import { optimizeScanBodies } from './passes/scanBodies.js';
 import { simplify } from './passes/simplify.js';
 import { planMemory, type ModulePlan } from './plan.js';
 import { hasBatch } from './types.js';
@@ -47,9 +48,9 @@ function runtimeLibrary(): Map<string, string> {
   return library;
 }
 
-/** The steps a graph goes through before planning. */
+/** The steps a graph goes through before planning; scan bodies go through them first (`optimizeScanBodies`). */
 export function optimize(g: Graph): Graph {
-  return verify(fuseEpilogues(verify(fuseElementwise(verify(simplify(verify(g)))))));
+  return verify(fuseEpilogues(verify(fuseElementwise(verify(simplify(verify(optimizeScanBodies(g, optimize))))))));
 }
 
 /** Optimises, plans and emits named entry graphs: everything before the build. */

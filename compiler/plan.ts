@@ -5,11 +5,14 @@
  * that persists between runs; each entry's intermediates first-fit by liveness
  * after it, so buffers whose lifetimes do not overlap share bytes, and entries
  * (which never run at once) share the same scratch region. Views (reshape and the
- * identity ops) share their source's buffer. Every element is 4 bytes (bool is
- * stored as i32 0/1, so SIMD masks load directly).
+ * identity ops) share their source's buffer; a scan's results are views into its
+ * packed value, and its loop's working memory is planned like an entry of its
+ * own, live while the scan runs. Every element is 4 bytes (bool is stored as i32
+ * 0/1, so SIMD masks load directly).
  */
 import { internal } from './errors.js';
 import type { Graph, Node } from './ir.js';
+import type { OpParams } from './ops/index.js';
 import { formatType, hasBatch, sameShape, sameType, sizeOf, type TensorType } from './types.js';
 import { updateGroupCandidates, type Role } from './updateGroups.js';
 
@@ -40,6 +43,20 @@ export interface MemoryPlan {
   readonly groups: readonly PlannedGroup[];
   /** Peak bytes of this entry's intermediates at once. */
   readonly peakBytes: number;
+  /** How each scan node's loop lays out its carries and its body's values, by node id. */
+  readonly scans: ReadonlyMap<number, ScanLayout>;
+}
+
+/**
+ * A scan's working memory while it runs (freed after it): a buffer per carry
+ * (the body reads the carry from it), as many staging buffers (for carries that
+ * trade places), then the body's own plan, whose carry inputs are those buffers.
+ */
+export interface ScanLayout {
+  readonly carries: readonly Slot[];
+  readonly staging: readonly Slot[];
+  /** The body's plan; inputs other than carries have no slot of their own (emission points them at the scan's operands). */
+  readonly body: MemoryPlan;
 }
 
 export interface ModulePlan {
@@ -58,6 +75,29 @@ export const viewOps: ReadonlySet<string> = new Set(['reshape', 'stopGradient', 
 
 const roundUp = (n: number) => Math.ceil(n / align) * align;
 
+/** Bytes a scan's working memory needs, and its layout from byte `start` on. */
+function scanLayout(n: Node, maxBatch: number, start: number): { bytes: number; layout: ScanLayout } {
+  const { body, carries } = n.params as OpParams['scan'];
+  let at = start;
+  const next = (t: TensorType): Slot => {
+    const slot = { offset: at, bytes: bytesOf(t, maxBatch) };
+    at += roundUp(slot.bytes);
+    return slot;
+  };
+  const carryTypes = body.inputs.slice(0, carries).map((i) => body.nodes[i.id]!.type);
+  const carrySlots = carryTypes.map(next);
+  const staging = carryTypes.map(next);
+  const byId = new Map(body.inputs.map((i, k) => [i.id, k < carries ? carrySlots[k]! : { offset: 0, bytes: 0 }]));
+  const plan = planEntry(body, maxBatch, (m) => (m.op === 'input' ? byId.get(m.id) : undefined), at);
+  return { bytes: at - start + roundUp(plan.peakBytes), layout: { carries: carrySlots, staging, body: plan } };
+}
+
+/** Where result `scanPart` sits in its scan's packed value (offsets are planned at the maximum batch). */
+function partSlot(scan: Slot, part: Node, maxBatch: number): Slot {
+  const { offset, batched } = part.params as OpParams['scanPart'];
+  return { offset: scan.offset + (batched ? maxBatch : 1) * offset * elementBytes, bytes: bytesOf(part.type, maxBatch) };
+}
+
 function bytesOf(type: TensorType, maxBatch: number): number {
   return Math.max(elementBytes, sizeOf(type.shape, hasBatch(type.shape) ? maxBatch : undefined) * elementBytes);
 }
@@ -74,7 +114,7 @@ function inPlaceDonor(g: Graph, n: Node, owner: Int32Array, lastUse: Float64Arra
   for (const i of n.inputs) {
     const o = owner[i]!;
     const input = g.nodes[i]!;
-    if (lastUse[o] !== n.id || !sameShape(input.type.shape, n.type.shape) || !slots[o]) continue;
+    if (lastUse[o] !== n.id || !sameShape(input.type.shape, n.type.shape) || !slots[o] || slots[i]!.offset !== slots[o]!.offset) continue;
     if (n.inputs.filter((j) => owner[j] === o).length > 1) continue;
     const entry = live.find((r) => r.node === o);
     if (entry) return entry;
@@ -104,7 +144,7 @@ function planEntry(g: Graph, maxBatch: number, fixed: (n: Node) => Slot | undefi
   const owner = new Int32Array(g.nodes.length);
   const lastUse = new Float64Array(g.nodes.length);
   for (const n of g.nodes) {
-    owner[n.id] = viewOps.has(n.op) ? owner[n.inputs[0]!]! : n.id;
+    owner[n.id] = viewOps.has(n.op) || n.op === 'scanPart' ? owner[n.inputs[0]!]! : n.id;
     lastUse[n.id] = n.id;
     for (const i of n.inputs) lastUse[owner[i]!] = Math.max(lastUse[owner[i]!]!, n.id);
   }
@@ -112,6 +152,7 @@ function planEntry(g: Graph, maxBatch: number, fixed: (n: Node) => Slot | undefi
   for (const u of g.updates) lastUse[owner[u.id]!] = Infinity;
 
   const slots: Slot[] = new Array(g.nodes.length);
+  const scans = new Map<number, ScanLayout>();
   const updatesInPlace = inPlaceUpdates(g, lastUse);
   const known = (id: number): Slot | undefined => fixed(g.nodes[id]!) ?? (updatesInPlace.has(id) ? fixed(g.nodes[updatesInPlace.get(id)!]!) : undefined);
   const { groups, blocks } = layoutGroups(g, owner, updatesInPlace, known);
@@ -139,7 +180,7 @@ function planEntry(g: Graph, maxBatch: number, fixed: (n: Node) => Slot | undefi
     // a buffer last read by an earlier node is free; one read by this node is not (no kernel works in place)
     live = live.filter((r) => r.until >= n.id);
     if (owner[n.id] !== n.id) {
-      slots[n.id] = slots[owner[n.id]!]!;
+      slots[n.id] = n.op === 'scanPart' ? partSlot(slots[n.inputs[0]!]!, n, maxBatch) : slots[n.inputs[0]!]!;
       continue;
     }
     const inBlock = blocks.get(n.id);
@@ -166,8 +207,13 @@ function planEntry(g: Graph, maxBatch: number, fixed: (n: Node) => Slot | undefi
     }
     const offset = place(roundUp(bytesOf(n.type, maxBatch)), lastUse[n.id]!, n.id);
     slots[n.id] = { offset: start + offset, bytes: bytesOf(n.type, maxBatch) };
+    if (n.op === 'scan') {
+      // the loop's carries and body values live only while it runs
+      const scratch = place(scanLayout(n, maxBatch, 0).bytes, n.id, -1);
+      scans.set(n.id, scanLayout(n, maxBatch, start + scratch).layout);
+    }
   }
-  return { maxBatch, slots, groups, peakBytes: peak };
+  return { maxBatch, slots, groups, peakBytes: peak, scans };
 }
 
 /**
@@ -202,7 +248,7 @@ function layoutGroups(g: Graph, owner: Int32Array, inPlace: ReadonlyMap<number, 
       if (slots.every((s) => s)) ok = slots.every((s, i) => s!.offset - slots[0]!.offset === t[i]!.offset - base);
       // already in an earlier group's block at the same relative offsets (Adam's m and v read the same gradients)
       else if (placed.every((p, i) => p && p.group === placed[0]!.group && p.relative === t[i]!.offset - base)) return;
-      else if (slots.every((s) => !s) && new Set(owners).size === owners.length && owners.every((o) => !claimed.has(o) && g.nodes[o]!.op !== 'constant')) {
+      else if (slots.every((s) => !s) && new Set(owners).size === owners.length && owners.every((o) => !claimed.has(o) && g.nodes[o]!.op !== 'constant' && g.nodes[o]!.op !== 'scan')) {
         owners.forEach((o, i) => pending.push([o, t[i]!.offset - base]));
       } else ok = false;
     });

@@ -262,7 +262,8 @@ export function apply<K extends OpName>(op: K, inputs: readonly Tensor[], params
   try {
     type = (def.infer as (i: readonly TensorType[], p: OpParams[K]) => TensorType)(inputs.map((t) => t.type), params);
   } catch (e) {
-    if (e instanceof RuleError) throw userError(op, e.message, origin ?? captureOrigin());
+    // a scan body traced for a lazy step names the body's own line, not the scan's (scan.ts)
+    if (e instanceof RuleError) throw userError(op, e.message, builder?.captureLazy ? captureOrigin() : origin ?? captureOrigin());
     throw e;
   }
   if (!symbolic && inputs.some((t) => t.lazy !== undefined || t.requiresGrad)) return L.recordLazy(op, inputs, params as object, type);

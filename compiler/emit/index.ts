@@ -11,6 +11,7 @@ import { printNode } from '../ir.js';
 import { isElementwise, type OpName, type OpParams } from '../ops/index.js';
 import type { MemoryPlan, PlannedGroup } from '../plan.js';
 import { emitFused, type Operand } from './fused.js';
+import { emitScan } from './scan.js';
 import { indent, sizeExpr } from './code.js';
 import { lowerings, type LowerContext, type Lowering } from './lower.js';
 
@@ -40,9 +41,13 @@ function fail(code: i32, value: i32): void { error_code = code; error_value = va
   return r != 0 && (r < 0) != (b < 0) ? r + b : r;
 }`;
 
-/** The body of one entry function: each node's lowering, then the updates. */
-function entryBody(g: Graph, plan: MemoryPlan, errors: string[]): string {
-  const ptr = (id: number) => `(base + ${plan.slots[id]!.offset})`;
+/**
+ * The body of one entry function: each node's lowering, then the updates.
+ * `pointer` gives the address of values that have none in the plan (a scan
+ * body's per-step inputs); `steps` numbers scan loops' index variables.
+ */
+function entryBlocks(g: Graph, plan: MemoryPlan, errors: string[], pointer?: (id: number) => string | undefined, steps = { next: 0 }): string[] {
+  const ptr = (id: number) => pointer?.(id) ?? `(base + ${plan.slots[id]!.offset})`;
   const operand = (id: number) => ({ ptr: ptr(id), shape: g.nodes[id]!.type.shape, dtype: g.nodes[id]!.type.dtype });
   const blocks: string[] = [];
   const grouped = new Set(plan.groups.flatMap((gr) => gr.members));
@@ -54,6 +59,13 @@ function entryBody(g: Graph, plan: MemoryPlan, errors: string[]): string {
       continue;
     }
     if (grouped.has(node.id)) continue; // runs in its group's loop
+    if (node.op === 'scan') {
+      const layout = plan.scans.get(node.id);
+      if (!layout) throw internal(`emit: no layout planned for scan %${node.id}`);
+      const code = emitScan(node, ptr, layout, plan.maxBatch, `step${steps.next++}`, (body, bodyPlan, given) => entryBlocks(body, bodyPlan, errors, given, steps).join('\n'), (message) => errors.push(message));
+      blocks.push(`// scan %${node.id}: ${(node.params as OpParams['scan']).length} steps${node.origin ? `  (${node.origin})` : ''}\n{\n${indent(code)}\n}`);
+      continue;
+    }
     const lower = lowerings[node.op as keyof typeof lowerings] as Lowering<OpName> | undefined;
     if (!lower) throw internal(`emit: no lowering for ${node.op}`);
     const ctx: LowerContext<OpName> = {
@@ -70,7 +82,32 @@ function entryBody(g: Graph, plan: MemoryPlan, errors: string[]): string {
     if (plan.slots[u.id]!.offset === plan.slots[target.id]!.offset) continue; // computed in place
     blocks.push(`// update ${u.target} <- %${u.id}\nmemory.copy(${ptr(target.id)}, ${ptr(u.id)}, <usize>(${sizeExpr(t.shape)}) << 2);`);
   }
-  return blocks.join('\n');
+  return blocks;
+}
+
+/** Source characters one generated function holds at most (a single larger block gets a function of its own). */
+export const partChars = 6000;
+
+/**
+ * An entry function: its blocks in order, split into functions of at most
+ * `partChars` characters that the entry calls in turn (stopping at the first
+ * run-time error), so binaryen optimizes many small functions instead of one
+ * that grows with the graph — its time grows faster than linearly in a
+ * function's size. An entry that fits in one part stays one function.
+ */
+function entryFunction(name: string, blocks: readonly string[]): string {
+  const parts: string[][] = [[]];
+  let size = 0;
+  for (const block of blocks) {
+    if (size + block.length > partChars && parts[parts.length - 1]!.length > 0) (parts.push([]), (size = 0));
+    parts[parts.length - 1]!.push(block);
+    size += block.length;
+  }
+  const head = `export function ${name}(batch: i32): void {\n  error_code = 0;\n  const base = arena_base();\n`;
+  if (parts.length === 1) return `${head}${indent(parts[0]!.join('\n'))}\n}`;
+  const functions = parts.map((p, k) => `function ${name}__part${k}(batch: i32, base: usize): void {\n${indent(p.join('\n'))}\n}`);
+  const calls = parts.map((_, k) => `${name}__part${k}(batch, base);${k < parts.length - 1 ? ' if (error_code != 0) return;' : ''}`);
+  return `${functions.join('\n\n')}\n\n${head}${indent(calls.join('\n'))}\n}`;
 }
 
 /** The single loop of an update group: its first member's body over the whole parameter range. */
@@ -84,7 +121,7 @@ function groupLoop(g: Graph, group: PlannedGroup, operand: (id: number) => Opera
 /** One module: the prelude, then an exported function per entry. */
 export function emitAssemblyScript(entries: readonly EntryCode[], library: ReadonlyMap<string, string>): EmittedModule {
   const errors: string[] = [];
-  const functions = entries.map((e) => `export function ${e.name}(batch: i32): void {\n  error_code = 0;\n  const base = arena_base();\n${indent(entryBody(e.graph, e.plan, errors))}\n}`);
+  const functions = entries.map((e) => entryFunction(e.name, entryBlocks(e.graph, e.plan, errors)));
   const body = functions.join('\n\n');
   const used = [...library.keys()].filter((name) => new RegExp(`\\b${name}\\b`).test(body));
   const byFile = new Map<string, string[]>();

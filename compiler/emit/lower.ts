@@ -105,6 +105,10 @@ export const lowerings: { readonly [K in Lowered]: Lowering<K> } = {
   reshape: nothing,
   stopGradient: nothing,
   customVjp: nothing,
+  scanPart: nothing, // a view into its scan's packed results (plan.ts places it)
+  scan: () => {
+    throw new Error('internal: emit: a scan is emitted by emit/scan.ts, which needs its nested plan');
+  },
   dimSize: ({ out }) => store('float32', out.ptr, '<f32>batch'),
   fused: ({ params: { body }, inputs, out }) => emitFused(body, inputs, out),
   sum: reduce('sum'),

@@ -13,3 +13,4 @@ export * from './losses.js';
 export * from './conv.js';
 export * from './random.js';
 export { scalar, type TensorLike } from './util.js';
+export { scan, type ScanOptions, type ScanTree } from './scan.js';

@@ -11,13 +11,14 @@ import { linalgOps, type LinalgParams } from './linalg.js';
 import { movementOps, type MovementParams } from './movement.js';
 import { convOps, type ConvParams } from './conv.js';
 import { randomOps, type RandomParams } from './random.js';
+import { scanOps, type ScanParams } from './scan.js';
 import type { OpDef } from './op.js';
 
-export interface OpParams extends CoreParams, UnaryParams, BinaryParams, ReduceOpParams, LinalgParams, MovementParams, ConvParams, RandomParams {}
+export interface OpParams extends CoreParams, UnaryParams, BinaryParams, ReduceOpParams, LinalgParams, MovementParams, ConvParams, RandomParams, ScanParams {}
 export type OpName = keyof OpParams;
 export type OpTable = { readonly [K in OpName]: OpDef<OpParams[K]> };
 
-export const ops: OpTable = { ...coreOps, ...unaryOps, ...binaryOps, ...reduceOps, ...linalgOps, ...movementOps, ...convOps, ...randomOps };
+export const ops: OpTable = { ...coreOps, ...unaryOps, ...binaryOps, ...reduceOps, ...linalgOps, ...movementOps, ...convOps, ...randomOps, ...scanOps };
 
 export const opNames = Object.keys(ops) as OpName[];
 

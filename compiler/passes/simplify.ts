@@ -3,7 +3,8 @@
  * Changes: folds ops whose inputs are all constants (results up to 4096 elements),
  * merges structurally equal nodes (CSE), removes exact identities (x·1, x/1, x−0,
  * −(−x), reshape∘reshape, transpose∘transpose, reshapes/transposes/broadcasts that
- * change nothing), then drops dead nodes.
+ * change nothing), turns a sum of zero pads that tile an axis (a split's
+ * gradient) into a concat, then drops dead nodes.
  * Invariant: every output and update keeps its value bit for bit (folding runs the
  * float32 reference semantics; no identity that could change −0 or NaN is used).
  * Why: traced and differentiated graphs repeat work (the same constant, the same
@@ -39,6 +40,36 @@ function tryEvaluate(node: Node, values: Value[]): Data | undefined {
   }
 }
 
+/**
+ * The pieces of a sum of zero-padded tensors that tile one axis (the VJP of a
+ * split: one pad per piece, then adds), in order along it, or undefined.
+ */
+function padTiling(nodes: readonly Node[], root: readonly number[], type: TensorType): { axis: number; pieces: number[] } | undefined {
+  const leaves: number[] = [];
+  const walk = (id: number) => {
+    const n = nodes[id]!;
+    if (n.op === 'add' && n.type.dtype === type.dtype && sameShape(n.type.shape, type.shape)) n.inputs.forEach(walk);
+    else leaves.push(id);
+  };
+  root.forEach(walk);
+  const pads = leaves.map((id) => nodes[id]!);
+  if (pads.length < 2 || type.dtype !== 'float32' || pads.some((n) => n.op !== 'pad' || !sameShape(n.type.shape, type.shape))) return undefined;
+  const params = pads.map((n) => n.params as OpParams['pad']);
+  if (params.some((p) => !Object.is(p.value, 0) || p.interior.some((d) => d !== 0))) return undefined;
+  const axes = new Set(params.flatMap((p) => p.low.flatMap((l, d) => (l !== 0 || p.high[d] !== 0 ? [d] : []))));
+  if (axes.size !== 1) return undefined;
+  const [axis] = [...axes] as [number];
+  const size = type.shape[axis];
+  if (typeof size !== 'number') return undefined;
+  const order = pads.map((_, k) => k).sort((a, b) => params[a]!.low[axis]! - params[b]!.low[axis]!);
+  let at = 0;
+  for (const k of order) {
+    if (params[k]!.low[axis] !== at) return undefined;
+    at = size - params[k]!.high[axis]!;
+  }
+  return at === size ? { axis, pieces: order.map((k) => pads[k]!.inputs[0]!) } : undefined;
+}
+
 export function simplify(g: Graph): Graph {
   const nodes: Node[] = [];
   const map = new Int32Array(g.nodes.length);
@@ -70,6 +101,12 @@ export function simplify(g: Graph): Graph {
       const inner = (args[0]!.params as OpParams['transpose']).perm;
       const perm = (node.params as OpParams['transpose']).perm.map((p) => inner[p]!);
       result = perm.every((p, i) => p === i) ? args[0]!.inputs[0] : add('transpose', args[0]!.inputs, { perm }, node.type, node.origin);
+    } else if (node.op === 'add' && padTiling(nodes, inputs, node.type)) {
+      // Σ pad(piece) tiling an axis is concat(piece + 0): the same bits (x + 0 turns −0 into +0, as the sum did)
+      const { axis, pieces } = padTiling(nodes, inputs, node.type)!;
+      const zero = add('constant', [], { value: new Float32Array([0]) }, { dtype: 'float32', shape: [] }, node.origin);
+      const plusZero = pieces.map((p) => add('add', [p, zero], {}, nodes[p]!.type, node.origin));
+      result = add('concat', plusZero, { axis }, node.type, node.origin);
     } else if (node.op !== 'input' && node.op !== 'constant' && args.length > 0 && args.every((a) => a.op === 'constant') && !hasBatch(node.type.shape) && sizeOf(node.type.shape) <= foldLimit) {
       const values: Value[] = args.map((a) => ({ dtype: a.type.dtype, shape: a.type.shape as number[], data: (a.params as OpParams['constant']).value }));
       const folded = tryEvaluate(node, values);

@@ -251,4 +251,22 @@ export const records: OpRecord[] = [
       return { fn: (x, s) => kiln.mul(x, kiln.randomUniformOp(x.type.shape, seed, s)), args: [rng.normal(shape), kiln.scalar(step)], batch: [0] };
     },
   },
+  {
+    // a small recurrence scanned along axis 1, so the sequence's leading axis can be the batch; every result used
+    name: 'scan',
+    covers: ['scan', 'scanPart'],
+    grad: true,
+    make: (rng) => {
+      const [n, steps, f] = [rng.dim(), rng.int(1, 5), rng.int(1, 4)];
+      const reverse = rng.next() < 0.5;
+      const fn = (h0: Tensor, xs: Tensor, w: Tensor) => {
+        const [h, ys] = kiln.scan((h: Tensor, x: Tensor) => {
+          const next = kiln.tanh(kiln.add(kiln.mul(h, w), x));
+          return [next, kiln.mul(next, next)];
+        }, h0, xs, { axis: 1, reverse });
+        return kiln.add(ys as Tensor, kiln.expandDims(h, 1));
+      };
+      return { fn, args: [rng.normal([n, f]), rng.normal([n, steps, f]), rng.normal([f])], batch: [0, 1] };
+    },
+  },
 ];

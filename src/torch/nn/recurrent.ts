@@ -3,9 +3,10 @@
  * names (`weight_ih_l0`, `weight_hh_l0`, `bias_ih_l0`, `bias_hh_l0`, … per
  * layer, `…_l0_reverse` for a bidirectional layer's reverse direction), gate order (LSTM i, f, g, o; GRU r, z, n), initialisation
  * (uniform ±1/sqrt(hiddenSize)) and results (`[output, h_n]`, LSTM
- * `[output, [h_n, c_n]]`), so a torch state dict loads as is. The sequence
- * length is static: the loop over time is unrolled into the graph, and each
- * layer's input projection runs as one matmul over all steps. A bidirectional
+ * `[output, [h_n, c_n]]`), so a torch state dict loads as is. The loop over
+ * time is a `kiln.scan` over one copy of the cell (compiled as one wasm loop, so
+ * compile time does not grow with the sequence length), and each layer's input
+ * projection runs as one matmul over all steps. A bidirectional
  * layer concatenates its forward and reverse outputs (2·H features); h_n and
  * c_n then hold [l0 forward, l0 reverse, l1 forward, …].
  * @example
@@ -62,21 +63,31 @@ const cells: Record<RecurrentKind, (xw: Tensor, h: Tensor, c: Tensor | undefined
 };
 
 /**
- * One direction of one layer over the whole sequence `seq` [N, T, in]: every
- * step's h stacked in time order [N, T, H] (a reverse direction runs from the
- * last step to the first), and the final h (and c).
+ * One direction of one layer over the whole sequence `seq` [T, N, in]: every
+ * step's h stacked in time order [T, N, H] (a reverse direction runs from the
+ * last step to the first), and the final h (and c). The input projection runs as
+ * one matmul over all steps; the recurrence is one `scan` whose body is the cell,
+ * so the compiled loop holds one copy of it. (An unrolled loop measured no
+ * faster even at T = 2 and 5, and far slower to compile and run beyond:
+ * bench/results.md.)
  */
 function direction(kind: RecurrentKind, seq: Tensor, w: RecurrentWeights, h: Tensor, c: Tensor | undefined, reverse: boolean): { outs: Tensor; h: Tensor; c: Tensor | undefined } {
-  const [n, steps, features] = seq.shape as number[];
+  const [steps, n, features] = seq.shape as number[];
   const width = gateCount[kind] * (w.wHh.shape[1] as number);
-  const xw = F.reshape(Fn.linear(F.reshape(seq, [n! * steps!, features!]), w.wIh, w.bIh), [n!, steps!, width]); // all steps at once
-  const outs: Tensor[] = new Array<Tensor>(steps!);
-  for (let k = 0; k < steps!; k++) {
-    const t = reverse ? steps! - 1 - k : k;
-    [h, c] = cells[kind](F.reshape(F.slice(xw, [0, t, 0], [n!, 1, width]), [n!, width]), h, c, w);
-    outs[t] = h;
+  const xw = F.reshape(Fn.linear(F.reshape(seq, [steps! * n!, features!]), w.wIh, w.bIh), [steps!, n!, width]); // all steps at once
+  const cell = cells[kind];
+  if (c) {
+    const [[hT, cT], outs] = F.scan(([hs, cs]: Tensor[], x: Tensor) => {
+      const [h2, c2] = cell(x, hs!, cs, w);
+      return [[h2, c2!], h2] as const;
+    }, [h, c], xw, { reverse });
+    return { outs, h: hT!, c: cT };
   }
-  return { outs: F.stack(outs, 1), h, c };
+  const [hT, outs] = F.scan((hs: Tensor, x: Tensor) => {
+    const [h2] = cell(x, hs, undefined, w);
+    return [h2, h2] as const;
+  }, h, xw, { reverse });
+  return { outs, h: hT, c: undefined };
 }
 
 /**
@@ -96,8 +107,8 @@ export function recurrent(kind: RecurrentKind, x: Tensor, layers: readonly Recur
   const inputSize = layers[0]!.wIh.shape[1] as number;
   const layout = options.batchFirst ? '[N, T, features]' : '[T, N, features]';
   if (x.rank !== 3 || x.shape[2] !== inputSize || x.dtype !== 'float32') throw userError(op, `expected a float32 input ${layout} with ${inputSize} features, got ${formatType(x.type)}`, captureOrigin());
-  let seq = options.batchFirst ? x : F.transpose(x, [1, 0, 2]); // [N, T, ·] inside
-  const n = seq.shape[0] as number;
+  let seq = options.batchFirst ? F.transpose(x, [1, 0, 2]) : x; // [T, N, ·] inside: scan loops over the leading axis
+  const n = seq.shape[1] as number;
   for (const [what, s] of [['h0', h0], ['c0', c0]] as const) {
     if (s && (s.rank !== 3 || s.shape[0] !== layers.length || s.shape[1] !== n || s.shape[2] !== hidden)) throw userError(op, `expected ${what} of shape [${layers.length},${n},${hidden}], got ${formatType(s.type)}`, captureOrigin());
   }
@@ -118,7 +129,7 @@ export function recurrent(kind: RecurrentKind, x: Tensor, layers: readonly Recur
     seq = directions === 1 ? outs[0]! : F.concat(outs, 2);
     if (options.dropout && options.training && l < depth - 1) seq = Fn.dropout(seq, options.dropout, true, options.seed === undefined ? undefined : options.seed + l);
   }
-  return { output: options.batchFirst ? seq : F.transpose(seq, [1, 0, 2]), h: F.stack(hs, 0), c: cs.length ? F.stack(cs, 0) : undefined };
+  return { output: options.batchFirst ? F.transpose(seq, [1, 0, 2]) : seq, h: F.stack(hs, 0), c: cs.length ? F.stack(cs, 0) : undefined };
 }
 
 export interface RecurrentModuleOptions {
