@@ -82,6 +82,15 @@ export class Tensor {
     this.values = v;
   }
 
+  /**
+   * For a concrete tensor whose values are a view of memory that is about to be
+   * reused (a compiled module's output, read without copying): takes its own
+   * copy now. Internal to kiln's compiled functions.
+   */
+  ownValues(): void {
+    if (this.values && !this.lazy) this.values = { ...this.values, data: this.values.data.slice() };
+  }
+
   get isLazy(): boolean { return this.lazy !== undefined; }
 
   get shape(): Dim[] { return [...this.type.shape]; }

@@ -46,6 +46,8 @@ export function compile(fn: (...args: Tensor[]) => TraceOutput, options: JitOpti
   const cache = new Map<string, Promise<{ compiled: Compiled; shape: 'single' | 'array' | 'record'; names: string[]; bindings: VariableBindings }>>();
   // every signature traces the same optimizer state; it lives in the module that ran last and moves with the calls
   const stateOwner: StateOwner = {};
+  /** The results of the last call, while they are views of a module's memory. */
+  const views: WeakRef<Tensor>[] = [];
   return async (...args: Tensor[]) => {
     for (const [i, a] of args.entries()) {
       if (!(a instanceof Tensor) || a.isSymbolic) throw new KilnError(`compile: expected concrete Tensor arguments, got ${a instanceof Tensor ? `symbolic ${formatType(a.type)}` : typeof a} as argument ${i}.`);
@@ -100,12 +102,16 @@ export function compile(fn: (...args: Tensor[]) => TraceOutput, options: JitOpti
     }
     if (bindings.initialStates.size) stateOwner.module = module;
     const feeds = Object.fromEntries([...bindings.feeds].map(([name, get]) => [name, get()]));
-    const outputs = module.run('run', { ...feeds, ...Object.fromEntries(args.map((a, i) => [`arg_${i}`, { data: a.value!.data as Float32Array, shape: a.value!.shape }])) });
+    // the last call's results still read the module's memory: they take their own copy before it is overwritten
+    for (const ref of views.splice(0)) ref.deref()?.ownValues();
+    const outputs = module.run('run', { ...feeds, ...Object.fromEntries(args.map((a, i) => [`arg_${i}`, { data: a.value!.data as Float32Array, shape: a.value!.shape }])) }, { views: true });
     for (const v of bindings.updated) {
       v.value = Tensor.concrete(module.get(v.name));
       bindings.synced.set(v, v.version);
     }
+    // results are views of the module's memory (no copy); reading one (data(), dataSync()) copies it once
     const tensors = names.map((n) => Tensor.concrete(outputs[n]!));
+    for (const t of tensors) views.push(new WeakRef(t));
     if (shape === 'single') return tensors[0]!;
     if (shape === 'array') return tensors;
     return Object.fromEntries(names.map((n, i) => [n, tensors[i]!]));

@@ -161,3 +161,19 @@ describe('custom training loop with kiln.variable', () => {
     expect(v.value.arraySync()).toEqual([[5, 6], [7, 8]]);
   });
 });
+
+describe('kiln.compile results', () => {
+  test('are views of the module until the next call, which first gives each the copy it keeps: earlier results never change', async () => {
+    const f = kiln.compile((x: kiln.Tensor) => kiln.mul(x, 2));
+    const a = await f(kiln.tensor([1, 2, 3])) as kiln.Tensor;
+    const b = await f(kiln.tensor([10, 20, 30])) as kiln.Tensor;
+    const c = await f(kiln.tensor([7, 8, 9])) as kiln.Tensor;
+    expect(Array.from(a.dataSync())).toEqual([2, 4, 6]);
+    expect(Array.from(await b.data())).toEqual([20, 40, 60]);
+    expect(Array.from(c.dataSync())).toEqual([14, 16, 18]);
+    // what data() hands out is the caller's: writing to it changes no tensor
+    const mine = c.dataSync();
+    mine[0] = -1;
+    expect(c.dataSync()[0]).toBe(14);
+  });
+});

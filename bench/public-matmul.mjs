@@ -1,0 +1,36 @@
+// What the public API adds to a kernel: a 512×512 matmul through kiln.compile
+// (await f(a, b), then await y.data()) beside module.run on the same compiled
+// graph (inputs copied in, the output copied out), interleaved, medians over
+// rounds. kiln.compile's results are views of the module's memory until the next
+// call, so data() is the one copy out. Run: npm run build && node bench/public-matmul.mjs [calls=40] [rounds=5]
+import * as kiln from '../dist/src/index.js';
+
+const calls = Number(process.argv[2] ?? 40);
+const rounds = Number(process.argv[3] ?? 5);
+const n = 512;
+const a = kiln.randomNormal([n, n], { seed: 1 });
+const b = kiln.randomNormal([n, n], { seed: 2 });
+const f = kiln.compile((x, y) => kiln.matmul(x, y));
+await f(a, b);
+const graph = kiln.trace((x, y) => kiln.matmul(x, y), [kiln.spec([n, n], 'float32', { name: 'a' }), kiln.spec([n, n], 'float32', { name: 'b' })]);
+const { module } = await kiln.compileModule({ run: graph });
+const inputs = { a: { data: a.dataSync(), shape: [n, n] }, b: { data: b.dataSync(), shape: [n, n] } };
+const median = (xs) => [...xs].sort((p, q) => p - q)[xs.length >> 1];
+const ratios = [];
+for (let r = 0; r < rounds; r++) {
+  const pub = [];
+  const run = [];
+  for (let i = 0; i < calls; i++) {
+    let t = performance.now();
+    const y = await f(a, b);
+    await y.data();
+    pub.push(performance.now() - t);
+    t = performance.now();
+    module.run('run', inputs);
+    run.push(performance.now() - t);
+  }
+  const [p, m] = [median(pub), median(run)];
+  ratios.push(m / p);
+  console.log(`matmul ${n}: kiln.compile + data() ${p.toFixed(2)} ms, module.run ${m.toFixed(2)} ms (public at ×${(m / p).toFixed(3)} of module.run's speed)`);
+}
+console.log(`median over ${rounds} rounds: the public path at ×${median(ratios).toFixed(3)} of module.run's speed (target ≥ 0.9)`);
