@@ -14,6 +14,7 @@ import { crc32 } from '../runtime/crc32.js';
 import { writeSafetensors, type NamedArray } from '../runtime/safetensors.js';
 import { weightsChecksum } from '../runtime/artifact.js';
 import type { LayersModel } from './model.js';
+import { rowsSpecFor } from './rowInputs.js';
 
 export type ExportEntry = 'predict' | 'trainStep' | 'evaluate';
 
@@ -85,6 +86,7 @@ export async function artifactOf(model: LayersModel, options: ExportOptions = {}
     inputs: parts.inputs, outputs: parts.outputs, ...(parts.labels && entries.length > 1 ? { labels: parts.labels } : {}),
     parameters: parts.parameters.map(({ name, shape, trainable }) => ({ name, shape, trainable })),
     ...(optimizerState ? { optimizerState } : {}), ...(training ? { training } : {}),
+    ...(model.rowEncoder ? { rows: rowsSpecFor(model, model.rowEncoder, 'export') } : {}),
     module: manifestModule, metadata: { ...options.metadata },
     checksums: { wasm: crc32(compiled.binary), weights: weightsChecksum(tensors), manifest: '' },
   });

@@ -1,0 +1,262 @@
+/**
+ * Raw rows → a model's inputs: the ONE definition of kiln's host-side
+ * categorical encodings, shared by the front end (`kiln.layers.stringLookup`,
+ * `integerLookup`, `hashing`, `hashedCrossing`, `kiln.preprocessing.rowEncoder`)
+ * and the runtime (`artifact.predictRows`). Browser-safe, no imports outside
+ * src/runtime; `loadArtifact` loads it only when an artifact carries an encoder,
+ * so the predict-only runtime does not grow.
+ *
+ * Hashes: a lookup's OOV bucket is FNV-1a (32-bit, over the token's UTF-16 code
+ * units) modulo the bucket count. `hashing` and `hashedCrossing` finish FNV-1a
+ * with MurmurHash3's fmix32 (FNV's low bits alone are weak for power-of-two bin
+ * counts); the salt is XORed in before the finish. Keras uses FarmHash64 /
+ * SipHash: the bins differ from Keras's, not the semantics.
+ *
+ * @example
+ * import { encodeRows } from 'kiln/runtime/rows';
+ * const [island] = encodeRows(artifact.manifest.rows!, [{ Island: 'Dream' }]);
+ */
+import { KilnRuntimeError } from './errors.js';
+
+export type Token = string | number;
+export type OutputMode = 'int' | 'one_hot' | 'multi_hot' | 'count';
+/** A raw record: column → value (string, number, null, or a list of them for multi_hot/count). */
+export type Row = Readonly<Record<string, unknown>>;
+
+/** Numeric columns gathered into one vector (float32, or int32 when the model's input is). */
+export interface NumericFeature { readonly kind: 'numeric'; readonly name: string; readonly columns: readonly string[]; readonly dtype: 'float32' | 'int32'; readonly fill?: number }
+/** A StringLookup / IntegerLookup over one column: mask, OOV buckets, vocabulary (Keras's index layout). */
+export interface LookupFeature {
+  readonly kind: 'lookup'; readonly name: string; readonly column: string; readonly tokens: 'string' | 'integer';
+  readonly vocabulary: readonly Token[]; readonly maskToken?: Token; readonly numOovIndices: number; readonly outputMode: OutputMode; readonly fill?: Token;
+}
+/** Keras's Hashing over one column: numBins, an optional mask value (bin 0), a salt. */
+export interface HashingFeature { readonly kind: 'hashing'; readonly name: string; readonly column: string; readonly numBins: number; readonly maskValue?: Token; readonly salt?: number; readonly outputMode: OutputMode; readonly fill?: Token }
+/** Keras's HashedCrossing of two or more columns. */
+export interface CrossingFeature { readonly kind: 'hashedCrossing'; readonly name: string; readonly columns: readonly string[]; readonly numBins: number; readonly outputMode: 'int' | 'one_hot'; readonly fill?: Token }
+export type FeatureSpec = NumericFeature | LookupFeature | HashingFeature | CrossingFeature;
+
+/** An encoder as JSON: one feature per model input, in the model's input order. */
+export interface RowsSpec { readonly format: 'kiln-rows'; readonly version: 1; readonly features: readonly FeatureSpec[] }
+
+/** One encoded input: [rows, width]. */
+export interface EncodedInput { readonly name: string; readonly dtype: 'float32' | 'int32'; readonly shape: readonly number[]; readonly data: Float32Array | Int32Array }
+
+// ---- hashes --------------------------------------------------------------------------
+
+/** FNV-1a, 32-bit, over the UTF-16 code units of `text`. */
+export function fnv1a(text: string, h = 0x811c9dc5): number {
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}
+
+/** MurmurHash3's 32-bit finalizer: every input bit reaches every output bit. */
+export function fmix32(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** The OOV bucket an unknown token takes: FNV-1a of its text modulo `buckets`. */
+export const oovBucket = (token: Token, buckets: number): number => fnv1a(String(token)) % buckets;
+
+/** Hashing's bin for a value: mask → 0; else fmix32(FNV-1a(text) ^ fmix32(salt)) into [0, numBins), or [1, numBins) with a mask. */
+export function hashBin(value: Token, numBins: number, maskValue?: Token, salt = 0): number {
+  if (maskValue !== undefined && value === maskValue) return 0;
+  const h = fmix32(fnv1a(String(value)) ^ fmix32(salt >>> 0));
+  return maskValue === undefined ? h % numBins : 1 + (h % (numBins - 1));
+}
+
+/** HashedCrossing's bin for values in column order: each value's FNV-1a, chained (order matters) and finished with fmix32. */
+export function crossBin(values: readonly Token[], numBins: number): number {
+  let h = 0x811c9dc5;
+  for (const v of values) h = Math.imul(h ^ fnv1a(String(v)), 0x01000193) >>> 0;
+  return fmix32(h) % numBins;
+}
+
+// ---- vocabularies --------------------------------------------------------------------
+
+/** A lookup's vocabulary as indices: the mask at 0 (if any), the OOV buckets, then the tokens. */
+export class LookupTable {
+  private readonly index: Map<Token, number>;
+  readonly reserved: number;
+  constructor(readonly vocabulary: readonly Token[], readonly maskToken: Token | undefined, readonly numOovIndices: number) {
+    this.reserved = (maskToken !== undefined ? 1 : 0) + numOovIndices;
+    this.index = new Map(vocabulary.map((t, i) => [t, i + this.reserved]));
+  }
+
+  /** How many indices there are (mask and OOV buckets included). */
+  get size(): number {
+    return this.reserved + this.vocabulary.length;
+  }
+
+  /** A token's index; -1 for an unknown token when there are no OOV buckets. */
+  lookup(token: Token): number {
+    if (token === this.maskToken) return 0;
+    const i = this.index.get(token);
+    if (i !== undefined) return i;
+    return this.numOovIndices === 0 ? -1 : (this.maskToken !== undefined ? 1 : 0) + oovBucket(token, this.numOovIndices);
+  }
+}
+
+/**
+ * Indices → one vector of `size` per row (`perRow` indices a row): one_hot and
+ * multi_hot set 1, count adds 1. What lookups, hashing and the encoder share.
+ */
+export function indicesToVectors(ids: ArrayLike<number>, perRow: number, size: number, mode: Exclude<OutputMode, 'int'>, out: Float32Array = new Float32Array((ids.length / perRow) * size), at = 0, stride = size): Float32Array {
+  for (let i = 0; i < ids.length; i++) {
+    const k = at + Math.floor(i / perRow) * stride + ids[i]!;
+    out[k] = mode === 'count' ? out[k]! + 1 : 1;
+  }
+  return out;
+}
+
+// ---- rows → inputs -------------------------------------------------------------------
+
+/** Throws with a message; the front end passes its own (a KilnError), the runtime throws KilnRuntimeError. */
+export type Fail = (message: string) => never;
+const runtimeFail: Fail = (message) => {
+  throw new KilnRuntimeError(`kiln runtime: ${message}`);
+};
+
+const describe = (v: unknown): string =>
+  v === null ? 'null' : typeof v === 'string' ? `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 37)}...` : v)}` : typeof v === 'number' ? `the number ${v}` : Array.isArray(v) ? `a list of ${v.length}` : typeof v;
+
+const isMissing = (v: unknown): boolean => v === null || (typeof v === 'number' && Number.isNaN(v));
+
+/** One feature's width (values per row) and dtype. */
+export function featureShape(f: FeatureSpec, vocabularySize?: number): { width: number; dtype: 'float32' | 'int32' } {
+  if (f.kind === 'numeric') return { width: f.columns.length, dtype: f.dtype };
+  if (f.outputMode === 'int') return { width: 1, dtype: 'int32' };
+  const size = f.kind === 'lookup' ? vocabularySize ?? new LookupTable(f.vocabulary, f.maskToken, f.numOovIndices).size : f.numBins;
+  return { width: size, dtype: 'float32' };
+}
+
+/** A feature ready to encode: its columns' reader and writer. */
+interface Codec { readonly name: string; readonly dtype: 'float32' | 'int32'; readonly width: number; write(row: Row, r: number, out: Float32Array | Int32Array, at: number): void }
+
+/**
+ * Encodes raw rows into a model's inputs, feature by feature. Lookup features may
+ * be given the table they use (the front end passes its layers' own), else one is
+ * built from the spec's vocabulary.
+ */
+export class RowCodec {
+  private readonly codecs: Codec[];
+  constructor(readonly spec: RowsSpec, private readonly fail: Fail = runtimeFail, tables: ReadonlyMap<string, LookupTable> = new Map()) {
+    this.codecs = spec.features.map((f) => this.codec(f, tables.get(f.name)));
+  }
+
+  /** The inputs for `rows`, in feature order, [rows, width] each. */
+  encode(rows: readonly Row[]): EncodedInput[] {
+    if (!Array.isArray(rows)) this.fail(`expected a list of row objects (column → value), got ${describe(rows)}.`);
+    return this.codecs.map((c) => {
+      const data = c.dtype === 'int32' ? new Int32Array(rows.length * c.width) : new Float32Array(rows.length * c.width);
+      rows.forEach((row, r) => {
+        if (row === null || typeof row !== 'object' || Array.isArray(row)) this.fail(`row ${r} is ${describe(row)}; expected an object of column → value.`);
+        c.write(row, r, data, r * c.width);
+      });
+      return { name: c.name, dtype: c.dtype, shape: [rows.length, c.width], data };
+    });
+  }
+
+  private codec(f: FeatureSpec, given?: LookupTable): Codec {
+    const fail = this.fail;
+    const cell = (row: Row, r: number, column: string, expected: string): unknown => {
+      const v = row[column];
+      if (v === undefined) fail(`row ${r} has no column ${JSON.stringify(column)} (input "${f.name}" reads it); its columns are ${Object.keys(row).map((k) => JSON.stringify(k)).join(', ') || 'none'}.`);
+      if (isMissing(v)) {
+        if (f.fill === undefined) fail(`row ${r}, column ${JSON.stringify(column)}: got ${describe(v)} (a missing value), expected ${expected}; give input "${f.name}" a fill value to accept missing values.`);
+        return f.fill;
+      }
+      return v;
+    };
+    const bad = (r: number, column: string, v: unknown, expected: string): never => fail(`row ${r}, column ${JSON.stringify(column)}: got ${describe(v)}, expected ${expected} (input "${f.name}").`);
+    const { width, dtype } = featureShape(f, given?.size);
+    if (f.kind === 'numeric') {
+      const int = f.dtype === 'int32';
+      const expected = int ? 'an integer' : 'a number';
+      return {
+        name: f.name, dtype, width,
+        write: (row, r, out, at) => f.columns.forEach((column, k) => {
+          const v = cell(row, r, column, expected);
+          if (typeof v !== 'number' || !Number.isFinite(v) || (int && (!Number.isInteger(v) || Math.abs(v) > 2147483647))) bad(r, column, v, expected);
+          out[at + k] = v as number;
+        }),
+      };
+    }
+    // categorical: each value to an index, then int or vectors
+    let index: (v: unknown, r: number, column: string) => number;
+    let kindName: string;
+    let columns: readonly string[];
+    if (f.kind === 'lookup') {
+      const table = given ?? new LookupTable(f.vocabulary, f.maskToken, f.numOovIndices);
+      const ok = f.tokens === 'string' ? (v: unknown) => typeof v === 'string' : (v: unknown) => typeof v === 'number' && Number.isInteger(v);
+      kindName = f.tokens === 'string' ? 'a string' : 'an integer';
+      columns = [f.column];
+      index = (v, r, column) => {
+        if (!ok(v)) bad(r, column, v, kindName);
+        const i = table.lookup(v as Token);
+        if (i < 0) fail(`row ${r}, column ${JSON.stringify(column)}: ${JSON.stringify(v)} is not in the vocabulary of input "${f.name}", which has no OOV index.`);
+        return i;
+      };
+    } else {
+      kindName = 'a string or a number';
+      columns = f.kind === 'hashing' ? [f.column] : f.columns;
+      const check = (v: unknown, r: number, column: string) => (typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v)) ? (v as Token) : bad(r, column, v, kindName));
+      index = f.kind === 'hashing' ? (v, r, column) => hashBin(check(v, r, column), f.numBins, f.maskValue, f.salt) : () => -1; // crossings are indexed below
+    }
+    const mode = f.outputMode;
+    const many = mode === 'multi_hot' || mode === 'count';
+    return {
+      name: f.name, dtype, width,
+      write: (row, r, out, at) => {
+        if (f.kind === 'hashedCrossing') {
+          const values = f.columns.map((column) => {
+            const v = cell(row, r, column, kindName);
+            return typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v)) ? v : bad(r, column, v, kindName);
+          });
+          const bin = crossBin(values, f.numBins);
+          if (mode === 'int') out[at] = bin;
+          else out[at + bin] = 1;
+          return;
+        }
+        const column = columns[0]!;
+        const v = cell(row, r, column, many ? `${kindName} or a list of them` : kindName);
+        if (Array.isArray(v) && !many) bad(r, column, v, `${kindName} (a list needs outputMode multi_hot or count)`);
+        const ids = (Array.isArray(v) ? v : [v]).map((x) => index(isMissing(x) && f.fill !== undefined ? f.fill : x, r, column));
+        if (mode === 'int') out[at] = ids[0]!;
+        else indicesToVectors(ids, ids.length || 1, width, mode, out as Float32Array, at);
+      },
+    };
+  }
+}
+
+/** A spec as it came from JSON, checked enough that encoding it cannot go wrong in odd ways; `subject` names where it came from. */
+export function checkRowsSpec(spec: unknown, fail: Fail = runtimeFail, subject = 'the artifact\'s row encoder'): RowsSpec {
+  const s = spec as RowsSpec;
+  if (typeof s !== 'object' || s === null || s.format !== 'kiln-rows' || s.version !== 1 || !Array.isArray(s.features)) fail(`${subject} is not a kiln-rows spec of version 1.`);
+  const modes = ['int', 'one_hot', 'multi_hot', 'count'];
+  const count = (n: unknown, min: number) => Number.isInteger(n) && (n as number) >= min;
+  s.features.forEach((f: FeatureSpec, i) => {
+    const ok = typeof f === 'object' && f !== null && typeof f.name === 'string' && (
+      f.kind === 'numeric' ? Array.isArray(f.columns) && f.columns.length > 0 && (f.dtype === 'float32' || f.dtype === 'int32')
+        : f.kind === 'lookup' ? typeof f.column === 'string' && Array.isArray(f.vocabulary) && count(f.numOovIndices, 0) && modes.includes(f.outputMode)
+          : f.kind === 'hashing' ? typeof f.column === 'string' && count(f.numBins, f.maskValue === undefined ? 1 : 2) && modes.includes(f.outputMode)
+            : f.kind === 'hashedCrossing' ? Array.isArray(f.columns) && f.columns.length >= 2 && count(f.numBins, 1) && (f.outputMode === 'int' || f.outputMode === 'one_hot')
+              : false);
+    if (!ok) fail(`${subject}: feature ${i} (${JSON.stringify(f)?.slice(0, 80)}) is malformed.`);
+  });
+  return s;
+}
+
+/** The codec for an artifact's encoder, checked against the artifact's inputs (one feature per input, in order, of their dtype and width). */
+export function rowCodecFor(spec: unknown, inputs: readonly { readonly name: string; readonly dtype: string; readonly shape: readonly (number | null)[] }[], fail: Fail): RowCodec {
+  const checked = checkRowsSpec(spec, fail);
+  if (checked.features.length !== inputs.length) fail(`the artifact's row encoder gives ${checked.features.length} inputs; its model takes ${inputs.length}.`);
+  checked.features.forEach((f, i) => {
+    const { dtype, width } = featureShape(f);
+    const s = inputs[i]!;
+    if (s.dtype !== dtype || s.shape.length !== 2 || s.shape[1] !== width) fail(`the artifact's row encoder gives ${dtype}[n,${width}] for input "${f.name}"; input "${s.name}" takes ${s.dtype}[${s.shape.map((d) => d ?? 'n').join(',')}].`);
+  });
+  return new RowCodec(checked, (m) => fail(`predictRows: ${m}`));
+}
