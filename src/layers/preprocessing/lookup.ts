@@ -3,8 +3,10 @@
  * vocabulary (given, or adapted by frequency) maps tokens to int32 indices, with
  * out-of-vocabulary buckets and an optional mask token, or back (`invert`). They
  * run in JavaScript — strings never enter wasm — in an input pipeline
- * (`dataset.map`) or before `predict`; their vocabulary is plain config
- * (`getConfig`, `getVocabulary`), so it can be saved beside the model.
+ * (`dataset.map`) or before `predict`. Their index table is kiln/runtime's
+ * (src/runtime/rows.ts), so a row encoder built on them
+ * (`kiln.preprocessing.rowEncoder`) carries the vocabulary into saved models and
+ * artifacts and encodes there exactly as here.
  */
 import { checkOptions } from '../../../compiler/check.js';
 import { KilnError } from '../../../compiler/errors.js';
