@@ -57,6 +57,7 @@ export async function artifactOf(model: LayersModel, options: ExportOptions = {}
     }
     if (json === undefined || !sameJson(v, JSON.parse(json))) throw new KilnError(`export: expected metadata values that JSON can hold (strings, numbers, booleans, null, lists, plain objects), got ${typeof v === 'object' ? (v as object)?.constructor?.name ?? 'object' : typeof v} for "${k}".`);
   }
+  const rows = model.rowEncoder ? rowsSpecFor(model, model.rowEncoder, 'export') : undefined; // a mismatch fails before compiling
   const parts = model.artifactParts(entries);
   if (!options.allowNonFinite) {
     const { checkFiniteWeights } = await import('./save.js');
@@ -86,7 +87,7 @@ export async function artifactOf(model: LayersModel, options: ExportOptions = {}
     inputs: parts.inputs, outputs: parts.outputs, ...(parts.labels && entries.length > 1 ? { labels: parts.labels } : {}),
     parameters: parts.parameters.map(({ name, shape, trainable }) => ({ name, shape, trainable })),
     ...(optimizerState ? { optimizerState } : {}), ...(training ? { training } : {}),
-    ...(model.rowEncoder ? { rows: rowsSpecFor(model, model.rowEncoder, 'export') } : {}),
+    ...(rows ? { rows } : {}),
     module: manifestModule, metadata: { ...options.metadata },
     checksums: { wasm: crc32(compiled.binary), weights: weightsChecksum(tensors), manifest: '' },
   });

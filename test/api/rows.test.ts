@@ -238,3 +238,33 @@ describe('the runtime\'s size', () => {
     console.log(`kiln/runtime min+gz: predict-only ${eagerBytes} B (${eager.length} files); row-encoder chunk ${gz(rowsChunk[0]!.contents)} B`);
   });
 });
+
+describe('a one-input model, integer lookups, kiln info', () => {
+  test('a Sequential model takes a one-feature encoder; integer tokens survive the manifest; kiln info lists the encoder', async () => {
+    const years = kiln.layers.integerLookup({ vocabulary: [2007, 2008, 2009], outputMode: 'multi_hot', numOovIndices: 2 });
+    const enc = kiln.preprocessing.rowEncoder({ years: { column: 'years', lookup: years } });
+    const model = kiln.sequential({ layers: [kiln.layers.dense({ inputShape: [5], units: 2 })] });
+    model.setRowEncoder(enc);
+    const data = [{ years: [2007, 2009] }, { years: [1999, 2008, 2008] }, { years: 2009 }];
+    expect(enc.encode(data).years!.arraySync()).toEqual([[0, 0, 1, 0, 1], [fnv1a('1999') % 2 === 0 ? 1 : 0, fnv1a('1999') % 2 === 1 ? 1 : 0, 0, 1, 0], [0, 0, 0, 0, 1]]);
+    const want = (model.predictRows(data) as kiln.Tensor).dataSync();
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-rows-seq-'));
+    await model.export(join(dir, 'a.kiln-artifact'));
+    await model.save(join(dir, 'm.kiln'));
+    const art = await loadArtifactFile(join(dir, 'a.kiln-artifact'));
+    expect(art.manifest.rows!.features[0]).toMatchObject({ kind: 'lookup', tokens: 'integer', vocabulary: [2007, 2008, 2009] });
+    expect(art.predictRows(data).data).toEqual(want);
+    expect(() => art.predictRows([{ years: ['2007'] }])).toThrow('kiln runtime: predictRows: row 0, column "years": got the string "2007", expected an integer (input "years").');
+    const { main } = await import('../../src/cli.js');
+    const lines: string[] = [];
+    const log = console.log;
+    console.log = (...a: unknown[]) => void lines.push(a.join(' '));
+    try {
+      await main(['info', join(dir, 'a.kiln-artifact')]);
+      await main(['info', join(dir, 'm.kiln')]);
+    } finally {
+      console.log = log;
+    }
+    expect(lines.filter((l) => l.startsWith('raw rows'))).toEqual(Array(2).fill('raw rows (predictRows): years ← "years" (integer lookup, 3 tokens, multi_hot)'));
+  });
+});
