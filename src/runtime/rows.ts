@@ -135,6 +135,83 @@ export function featureShape(f: FeatureSpec, vocabularySize?: number): { width: 
 /** A feature ready to encode: its columns' reader and writer. */
 interface Codec { readonly name: string; readonly dtype: 'float32' | 'int32'; readonly width: number; write(row: Row, r: number, out: Float32Array | Int32Array, at: number): void }
 
+/** Reads one feature's cells: a missing column fails; a missing value (null, NaN) is the fill or fails; `bad` names a wrong one. */
+function cellReader(f: FeatureSpec, fail: Fail) {
+  const q = JSON.stringify;
+  return {
+    cell(row: Row, r: number, column: string, expected: string): unknown {
+      const v = row[column];
+      if (v === undefined) fail(`row ${r} has no column ${q(column)} (input "${f.name}" reads it); its columns are ${Object.keys(row).map((k) => q(k)).join(', ') || 'none'}.`);
+      if (!isMissing(v)) return v;
+      if (f.fill === undefined) fail(`row ${r}, column ${q(column)}: got ${describe(v)} (a missing value), expected ${expected}; give input "${f.name}" a fill value to accept missing values.`);
+      return f.fill;
+    },
+    bad: (r: number, column: string, v: unknown, expected: string): never => fail(`row ${r}, column ${q(column)}: got ${describe(v)}, expected ${expected} (input "${f.name}").`),
+  };
+}
+
+const isHashable = (v: unknown): v is Token => typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v));
+
+function numericCodec(f: NumericFeature, fail: Fail): Codec {
+  const { cell, bad } = cellReader(f, fail);
+  const int = f.dtype === 'int32';
+  const expected = int ? 'an integer' : 'a number';
+  return {
+    name: f.name, dtype: f.dtype, width: f.columns.length,
+    write: (row, r, out, at) => f.columns.forEach((column, k) => {
+      const v = cell(row, r, column, expected);
+      if (typeof v !== 'number' || !Number.isFinite(v) || (int && (!Number.isInteger(v) || Math.abs(v) > 2147483647))) bad(r, column, v, expected);
+      out[at + k] = v as number;
+    }),
+  };
+}
+
+function crossingCodec(f: CrossingFeature, fail: Fail): Codec {
+  const { cell, bad } = cellReader(f, fail);
+  const expected = 'a string or a number';
+  return {
+    name: f.name, ...featureShape(f),
+    write: (row, r, out, at) => {
+      const bin = crossBin(f.columns.map((column) => {
+        const v = cell(row, r, column, expected);
+        return isHashable(v) ? v : bad(r, column, v, expected);
+      }), f.numBins);
+      if (f.outputMode === 'int') out[at] = bin;
+      else out[at + bin] = 1;
+    },
+  };
+}
+
+/** A lookup or hashing over one column: each value (or each of a list's, for multi_hot / count) to an index, then an int or a vector. */
+function indexCodec(f: LookupFeature | HashingFeature, fail: Fail, given?: LookupTable): Codec {
+  const { cell, bad } = cellReader(f, fail);
+  const { width, dtype } = featureShape(f, given?.size);
+  let expected = 'a string or a number';
+  let index = (v: unknown, r: number): number => (isHashable(v) ? hashBin(v, (f as HashingFeature).numBins, (f as HashingFeature).maskValue, (f as HashingFeature).salt) : bad(r, f.column, v, expected));
+  if (f.kind === 'lookup') {
+    const table = given ?? new LookupTable(f.vocabulary, f.maskToken, f.numOovIndices);
+    const strings = f.tokens === 'string';
+    expected = strings ? 'a string' : 'an integer';
+    index = (v, r) => {
+      if (strings ? typeof v !== 'string' : !Number.isInteger(v)) bad(r, f.column, v, expected);
+      const i = table.lookup(v as Token);
+      return i >= 0 ? i : fail(`row ${r}, column ${JSON.stringify(f.column)}: ${JSON.stringify(v)} is not in the vocabulary of input "${f.name}", which has no OOV index.`);
+    };
+  }
+  const mode = f.outputMode;
+  const many = mode === 'multi_hot' || mode === 'count';
+  return {
+    name: f.name, dtype, width,
+    write: (row, r, out, at) => {
+      const v = cell(row, r, f.column, many ? `${expected} or a list of them` : expected);
+      if (Array.isArray(v) && !many) bad(r, f.column, v, `${expected} (a list needs outputMode multi_hot or count)`);
+      const ids = (Array.isArray(v) ? v : [v]).map((x) => index(isMissing(x) && f.fill !== undefined ? f.fill : x, r));
+      if (mode === 'int') out[at] = ids[0]!;
+      else indicesToVectors(ids, ids.length || 1, width, mode, out as Float32Array, at);
+    },
+  };
+}
+
 /**
  * Encodes raw rows into a model's inputs, feature by feature. Lookup features may
  * be given the table they use (the front end passes its layers' own), else one is
@@ -143,7 +220,7 @@ interface Codec { readonly name: string; readonly dtype: 'float32' | 'int32'; re
 export class RowCodec {
   private readonly codecs: Codec[];
   constructor(readonly spec: RowsSpec, private readonly fail: Fail = runtimeFail, tables: ReadonlyMap<string, LookupTable> = new Map()) {
-    this.codecs = spec.features.map((f) => this.codec(f, tables.get(f.name)));
+    this.codecs = spec.features.map((f) => (f.kind === 'numeric' ? numericCodec(f, fail) : f.kind === 'hashedCrossing' ? crossingCodec(f, fail) : indexCodec(f, fail, tables.get(f.name))));
   }
 
   /** The inputs for `rows`, in feature order, [rows, width] each. */
@@ -158,77 +235,11 @@ export class RowCodec {
       return { name: c.name, dtype: c.dtype, shape: [rows.length, c.width], data };
     });
   }
+}
 
-  private codec(f: FeatureSpec, given?: LookupTable): Codec {
-    const fail = this.fail;
-    const cell = (row: Row, r: number, column: string, expected: string): unknown => {
-      const v = row[column];
-      if (v === undefined) fail(`row ${r} has no column ${JSON.stringify(column)} (input "${f.name}" reads it); its columns are ${Object.keys(row).map((k) => JSON.stringify(k)).join(', ') || 'none'}.`);
-      if (isMissing(v)) {
-        if (f.fill === undefined) fail(`row ${r}, column ${JSON.stringify(column)}: got ${describe(v)} (a missing value), expected ${expected}; give input "${f.name}" a fill value to accept missing values.`);
-        return f.fill;
-      }
-      return v;
-    };
-    const bad = (r: number, column: string, v: unknown, expected: string): never => fail(`row ${r}, column ${JSON.stringify(column)}: got ${describe(v)}, expected ${expected} (input "${f.name}").`);
-    const { width, dtype } = featureShape(f, given?.size);
-    if (f.kind === 'numeric') {
-      const int = f.dtype === 'int32';
-      const expected = int ? 'an integer' : 'a number';
-      return {
-        name: f.name, dtype, width,
-        write: (row, r, out, at) => f.columns.forEach((column, k) => {
-          const v = cell(row, r, column, expected);
-          if (typeof v !== 'number' || !Number.isFinite(v) || (int && (!Number.isInteger(v) || Math.abs(v) > 2147483647))) bad(r, column, v, expected);
-          out[at + k] = v as number;
-        }),
-      };
-    }
-    // categorical: each value to an index, then int or vectors
-    let index: (v: unknown, r: number, column: string) => number;
-    let kindName: string;
-    let columns: readonly string[];
-    if (f.kind === 'lookup') {
-      const table = given ?? new LookupTable(f.vocabulary, f.maskToken, f.numOovIndices);
-      const ok = f.tokens === 'string' ? (v: unknown) => typeof v === 'string' : (v: unknown) => typeof v === 'number' && Number.isInteger(v);
-      kindName = f.tokens === 'string' ? 'a string' : 'an integer';
-      columns = [f.column];
-      index = (v, r, column) => {
-        if (!ok(v)) bad(r, column, v, kindName);
-        const i = table.lookup(v as Token);
-        if (i < 0) fail(`row ${r}, column ${JSON.stringify(column)}: ${JSON.stringify(v)} is not in the vocabulary of input "${f.name}", which has no OOV index.`);
-        return i;
-      };
-    } else {
-      kindName = 'a string or a number';
-      columns = f.kind === 'hashing' ? [f.column] : f.columns;
-      const check = (v: unknown, r: number, column: string) => (typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v)) ? (v as Token) : bad(r, column, v, kindName));
-      index = f.kind === 'hashing' ? (v, r, column) => hashBin(check(v, r, column), f.numBins, f.maskValue, f.salt) : () => -1; // crossings are indexed below
-    }
-    const mode = f.outputMode;
-    const many = mode === 'multi_hot' || mode === 'count';
-    return {
-      name: f.name, dtype, width,
-      write: (row, r, out, at) => {
-        if (f.kind === 'hashedCrossing') {
-          const values = f.columns.map((column) => {
-            const v = cell(row, r, column, kindName);
-            return typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v)) ? v : bad(r, column, v, kindName);
-          });
-          const bin = crossBin(values, f.numBins);
-          if (mode === 'int') out[at] = bin;
-          else out[at + bin] = 1;
-          return;
-        }
-        const column = columns[0]!;
-        const v = cell(row, r, column, many ? `${kindName} or a list of them` : kindName);
-        if (Array.isArray(v) && !many) bad(r, column, v, `${kindName} (a list needs outputMode multi_hot or count)`);
-        const ids = (Array.isArray(v) ? v : [v]).map((x) => index(isMissing(x) && f.fill !== undefined ? f.fill : x, r, column));
-        if (mode === 'int') out[at] = ids[0]!;
-        else indicesToVectors(ids, ids.length || 1, width, mode, out as Float32Array, at);
-      },
-    };
-  }
+/** Raw rows → the inputs `spec` describes, in its feature order (KilnRuntimeError on a bad spec or row). */
+export function encodeRows(spec: RowsSpec, rows: readonly Row[]): EncodedInput[] {
+  return new RowCodec(checkRowsSpec(spec, runtimeFail, 'encodeRows: the spec'), (m) => runtimeFail(`encodeRows: ${m}`)).encode(rows);
 }
 
 /** A spec as it came from JSON, checked enough that encoding it cannot go wrong in odd ways; `subject` names where it came from. */

@@ -15,7 +15,7 @@ import * as kiln from '../../src/index.js';
 import * as runtime from '../../src/runtime/index.js';
 import { loadArtifactFile } from '../../src/runtime/node.js';
 import { encodeArtifact, type ArtifactManifest } from '../../src/runtime/artifact.js';
-import { fnv1a } from '../../src/runtime/rows.js';
+import { encodeRows, fnv1a } from '../../src/runtime/rows.js';
 
 describe('the hashes', () => {
   test('FNV-1a gives the published 32-bit test vectors', () => {
@@ -121,6 +121,12 @@ describe('rowEncoder', () => {
     for (const k of Object.keys(a)) expect(b[k]!.arraySync()).toEqual(a[k]!.arraySync());
     expect(json.features.map((f: { kind: string }) => f.kind)).toEqual(['numeric', 'lookup', 'lookup', 'hashing', 'hashedCrossing']);
     expect(json.features[1].vocabulary).toEqual(['Oslo', 'Rome']);
+    // kiln/runtime/rows alone, from the JSON
+    const plain = encodeRows(json, rows);
+    expect(plain.map((e) => e.name)).toEqual(Object.keys(a));
+    plain.forEach((e) => expect(Array.from(e.data)).toEqual(Array.from(a[e.name]!.dataSync())));
+    expect(() => encodeRows({ ...json, version: 2 }, rows)).toThrow('kiln runtime: encodeRows: the spec is not a kiln-rows spec of version 1.');
+    expect(() => encodeRows(json, [{}])).toThrow('kiln runtime: encodeRows: row 0 has no column "a" (input "num" reads it); its columns are none.');
   });
 
   test('bad rows and bad features name the row, the column, what came and what was expected', () => {
