@@ -59,7 +59,8 @@ describe('the hashes', () => {
     expect(() => kiln.layers.hashing({ numBins: 0 })).toThrow(/^Hashing "hashing(_\d+)?": expected numBins to be an integer >= 1, got 0\.$/);
     expect(() => kiln.layers.hashing({ numBins: 1, maskValue: '' })).toThrow('expected numBins to be an integer >= 2, got 1.');
     expect(() => kiln.layers.hashing({ numBins: 4, salt: -1 })).toThrow('expected salt to be an unsigned 32-bit integer, got -1.');
-    expect(() => kiln.layers.hashing({ numBins: 4, bins: 3 } as never)).toThrow("hashing: unknown option 'bins'");
+    expect(() => kiln.layers.hashing({ numBins: 4, bins: 3 } as never)).toThrow("hashing: unknown option 'bins'; expected one of name, numBins, maskValue, salt, outputMode");
+    expect(() => kiln.layers.hashedCrossing({ numBins: 4, salt: 3 } as never)).toThrow("hashedCrossing: unknown option 'salt'; expected one of name, numBins, outputMode");
     expect(() => kiln.layers.hashing({ numBins: 4 }).call(['a', null as never])).toThrow('expected strings or finite numbers, got null at 1.');
     expect(() => kiln.layers.hashedCrossing({ numBins: 4 }).call([['a']])).toThrow('expected a list of two or more features to cross, got a list of 1.');
     expect(() => kiln.layers.hashedCrossing({ numBins: 4 }).call([['a', 'b'], ['c']])).toThrow('feature 1 has 1 values, feature 0 has 2 values; expected the same.');
