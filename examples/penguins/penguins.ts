@@ -30,13 +30,12 @@ export async function trainPenguins(penguins: readonly Penguin[], options: { epo
   const island = kiln.layers.stringLookup();
   const sex = kiln.layers.stringLookup();
   await species.adapt(trainRows.map((r) => r.Species as string));
-  await island.adapt(trainRows.map((r) => r.Island as string));
-  await sex.adapt(trainRows.flatMap((r) => (typeof r.Sex === 'string' ? [r.Sex] : [])));
   const encoder = kiln.preprocessing.rowEncoder({
     measures: { columns: measures },
     island: { column: 'Island', lookup: island },
     sex: { column: 'Sex', lookup: sex, fill: '' }, // a missing sex: '' is no vocabulary token, so the OOV index
   });
+  await encoder.adapt(trainRows); // the lookups' vocabularies, from the values present
   const norm = kiln.layers.normalization();
   await norm.adapt(encoder.encode(trainRows).measures!);
 

@@ -113,6 +113,17 @@ describe('rowEncoder', () => {
     expect(enc2.encode([{ y: [2008, 2008, 1999] }, { y: 2007 }]).years!.arraySync()).toEqual([[1, 0, 2], [0, 1, 0]]);
   });
 
+  test('adapt: every lookup learns its column (lists flattened, missing values left out)', async () => {
+    const city = kiln.layers.stringLookup();
+    const tags = kiln.layers.stringLookup({ outputMode: 'multi_hot' });
+    const enc = kiln.preprocessing.rowEncoder({ num: { column: 'a', fill: 0 }, city: { column: 'city', lookup: city, fill: '' }, tags: { column: 'tags', lookup: tags } });
+    await enc.adapt([{ a: 1, city: 'Rome', tags: ['x', 'y'] }, { a: null, city: null, tags: ['y'] }, { a: 2, city: 'Oslo', tags: [] }, { a: 3, city: 'Rome', tags: ['z', 'y'] }]);
+    expect(city.getVocabulary()).toEqual(['[UNK]', 'Rome', 'Oslo']);
+    expect(tags.getVocabulary()).toEqual(['[UNK]', 'y', 'x', 'z']);
+    expect(enc.encode([{ a: 5, city: null, tags: ['z', 'q'] }]).tags!.arraySync()).toEqual([[1, 0, 0, 1]]);
+    await expect(enc.adapt([{ a: 1, tags: [] }])).rejects.toThrow('rowEncoder: adapt: row 0 has no column "city" (input "city" reads it).');
+  });
+
   test('JSON round trip: the same encoding from the spec alone', () => {
     const enc = encoderFor();
     const json = JSON.parse(JSON.stringify(enc.toJSON()));

@@ -114,6 +114,24 @@ export class RowEncoder {
     return { format: 'kiln-rows', version: 1, features: names.map((n) => this.featureSpec(n, this.features.get(n)!, vocabularies)) };
   }
 
+  /**
+   * Adapts every lookup on its column of `rows` (Keras's FeatureSpace.adapt):
+   * the values present (lists flattened), missing ones (null, NaN) left out.
+   * @example await encoder.adapt(trainRows);
+   */
+  async adapt(rows: readonly Row[]): Promise<void> {
+    if (!Array.isArray(rows)) fail(`adapt expected a list of row objects, got ${rows === null ? 'null' : typeof rows}.`);
+    for (const [name, f] of this.features) {
+      if (!('lookup' in f)) continue;
+      const values = rows.flatMap((row, r) => {
+        if (row === null || typeof row !== 'object' || !(f.column in row)) fail(`adapt: row ${r} has no column ${JSON.stringify(f.column)} (input "${name}" reads it).`);
+        const v = row[f.column];
+        return (Array.isArray(v) ? v : [v]).filter((x) => x !== null && x !== undefined && !(typeof x === 'number' && Number.isNaN(x)));
+      });
+      await (f.lookup as StringLookup).adapt(values as string[]);
+    }
+  }
+
   /** The first input whose lookup has no vocabulary yet. */
   private unadapted(): string | undefined {
     for (const [name, f] of this.features) if ('lookup' in f && !f.lookup.hasVocabulary()) return name;
