@@ -235,7 +235,7 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
     return undefined;
   }
 
-  /** The inputs as a row encoder must give them: name (undefined: unnamed), shape without the batch, dtype. */
+  /** The inputs as a row encoder must give them: name (undefined: unnamed), shape without the batch, dtype. @example model.inputSignature()   // [{ name: 'measures', shape: [4], dtype: 'float32' }, …] */
   inputSignature(): { name?: string; shape: number[]; dtype: 'float32' | 'int32' }[] {
     const names = this.inputNames();
     return this.topology().inputs.map((s, i) => ({ name: names?.[i], shape: [...s.shape], dtype: s.dtype }));

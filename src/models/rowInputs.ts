@@ -25,7 +25,7 @@ function inputOrder(model: LayersModel, encoder: RowEncoder, subject: string): s
   return names;
 }
 
-/** The encoder's JSON in the model's input order, after checking each input's dtype and width. */
+/** The encoder's JSON in the model's input order, after checking each input's dtype and width. @example rowsSpecFor(model, model.rowEncoder!, 'export') */
 export function rowsSpecFor(model: LayersModel, encoder: RowEncoder, subject: string): RowsSpec {
   const order = inputOrder(model, encoder, subject);
   const shapes = encoder.shapes();
@@ -38,7 +38,7 @@ export function rowsSpecFor(model: LayersModel, encoder: RowEncoder, subject: st
   return encoder.toJSON(order);
 }
 
-/** Predictions for raw rows: encoded by the model's encoder, then `model.predict`. */
+/** Predictions for raw rows: encoded by the model's encoder, then `model.predict`. @example predictRows(model, model.rowEncoder, rows, {}) */
 export function predictRows(model: LayersModel, encoder: RowEncoder | undefined, rows: readonly Row[], args: { batchSize?: number }): Tensor | Tensor[] {
   if (!encoder) throw new KilnError(`predictRows: ${model.subject} has no row encoder; give it one with model.setRowEncoder(kiln.preprocessing.rowEncoder({ … })).`);
   const order = inputOrder(model, encoder, 'predictRows');

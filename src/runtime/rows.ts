@@ -14,7 +14,7 @@
  *
  * @example
  * import { encodeRows } from 'kiln/runtime/rows';
- * const [island] = encodeRows(artifact.manifest.rows!, [{ Island: 'Dream' }]);
+ * const inputs = encodeRows(artifact.manifest.rows!, [{ Island: 'Dream', … }]);   // one per model input
  */
 import { KilnRuntimeError } from './errors.js';
 
@@ -44,30 +44,30 @@ export interface EncodedInput { readonly name: string; readonly dtype: 'float32'
 
 // ---- hashes --------------------------------------------------------------------------
 
-/** FNV-1a, 32-bit, over the UTF-16 code units of `text`. */
+/** FNV-1a, 32-bit, over the UTF-16 code units of `text`. @example fnv1a('a') // 0xe40c292c */
 export function fnv1a(text: string, h = 0x811c9dc5): number {
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
   return h;
 }
 
-/** MurmurHash3's 32-bit finalizer: every input bit reaches every output bit. */
+/** MurmurHash3's 32-bit finalizer: every input bit reaches every output bit. @example fmix32(fnv1a('a')) % 8 */
 export function fmix32(h: number): number {
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
   return (h ^ (h >>> 16)) >>> 0;
 }
 
-/** The OOV bucket an unknown token takes: FNV-1a of its text modulo `buckets`. */
+/** The OOV bucket an unknown token takes: FNV-1a of its text modulo `buckets`. @example oovBucket('Atlantis', 3) // 0 */
 export const oovBucket = (token: Token, buckets: number): number => fnv1a(String(token)) % buckets;
 
-/** Hashing's bin for a value: mask → 0; else fmix32(FNV-1a(text) ^ fmix32(salt)) into [0, numBins), or [1, numBins) with a mask. */
+/** Hashing's bin for a value: mask → 0; else fmix32(FNV-1a(text) ^ fmix32(salt)) into [0, numBins), or [1, numBins) with a mask. @example hashBin('Dream', 8) // 1 */
 export function hashBin(value: Token, numBins: number, maskValue?: Token, salt = 0): number {
   if (maskValue !== undefined && value === maskValue) return 0;
   const h = fmix32(fnv1a(String(value)) ^ fmix32(salt >>> 0));
   return maskValue === undefined ? h % numBins : 1 + (h % (numBins - 1));
 }
 
-/** HashedCrossing's bin for values in column order: each value's FNV-1a, chained (order matters) and finished with fmix32. */
+/** HashedCrossing's bin for values in column order: each value's FNV-1a, chained (order matters) and finished with fmix32. @example crossBin(['Biscoe', 'MALE'], 16) // 9 */
 export function crossBin(values: readonly Token[], numBins: number): number {
   let h = 0x811c9dc5;
   for (const v of values) h = Math.imul(h ^ fnv1a(String(v)), 0x01000193) >>> 0;
@@ -76,7 +76,7 @@ export function crossBin(values: readonly Token[], numBins: number): number {
 
 // ---- vocabularies --------------------------------------------------------------------
 
-/** A lookup's vocabulary as indices: the mask at 0 (if any), the OOV buckets, then the tokens. */
+/** A lookup's vocabulary as indices: the mask at 0 (if any), the OOV buckets, then the tokens. @example new LookupTable(['Oslo', 'Rome'], '', 2).lookup('Rome') // 4 */
 export class LookupTable {
   private readonly index: Map<Token, number>;
   readonly reserved: number;
@@ -102,6 +102,7 @@ export class LookupTable {
 /**
  * Indices → one vector of `size` per row (`perRow` indices a row): one_hot and
  * multi_hot set 1, count adds 1. What lookups, hashing and the encoder share.
+ * @example indicesToVectors([1, 1, 2], 3, 4, 'count') // [0, 2, 1, 0]
  */
 export function indicesToVectors(ids: ArrayLike<number>, perRow: number, size: number, mode: Exclude<OutputMode, 'int'>, out: Float32Array = new Float32Array((ids.length / perRow) * size), at = 0, stride = size): Float32Array {
   for (let i = 0; i < ids.length; i++) {
@@ -124,7 +125,7 @@ const describe = (v: unknown): string =>
 
 const isMissing = (v: unknown): boolean => v === null || (typeof v === 'number' && Number.isNaN(v));
 
-/** One feature's width (values per row) and dtype. */
+/** One feature's width (values per row) and dtype. @example featureShape({ kind: 'numeric', name: 'x', columns: ['a', 'b'], dtype: 'float32' }) // { width: 2, dtype: 'float32' } */
 export function featureShape(f: FeatureSpec, vocabularySize?: number): { width: number; dtype: 'float32' | 'int32' } {
   if (f.kind === 'numeric') return { width: f.columns.length, dtype: f.dtype };
   if (f.outputMode === 'int') return { width: 1, dtype: 'int32' };
@@ -216,6 +217,7 @@ function indexCodec(f: LookupFeature | HashingFeature, fail: Fail, given?: Looku
  * Encodes raw rows into a model's inputs, feature by feature. Lookup features may
  * be given the table they use (the front end passes its layers' own), else one is
  * built from the spec's vocabulary.
+ * @example new RowCodec(artifact.manifest.rows!).encode([{ Island: 'Dream' }])
  */
 export class RowCodec {
   private readonly codecs: Codec[];
@@ -237,12 +239,12 @@ export class RowCodec {
   }
 }
 
-/** Raw rows → the inputs `spec` describes, in its feature order (KilnRuntimeError on a bad spec or row). */
+/** Raw rows → the inputs `spec` describes, in its feature order (KilnRuntimeError on a bad spec or row). @example encodeRows(artifact.manifest.rows!, rows) */
 export function encodeRows(spec: RowsSpec, rows: readonly Row[]): EncodedInput[] {
   return new RowCodec(checkRowsSpec(spec, runtimeFail, 'encodeRows: the spec'), (m) => runtimeFail(`encodeRows: ${m}`)).encode(rows);
 }
 
-/** A spec as it came from JSON, checked enough that encoding it cannot go wrong in odd ways; `subject` names where it came from. */
+/** A spec as it came from JSON, checked enough that encoding it cannot go wrong in odd ways; `subject` names where it came from. @example checkRowsSpec(JSON.parse(text)) */
 export function checkRowsSpec(spec: unknown, fail: Fail = runtimeFail, subject = 'the artifact\'s row encoder'): RowsSpec {
   const s = spec as RowsSpec;
   if (typeof s !== 'object' || s === null || s.format !== 'kiln-rows' || s.version !== 1 || !Array.isArray(s.features)) fail(`${subject} is not a kiln-rows spec of version 1.`);
@@ -260,7 +262,7 @@ export function checkRowsSpec(spec: unknown, fail: Fail = runtimeFail, subject =
   return s;
 }
 
-/** The codec for an artifact's encoder, checked against the artifact's inputs (one feature per input, in order, of their dtype and width). */
+/** The codec for an artifact's encoder, checked against the artifact's inputs (one feature per input, in order, of their dtype and width). @example rowCodecFor(manifest.rows, manifest.inputs, fail) */
 export function rowCodecFor(spec: unknown, inputs: readonly { readonly name: string; readonly dtype: string; readonly shape: readonly (number | null)[] }[], fail: Fail): RowCodec {
   const checked = checkRowsSpec(spec, fail);
   if (checked.features.length !== inputs.length) fail(`the artifact's row encoder gives ${checked.features.length} inputs; its model takes ${inputs.length}.`);
