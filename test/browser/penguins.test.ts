@@ -33,12 +33,15 @@ interface Published {
 
 const bitsOf = (f32: ArrayLike<number> & { buffer: ArrayBufferLike; byteOffset: number; length: number }) => Array.from(new Uint32Array(f32.buffer, f32.byteOffset, f32.length));
 
+const hashValues = ['Biscoe', 'Dream', '', 'ünïcødé 🐧', '42', 'a much longer value with spaces'];
+
 describe.skipIf(!available && !required)('the penguins page in headless Chromium', () => {
   const dir = mkdtempSync(join(tmpdir(), 'kiln-penguins-page-'));
   let server: Server | undefined;
   let context: BrowserContext | undefined;
   let built: Awaited<ReturnType<typeof buildPenguinsPage>>;
   let published: Published;
+  let browserBins: number[] = [];
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
@@ -59,12 +62,23 @@ describe.skipIf(!available && !required)('the penguins page in headless Chromium
       return k !== undefined && (k.ready || k.error !== undefined);
     }, undefined, { timeout: 20_000 });
     published = await page.evaluate(() => (window as unknown as { kilnPenguins: Published }).kilnPenguins);
+    // the hashes themselves, in the page's engine: hashing (salted, masked) and crossing bins
+    // (a source string: vitest would rewrite a dynamic import written as code)
+    browserBins = await page.evaluate(`(async () => {
+      const rows = await import('/runtime/rows.js');
+      return ${JSON.stringify(hashValues)}.flatMap((v) => [rows.hashBin(v, 1000), rows.hashBin(v, 97, '', 12345), rows.crossBin([v, 'MALE', 3.5], 4096), rows.oovBucket(v, 7)]);
+    })()`) as number[];
   }, 90_000);
 
   afterAll(async () => {
     await context?.close();
     await new Promise((done) => (server ? server.close(done) : done(undefined)));
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('the page\'s hashing, crossing and OOV bins equal Node\'s', async () => {
+    const rows = await import('../../src/runtime/rows.js');
+    expect(browserBins).toEqual(hashValues.flatMap((v) => [rows.hashBin(v, 1000), rows.hashBin(v, 97, '', 12345), rows.crossBin([v, 'MALE', 3.5], 4096), rows.oovBucket(v, 7)]));
   });
 
   test('the page predicts the raw test rows as Node does, bit for bit, and names a bad row', async () => {
