@@ -19,6 +19,7 @@ import { loadModel } from './models/save.js';
 import { KilnRuntimeError } from './runtime/errors.js';
 import type { Artifact } from './runtime/artifact.js';
 import type { TensorData } from './runtime/index.js';
+import type { RowsSpec } from './runtime/rows.js';
 
 /** A failure to report in one line, with exit code 2 (bad usage) or 1 (bad input). */
 class UsageError extends Error {}
@@ -251,6 +252,7 @@ async function infoCommand(args: string[]): Promise<void> {
   console.log(`inputs:  ${m.inputs.map((s) => `${s.name} ${shape(s)}`).join(', ')}`);
   console.log(`outputs: ${m.outputs.map((s) => `${s.name} ${shape(s)}`).join(', ')}`);
   if (m.labels) console.log(`labels:  ${m.labels.map((s) => `${s.name} ${shape(s)}`).join(', ')}`);
+  if (m.rows) console.log(`raw rows (predictRows): ${describeRows(m.rows)}`);
   console.log(`parameters: ${params} (${trainable} trainable) in ${m.parameters.length} tensors${m.optimizerState ? `; optimizer state: ${m.optimizerState.length} tensors` : ''}`);
   const weightsBytes = Object.values(art.getWeights()).reduce((a, t) => a + t.data.byteLength, 0); // parameters and optimizer state, as compile reports
   console.log(`sizes: wasm ${kb(art.wasmBytes)}, weights ${kb(weightsBytes)}, memory arena ${kb(m.module.arenaBytes)}`);
@@ -258,6 +260,17 @@ async function infoCommand(args: string[]): Promise<void> {
     const v = typeof value === 'string' ? value : JSON.stringify(value);
     console.log(`metadata ${k}: ${v.length > 100 ? `${v.slice(0, 100)}…` : v}`);
   }
+}
+
+/** A row encoder in one line: each input and the columns it reads. */
+function describeRows(spec: RowsSpec): string {
+  const q = (c: string) => JSON.stringify(c);
+  return spec.features.map((f) => {
+    if (f.kind === 'numeric') return `${f.name} ← ${f.columns.length} numeric column${f.columns.length === 1 ? '' : 's'}`;
+    if (f.kind === 'lookup') return `${f.name} ← ${q(f.column)} (${f.tokens} lookup, ${f.vocabulary.length} tokens, ${f.outputMode})`;
+    if (f.kind === 'hashing') return `${f.name} ← ${q(f.column)} (hashing, ${f.numBins} bins, ${f.outputMode})`;
+    return `${f.name} ← ${f.columns.map(q).join(' × ')} (hashed crossing, ${f.numBins} bins, ${f.outputMode})`;
+  }).join('; ');
 }
 
 /** `kiln info model.kiln`: the saved model's summary, compile arguments and metadata. */
@@ -273,6 +286,7 @@ async function modelInfo(path: string): Promise<void> {
   } else {
     console.log('not compiled (saved without a training configuration)');
   }
+  if (model.rowEncoder) console.log(`raw rows (predictRows): ${describeRows(model.rowEncoder.toJSON())}`);
   for (const [k, v] of Object.entries(model.metadata)) console.log(`metadata ${k}: ${v.length > 100 ? `${v.slice(0, 100)}…` : v}`);
 }
 

@@ -24,7 +24,7 @@ export { load, KilnModule, KilnRuntimeError, type Manifest } from './runtime/ind
 export * as callbacks from './models/callbacks.js';
 export * as data from './data/index.js';
 export * as image from '../compiler/functions/image.js';
-export * as preprocessing from './data/imageDataGenerator.js';
+export * as preprocessing from './data/preprocessing.js';
 /** PyTorch's name for kiln.utils.setRandomSeed. */
 export { setRandomSeed as manualSeed } from '../compiler/random.js';
 export { variable, variableGrads, Variable } from './variables.js';

@@ -35,6 +35,7 @@ export {
   type CenterCropArgs, type RandomBrightnessArgs, type RandomContrastArgs, type RandomFlipArgs, type ResizingArgs,
 } from './preprocessing/image.js';
 export { IntegerLookup, integerLookup, StringLookup, stringLookup, type LookupArgs, type Tokens } from './preprocessing/lookup.js';
+export { HashedCrossing, hashedCrossing, Hashing, hashing, type HashedCrossingArgs, type HashingArgs } from './preprocessing/hashing.js';
 export { TextVectorization, textVectorization, type TextVectorizationArgs } from './preprocessing/text.js';
 export { SymbolicTensor } from './symbolic.js';
 export { OpLambda, type OpLambdaArgs } from './opLayer.js';

@@ -14,6 +14,7 @@ import { crc32 } from '../runtime/crc32.js';
 import { writeSafetensors, type NamedArray } from '../runtime/safetensors.js';
 import { weightsChecksum } from '../runtime/artifact.js';
 import type { LayersModel } from './model.js';
+import { rowsSpecFor } from './rowInputs.js';
 
 export type ExportEntry = 'predict' | 'trainStep' | 'evaluate';
 
@@ -56,6 +57,7 @@ export async function artifactOf(model: LayersModel, options: ExportOptions = {}
     }
     if (json === undefined || !sameJson(v, JSON.parse(json))) throw new KilnError(`export: expected metadata values that JSON can hold (strings, numbers, booleans, null, lists, plain objects), got ${typeof v === 'object' ? (v as object)?.constructor?.name ?? 'object' : typeof v} for "${k}".`);
   }
+  const rows = model.rowEncoder ? rowsSpecFor(model, model.rowEncoder, 'export') : undefined; // a mismatch fails before compiling
   const parts = model.artifactParts(entries);
   if (!options.allowNonFinite) {
     const { checkFiniteWeights } = await import('./save.js');
@@ -85,6 +87,7 @@ export async function artifactOf(model: LayersModel, options: ExportOptions = {}
     inputs: parts.inputs, outputs: parts.outputs, ...(parts.labels && entries.length > 1 ? { labels: parts.labels } : {}),
     parameters: parts.parameters.map(({ name, shape, trainable }) => ({ name, shape, trainable })),
     ...(optimizerState ? { optimizerState } : {}), ...(training ? { training } : {}),
+    ...(rows ? { rows } : {}),
     module: manifestModule, metadata: { ...options.metadata },
     checksums: { wasm: crc32(compiled.binary), weights: weightsChecksum(tensors), manifest: '' },
   });

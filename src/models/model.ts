@@ -39,6 +39,9 @@ import { ModelVariable } from './modelVariables.js';
 import type { Variable } from '../variables.js';
 import type { ExportOptions } from './export.js';
 import type { SaveOptions } from './save.js';
+import type { RowEncoder } from '../layers/preprocessing/rowEncoder.js';
+import { predictRows, rowsSpecFor } from './rowInputs.js';
+import type { Row } from '../runtime/rows.js';
 
 export type { CompileArgs } from './compileArgs.js';
 export type { Callback, FitArgs, History, Logs, TrainingParams } from './trainer.js';
@@ -230,6 +233,31 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
   /** The inputs' names, by which a record of features feeds them (undefined: the model's inputs have none). */
   protected inputNames(): string[] | undefined {
     return undefined;
+  }
+
+  /** The inputs as a row encoder must give them: name (undefined: unnamed), shape without the batch, dtype. @example model.inputSignature()   // [{ name: 'measures', shape: [4], dtype: 'float32' }, …] */
+  inputSignature(): { name?: string; shape: number[]; dtype: 'float32' | 'int32' }[] {
+    const names = this.inputNames();
+    return this.topology().inputs.map((s, i) => ({ name: names?.[i], shape: [...s.shape], dtype: s.dtype }));
+  }
+
+  /** The row encoder that turns raw rows into this model's inputs (see setRowEncoder). */
+  rowEncoder?: RowEncoder;
+
+  /**
+   * Gives the model the row encoder (`kiln.preprocessing.rowEncoder`) its inputs
+   * come from, checked against the inputs; `save` keeps it, `export` writes it
+   * into the artifact (the runtime's `predictRows`). undefined removes it.
+   * @example model.setRowEncoder(encoder); model.predictRows([{ Island: 'Dream', … }]);
+   */
+  setRowEncoder(encoder: RowEncoder | undefined): void {
+    if (encoder) rowsSpecFor(this as LayersModel, encoder, 'setRowEncoder');
+    this.rowEncoder = encoder;
+  }
+
+  /** Predictions for raw rows (objects of column → value), encoded by the model's row encoder. @example model.predictRows(rows) */
+  predictRows(rows: readonly Row[], args: { batchSize?: number } = {}): Output {
+    return predictRows(this as LayersModel, this.rowEncoder, rows, args) as Output;
   }
 
   /** Each output's loss, weight and metrics (compile's arguments resolved against the outputs). */

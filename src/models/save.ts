@@ -11,6 +11,9 @@
  *                           can be written (kiln's own losses and metrics)
  *             crc32         over the model and training strings and every tensor's
  *                           bytes in name order: a flipped bit anywhere is caught
+ *             rows          the row encoder (`model.setRowEncoder`) as JSON, when
+ *                           the model has one (then version 3: older kilns refuse
+ *                           the file by its version, not by a failed checksum)
  *             user.<key>    the caller's metadata
  *
  * One file means one atomic write (temp file + rename). A loaded model resumes
@@ -30,10 +33,14 @@ import { losses, type Loss } from './losses.js';
 import { metrics, type Metric } from './metrics.js';
 import type { CompileArgs, LayersModel } from './model.js';
 import { Sequential } from './sequential.js';
+import { rowEncoderFromJSON } from '../layers/preprocessing/rowEncoder.js';
+import type { RowsSpec } from '../runtime/rows.js';
+import { rowsSpecFor } from './rowInputs.js';
 
 export const MODEL_FORMAT = 'kiln.model';
-/** Version 2: the checksum covers the user metadata too; version 1 files (without) still load. */
+/** Version 2: the checksum covers the user metadata too; version 1 files (without) still load. Version 3: a row encoder too. */
 export const MODEL_FORMAT_VERSION = '2';
+const ROWS_FORMAT_VERSION = '3';
 
 type ClassConfig = { className: string; config: Record<string, unknown> };
 
@@ -201,10 +208,10 @@ const bytesOf = (a: Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.by
 const utf8 = (s: string) => new TextEncoder().encode(s);
 
 /** The checksum: the metadata strings, every tensor's name and bytes in name order, then (version 2) each user entry's key and value in key order. */
-function checksum(model: string, training: string, tensors: Named, user?: Readonly<Record<string, string>>): string {
+function checksum(model: string, training: string, tensors: Named, user?: Readonly<Record<string, string>>, rows?: string): string {
   const names = Object.keys(tensors).sort();
   const entries = user ? Object.keys(user).sort().flatMap((k) => [utf8(k), utf8('='), utf8(user[k]!), utf8('\n')]) : [];
-  return crc32(utf8(model), utf8(training), ...names.flatMap((n) => [utf8(n), bytesOf(tensors[n]!.data)]), ...entries);
+  return crc32(utf8(model), utf8(training), ...names.flatMap((n) => [utf8(n), bytesOf(tensors[n]!.data)]), ...entries, ...(rows !== undefined ? [utf8('rows='), utf8(rows)] : []));
 }
 
 export interface SaveOptions {
@@ -246,7 +253,11 @@ export function encodeModel(model: LayersModel, options: SaveOptions = {}): Uint
     return [`user.${k}`, v];
   });
   const userEntries = Object.fromEntries(user) as Record<string, string>;
-  const metadata = { format: MODEL_FORMAT, version: MODEL_FORMAT_VERSION, model: config, training, crc32: checksum(config, training, tensors, userEntries), ...userEntries };
+  const rows = model.rowEncoder ? JSON.stringify(rowsSpecFor(model, model.rowEncoder, 'save')) : undefined;
+  const metadata = {
+    format: MODEL_FORMAT, version: rows === undefined ? MODEL_FORMAT_VERSION : ROWS_FORMAT_VERSION, model: config, training,
+    crc32: checksum(config, training, tensors, userEntries, rows), ...(rows !== undefined ? { rows } : {}), ...userEntries,
+  };
   return encodeSafetensors(Object.fromEntries(Object.entries(tensors).map(([n, v]) => [n, { dtype: 'float32', shape: [...v.shape], data: v.data }])), metadata);
 }
 
@@ -269,11 +280,12 @@ export function decodeModel(bytes: Uint8Array, options: { compile?: boolean; nam
   if (m.format !== MODEL_FORMAT) {
     throw new KilnError(`${subject}: not a kiln model file (its metadata has format ${JSON.stringify(m.format ?? null)}, expected "${MODEL_FORMAT}"); a file from saveWeights loads with model.loadWeights(path).`);
   }
-  if (m.version !== MODEL_FORMAT_VERSION && m.version !== '1') throw new KilnError(`${subject}: the file is kiln model format version ${JSON.stringify(m.version)}; this kiln reads versions 1 and ${MODEL_FORMAT_VERSION}.`);
+  if (m.version !== MODEL_FORMAT_VERSION && m.version !== '1' && m.version !== ROWS_FORMAT_VERSION) throw new KilnError(`${subject}: the file is kiln model format version ${JSON.stringify(m.version)}; this kiln reads versions 1 to ${ROWS_FORMAT_VERSION}.`);
   if (typeof m.model !== 'string' || typeof m.training !== 'string') throw new KilnError(`${subject}: the file's metadata lacks the model or training entry.`);
   const all: Named = float32Tensors(subject, file.tensors, '');
   const user = Object.fromEntries(Object.entries(m).filter(([k]) => k.startsWith('user.'))) as Record<string, string>;
-  const sum = checksum(m.model, m.training, all, m.version === '1' ? undefined : user);
+  const rows = m.version === ROWS_FORMAT_VERSION ? m.rows ?? '' : undefined;
+  const sum = checksum(m.model, m.training, all, m.version === '1' ? undefined : user, rows);
   if (sum !== m.crc32) throw new KilnError(`${subject}: the file is corrupted (CRC-32 ${sum}, recorded ${String(m.crc32)}).`);
   let config: unknown;
   try {
@@ -286,6 +298,15 @@ export function decodeModel(bytes: Uint8Array, options: { compile?: boolean; nam
   if (compile) model.compile(trainingFromJson(m.training, subject));
   const optimizer = float32Tensors(subject, file.tensors, 'optimizer/');
   model.restoreState(subject, float32Tensors(subject, file.tensors, 'weights/'), compile && Object.keys(optimizer).length ? optimizer : undefined);
+  if (rows !== undefined) {
+    let spec: unknown;
+    try {
+      spec = JSON.parse(rows);
+    } catch {
+      throw new KilnError(`${subject}: the row encoder is not valid JSON.`);
+    }
+    model.setRowEncoder(rowEncoderFromJSON(spec as RowsSpec));
+  }
   const metadata = Object.fromEntries(Object.entries(m).filter(([k]) => k.startsWith('user.')).map(([k, v]) => [k.slice(5), v]));
   return Object.assign(model, { metadata });
 }

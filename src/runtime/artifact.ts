@@ -14,6 +14,7 @@
 import { crc32 } from './crc32.js';
 import { KilnRuntimeError } from './errors.js';
 import { KilnModule, type InputData, type Manifest, type TensorData } from './index.js';
+import type { RowCodec, RowsSpec } from './rows.js';
 import { readSafetensors, writeSafetensors, type NamedArray } from './safetensors.js';
 
 export const ARTIFACT_FORMAT_VERSION = 1;
@@ -46,6 +47,8 @@ export interface ArtifactManifest {
   /** The compiled module: entries, memory layout (arena offsets), constants, error messages. */
   readonly module: Manifest;
   readonly metadata: Readonly<Record<string, JsonValue>>;
+  /** The row encoder (kiln/runtime/rows) that turns raw rows into the inputs, when the model had one. */
+  readonly rows?: RowsSpec;
   /** CRC-32s of the wasm, of the weights (names and bytes in name order) and of the manifest itself (with this field's `manifest` empty). */
   readonly checksums: { readonly wasm: string; readonly weights: string; readonly manifest: string };
 }
@@ -184,7 +187,9 @@ export async function loadArtifact(given: Source): Promise<Artifact> {
     return fail(`the artifact's wasm does not load: ${(e as Error).message}`);
   }
   for (const name of names) module.set(name, tensors[name]!.data as Float32Array);
-  return new Artifact(manifest, wasm, module);
+  // the row encoder's code loads only for artifacts that carry one: the predict-only runtime stays small
+  const rows = manifest.rows === undefined ? undefined : (await import('./rows.js')).rowCodecFor(manifest.rows, manifest.inputs, fail);
+  return new Artifact(manifest, wasm, module, rows);
 }
 
 const isLossName = (k: string) => k === 'loss' || k.endsWith('_loss');
@@ -217,8 +222,26 @@ export class Artifact {
   /** The user metadata given at export (class names, …). */
   readonly metadata: Readonly<Record<string, JsonValue>>;
 
-  constructor(readonly manifest: ArtifactManifest, private readonly wasm: Uint8Array, readonly module: KilnModule) {
+  constructor(readonly manifest: ArtifactManifest, private readonly wasm: Uint8Array, readonly module: KilnModule, private readonly rows?: RowCodec) {
     this.metadata = manifest.metadata;
+  }
+
+  /**
+   * Raw rows (objects of column → value) as the inputs, a list in input order,
+   * encoded as the model was trained (for predictAll, trainStep, evaluate).
+   */
+  encodeRows(rows: readonly Readonly<Record<string, unknown>>[]): TensorData[] {
+    if (!this.rows) fail('predictRows: this artifact has no row encoder; give the model one (model.setRowEncoder) before export.');
+    return this.rows!.encode(rows) as TensorData[];
+  }
+
+  /**
+   * The output for raw rows: unknown categories go to the OOV index; a missing
+   * column or a wrong type is an error naming the row and the column.
+   * @example artifact.predictRows([{ Island: 'Dream', Sex: 'FEMALE', 'Body Mass (g)': 3500, … }])
+   */
+  predictRows(rows: readonly Readonly<Record<string, unknown>>[]): TensorData {
+    return this.predict(this.encodeRows(rows));
   }
 
   /** The size of the module's wasm, in bytes. */

@@ -4,7 +4,10 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import * as kiln from '../../src/index.js';
-import { trainPenguins } from '../../examples/penguins/penguins.js';
+import { argmaxRows, exportPenguins, measures, trainPenguins } from '../../examples/penguins/penguins.js';
+import { loadArtifactFile } from '../../src/runtime/node.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 
 describe('stringLookup', () => {
   test('a given vocabulary: OOV at index 0, tokens from 1; invert maps back', () => {
@@ -62,12 +65,28 @@ describe('integerLookup', () => {
 });
 
 describe('the penguins table, end to end', () => {
-  test('fromTable → lookups, normalization, one-hot → a named-input model above 97% test accuracy', async () => {
+  test('raw rows → row encoder (lookups), normalization, one-hot → above 97% test accuracy; the exported artifact predicts the raw rows as the model does', async () => {
     const root = dirname(dirname(createRequire(import.meta.url).resolve('vega-datasets')));
     const penguins = JSON.parse(readFileSync(join(root, 'data', 'penguins.json'), 'utf8'));
-    const { accuracy, trainRows, testRows, species } = await trainPenguins(penguins, { epochs: 60 });
-    expect(trainRows + testRows).toBe(342); // 344 rows, 2 without measurements
+    const { accuracy, trainRows, testRows, species, encoder, model } = await trainPenguins(penguins, { epochs: 60 });
+    expect(trainRows.length + testRows.length).toBe(342); // 344 rows, 2 without measurements
     expect(species.getVocabulary().sort()).toEqual(['Adelie', 'Chinstrap', 'Gentoo']);
     expect(accuracy).toBeGreaterThanOrEqual(0.97);
+
+    const path = join(mkdtempSync(join(tmpdir(), 'kiln-penguins-')), 'penguins.kiln');
+    await exportPenguins(model, species, path);
+    const artifact = await loadArtifactFile(path);
+    const x = encoder.encodeList(testRows, ['measures', 'island', 'sex']);
+    const want = (model.predict(x) as kiln.Tensor).dataSync();
+    const got = artifact.predictRows(testRows);
+    expect(got.shape).toEqual([testRows.length, 3]);
+    expect(Array.from(got.data)).toEqual(Array.from(want));
+    const names = artifact.metadata.classNames as string[];
+    const right = argmaxRows(got.data, 3).filter((k, i) => names[k] === testRows[i]!.Species).length;
+    expect(right / testRows.length).toBeCloseTo(accuracy, 6);
+    // rows as a deployment gets them: a missing sex (null), an unknown island, the columns in any order, extra columns ignored
+    const odd = [{ Sex: null, Island: 'Atlantis', Species: '?', ...Object.fromEntries(measures.map((m) => [m, testRows[0]![m]])) }];
+    expect(artifact.predictRows(odd).shape).toEqual([1, 3]);
+    expect(() => artifact.predictRows([{ ...testRows[0]!, 'Body Mass (g)': 'heavy' }])).toThrow('kiln runtime: predictRows: row 0, column "Body Mass (g)": got the string "heavy", expected a number (input "measures").');
   });
 });

@@ -56,8 +56,8 @@ describe('unknown option keys are refused, naming the function and the keys it t
     expect(messageOf(() => kiln.tensor([1, 2], { shap: [2] } as never))).toBe(`tensor: unknown option 'shap'; expected one of shape, dtype, requiresGrad${at}`);
   });
 
-  /** Every layer factory kiln.layers exports: each class lists its keys once (`optionKeys`). The lookups and textVectorization run on the host, take no input shape, and check their options in test/api/lookup.test.ts and test/api/text-vectorization.test.ts. */
-  const hostLayers = ['stringLookup', 'integerLookup', 'textVectorization'];
+  /** Every layer factory kiln.layers exports: each class lists its keys once (`optionKeys`). The lookups, hashing, hashedCrossing and textVectorization run on the host, take no input shape, and check their options in test/api/lookup.test.ts, test/api/rows.test.ts and test/api/text-vectorization.test.ts. */
+  const hostLayers = ['stringLookup', 'integerLookup', 'textVectorization', 'hashing', 'hashedCrossing'];
   const layerFactories = Object.entries(kiln.layers).filter(([name, f]) => typeof f === 'function' && /^[a-z]/.test(name) && name !== 'resetLayerNames' && !hostLayers.includes(name)) as [string, (o: unknown) => kiln.layers.Layer][];
   test('the layer table covers every factory', () => expect(layerFactories.length).toBeGreaterThanOrEqual(25));
   test.each(layerFactories)('kiln.layers.%s', (name, make) => {

@@ -3,13 +3,16 @@
  * vocabulary (given, or adapted by frequency) maps tokens to int32 indices, with
  * out-of-vocabulary buckets and an optional mask token, or back (`invert`). They
  * run in JavaScript — strings never enter wasm — in an input pipeline
- * (`dataset.map`) or before `predict`; their vocabulary is plain config
- * (`getConfig`, `getVocabulary`), so it can be saved beside the model.
+ * (`dataset.map`) or before `predict`. Their index table is kiln/runtime's
+ * (src/runtime/rows.ts), so a row encoder built on them
+ * (`kiln.preprocessing.rowEncoder`) carries the vocabulary into saved models and
+ * artifacts and encodes there exactly as here.
  */
 import { checkOptions } from '../../../compiler/check.js';
 import { KilnError } from '../../../compiler/errors.js';
 import { Tensor } from '../../../compiler/tensor.js';
 import { Dataset } from '../../data/dataset.js';
+import { indicesToVectors, LookupTable } from '../../runtime/rows.js';
 import { uniqueLayerName } from '../layer.js';
 
 type Token = string | number;
@@ -36,14 +39,6 @@ export interface LookupArgs<T extends Token> {
 
 const KEYS = ['name', 'vocabulary', 'maxTokens', 'numOovIndices', 'maskToken', 'oovToken', 'invert', 'outputMode'];
 
-/** FNV-1a over the token's text: which OOV bucket an unknown token takes (stable across runs and platforms). */
-function bucket(token: Token, buckets: number): number {
-  const text = String(token);
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
-  return h % buckets;
-}
-
 abstract class Lookup<T extends Token> {
   readonly className: string;
   readonly name: string;
@@ -54,7 +49,7 @@ abstract class Lookup<T extends Token> {
   readonly invert: boolean;
   readonly outputMode: 'int' | 'one_hot' | 'multi_hot' | 'count';
   private vocabulary?: T[];
-  private index = new Map<T, number>();
+  private lookupTable?: LookupTable;
 
   protected constructor(className: string, args: LookupArgs<T>, defaultOov: T, private readonly tokenKind: string) {
     checkOptions(className === 'StringLookup' ? 'stringLookup' : 'integerLookup', args, KEYS);
@@ -100,7 +95,7 @@ abstract class Lookup<T extends Token> {
       throw new KilnError(`${this.subject}: expected at most maxTokens = ${this.maxTokens} indices, got a vocabulary of ${vocabulary.length} plus ${this.reserved} reserved.`);
     }
     this.vocabulary = [...vocabulary];
-    this.index = new Map(this.vocabulary.map((t, i) => [t, i + this.reserved]));
+    this.lookupTable = new LookupTable(this.vocabulary, this.maskToken, this.numOovIndices);
   }
 
   /** Every index's token: the mask, the OOV token per bucket, then the vocabulary (Keras's get_vocabulary). */
@@ -138,13 +133,22 @@ abstract class Lookup<T extends Token> {
     this.setVocabulary(this.maxTokens === undefined ? sorted : sorted.slice(0, Math.max(0, this.maxTokens - this.reserved)));
   }
 
+  /** Whether the lookup has a vocabulary (given, or from adapt). */
+  hasVocabulary(): boolean {
+    return this.vocabulary !== undefined;
+  }
+
+  /** The index table (kiln/runtime's, shared with row encoders and artifacts): mask, OOV buckets, vocabulary. */
+  table(): LookupTable {
+    this.needVocabulary();
+    return this.lookupTable!;
+  }
+
   /** One token's index. */
   private lookup(token: T): number {
-    if (token === this.maskToken) return 0;
-    const i = this.index.get(token);
-    if (i !== undefined) return i;
-    if (this.numOovIndices === 0) throw new KilnError(`${this.subject}: ${JSON.stringify(token)} is not in the vocabulary and numOovIndices is 0.`);
-    return (this.maskToken !== undefined ? 1 : 0) + bucket(token, this.numOovIndices);
+    const i = this.table().lookup(token);
+    if (i < 0) throw new KilnError(`${this.subject}: ${JSON.stringify(token)} is not in the vocabulary and numOovIndices is 0.`);
+    return i;
   }
 
   /**
@@ -171,13 +175,9 @@ abstract class Lookup<T extends Token> {
     const width = rank2 ? (nested[0] as unknown[]).length : 1;
     if (this.outputMode === 'int') return Tensor.concrete({ dtype: 'int32', shape: rank2 ? [rows, width] : Array.isArray(input) ? [ids.length] : [], data: ids });
     const size = vocab.length;
-    const out = new Float32Array(rows * size);
     const perRow = rank2 ? width : 1;
     if (this.outputMode === 'one_hot' && perRow !== 1) this.fail(`outputMode 'one_hot' takes one token per row, got rows of ${perRow}`);
-    ids.forEach((id, i) => {
-      const at = Math.floor(i / perRow) * size + id;
-      out[at] = this.outputMode === 'count' ? out[at]! + 1 : 1;
-    });
+    const out = indicesToVectors(ids, perRow, size, this.outputMode, new Float32Array(rows * size));
     return Tensor.concrete({ dtype: 'float32', shape: [rows, size], data: out });
   }
 
