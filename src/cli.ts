@@ -269,6 +269,7 @@ function describeRows(spec: RowsSpec): string {
     if (f.kind === 'numeric') return `${f.name} ← ${f.columns.length} numeric column${f.columns.length === 1 ? '' : 's'}`;
     if (f.kind === 'lookup') return `${f.name} ← ${q(f.column)} (${f.tokens} lookup, ${f.vocabulary.length} tokens, ${f.outputMode})`;
     if (f.kind === 'hashing') return `${f.name} ← ${q(f.column)} (hashing, ${f.numBins} bins, ${f.outputMode})`;
+    if (f.kind === 'text') return `${f.name} ← ${q(f.column)} (text vectorization, ${f.vocabulary.length} tokens, ${f.outputMode}, ${f.width} per row)`;
     return `${f.name} ← ${f.columns.map(q).join(' × ')} (hashed crossing, ${f.numBins} bins, ${f.outputMode})`;
   }).join('; ');
 }

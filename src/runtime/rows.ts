@@ -2,7 +2,8 @@
  * Raw rows → a model's inputs: the ONE definition of kiln's host-side
  * categorical encodings, shared by the front end (`kiln.layers.stringLookup`,
  * `integerLookup`, `hashing`, `hashedCrossing`, `kiln.preprocessing.rowEncoder`)
- * and the runtime (`artifact.predictRows`). Browser-safe, no imports outside
+ * and the runtime (`artifact.predictRows`); TextVectorization's built-in
+ * standardization, splitting and n-grams too. Browser-safe, no imports outside
  * src/runtime; `loadArtifact` loads it only when an artifact carries an encoder,
  * so the predict-only runtime does not grow.
  *
@@ -34,7 +35,22 @@ export interface LookupFeature {
 export interface HashingFeature { readonly kind: 'hashing'; readonly name: string; readonly column: string; readonly numBins: number; readonly maskValue?: Token; readonly salt?: number; readonly outputMode: OutputMode; readonly fill?: Token }
 /** Keras's HashedCrossing of two or more columns. */
 export interface CrossingFeature { readonly kind: 'hashedCrossing'; readonly name: string; readonly columns: readonly string[]; readonly numBins: number; readonly outputMode: 'int' | 'one_hot'; readonly fill?: Token }
-export type FeatureSpec = NumericFeature | LookupFeature | HashingFeature | CrossingFeature;
+/** Keras's TextVectorization over one column of text (built-in standardize and split only: functions cannot travel). */
+export interface TextFeature {
+  readonly kind: 'text'; readonly name: string; readonly column: string;
+  readonly standardize: TextStandardize; readonly split: TextSplit; readonly ngrams: readonly number[];
+  /** Tokens without the reserved ones ('' and '[UNK]' in 'int' mode, '[UNK]' otherwise). */
+  readonly vocabulary: readonly string[];
+  readonly outputMode: 'int' | 'multi_hot' | 'count' | 'tf_idf';
+  /** Values per row: the sequence length ('int'), the vector size otherwise. */
+  readonly width: number;
+  /** 'tf_idf': each index's idf, the OOV index's first. */
+  readonly idf?: readonly number[];
+  readonly fill?: string;
+}
+export type TextStandardize = 'lower_and_strip_punctuation' | 'lower' | 'strip_punctuation' | null;
+export type TextSplit = 'whitespace' | 'character' | null;
+export type FeatureSpec = NumericFeature | LookupFeature | HashingFeature | CrossingFeature | TextFeature;
 
 /** An encoder as JSON: one feature per model input, in the model's input order. */
 export interface RowsSpec { readonly format: 'kiln-rows'; readonly version: 1; readonly features: readonly FeatureSpec[] }
@@ -112,6 +128,50 @@ export function indicesToVectors(ids: ArrayLike<number>, perRow: number, size: n
   return out;
 }
 
+// ---- text ----------------------------------------------------------------------------
+
+// Keras strips ASCII punctuation and the symbols $+<=>^`|~; here every Unicode punctuation mark goes too
+const PUNCTUATION = /[\p{P}$+<=>^`|~]/gu;
+
+/** TextVectorization's built-in standardization. @example standardizeText('Hello, World!', 'lower_and_strip_punctuation') // 'hello world' */
+export function standardizeText(text: string, mode: TextStandardize): string {
+  if (mode === 'lower') return text.toLowerCase();
+  if (mode === 'strip_punctuation') return text.replace(PUNCTUATION, '');
+  if (mode === 'lower_and_strip_punctuation') return text.toLowerCase().replace(PUNCTUATION, '');
+  return text;
+}
+
+/** TextVectorization's built-in splits: whitespace (empty pieces dropped), characters (code points), or none. @example splitText('a  b', 'whitespace') // ['a', 'b'] */
+export function splitText(text: string, mode: TextSplit): string[] {
+  if (mode === 'whitespace') return text.split(/\s+/u).filter((w) => w.length > 0);
+  if (mode === 'character') return Array.from(text);
+  return [text];
+}
+
+/** The n-grams of `words` for each size in turn (all 1-grams, then all 2-grams, …), joined by a space; no sizes: the words. @example ngramTokens(['a', 'b', 'c'], [1, 2]) // ['a', 'b', 'c', 'a b', 'b c'] */
+export function ngramTokens(words: readonly string[], sizes: readonly number[]): string[] {
+  if (sizes.length === 0) return [...words];
+  return sizes.flatMap((n) => Array.from({ length: Math.max(0, words.length - n + 1) }, (_, i) => words.slice(i, i + n).join(' ')));
+}
+
+/** A text feature's vocabulary as indices: '' (padding) and '[UNK]' first in 'int' mode, '[UNK]' alone otherwise. */
+export const textTable = (f: Pick<TextFeature, 'vocabulary' | 'outputMode'>): LookupTable => new LookupTable(f.vocabulary, f.outputMode === 'int' ? '' : undefined, 1);
+
+/**
+ * One text's tokens written as a row of `width`: 'int' indices cut or padded
+ * (with 0) at the end; otherwise a vector of multi-hot flags, counts, or counts
+ * times each index's idf ('tf_idf').
+ */
+export function writeTextRow(tokens: readonly string[], table: LookupTable, mode: TextFeature['outputMode'], width: number, idf: ArrayLike<number> | undefined, out: Float32Array | Int32Array, at: number): void {
+  if (mode === 'int') {
+    for (let i = 0; i < Math.min(width, tokens.length); i++) out[at + i] = table.lookup(tokens[i]!);
+    return;
+  }
+  const ids = tokens.map((t) => table.lookup(t));
+  indicesToVectors(ids, ids.length || 1, width, mode === 'multi_hot' ? 'multi_hot' : 'count', out as Float32Array, at);
+  if (mode === 'tf_idf') for (let k = 0; k < width; k++) out[at + k]! *= idf![k] ?? 0;
+}
+
 // ---- rows → inputs -------------------------------------------------------------------
 
 /** Throws with a message; the front end passes its own (a KilnError), the runtime throws KilnRuntimeError. */
@@ -128,6 +188,7 @@ const isMissing = (v: unknown): boolean => v === null || (typeof v === 'number' 
 /** One feature's width (values per row) and dtype. @example featureShape({ kind: 'numeric', name: 'x', columns: ['a', 'b'], dtype: 'float32' }) // { width: 2, dtype: 'float32' } */
 export function featureShape(f: FeatureSpec, vocabularySize?: number): { width: number; dtype: 'float32' | 'int32' } {
   if (f.kind === 'numeric') return { width: f.columns.length, dtype: f.dtype };
+  if (f.kind === 'text') return { width: f.width, dtype: f.outputMode === 'int' ? 'int32' : 'float32' };
   if (f.outputMode === 'int') return { width: 1, dtype: 'int32' };
   const size = f.kind === 'lookup' ? vocabularySize ?? new LookupTable(f.vocabulary, f.maskToken, f.numOovIndices).size : f.numBins;
   return { width: size, dtype: 'float32' };
@@ -183,6 +244,19 @@ function crossingCodec(f: CrossingFeature, fail: Fail): Codec {
   };
 }
 
+function textCodec(f: TextFeature, fail: Fail, given?: LookupTable): Codec {
+  const { cell, bad } = cellReader(f, fail);
+  const table = given ?? textTable(f);
+  return {
+    name: f.name, ...featureShape(f),
+    write: (row, r, out, at) => {
+      const v = cell(row, r, f.column, 'a string');
+      if (typeof v !== 'string') bad(r, f.column, v, 'a string');
+      writeTextRow(ngramTokens(splitText(standardizeText(v as string, f.standardize), f.split), f.ngrams), table, f.outputMode, f.width, f.idf, out, at);
+    },
+  };
+}
+
 /** A lookup or hashing over one column: each value (or each of a list's, for multi_hot / count) to an index, then an int or a vector. */
 function indexCodec(f: LookupFeature | HashingFeature, fail: Fail, given?: LookupTable): Codec {
   const { cell, bad } = cellReader(f, fail);
@@ -222,7 +296,7 @@ function indexCodec(f: LookupFeature | HashingFeature, fail: Fail, given?: Looku
 export class RowCodec {
   private readonly codecs: Codec[];
   constructor(readonly spec: RowsSpec, private readonly fail: Fail = runtimeFail, tables: ReadonlyMap<string, LookupTable> = new Map()) {
-    this.codecs = spec.features.map((f) => (f.kind === 'numeric' ? numericCodec(f, fail) : f.kind === 'hashedCrossing' ? crossingCodec(f, fail) : indexCodec(f, fail, tables.get(f.name))));
+    this.codecs = spec.features.map((f) => (f.kind === 'numeric' ? numericCodec(f, fail) : f.kind === 'hashedCrossing' ? crossingCodec(f, fail) : f.kind === 'text' ? textCodec(f, fail, tables.get(f.name)) : indexCodec(f, fail, tables.get(f.name))));
   }
 
   /** The inputs for `rows`, in feature order, [rows, width] each. */
@@ -256,7 +330,11 @@ export function checkRowsSpec(spec: unknown, fail: Fail = runtimeFail, subject =
         : f.kind === 'lookup' ? typeof f.column === 'string' && Array.isArray(f.vocabulary) && count(f.numOovIndices, 0) && modes.includes(f.outputMode)
           : f.kind === 'hashing' ? typeof f.column === 'string' && count(f.numBins, f.maskValue === undefined ? 1 : 2) && modes.includes(f.outputMode)
             : f.kind === 'hashedCrossing' ? Array.isArray(f.columns) && f.columns.length >= 2 && count(f.numBins, 1) && (f.outputMode === 'int' || f.outputMode === 'one_hot')
-              : false);
+              : f.kind === 'text' ? typeof f.column === 'string' && Array.isArray(f.vocabulary) && f.vocabulary.every((t) => typeof t === 'string') && count(f.width, 1)
+                && ['int', 'multi_hot', 'count', 'tf_idf'].includes(f.outputMode) && [null, 'lower', 'strip_punctuation', 'lower_and_strip_punctuation'].includes(f.standardize)
+                && [null, 'whitespace', 'character'].includes(f.split) && Array.isArray(f.ngrams) && f.ngrams.every((n) => count(n, 1))
+                && (f.outputMode !== 'tf_idf' || (Array.isArray(f.idf) && f.idf.every((w) => typeof w === 'number' && Number.isFinite(w))))
+                : false);
     if (!ok) fail(`${subject}: feature ${i} (${JSON.stringify(f)?.slice(0, 80)}) is malformed.`);
   });
   return s;

@@ -122,3 +122,55 @@ describe('textDatasetFromDirectory', () => {
     await expect(kiln.utils.textDatasetFromDirectory(join(root, 'neg', '0.txt'))).rejects.toThrow(/^textDatasetFromDirectory: expected a folder of class subfolders, got the file /);
   });
 });
+
+describe('a text model takes raw strings after save and export (textVectorization in a row encoder)', () => {
+  test('train on raw rows, then loadModel and the runtime predict raw strings as the model does', async () => {
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { loadArtifactFile } = await import('../../src/runtime/node.js');
+    const rows = [
+      { review: 'A good film!', label: 1 }, { review: 'Great plot, good acting.', label: 1 }, { review: 'fun and GOOD', label: 1 },
+      { review: 'A bad film.', label: 0 }, { review: 'awful plot; bad acting', label: 0 }, { review: 'dull and bad', label: 0 },
+    ];
+    const vectorize = kiln.layers.textVectorization({ outputSequenceLength: 5 });
+    const encoder = kiln.preprocessing.rowEncoder({ review: { column: 'review', textVectorization: vectorize } });
+    await encoder.adapt(rows);
+    const review = kiln.input({ shape: [5], dtype: 'int32', name: 'review' });
+    const embedded = kiln.layers.embedding({ inputDim: vectorize.vocabularySize(), outputDim: 4 }).apply(review) as kiln.SymbolicTensor;
+    const pooled = kiln.layers.globalAveragePooling1d({}).apply(embedded) as kiln.SymbolicTensor;
+    const model = kiln.model({ inputs: review, outputs: kiln.layers.dense({ units: 2 }).apply(pooled) as kiln.SymbolicTensor });
+    model.compile({ optimizer: kiln.optimizers.adam({ learningRate: 0.05 }), loss: kiln.losses.sparseCategoricalCrossentropy({ fromLogits: true }) });
+    const x = encoder.encode(rows).review!;
+    expect(Array.from(x.dataSync().slice(0, 5))).toEqual(Array.from(vectorize.call('A good film!').dataSync()));
+    await model.fit(x, kiln.tensor(rows.map((r) => r.label), [6], 'int32'), { epochs: 30, verbose: 0 });
+    model.setRowEncoder(encoder);
+    const raw = [{ review: 'a GOOD film' }, { review: 'bad, bad plot' }, { review: 'never seen words' }];
+    const want = Array.from((model.predictRows(raw) as kiln.Tensor).dataSync());
+    expect(Array.from((model.predict(encoder.encode(raw).review!) as kiln.Tensor).dataSync())).toEqual(want);
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-text-rows-'));
+    await model.save(join(dir, 'm.kiln'));
+    expect(Array.from(((await kiln.loadModel(join(dir, 'm.kiln'))).predictRows(raw) as kiln.Tensor).dataSync())).toEqual(want);
+    await model.export(join(dir, 'm.kiln-artifact'));
+    const art = await loadArtifactFile(join(dir, 'm.kiln-artifact'));
+    expect(art.manifest.rows!.features[0]).toMatchObject({ kind: 'text', column: 'review', outputMode: 'int', width: 5, standardize: 'lower_and_strip_punctuation', split: 'whitespace' });
+    expect(Array.from(art.predictRows(raw).data)).toEqual(want);
+    expect(() => art.predictRows([{ review: 42 }])).toThrow('kiln runtime: predictRows: row 0, column "review": got the number 42, expected a string (input "review").');
+  });
+
+  test("tf_idf and multi_hot rows encode as the layer's own call; custom functions and 'int' without a length cannot travel", async () => {
+    const texts = ['the cat sat', 'the dog sat', 'the cat, the dog'];
+    for (const outputMode of ['tf_idf', 'multi_hot', 'count'] as const) {
+      const v = kiln.layers.textVectorization({ outputMode, ngrams: 2 });
+      const encoder = kiln.preprocessing.rowEncoder({ t: { column: 'text', textVectorization: v } });
+      await encoder.adapt(texts.map((text) => ({ text })));
+      const again = kiln.preprocessing.rowEncoderFromJSON(encoder.toJSON());
+      const probe = ['the cat and the owl', 'sat sat'];
+      const want = Array.from(v.call(probe).dataSync());
+      expect(Array.from(encoder.encode(probe.map((text) => ({ text }))).t!.dataSync()), outputMode).toEqual(want);
+      expect(Array.from(again.encode(probe.map((text) => ({ text }))).t!.dataSync()), outputMode).toEqual(want);
+    }
+    expect(() => kiln.preprocessing.rowEncoder({ t: { column: 'text', textVectorization: kiln.layers.textVectorization({ split: (s) => s.split('-'), outputMode: 'count' }) } })).toThrow(/a row encoder's text feature uses the built-in standardize and split \(functions cannot travel in a saved model or an artifact\), got a custom split/);
+    expect(() => kiln.preprocessing.rowEncoder({ t: { column: 'text', textVectorization: kiln.layers.textVectorization() } })).toThrow(/a row encoder's 'int' text feature needs outputSequenceLength/);
+  });
+});

@@ -9,9 +9,10 @@
  */
 import { KilnError } from '../../../compiler/errors.js';
 import { Tensor } from '../../../compiler/tensor.js';
-import { checkRowsSpec, featureShape, LookupTable, RowCodec, type FeatureSpec, type Row, type RowsSpec, type Token } from '../../runtime/rows.js';
+import { checkRowsSpec, featureShape, LookupTable, RowCodec, textTable, type FeatureSpec, type Row, type RowsSpec, type Token } from '../../runtime/rows.js';
 import { HashedCrossing, Hashing } from './hashing.js';
 import { IntegerLookup, StringLookup } from './lookup.js';
+import { TextVectorization } from './text.js';
 
 /** Numeric columns → one vector; `fill` replaces a missing value (null or NaN), else a missing value is an error. */
 export interface NumericColumns { columns?: readonly string[]; column?: string; fill?: number; dtype?: 'float32' | 'int32' }
@@ -21,7 +22,9 @@ export interface LookupColumn { column: string; lookup: StringLookup | IntegerLo
 export interface HashingColumn { column: string; hashing: Hashing; fill?: Token }
 /** Two or more columns crossed by HashedCrossing. */
 export interface CrossedColumns { columns: readonly string[]; hashedCrossing: HashedCrossing; fill?: Token }
-export type RowFeature = NumericColumns | LookupColumn | HashingColumn | CrossedColumns;
+/** A column of text through a TextVectorization (built-in standardize and split; 'int' with outputSequenceLength). */
+export interface TextColumn { column: string; textVectorization: TextVectorization; fill?: string }
+export type RowFeature = NumericColumns | LookupColumn | HashingColumn | CrossedColumns | TextColumn;
 
 const fail = (message: string): never => {
   throw new KilnError(`rowEncoder: ${message}`);
@@ -50,6 +53,7 @@ export class RowEncoder {
       const spec = checkRowsSpec(features, fail, 'rowEncoder: the spec');
       this.features = new Map(spec.features.map((f) => [f.name, f]));
       for (const f of spec.features) if (f.kind === 'lookup') this.tables.set(f.name, new LookupTable(f.vocabulary, f.maskToken, f.numOovIndices));
+      for (const f of spec.features) if (f.kind === 'text') this.tables.set(f.name, textTable(f));
     } else {
       if (typeof features !== 'object' || features === null || Array.isArray(features) || Object.keys(features).length === 0) fail(`expected an object of input name → feature, got ${features === null ? 'null' : Array.isArray(features) ? 'a list' : typeof features}.`);
       for (const [name, f] of Object.entries(features as Record<string, RowFeature>)) this.check(name, f);
@@ -61,11 +65,11 @@ export class RowEncoder {
   private check(name: string, f: RowFeature): void {
     if (typeof f !== 'object' || f === null) fail(`input "${name}": expected a feature object, got ${f === null ? 'null' : typeof f}.`);
     const keys = Object.keys(f);
-    const known = ['column', 'columns', 'fill', 'dtype', 'lookup', 'hashing', 'hashedCrossing'];
+    const known = ['column', 'columns', 'fill', 'dtype', 'lookup', 'hashing', 'hashedCrossing', 'textVectorization'];
     const unknown = keys.find((k) => !known.includes(k));
     if (unknown) fail(`input "${name}": unknown option '${unknown}'; expected ${known.join(', ')}.`);
-    const kinds = ['lookup', 'hashing', 'hashedCrossing'].filter((k) => k in f);
-    if (kinds.length > 1) fail(`input "${name}": expected one of lookup, hashing or hashedCrossing, got ${kinds.join(' and ')}.`);
+    const kinds = ['lookup', 'hashing', 'hashedCrossing', 'textVectorization'].filter((k) => k in f);
+    if (kinds.length > 1) fail(`input "${name}": expected one of lookup, hashing, hashedCrossing or textVectorization, got ${kinds.join(' and ')}.`);
     const columns = 'columns' in f && f.columns !== undefined ? f.columns : undefined;
     const column = 'column' in f ? f.column : undefined;
     if ((columns === undefined) === (column === undefined)) fail(`input "${name}": expected either column (one) or columns (a list), got ${columns === undefined ? 'neither' : 'both'}.`);
@@ -77,6 +81,11 @@ export class RowEncoder {
     if (kind === 'lookup' && ((f as LookupColumn).lookup.invert || (f as LookupColumn).lookup.numOovIndices === 0)) fail(`input "${name}": a row encoder's lookup maps tokens to indices with at least one OOV index (unknown categories must not fail); got ${(f as LookupColumn).lookup.invert ? 'invert: true' : 'numOovIndices: 0'}.`);
     if (kind === 'hashing' && !((f as HashingColumn).hashing instanceof Hashing)) fail(`input "${name}": expected hashing to be a kiln.layers.hashing.`);
     if (kind === 'hashedCrossing' && !((f as CrossedColumns).hashedCrossing instanceof HashedCrossing)) fail(`input "${name}": expected hashedCrossing to be a kiln.layers.hashedCrossing.`);
+    if (kind === 'textVectorization') {
+      if (!((f as TextColumn).textVectorization instanceof TextVectorization)) fail(`input "${name}": expected textVectorization to be a kiln.layers.textVectorization.`);
+      (f as TextColumn).textVectorization.textFeature(name, (f as TextColumn).column); // custom functions, or 'int' without a length, fail now
+      if (f.fill !== undefined && typeof f.fill !== 'string') fail(`input "${name}": expected fill to be a string (a text), got ${JSON.stringify(f.fill)}.`);
+    }
     const fill = f.fill;
     if (fill !== undefined && (kind === undefined ? typeof fill !== 'number' || !Number.isFinite(fill) : typeof fill !== 'string' && !(typeof fill === 'number' && Number.isFinite(fill)))) fail(`input "${name}": expected fill to be ${kind === undefined ? 'a finite number' : 'a string or a finite number'}, got ${JSON.stringify(fill)}.`);
     const dtype = (f as NumericColumns).dtype;
@@ -106,6 +115,10 @@ export class RowEncoder {
       return { kind: 'hashing', name, column: f.column, numBins: h.numBins, ...(h.maskValue !== undefined ? { maskValue: h.maskValue } : {}), salt: h.salt, outputMode: h.outputMode, ...fill };
     }
     if ('hashedCrossing' in f) return { kind: 'hashedCrossing', name, columns: [...f.columns], numBins: f.hashedCrossing.numBins, outputMode: f.hashedCrossing.outputMode, ...fill };
+    if ('textVectorization' in f) {
+      const spec = f.textVectorization.textFeature(name, f.column, f.fill);
+      return vocabularies ? spec : { ...spec, vocabulary: [] };
+    }
     return { kind: 'numeric', name, columns: f.columns ? [...f.columns] : [f.column!], dtype: f.dtype ?? 'float32', ...(f.fill !== undefined ? { fill: f.fill as number } : {}) };
   }
 
@@ -122,6 +135,14 @@ export class RowEncoder {
   async adapt(rows: readonly Row[]): Promise<void> {
     if (!Array.isArray(rows)) fail(`adapt expected a list of row objects, got ${rows === null ? 'null' : typeof rows}.`);
     for (const [name, f] of this.features) {
+      if ('textVectorization' in f) {
+        const texts = rows.map((row, r) => {
+          if (row === null || typeof row !== 'object' || !(f.column in row)) fail(`adapt: row ${r} has no column ${JSON.stringify(f.column)} (input "${name}" reads it).`);
+          return row[f.column];
+        }).filter((x): x is string => typeof x === 'string');
+        await f.textVectorization.adapt(texts);
+        continue;
+      }
       if (!('lookup' in f)) continue;
       const values = rows.flatMap((row, r) => {
         if (row === null || typeof row !== 'object' || !(f.column in row)) fail(`adapt: row ${r} has no column ${JSON.stringify(f.column)} (input "${name}" reads it).`);
@@ -134,7 +155,7 @@ export class RowEncoder {
 
   /** The first input whose lookup has no vocabulary yet. */
   private unadapted(): string | undefined {
-    for (const [name, f] of this.features) if ('lookup' in f && !f.lookup.hasVocabulary()) return name;
+    for (const [name, f] of this.features) if (('lookup' in f && !f.lookup.hasVocabulary()) || ('textVectorization' in f && !f.textVectorization.hasVocabulary())) return name;
     return undefined;
   }
 
@@ -145,7 +166,7 @@ export class RowEncoder {
   toJSON(order?: readonly string[]): RowsSpec {
     if (order && (order.length !== this.features.size || order.some((n) => !this.features.has(n)))) fail(`expected the inputs ${order.map((n) => `"${n}"`).join(', ')}; the encoder gives ${this.inputNames.map((n) => `"${n}"`).join(', ')}.`);
     const missing = this.unadapted();
-    if (missing) fail(`input "${missing}": adapt its lookup (or give it a vocabulary) first.`);
+    if (missing) fail(`input "${missing}": adapt its lookup or text vectorization (or give it a vocabulary) first.`);
     return this.spec(true, order);
   }
 
@@ -159,6 +180,7 @@ export class RowEncoder {
     if (missing) fail(`input "${missing}": adapt its lookup (or give it a vocabulary) first.`);
     const tables = new Map(this.tables);
     for (const [name, f] of this.features) if ('lookup' in f) tables.set(name, f.lookup.table());
+    for (const [name, f] of this.features) if ('textVectorization' in f) tables.set(name, f.textVectorization.table());
     return new RowCodec(this.spec(false), fail, tables);
   }
 

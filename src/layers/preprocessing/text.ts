@@ -13,6 +13,7 @@ import { KilnError } from '../../../compiler/errors.js';
 import { Tensor } from '../../../compiler/tensor.js';
 import { Dataset } from '../../data/dataset.js';
 import { uniqueLayerName } from '../layer.js';
+import { ngramTokens, splitText, standardizeText, writeTextRow, type LookupTable, type TextFeature } from '../../runtime/rows.js';
 import { StringLookup } from './lookup.js';
 
 export type OutputMode = 'int' | 'multi_hot' | 'count' | 'tf_idf';
@@ -39,9 +40,6 @@ export interface TextVectorizationArgs {
 }
 
 const KEYS = ['name', 'maxTokens', 'standardize', 'split', 'ngrams', 'outputMode', 'outputSequenceLength', 'padToMaxTokens', 'vocabulary', 'idfWeights'];
-
-// Keras strips ASCII punctuation and the symbols $+<=>^`|~; here every Unicode punctuation mark goes too
-const PUNCTUATION = /[\p{P}$+<=>^`|~]/gu;
 
 /**
  * Raw strings → token indices or per-text vectors, as Keras's TextVectorization.
@@ -98,9 +96,34 @@ export class TextVectorization {
 
   /** One text's tokens: standardized, split, then its n-grams (all 1-grams, then all 2-grams, …). */
   tokens(text: string): string[] {
-    const words = this.splitFn(this.standardizeFn(text));
-    if (this.ngramSizes.length === 0) return words;
-    return this.ngramSizes.flatMap((n) => Array.from({ length: Math.max(0, words.length - n + 1) }, (_, i) => words.slice(i, i + n).join(' ')));
+    return ngramTokens(this.splitFn(this.standardizeFn(text)), this.ngramSizes);
+  }
+
+  /** Whether it has a vocabulary (adapted or given). */
+  hasVocabulary(): boolean {
+    return this.lookup.hasVocabulary();
+  }
+
+  /** The vocabulary as indices (what the row encoder and the runtime use). */
+  table(): LookupTable {
+    return this.lookup.table();
+  }
+
+  /**
+   * This vectorizer as a row encoder's text feature: what travels in saved
+   * models and artifacts. Custom standardize or split functions cannot travel,
+   * and an 'int' output needs outputSequenceLength (a fixed width).
+   */
+  textFeature(name: string, column: string, fill?: string): TextFeature {
+    const { standardize, split } = this.config;
+    if (standardize === 'custom' || split === 'custom') this.fail(`a row encoder's text feature uses the built-in standardize and split (functions cannot travel in a saved model or an artifact), got a custom ${standardize === 'custom' ? 'standardize' : 'split'}`);
+    if (this.outputMode === 'int' && this.outputSequenceLength === undefined) this.fail(`a row encoder's 'int' text feature needs outputSequenceLength (each row has a fixed width)`);
+    return {
+      kind: 'text', name, column, standardize: standardize as TextFeature['standardize'], split: split as TextFeature['split'], ngrams: [...this.ngramSizes],
+      vocabulary: this.hasVocabulary() ? this.getVocabulary().slice(this.outputMode === 'int' ? 2 : 1) : [], outputMode: this.outputMode,
+      width: this.outputMode === 'int' ? this.outputSequenceLength! : this.padToMaxTokens ? this.maxTokens! : this.hasVocabulary() ? this.vocabularySize() : 1,
+      ...(this.idf ? { idf: Array.from(this.idf) } : {}), ...(fill !== undefined ? { fill } : {}),
+    };
   }
 
   /** Every index's token: the padding and OOV token, then the vocabulary (Keras's get_vocabulary). */
@@ -172,27 +195,16 @@ export class TextVectorization {
     if (!Array.isArray(list)) this.fail(`expected a text or a list of texts, got ${texts === null ? 'null' : typeof texts}`);
     list.forEach((t, i) => { if (typeof t !== 'string') this.fail(`expected texts (strings), got ${t === null ? 'null' : typeof t} at ${i}`); });
     const tokenized = list.map((t) => this.tokens(t));
+    const table = this.table();
     if (this.outputMode === 'int') {
       const length = this.outputSequenceLength ?? Math.max(0, ...tokenized.map((t) => t.length));
       const out = new Int32Array(list.length * length);
-      tokenized.forEach((tokens, i) => {
-        const kept = tokens.slice(0, length);
-        if (kept.length) out.set(this.lookup.call(kept).dataSync() as Int32Array, i * length);
-      });
+      tokenized.forEach((tokens, i) => writeTextRow(tokens, table, 'int', length, undefined, out, i * length));
       return Tensor.concrete({ dtype: 'int32', shape: single ? [length] : [list.length, length], data: out });
     }
     const size = this.padToMaxTokens ? this.maxTokens! : this.vocabularySize();
-    const vocab = this.vocabularySize();
     const out = new Float32Array(list.length * size);
-    tokenized.forEach((tokens, i) => {
-      if (!tokens.length) return;
-      const ids = this.lookup.call([tokens]).dataSync(); // counts per index, a row of vocab
-      for (let k = 0; k < vocab; k++) {
-        const c = ids[k]!;
-        if (!c) continue;
-        out[i * size + k] = this.outputMode === 'multi_hot' ? 1 : this.outputMode === 'count' ? c : c * this.idf![k]!;
-      }
-    });
+    tokenized.forEach((tokens, i) => { if (tokens.length) writeTextRow(tokens, table, this.outputMode, size, this.idf, out, i * size); });
     return Tensor.concrete({ dtype: 'float32', shape: single ? [size] : [list.length, size], data: out });
   }
 
@@ -207,10 +219,7 @@ function standardizer(subject: string, s: TextVectorizationArgs['standardize']):
     if (typeof out !== 'string') throw new KilnError(`${subject}: the standardize function returned ${typeof out}, expected a string.`);
     return out;
   };
-  if (s === null) return (t) => t;
-  if (s === 'lower') return (t) => t.toLowerCase();
-  if (s === 'strip_punctuation') return (t) => t.replace(PUNCTUATION, '');
-  if (s === 'lower_and_strip_punctuation') return (t) => t.toLowerCase().replace(PUNCTUATION, '');
+  if (s === null || s === 'lower' || s === 'strip_punctuation' || s === 'lower_and_strip_punctuation') return (t) => standardizeText(t, s);
   throw new KilnError(`${subject}: expected standardize 'lower_and_strip_punctuation', 'lower', 'strip_punctuation', null or a function, got ${JSON.stringify(s)}.`);
 }
 
@@ -220,9 +229,7 @@ function splitter(subject: string, s: TextVectorizationArgs['split']): (text: st
     if (!Array.isArray(out) || !out.every((w) => typeof w === 'string')) throw new KilnError(`${subject}: the split function must return a list of strings.`);
     return out;
   };
-  if (s === null) return (t) => [t];
-  if (s === 'whitespace') return (t) => t.split(/\s+/u).filter((w) => w.length > 0);
-  if (s === 'character') return (t) => Array.from(t); // code points, as Keras's unicode split
+  if (s === null || s === 'whitespace' || s === 'character') return (t) => splitText(t, s); // characters: code points, as Keras's unicode split
   throw new KilnError(`${subject}: expected split 'whitespace', 'character', null or a function, got ${JSON.stringify(s)}.`);
 }
 
