@@ -107,3 +107,33 @@ export function traceEntries(model: EntryParts): { trainStep: Graph; evaluate: G
   }, { ...x, ...params });
   return { trainStep, evaluate, predict };
 }
+
+/**
+ * Runs `traceFn` with each layer's call reported to `watch(layer, first, end)`:
+ * the ids of the nodes it made (for views that group a graph by layer, as
+ * TensorBoard's graph dashboard does). Layers with their own `call` property are
+ * left alone; the patches are removed afterwards.
+ */
+export function watchingLayers<T>(layers: readonly Layer[], watch: (layerName: string, first: number, end: number) => void, traceFn: () => T): T {
+  const patched: Layer[] = [];
+  for (const layer of layers) {
+    if (patched.includes(layer) || Object.prototype.hasOwnProperty.call(layer, 'call')) continue;
+    patched.push(layer);
+    for (const method of ['call', 'callMany'] as const) {
+      const original = (layer as unknown as Record<string, unknown>)[method];
+      if (typeof original !== 'function') continue;
+      (layer as unknown as Record<string, unknown>)[method] = (x: Tensor | readonly Tensor[], ...rest: unknown[]) => {
+        const builder = (Array.isArray(x) ? x[0] : (x as Tensor))?.builder;
+        const first = builder?.nodes.length ?? 0;
+        const out = (original as (...a: unknown[]) => Tensor).call(layer, x, ...rest);
+        if (builder) watch(layer.name, first, builder.nodes.length);
+        return out;
+      };
+    }
+  }
+  try {
+    return traceFn();
+  } finally {
+    for (const layer of patched) for (const method of ['call', 'callMany']) delete (layer as unknown as Record<string, unknown>)[method];
+  }
+}

@@ -31,7 +31,7 @@ import type { DType } from '../../compiler/types.js';
 import type { Optimizer } from '../optimizers/index.js';
 import { optimizerByName, resolveHeads, type CompileArgs, type Compiled, type Head } from './compileArgs.js';
 import { batchesOf, checkData, datasetBatches, entryNames, fitBatches, range, rows, sameShape, type Data } from './dataAdapter.js';
-import { traceEntries, type WeightEntry } from './entries.js';
+import { traceEntries, watchingLayers, type WeightEntry } from './entries.js';
 import { fitLoop, runBatches, type FitArgs, type History, type Logs, type TrainerHost } from './trainer.js';
 import { Dataset } from '../data/dataset.js';
 import { CallQueue } from './callQueue.js';
@@ -308,29 +308,10 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
   tracePredict(watch?: (layerName: string, first: number, end: number) => void): Graph {
     const topology = this.topology();
     const specs = { ...this.inputSpecs(topology), ...Object.fromEntries(this.weightEntries(topology).map((w) => [w.name, spec([...w.spec.shape], 'float32', { kind: 'parameter' })])) };
-    if (!watch) return trace((t: Record<string, Tensor>) => this.predictFrom(t, topology), specs);
-    const patched: Layer[] = [];
-    for (const { layer } of topology.layers) {
-      if (patched.includes(layer) || Object.prototype.hasOwnProperty.call(layer, 'call')) continue;
-      patched.push(layer);
-      for (const method of ['call', 'callMany'] as const) {
-        const original = (layer as unknown as Record<string, unknown>)[method];
-        if (typeof original !== 'function') continue;
-        (layer as unknown as Record<string, unknown>)[method] = (x: Tensor | readonly Tensor[], ...rest: unknown[]) => {
-          const builder = (Array.isArray(x) ? x[0] : (x as Tensor))?.builder;
-          const first = builder?.nodes.length ?? 0;
-          const out = (original as (...a: unknown[]) => Tensor).call(layer, x, ...rest);
-          if (builder) watch(layer.name, first, builder.nodes.length);
-          return out;
-        };
-      }
-    }
-    try {
-      return trace((t: Record<string, Tensor>) => this.predictFrom(t, topology), specs);
-    } finally {
-      for (const layer of patched) for (const method of ['call', 'callMany']) delete (layer as unknown as Record<string, unknown>)[method];
-    }
+    const predict = () => trace((t: Record<string, Tensor>) => this.predictFrom(t, topology), specs);
+    return watch ? watchingLayers(topology.layers.map((l) => l.layer), watch, predict) : predict();
   }
+
 
   private trace(): { trainStep: Graph; evaluate: Graph; predict: Graph } {
     if (this.graphs) return this.graphs;
