@@ -20,7 +20,7 @@ export {
   AveragePooling1D, averagePooling1d, GlobalAveragePooling1D, globalAveragePooling1d, GlobalMaxPooling1D, globalMaxPooling1d, GlobalMaxPooling2D, globalMaxPooling2d, MaxPooling1D, maxPooling1d,
   type GlobalPoolingArgs, type Pooling1DArgs,
 } from './pooling.js';
-export { Permute, permute, ZeroPadding2D, zeroPadding2d, type PermuteArgs, type ZeroPadding2DArgs } from './shape.js';
+export { Permute, permute, RepeatVector, repeatVector, TimeDistributed, timeDistributed, ZeroPadding2D, zeroPadding2d, type PermuteArgs, type RepeatVectorArgs, type TimeDistributedArgs, type ZeroPadding2DArgs } from './shape.js';
 export { Embedding, embedding, type EmbeddingArgs } from './embedding.js';
 export { LayerNormalization, layerNormalization, type LayerNormalizationArgs } from './layerNorm.js';
 export { Dropout, dropout, SpatialDropout2D, spatialDropout2d, type DropoutArgs } from './dropout.js';

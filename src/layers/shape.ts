@@ -95,3 +95,85 @@ export class ZeroPadding2D extends Layer {
 
 export const permute = (args: PermuteArgs): Permute => new Permute(args);
 export const zeroPadding2d = (args: ZeroPadding2DArgs = {}): ZeroPadding2D => new ZeroPadding2D(args);
+
+// ---- RepeatVector -------------------------------------------------------------------
+
+export interface RepeatVectorArgs extends LayerArgs {
+  /** How many times to repeat each example's vector. */
+  n: number;
+}
+
+/** Keras's RepeatVector: [batch, features] → [batch, n, features] (the vector repeated n times). */
+export class RepeatVector extends Layer {
+  static override readonly optionKeys = optionKeys<RepeatVectorArgs>({ n: true, ...LAYER_KEYS });
+  readonly className = 'RepeatVector';
+  readonly n: number;
+  constructor(args: RepeatVectorArgs) {
+    super('RepeatVector', args);
+    if (!Number.isInteger(args?.n) || args.n < 1) this.fail(`expected n to be a positive integer, got ${JSON.stringify(args?.n)}`);
+    this.n = args.n;
+  }
+  weights(inputShape: Shape): WeightSpec[] {
+    this.computeOutputShape(inputShape);
+    return [];
+  }
+  computeOutputShape(inputShape: Shape): Shape {
+    checkInputShape(this.subject, inputShape, 1, '[batch, features] ');
+    return [this.n, inputShape[0]!];
+  }
+  call(x: Tensor, _weights?: Readonly<Record<string, Tensor>>, _ctx?: CallContext): Tensor {
+    if (x.rank !== 2) this.fail(`expected an input [batch, features], got ${formatType(x.type)}`);
+    return F.tile(F.expandDims(x, 1), [1, this.n, 1]);
+  }
+  override getConfig(): object {
+    return { ...super.getConfig(), n: this.n };
+  }
+}
+
+export const repeatVector = (args: RepeatVectorArgs): RepeatVector => new RepeatVector(args);
+
+// ---- TimeDistributed ----------------------------------------------------------------
+
+export interface TimeDistributedArgs extends LayerArgs {
+  /** The layer applied to every step: its weights are shared by all steps. */
+  layer: Layer;
+}
+
+/**
+ * Keras's TimeDistributed: applies `layer` to each step of [batch, steps, ...]
+ * with the same weights, giving [batch, steps, ...layer's output]. The steps
+ * are sliced and stacked in the graph (the layer's code appears once a step).
+ */
+export class TimeDistributed extends Layer {
+  static override readonly optionKeys = optionKeys<TimeDistributedArgs>({ layer: true, ...LAYER_KEYS });
+  readonly className = 'TimeDistributed';
+  readonly layer: Layer;
+  constructor(args: TimeDistributedArgs) {
+    super('TimeDistributed', args);
+    if (!(args?.layer instanceof Layer)) this.fail(`expected layer to be a kiln layer, got ${args?.layer === null ? 'null' : typeof args?.layer}`);
+    this.layer = args.layer;
+  }
+  private stepShape(inputShape: Shape): Shape {
+    checkInputShape(this.subject, inputShape);
+    if (inputShape.length < 2) this.fail(`expected an input [batch, steps, ...], got ${formatShape([null, ...inputShape])}`);
+    return inputShape.slice(1);
+  }
+  weights(inputShape: Shape): WeightSpec[] {
+    return this.layer.weights(this.stepShape(inputShape)).map((w) => ({ ...w, trainable: w.trainable && this.layer.trainable }));
+  }
+  computeOutputShape(inputShape: Shape): Shape {
+    return [inputShape[0]!, ...this.layer.computeOutputShape(this.stepShape(inputShape))];
+  }
+  call(x: Tensor, weights: Readonly<Record<string, Tensor>>, ctx: CallContext): Tensor {
+    if (x.rank < 3) this.fail(`expected an input [batch, steps, ...], got ${formatType(x.type)}`);
+    const steps = x.type.shape[1] as number;
+    const outs = Array.from({ length: steps }, (_, t) => this.layer.call(F.squeeze(F.sliceAxis(x, 1, t, t + 1), 1), weights, ctx));
+    return F.stack(outs, 1);
+  }
+  override getConfig(): object {
+    return { ...super.getConfig(), layer: { className: this.layer.className, config: this.layer.getConfig() } };
+  }
+}
+
+/** @example kiln.layers.timeDistributed({ layer: kiln.layers.dense({ units: 8 }) }) */
+export const timeDistributed = (args: TimeDistributedArgs): TimeDistributed => new TimeDistributed(args);

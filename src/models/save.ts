@@ -57,7 +57,7 @@ const layerClasses: Record<string, new (args: never) => Layer> = {
   Dropout: L.Dropout, SpatialDropout2D: L.SpatialDropout2D, Add: L.Add, Multiply: L.Multiply, Concatenate: L.Concatenate, OpLambda: L.OpLambda,
   Normalization: L.Normalization, Rescaling: L.Rescaling, Discretization: L.Discretization, CategoryEncoding: L.CategoryEncoding,
   Resizing: L.Resizing, CenterCrop: L.CenterCrop, RandomFlip: L.RandomFlip, RandomBrightness: L.RandomBrightness, RandomContrast: L.RandomContrast,
-  MultiHeadAttention: L.MultiHeadAttention, Attention: L.Attention,
+  MultiHeadAttention: L.MultiHeadAttention, Attention: L.Attention, RepeatVector: L.RepeatVector, TimeDistributed: L.TimeDistributed,
   InputLayer,
 } as unknown as Record<string, new (args: never) => Layer>;
 
@@ -71,6 +71,8 @@ export function layerFromConfig(c: ClassConfig, subject = 'loadModel'): Layer {
   const Class = Object.hasOwn(layerClasses, c.className) ? layerClasses[c.className] : undefined;
   if (!Class) throw new KilnError(`${subject}: unknown layer class "${c.className}"; kiln knows ${Object.keys(layerClasses).sort().join(', ')}.`);
   const { batchInputShape, ...rest } = c.config as { batchInputShape?: (number | null)[] } & Record<string, unknown>;
+  // a wrapper's inner layer comes as its own { className, config }
+  if (isClassConfig(rest.layer)) rest.layer = layerFromConfig(rest.layer, subject);
   const args = batchInputShape ? { ...rest, inputShape: batchInputShape.slice(1) } : rest;
   return new Class(args as never);
 }
