@@ -103,6 +103,8 @@ export const perImageStandardization = (images: Tensor): Tensor =>
     return div(centred, maximum(std, 1 / Math.sqrt(n)));
   });
 
+export { transform, rotate, translate, zoom, type TransformOptions, type FillMode, type Interpolation } from './image/geometry.js';
+
 export type ResizeMethod = 'bilinear' | 'nearest';
 
 /** Source rows (or columns) for `out` outputs from `input` inputs, TF2's half-pixel centres: the two neighbours and the weight of the second. */
