@@ -15,7 +15,7 @@ import { checkInputShape } from '../core.js';
 import * as initializers from '../initializers.js';
 import { Layer, LAYER_KEYS, type CallContext, type LayerArgs, type Shape, type WeightSpec } from '../layer.js';
 
-abstract class ImageLayer extends Layer {
+export abstract class ImageLayer extends Layer {
   computeOutputShape(inputShape: Shape): Shape {
     checkInputShape(this.subject, inputShape, 3, '[batch, height, width, channels] ');
     return [...inputShape];
@@ -118,7 +118,7 @@ export class CenterCrop extends ImageLayer {
 }
 
 /** A random layer: a seed, a step counter advanced by each training step, the identity at inference. */
-abstract class RandomImageLayer extends ImageLayer {
+export abstract class RandomImageLayer extends ImageLayer {
   readonly seed: number;
 
   protected constructor(className: string, args: LayerArgs & { seed?: number }) {
