@@ -105,6 +105,9 @@ export const perImageStandardization = (images: Tensor): Tensor =>
 
 export { transform, rotate, translate, zoom, type TransformOptions, type FillMode, type Interpolation } from './image/geometry.js';
 
+export { adjustSaturation } from './image/color.js';
+export { cropAndResize, type CropAndResizeOptions } from './image/crop.js';
+
 export type ResizeMethod = 'bilinear' | 'nearest';
 
 /** Source rows (or columns) for `out` outputs from `input` inputs, TF2's half-pixel centres: the two neighbours and the weight of the second. */

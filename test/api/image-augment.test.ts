@@ -67,7 +67,7 @@ describe('random geometric layers in training', () => {
 });
 
 describe('in a model', () => {
-  test('they compile into the training step, keep predict unchanged, and report Keras's option names in their config', async () => {
+  test("they compile into the training step, keep predict unchanged, and report Keras's option names in their config", async () => {
     const build = (augment: boolean) => kiln.sequential({ layers: [
       kiln.layers.rescaling({ inputShape: [9, 8, 3], scale: 1 / 255 } as never),
       ...(augment ? [
