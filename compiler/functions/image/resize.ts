@@ -108,11 +108,11 @@ function nearestTaps(input: number, out: number): Taps {
 }
 
 function taps(method: ResizeMethod, input: number, out: number, antialias: boolean): Taps {
-  const down = out < input;
   if (method === 'nearest') return nearestTaps(input, out);
   if (method === 'area') return areaTaps(input, out);
-  if (method === 'bilinear') return antialias && down ? kernelTaps(input, out, triangle, 1, true) : bilinearTaps(input, out);
-  return antialias && down ? kernelTaps(input, out, keys, 2, true) : bicubicTaps(input, out);
+  if (method === 'bilinear') return antialias ? kernelTaps(input, out, triangle, 1, true) : bilinearTaps(input, out);
+  // with antialias TF always resamples by ScaleAndTranslate (exact kernel weights), which only widens the kernel when downscaling
+  return antialias ? kernelTaps(input, out, keys, 2, true) : bicubicTaps(input, out);
 }
 
 /** Resamples axis `axis` (1: height, 2: width) to `out` positions: Σₖ gather(x, index[:, k]) · weight[:, k]. */
