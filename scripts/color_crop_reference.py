@@ -3,8 +3,9 @@
 on the project's photo (test/fixtures/images/photo.jpg, 16x12 RGB). Writes
 test/fixtures/data/color-crop.json.
 
-- adjustSaturation: Python's colorsys per pixel (RGB -> HSV, s * factor clipped
-  to [0, 1], HSV -> RGB), which is tf.image.adjust_saturation's definition, on
+- adjustSaturation and adjustHue: Python's colorsys per pixel (RGB -> HSV, s * factor clipped
+  to [0, 1] or (h + delta) mod 1, HSV -> RGB), which is tf.image.adjust_saturation's
+  and adjust_hue's definition, on
   values scaled to [0, 1].
 - cropAndResize, bilinear: TF's sampling points (y1 (H-1) + i (y2-y1)(H-1)/(h-1),
   the box centre when h = 1) computed with NumPy and read by torch grid_sample
@@ -36,6 +37,14 @@ def saturate(x, f):
     return out
 
 
+def hue(x, d):
+    out = np.empty_like(x)
+    for idx in np.ndindex(x.shape[:-1]):
+        h, s, v = colorsys.rgb_to_hsv(*x[idx])
+        out[idx] = colorsys.hsv_to_rgb((h + d) % 1.0, s, v)
+    return out
+
+
 def points(box, size, length):
     lo, hi = box
     if size > 1:
@@ -64,6 +73,7 @@ idx = [0, 1, 1, 0]
 out = {
     'x': np.round(batch, 6).tolist(),
     'saturation': {str(f): np.round(saturate(batch, f), 6).tolist() for f in (0.0, 0.4, 1.7, 5.0)},
+    'hue': {str(d): np.round(hue(batch, d), 6).tolist() for d in (-0.7, 0.15, 0.5)},
     'boxes': boxes, 'boxIndices': idx,
     'cropBilinear': crop(boxes, idx, (7, 5)),
     'cropBilinearExtrapolate': crop(boxes, idx, (6, 9), extrapolation=-1.0),

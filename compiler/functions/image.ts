@@ -107,7 +107,7 @@ export const perImageStandardization = (images: Tensor): Tensor =>
 
 export { transform, rotate, translate, zoom, type TransformOptions, type FillMode, type Interpolation } from './image/geometry.js';
 
-export { adjustSaturation } from './image/color.js';
+export { adjustHue, adjustSaturation } from './image/color.js';
 export { cropAndResize, type CropAndResizeOptions } from './image/crop.js';
 
 export { resize, RESIZE_METHODS, type ResizeMethod, type ResizeOptions } from './image/resize.js';

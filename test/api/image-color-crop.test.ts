@@ -25,6 +25,19 @@ describe('adjustSaturation matches colorsys (RGB → HSV, s·f clipped, → RGB)
   });
 });
 
+describe('adjustHue matches colorsys (RGB → HSV, (h + delta) mod 1, → RGB)', () => {
+  for (const d of ['-0.7', '0.15', '0.5']) {
+    test(`delta ${d}`, () => {
+      expect(maxDiff(kiln.image.adjustHue(x, Number(d)).arraySync(), ref.hue[d])).toBeLessThan(1e-5);
+    });
+  }
+  test('one delta per image; a bad delta is named', () => {
+    const got = kiln.image.adjustHue(x, kiln.tensor([0.15, 0.5])).arraySync() as number[][][][];
+    expect(maxDiff(got[1], ref.hue['0.5'][1])).toBeLessThan(1e-5);
+    expect(() => kiln.image.adjustHue(x, 2)).toThrow('image.adjustHue: expected delta in [−1, 1], got 2');
+  });
+});
+
 describe('cropAndResize matches TF semantics', () => {
   const cases: [string, () => kiln.Tensor, unknown][] = [
     ['bilinear 7×5 (a flipped box, a box past the edges)', () => kiln.image.cropAndResize(x, boxes, idx, [7, 5]), ref.cropBilinear],
