@@ -1,4 +1,7 @@
 /** Geometric augmentation layers (Keras 3's RandomRotation, RandomZoom, RandomTranslation, RandomCrop): per-image draws from the seeded counter-based generator feed kiln.image.transform in training; inference is the identity (RandomCrop: central crop + resize). */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import * as kiln from '../../src/index.js';
 
@@ -88,7 +91,25 @@ describe('in a model', () => {
     expect(h.history.loss!.every((l) => Number.isFinite(l as number))).toBe(true);
     const rotation = augmented.layers[1]!.getConfig() as Record<string, unknown>;
     expect(rotation).toMatchObject({ factor: [-0.1, 0.1], fillMode: 'reflect', interpolation: 'bilinear', fillValue: 0, seed: 1 });
-  });
+    const path = join(mkdtempSync(join(tmpdir(), 'kiln-augment-')), 'augmented.kiln');
+    await augmented.save(path);
+    const loaded = await kiln.loadModel(path);
+    expect(loaded.toConfig()).toEqual(augmented.toConfig());
+    expect(maxDiff(loaded.predict(images) as kiln.Tensor, augmented.predict(images) as kiln.Tensor)).toBeLessThan(1e-4); // compiled vs interpreted rounding
+  }, 120_000);
+
+  test('randomCrop in a model: [h, w] out in training and at inference, saved and loaded', async () => {
+    const model = kiln.sequential({ layers: [kiln.layers.randomCrop({ inputShape: [9, 8, 3], height: 6, width: 6, seed: 4 } as never), kiln.layers.flatten(), kiln.layers.dense({ units: 2 })] });
+    model.compile({ optimizer: 'sgd', loss: kiln.losses.sparseCategoricalCrossentropy({ fromLogits: true }) });
+    const h = await model.fit(images, kiln.tensor([0, 1, 0, 1, 0, 1], [6], 'int32'), { epochs: 2, batchSize: 3, verbose: 0 });
+    expect(h.history.loss!.every((l) => Number.isFinite(l as number))).toBe(true);
+    const path = join(mkdtempSync(join(tmpdir(), 'kiln-crop-')), 'crop.kiln');
+    await model.save(path);
+    const loaded = await kiln.loadModel(path);
+    const want = model.predict(images) as kiln.Tensor;
+    expect(want.shape).toEqual([6, 2]);
+    expect(maxDiff(loaded.predict(images) as kiln.Tensor, want) / Math.max(...(kiln.abs(want).dataSync() as Float32Array))).toBeLessThan(1e-5); // pixels 0–255 unscaled: relative
+  }, 120_000);
 });
 
 describe('bad options name the layer', () => {
