@@ -188,7 +188,10 @@ export function batchGather(x: Tensor, indices: Tensor): Tensor {
   return apply('batchGather', [x, indices], {});
 }
 
-/** The transpose of batchGather: updates [B, M, C] summed into rows indices[b, m] of a zero [B, size, C]. */
+/**
+ * The transpose of batchGather: updates [B, M, C] summed into rows indices[b, m] of a zero [B, size, C].
+ * @example kiln.batchScatterAdd(grads, sourceIndex, height * width)
+ */
 export function batchScatterAdd(updates: Tensor, indices: Tensor, size: number): Tensor {
   return apply('batchScatterAdd', [updates, indices], { size });
 }

@@ -13,6 +13,7 @@ import { checkTensor, fail } from '../util.js';
 
 export type Interpolation = 'nearest' | 'bilinear';
 export type FillMode = 'constant' | 'reflect' | 'wrap' | 'nearest';
+/** The fill modes transform accepts. @example kiln.image.transform(x, t, { fillMode: 'wrap' }) */
 export const FILL_MODES: readonly FillMode[] = ['constant', 'reflect', 'wrap', 'nearest'];
 
 export interface TransformOptions {
@@ -147,7 +148,10 @@ function column(op: string, v: Tensor | number, what: string): Tensor {
   return reshape(t, [-1, 1]);
 }
 
-/** Keras 3's rotation transforms about the image centre: rows [8] per angle (radians, counter-clockwise). */
+/**
+ * Keras 3's rotation transforms about the image centre: rows [8] per angle (radians, counter-clockwise).
+ * @example kiln.image.transform(x, rotationTransforms(kiln.tensor([[0.3]]), 28, 28))
+ */
 export function rotationTransforms(angles: Tensor, height: number, width: number): Tensor {
   const [c, s] = [cos(angles), sin(angles)];
   const xOffset = div(sub(width - 1, sub(mul(c, width - 1), mul(s, height - 1))), 2);
@@ -156,14 +160,20 @@ export function rotationTransforms(angles: Tensor, height: number, width: number
   return concat([c, neg(s), xOffset, s, c, yOffset, zero, zero], 1);
 }
 
-/** Keras 3's zoom transforms about the image centre from [n, 1] zoom columns (> 1 shows more of the image). */
+/**
+ * Keras 3's zoom transforms about the image centre from [n, 1] zoom columns (> 1 shows more of the image).
+ * @example kiln.image.transform(x, zoomTransforms(kiln.tensor([[1.2]]), kiln.tensor([[1.2]]), 28, 28))
+ */
 export function zoomTransforms(zx: Tensor, zy: Tensor, height: number, width: number): Tensor {
   const [x, y] = [add(zx, mul(zy, 0)), add(zy, mul(zx, 0))]; // both [n, 1]
   const zero = mul(x, 0);
   return concat([x, zero, mul(sub(1, x), (width - 1) / 2), zero, y, mul(sub(1, y), (height - 1) / 2), zero, zero], 1);
 }
 
-/** Translation transforms from [n, 1] shifts in pixels (dx right, dy down). */
+/**
+ * Translation transforms from [n, 1] shifts in pixels (dx right, dy down).
+ * @example kiln.image.transform(x, translationTransforms(kiln.tensor([[2]]), kiln.tensor([[-1]])))
+ */
 export function translationTransforms(dx: Tensor, dy: Tensor): Tensor {
   const zero = add(mul(dx, 0), mul(dy, 0));
   const one = add(zero, 1);

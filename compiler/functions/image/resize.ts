@@ -20,6 +20,7 @@ import { expandDims, gather, squeeze } from '../movement.js';
 import { checkTensor, fail } from '../util.js';
 
 export type ResizeMethod = 'bilinear' | 'nearest' | 'bicubic' | 'area';
+/** The methods resize accepts. @example kiln.image.resize(x, [32, 32], { method: 'area' }) */
 export const RESIZE_METHODS: readonly ResizeMethod[] = ['bilinear', 'nearest', 'bicubic', 'area'];
 
 export interface ResizeOptions {

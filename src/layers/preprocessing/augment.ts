@@ -16,6 +16,7 @@ import { RandomImageLayer, Resizing } from './image.js';
 
 type Range = number | [number, number];
 
+/** How the affine layers sample. @example kiln.layers.randomZoom({ heightFactor: 0.1, fillMode: 'constant', fillValue: 0 }) */
 export interface SamplingArgs extends LayerArgs {
   /** 'reflect' (default), 'wrap', 'constant' or 'nearest', as Keras. */
   fillMode?: FillMode;
