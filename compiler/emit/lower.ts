@@ -99,6 +99,11 @@ function indexCheck(ctx: LowerContext<'gather' | 'scatterAdd'>, k: string, size:
   return `if (<u32>${k} >= <u32>${size}) { fail(${ctx.error(message)}, ${k}); return; }`;
 }
 
+function batchIndexCheck(ctx: LowerContext<'batchGather' | 'batchScatterAdd'>, k: string, size: number): string {
+  const message = `${ctx.node.op}: index {value} is out of range [0, ${size}) on axis 1${ctx.node.origin ? ` (at ${ctx.node.origin})` : ''}.`;
+  return `if (<u32>${k} >= <u32>${size}) { fail(${ctx.error(message)}, ${k}); return; }`;
+}
+
 export const lowerings: { readonly [K in Lowered]: Lowering<K> } = {
   input: nothing,
   constant: nothing,
@@ -178,6 +183,17 @@ export const lowerings: { readonly [K in Lowered]: Lowering<K> } = {
     const inner = sizeExpr(out.shape.slice(axis + 1));
     const dst = at(out.ptr, `(o * ${size} + r) * ${inner} + i`);
     return `${fill(out, out.dtype === 'float32' ? '<f32>0' : '0')}\nlet k: i32 = 0;\nfor (let o: i32 = 0; o < ${outer}; o++) {\n  for (let j: i32 = 0; j < ${sizeExpr(idx!.shape)}; j++) {\n    const r = ${load('int32', at(idx!.ptr, 'j'))};\n    ${indexCheck(ctx, 'r', size)}\n    for (let i: i32 = 0; i < ${inner}; i++) { ${store(out.dtype, dst, `${load(out.dtype, dst)} + ${load(u!.dtype, at(u!.ptr, 'k'))}`)} k++; }\n  }\n}`;
+  },
+  batchGather: (ctx) => {
+    const { inputs: [x, idx], out } = ctx;
+    const [n, c, m] = [x!.shape[1] as number, x!.shape[2] as number, idx!.shape[1] as number];
+    return `let k: i32 = 0;\nfor (let b: i32 = 0; b < ${dimExpr(x!.shape[0]!)}; b++) {\n  for (let j: i32 = 0; j < ${m}; j++) {\n    const r = ${load('int32', at(idx!.ptr, `b * ${m} + j`))};\n    ${batchIndexCheck(ctx, 'r', n)}\n    for (let i: i32 = 0; i < ${c}; i++) { ${store(out.dtype, at(out.ptr, 'k'), load(x!.dtype, at(x!.ptr, `(b * ${n} + r) * ${c} + i`)))} k++; }\n  }\n}`;
+  },
+  batchScatterAdd: (ctx) => {
+    const { params: { size }, inputs: [u, idx], out } = ctx;
+    const [c, m] = [u!.shape[2] as number, idx!.shape[1] as number];
+    const dst = at(out.ptr, `(b * ${size} + r) * ${c} + i`);
+    return `${fill(out, out.dtype === 'float32' ? '<f32>0' : '0')}\nlet k: i32 = 0;\nfor (let b: i32 = 0; b < ${dimExpr(u!.shape[0]!)}; b++) {\n  for (let j: i32 = 0; j < ${m}; j++) {\n    const r = ${load('int32', at(idx!.ptr, `b * ${m} + j`))};\n    ${batchIndexCheck(ctx, 'r', size)}\n    for (let i: i32 = 0; i < ${c}; i++) { ${store(out.dtype, dst, `${load(out.dtype, dst)} + ${load(u!.dtype, at(u!.ptr, 'k'))}`)} k++; }\n  }\n}`;
   },
   conv2d: ({ params, inputs: [x, f, bias], out }) =>
     `f32_conv2d_nhwc__simd128(${convDims(x!, out, f!.shape)}, ${convParams(params)}, ${x!.ptr}, ${f!.ptr}, ${out.ptr}, ${bias ? bias.ptr : 0}, ${params.epilogue?.relu ? 1 : 0});`,

@@ -2,7 +2,9 @@
  * @file `kiln.image`: tf.image's operations on NHWC images ([batch, height,
  * width, channels], or one [height, width, channels]) as composites of graph
  * ops (gather, slice, reductions, elementwise), so they run compiled, batched
- * and differentiable like any op. Resizing uses TF2's half-pixel centres.
+ * and differentiable like any op. Resizing (image/resize.ts) uses TF2's half-pixel centres; geometry
+ * (image/geometry.ts), colour (image/color.ts) and crops (image/crop.ts) have
+ * their own files.
  */
 import { Tensor } from '../tensor.js';
 import { formatType } from '../types.js';
@@ -103,48 +105,9 @@ export const perImageStandardization = (images: Tensor): Tensor =>
     return div(centred, maximum(std, 1 / Math.sqrt(n)));
   });
 
-export type ResizeMethod = 'bilinear' | 'nearest';
+export { transform, rotate, translate, zoom, type TransformOptions, type FillMode, type Interpolation } from './image/geometry.js';
 
-/** Source rows (or columns) for `out` outputs from `input` inputs, TF2's half-pixel centres: the two neighbours and the weight of the second. */
-function bilinearTaps(input: number, out: number): { lo: number[]; hi: number[]; weight: number[] } {
-  const scale = input / out;
-  const lo: number[] = [];
-  const hi: number[] = [];
-  const weight: number[] = [];
-  for (let i = 0; i < out; i++) {
-    const src = Math.max(0, (i + 0.5) * scale - 0.5);
-    const l = Math.min(Math.floor(src), input - 1);
-    lo.push(l);
-    hi.push(Math.min(l + 1, input - 1));
-    weight.push(src - l);
-  }
-  return { lo, hi, weight };
-}
+export { adjustHue, adjustSaturation } from './image/color.js';
+export { cropAndResize, type CropAndResizeOptions } from './image/crop.js';
 
-/** Resizes along one axis (1: height, 2: width). */
-function resizeAxis(x: Tensor, axis: 1 | 2, out: number, method: ResizeMethod): Tensor {
-  const input = size('image.resize', x, axis);
-  if (input === out) return x;
-  if (method === 'nearest') {
-    const scale = input / out;
-    return gather(x, int32(Array.from({ length: out }, (_, i) => Math.min(Math.floor((i + 0.5) * scale), input - 1))), axis);
-  }
-  const { lo, hi, weight } = bilinearTaps(input, out);
-  const shape = axis === 1 ? [1, out, 1, 1] : [1, 1, out, 1];
-  const a = gather(x, int32(lo), axis);
-  const b = gather(x, int32(hi), axis);
-  return add(a, mul(sub(b, a), float32(weight, shape)));
-}
-
-/**
- * Resizes images to `[height, width]`, as tf.image.resize (TF2: half-pixel
- * centres, no antialiasing): 'bilinear' (default) or 'nearest'.
- * @example kiln.image.resize(batch, [224, 224])
- */
-export function resize(images: Tensor, sizeHW: readonly [number, number], options: { method?: ResizeMethod } = {}): Tensor {
-  const [height, width] = Array.isArray(sizeHW) ? sizeHW : [];
-  if (!Number.isInteger(height) || !Number.isInteger(width) || height! < 1 || width! < 1) fail('image.resize', `expected size [height, width] of positive integers, got ${JSON.stringify(sizeHW)}`);
-  const { method = 'bilinear' } = options;
-  if (method !== 'bilinear' && method !== 'nearest') fail('image.resize', `expected method 'bilinear' or 'nearest', got ${JSON.stringify(method)}`);
-  return batched('image.resize', images, (x) => resizeAxis(resizeAxis(x, 1, height!, method), 2, width!, method));
-}
+export { resize, RESIZE_METHODS, type ResizeMethod, type ResizeOptions } from './image/resize.js';

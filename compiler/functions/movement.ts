@@ -176,6 +176,26 @@ export function scatterAdd(updates: Tensor, indices: Tensor, axis: number, size:
 }
 
 /** float32 one-hot rows of length `depth` for int32 `indices`; out-of-range indices give zero rows. */
+/**
+ * Per-image rows: x [B, N, C] and int32 indices [B, M] → [B, M, C], row
+ * indices[b, m] of x[b] (a gather with one batch dimension, as tf.gather's
+ * batch_dims=1). Differentiable in x.
+ * @example kiln.batchGather(pixels, sourceIndex) // [B, H·W, C] by [B, H·W]
+ */
+export function batchGather(x: Tensor, indices: Tensor): Tensor {
+  checkTensor('batchGather', x);
+  checkTensor('batchGather', indices, 'indices');
+  return apply('batchGather', [x, indices], {});
+}
+
+/**
+ * The transpose of batchGather: updates [B, M, C] summed into rows indices[b, m] of a zero [B, size, C].
+ * @example kiln.batchScatterAdd(grads, sourceIndex, height * width)
+ */
+export function batchScatterAdd(updates: Tensor, indices: Tensor, size: number): Tensor {
+  return apply('batchScatterAdd', [updates, indices], { size });
+}
+
 export function oneHot(indices: Tensor, depth: number): Tensor {
   checkTensor('oneHot', indices, 'indices');
   if (indices.dtype !== 'int32') fail('oneHot', `expected int32 indices, got ${formatType(indices.type)}`);

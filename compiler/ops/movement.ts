@@ -20,6 +20,10 @@ export interface MovementParams {
   concat: { readonly axis: number };
   gather: { readonly axis: number };
   scatterAdd: { readonly axis: number; readonly size: number };
+  /** x [B, N, C], indices int32 [B, M] → [B, M, C]: row indices[b, m] of image b (each batch entry has its own indices). */
+  batchGather: Record<string, never>;
+  /** The transpose of batchGather: updates [B, M, C] added into rows indices[b, m] of a zero [B, size, C]. */
+  batchScatterAdd: { readonly size: number };
 }
 
 const staticPart = (shape: Shape) => shape.reduce<number>((a, d) => (d === BATCH ? a : a * d), 1);
@@ -230,6 +234,54 @@ export const movementOps: { readonly [K in keyof MovementParams]: OpDef<Movement
     },
     vjp: ({ inputs: [, idx], params: { axis } }, dy) => [F.gather(dy, idx!, axis), undefined],
     backend: { lower: 'scatter_add' },
+  },
+  batchGather: {
+    arity: 2,
+    infer: ([x, idx]) => {
+      if (idx!.dtype !== 'int32' || idx!.shape.length !== 2 || x!.shape.length !== 3 || idx!.shape[0] !== x!.shape[0]) {
+        reject(`expected x [B, N, C] and int32 indices [B, M] with the same B, got ${formatType(x!)} and ${formatType(idx!)}`);
+      }
+      return { dtype: x!.dtype, shape: [x!.shape[0]!, idx!.shape[1]!, x!.shape[2]!] };
+    },
+    ref: ([x, idx], _p, out) => {
+      const [b, m, c] = out.shape as [number, number, number];
+      const n = x!.shape[1]!;
+      const result = new Float64Array(b * m * c);
+      for (let i = 0; i < b; i++) {
+        for (let j = 0; j < m; j++) {
+          const k = idx!.data[i * m + j]!;
+          if (k < 0 || k >= n) reject(`index ${k} is out of range [0, ${n}) on axis 1`);
+          for (let ch = 0; ch < c; ch++) result[(i * m + j) * c + ch] = x!.data[(i * n + k) * c + ch]!;
+        }
+      }
+      return result;
+    },
+    vjp: ({ inputs: [x, idx] }, dy) => [F.batchScatterAdd(dy, idx!, x!.shape[1] as number), undefined],
+    backend: { lower: 'batch_gather' },
+  },
+  batchScatterAdd: {
+    arity: 2,
+    infer: ([u, idx], { size }) => {
+      if (idx!.dtype !== 'int32' || idx!.shape.length !== 2 || u!.shape.length !== 3 || idx!.shape[0] !== u!.shape[0] || idx!.shape[1] !== u!.shape[1] || !Number.isInteger(size) || size < 0) {
+        reject(`expected updates [B, M, C] and int32 indices [B, M], got ${formatType(u!)} and ${formatType(idx!)}`);
+      }
+      return { dtype: u!.dtype, shape: [u!.shape[0]!, size, u!.shape[2]!] };
+    },
+    ref: ([u, idx], { size }, out) => {
+      const [b, , c] = out.shape as [number, number, number];
+      const m = idx!.shape[1]!;
+      const result = new Float64Array(b * size * c);
+      for (let i = 0; i < b; i++) {
+        for (let j = 0; j < m; j++) {
+          const k = idx!.data[i * m + j]!;
+          if (k < 0 || k >= size) reject(`index ${k} is out of range [0, ${size}) on axis 1`);
+          for (let ch = 0; ch < c; ch++) result[(i * size + k) * c + ch]! += u!.data[(i * m + j) * c + ch]!;
+        }
+      }
+      return result;
+    },
+    vjp: ({ inputs: [, idx] }, dy) => [F.batchGather(dy, idx!), undefined],
+    backend: { lower: 'batch_scatter_add' },
   },
 };
 

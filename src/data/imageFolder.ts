@@ -35,8 +35,8 @@ export interface ImageDatasetOptions {
   validationSplit?: number;
   /** 'training', 'validation', or 'both' (then the result is [training, validation]). */
   subset?: 'training' | 'validation' | 'both';
-  /** 'bilinear' (default) or 'nearest'. */
-  interpolation?: 'bilinear' | 'nearest';
+  /** 'bilinear' (default), 'nearest', 'bicubic' or 'area', as kiln.image.resize. */
+  interpolation?: image.ResizeMethod;
   /** Crop the central window of imageSize's aspect ratio first, so nothing is stretched. */
   cropToAspectRatio?: boolean;
   /** Skip files that cannot be decoded instead of failing; `onSkip` hears of each. */

@@ -34,6 +34,10 @@ export {
   CenterCrop, centerCrop, RandomBrightness, randomBrightness, RandomContrast, randomContrast, RandomFlip, randomFlip, Resizing, resizing,
   type CenterCropArgs, type RandomBrightnessArgs, type RandomContrastArgs, type RandomFlipArgs, type ResizingArgs,
 } from './preprocessing/image.js';
+export {
+  RandomCrop, randomCrop, RandomRotation, randomRotation, RandomTranslation, randomTranslation, RandomZoom, randomZoom,
+  type RandomCropArgs, type RandomRotationArgs, type RandomTranslationArgs, type RandomZoomArgs, type SamplingArgs,
+} from './preprocessing/augment.js';
 export { IntegerLookup, integerLookup, StringLookup, stringLookup, type LookupArgs, type Tokens } from './preprocessing/lookup.js';
 export { HashedCrossing, hashedCrossing, Hashing, hashing, type HashedCrossingArgs, type HashingArgs } from './preprocessing/hashing.js';
 export { TextVectorization, textVectorization, type TextVectorizationArgs } from './preprocessing/text.js';

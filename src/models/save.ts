@@ -58,6 +58,7 @@ const layerClasses: Record<string, new (args: never) => Layer> = {
   Normalization: L.Normalization, Rescaling: L.Rescaling, Discretization: L.Discretization, CategoryEncoding: L.CategoryEncoding,
   Resizing: L.Resizing, CenterCrop: L.CenterCrop, RandomFlip: L.RandomFlip, RandomBrightness: L.RandomBrightness, RandomContrast: L.RandomContrast,
   MultiHeadAttention: L.MultiHeadAttention, Attention: L.Attention, RepeatVector: L.RepeatVector, TimeDistributed: L.TimeDistributed,
+  RandomRotation: L.RandomRotation, RandomZoom: L.RandomZoom, RandomTranslation: L.RandomTranslation, RandomCrop: L.RandomCrop,
   InputLayer,
 } as unknown as Record<string, new (args: never) => Layer>;
 

@@ -212,6 +212,15 @@ export const records: OpRecord[] = [
       return { fn: (x, i) => kiln.gather(x, i, axis), args: [rng.normal([v, d]), idx], batch: false };
     },
   },
+  {
+    name: 'batchGather',
+    covers: ['batchGather', 'batchScatterAdd'],
+    grad: true,
+    make: (rng) => {
+      const [b, n, c] = [rng.dim(), rng.int(2, 6), rng.int(1, 3)];
+      return { fn: (x, i) => kiln.batchGather(x, i), args: [rng.normal([b, n, c]), rng.ints([b, rng.int(1, 7)], 0, n - 1)], batch: [0, 1] };
+    },
+  },
   { name: 'oneHot', covers: ['eq', 'cast', 'reshape'], grad: false, make: (rng) => ({ fn: (i) => kiln.oneHot(i, 5), args: [rng.ints([rng.dim()], -1, 5)], batch: true }) },
 
   { name: 'softmax', covers: ['exp', 'sum', 'max', 'div'], grad: true, make: (rng) => { const axis = rng.pick([0, -1]); return { fn: (x) => kiln.softmax(x, axis), args: [rng.normal(rng.shape(2))], batch: false }; } },

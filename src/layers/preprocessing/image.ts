@@ -15,7 +15,7 @@ import { checkInputShape } from '../core.js';
 import * as initializers from '../initializers.js';
 import { Layer, LAYER_KEYS, type CallContext, type LayerArgs, type Shape, type WeightSpec } from '../layer.js';
 
-abstract class ImageLayer extends Layer {
+export abstract class ImageLayer extends Layer {
   computeOutputShape(inputShape: Shape): Shape {
     checkInputShape(this.subject, inputShape, 3, '[batch, height, width, channels] ');
     return [...inputShape];
@@ -25,8 +25,10 @@ abstract class ImageLayer extends Layer {
 export interface ResizingArgs extends LayerArgs {
   height: number;
   width: number;
-  /** 'bilinear' (default) or 'nearest', TF2's half-pixel centres. */
+  /** 'bilinear' (default), 'nearest', 'bicubic' or 'area', TF2's half-pixel centres. */
   interpolation?: image.ResizeMethod;
+  /** Widen bilinear/bicubic kernels when downscaling (default false), as Keras's antialias. */
+  antialias?: boolean;
   /** Crop the largest central window of the target's aspect ratio first, so nothing is stretched. */
   cropToAspectRatio?: boolean;
 }
@@ -34,17 +36,20 @@ export interface ResizingArgs extends LayerArgs {
 /** Resizes images to height × width. @example kiln.layers.resizing({ height: 64, width: 64 }) */
 export class Resizing extends ImageLayer {
   readonly className = 'Resizing';
-  static override readonly optionKeys = optionKeys<ResizingArgs>({ height: true, width: true, interpolation: true, cropToAspectRatio: true, ...LAYER_KEYS });
+  static override readonly optionKeys = optionKeys<ResizingArgs>({ height: true, width: true, interpolation: true, antialias: true, cropToAspectRatio: true, ...LAYER_KEYS });
   readonly height: number;
   readonly width: number;
   readonly interpolation: image.ResizeMethod;
   readonly cropToAspectRatio: boolean;
+  readonly antialias: boolean;
 
   constructor(args: ResizingArgs) {
     super('Resizing', args ?? ({} as ResizingArgs));
-    const { height, width, interpolation = 'bilinear', cropToAspectRatio = false } = args ?? {};
+    const { height, width, interpolation = 'bilinear', cropToAspectRatio = false, antialias = false } = args ?? {};
     if (!Number.isInteger(height) || height < 1 || !Number.isInteger(width) || width < 1) this.fail(`expected height and width to be positive integers, got ${JSON.stringify(height)} and ${JSON.stringify(width)}`);
-    if (interpolation !== 'bilinear' && interpolation !== 'nearest') this.fail(`expected interpolation 'bilinear' or 'nearest', got ${JSON.stringify(interpolation)}`);
+    if (!image.RESIZE_METHODS.includes(interpolation)) this.fail(`expected interpolation ${image.RESIZE_METHODS.map((m) => `'${m}'`).join(', ')}, got ${JSON.stringify(interpolation)}`);
+    if (typeof antialias !== 'boolean') this.fail(`expected antialias to be a boolean, got ${JSON.stringify(antialias)}`);
+    this.antialias = antialias;
     this.height = height;
     this.width = width;
     this.interpolation = interpolation;
@@ -68,11 +73,11 @@ export class Resizing extends ImageLayer {
       const [ch, cw] = h * this.width > w * this.height ? [Math.round((w * this.height) / this.width), w] : [h, Math.round((h * this.width) / this.height)];
       input = image.cropToBoundingBox(x, Math.floor((h - ch) / 2), Math.floor((w - cw) / 2), ch, cw);
     }
-    return image.resize(input, [this.height, this.width], { method: this.interpolation });
+    return image.resize(input, [this.height, this.width], { method: this.interpolation, antialias: this.antialias });
   }
 
   override getConfig(): object {
-    return { ...super.getConfig(), height: this.height, width: this.width, interpolation: this.interpolation, cropToAspectRatio: this.cropToAspectRatio };
+    return { ...super.getConfig(), height: this.height, width: this.width, interpolation: this.interpolation, antialias: this.antialias, cropToAspectRatio: this.cropToAspectRatio };
   }
 }
 
@@ -118,7 +123,7 @@ export class CenterCrop extends ImageLayer {
 }
 
 /** A random layer: a seed, a step counter advanced by each training step, the identity at inference. */
-abstract class RandomImageLayer extends ImageLayer {
+export abstract class RandomImageLayer extends ImageLayer {
   readonly seed: number;
 
   protected constructor(className: string, args: LayerArgs & { seed?: number }) {
