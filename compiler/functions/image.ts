@@ -8,7 +8,7 @@
  */
 import { Tensor } from '../tensor.js';
 import { formatType } from '../types.js';
-import { add, cast, div, maximum, mul, sqrt, sub } from './elementwise.js';
+import { add, cast, div, maximum, minimum, mul, sqrt, sub } from './elementwise.js';
 import { expandDims, gather, slice, squeeze, tile, transpose } from './movement.js';
 import { mean, sum } from './reduce.js';
 import { checkTensor, fail } from './util.js';
@@ -104,6 +104,24 @@ export const perImageStandardization = (images: Tensor): Tensor =>
     const std = sqrt(mean(mul(centred, centred), [1, 2, 3], true));
     return div(centred, maximum(std, 1 / Math.sqrt(n)));
   });
+
+/**
+ * tf.image.convert_image_dtype with int32 standing for uint8 (values 0–255):
+ * int32 → float32 multiplies by 1/255; float32 → int32 multiplies by 255.5 and
+ * truncates (TF's rounding), clipping to [0, 255] first with `saturate` (else values
+ * outside [0, 1] stay outside [0, 255]); the
+ * same dtype is returned as is.
+ * @example kiln.image.convertImageDtype(pixels, 'float32')   // 0–255 integers → 0–1
+ */
+export function convertImageDtype(images: Tensor, dtype: 'float32' | 'int32', options: { saturate?: boolean } = {}): Tensor {
+  checkTensor('image.convertImageDtype', images, 'images');
+  if (dtype !== 'float32' && dtype !== 'int32') fail('image.convertImageDtype', `expected dtype 'float32' or 'int32', got ${JSON.stringify(dtype)}`);
+  if (images.dtype === 'bool') fail('image.convertImageDtype', `expected float32 or int32 images, got ${formatType(images.type)}`);
+  if (images.dtype === dtype) return images;
+  if (dtype === 'float32') return mul(cast(images, 'float32'), 1 / 255);
+  const scaled = mul(images, 255.5);
+  return cast(options.saturate ? minimum(maximum(scaled, 0), 255) : scaled, 'int32');
+}
 
 export { transform, rotate, translate, zoom, type TransformOptions, type FillMode, type Interpolation } from './image/geometry.js';
 

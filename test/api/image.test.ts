@@ -60,3 +60,15 @@ describe('compiled and differentiable', () => {
 function shapeOf(v: unknown): number[] {
   return Array.isArray(v) ? [v.length, ...shapeOf(v[0])] : [];
 }
+
+describe('image.convertImageDtype (int32 standing for uint8)', () => {
+  test("int32 → float32 is x/255; float32 → int32 is trunc(x·255.5), clipped first with saturate, as TF's", () => {
+    const ints = kiln.tensor([0, 1, 128, 255], [1, 1, 4, 1], 'int32');
+    expect(Array.from(kiln.image.convertImageDtype(ints, 'float32').dataSync())).toEqual([0, 1, 128, 255].map((v) => Math.fround(Math.fround(v) * Math.fround(1 / 255))));
+    const floats = kiln.tensor([0, 0.5, 0.999, 1, 1.2, -0.1], [1, 1, 6, 1]);
+    expect(Array.from(kiln.image.convertImageDtype(floats, 'int32').dataSync())).toEqual([0, 127, 255, 255, 306, -25]); // out of range stays so without saturate
+    expect(Array.from(kiln.image.convertImageDtype(floats, 'int32', { saturate: true }).dataSync())).toEqual([0, 127, 255, 255, 255, 0]);
+    expect(kiln.image.convertImageDtype(floats, 'float32')).toBe(floats);
+    expect(() => kiln.image.convertImageDtype(floats, 'uint8' as never)).toThrow(/image\.convertImageDtype: expected dtype 'float32' or 'int32', got "uint8"/);
+  });
+});
