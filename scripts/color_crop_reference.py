@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Reference values for kiln.image.adjustSaturation and kiln.image.cropAndResize
-on the project's photo (test/fixtures/images/photo.jpg, 16x12 RGB). Writes
+on a real photo (test/fixtures/images/china-16x12.png, from sklearn's china.jpg, 16x12 RGB). Writes
 test/fixtures/data/color-crop.json.
 
 - adjustSaturation and adjustHue: Python's colorsys per pixel (RGB -> HSV, s * factor clipped
@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-img = np.asarray(Image.open('test/fixtures/images/photo.jpg').convert('RGB'), dtype=np.float64) / 255  # [12, 16, 3]
+img = np.asarray(Image.open('test/fixtures/images/china-16x12.png').convert('RGB'), dtype=np.float64) / 255  # [12, 16, 3]
 H, W = img.shape[:2]
 batch = np.stack([img, img[::-1]])
 

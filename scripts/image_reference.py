@@ -2,7 +2,7 @@
 """Reference values for kiln.image: resizing with PyTorch's interpolate
 (bilinear with align_corners=False and nearest-exact equal TF2's half-pixel
 tf.image.resize), and NumPy for rot90, flips, grayscale, central crop, contrast
-and per-image standardization (tf.image's formulas). Writes
+and per-image standardization (tf.image's formulas), on cuts of two real photos. Writes
 test/fixtures/data/image.json.
 
 Run with Debian's interpreter: /usr/bin/python3 scripts/image_reference.py
@@ -12,8 +12,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-rng = np.random.default_rng(3)
-x = np.round(rng.uniform(0, 1, size=(2, 7, 9, 3)), 4).astype(np.float64)
+from PIL import Image
+
+# two 7x9 cuts of the real photos (scripts/real_photos.py: sklearn's china.jpg and flower.jpg), values / 255
+def cut(name, top, left):
+    img = np.asarray(Image.open(f'test/fixtures/images/{name}-16x12.png').convert('RGB'), dtype=np.float64) / 255
+    return img[top:top + 7, left:left + 9]
+
+x = np.round(np.stack([cut('china', 0, 0), cut('flower', 2, 3)]), 4)
 t = torch.tensor(x).permute(0, 3, 1, 2)
 
 def resize(size, mode):

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Reference values for kiln.image.resize's 'bicubic', 'area' and antialias on
-the project's photo (test/fixtures/images/photo.jpg, 16x12 RGB, values / 255).
+a real photo (test/fixtures/images/china-16x12.png, from sklearn's china.jpg, 16x12 RGB, values / 255).
 Writes test/fixtures/data/resize.json.
 
 - antialias bilinear / bicubic (downscaling): PIL's Image.resize with BILINEAR /
@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-img = np.asarray(Image.open('test/fixtures/images/photo.jpg').convert('RGB'), dtype=np.float32) / 255  # [12, 16, 3]
+img = np.asarray(Image.open('test/fixtures/images/china-16x12.png').convert('RGB'), dtype=np.float32) / 255  # [12, 16, 3]
 
 
 def pil(size, resample):

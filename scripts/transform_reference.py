@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Reference values for kiln.image.transform / rotate / zoom / translate on the
-project's photo (test/fixtures/images/photo.jpg, 16x12 RGB), by PyTorch's
+real photos (test/fixtures/images/china-16x12.png and flower-16x12.png, from sklearn's images, 16x12 RGB), by PyTorch's
 grid_sample. Writes test/fixtures/data/transform.json.
 
 How grid_sample is bridged to TF's ImageProjectiveTransformV3 semantics:
@@ -30,9 +30,10 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-img = np.asarray(Image.open('test/fixtures/images/photo.jpg').convert('RGB'), dtype=np.float64)  # [12, 16, 3]
+img = np.asarray(Image.open('test/fixtures/images/china-16x12.png').convert('RGB'), dtype=np.float64)  # [12, 16, 3]
 h, w = img.shape[:2]
-batch = np.stack([img, img[::-1, ::-1]])  # two images: the photo and it turned by 180°
+flower = np.asarray(Image.open('test/fixtures/images/flower-16x12.png').convert('RGB'), dtype=np.float64)
+batch = np.stack([img, flower])  # two real photos
 
 
 def rotation(a):
