@@ -188,7 +188,8 @@ export abstract class RecurrentLayer extends Layer {
  */
 export class SimpleRNN extends RecurrentLayer {
   static override readonly optionKeys = optionKeys<RecurrentArgs>(RECURRENT_KEYS);
-  readonly className = 'SimpleRNN';
+  /** A getter, so the shared constructor's errors can name the class. */
+  get className(): string { return 'SimpleRNN'; }
   protected readonly gates = 1;
 
   constructor(args: RecurrentArgs) {
@@ -241,7 +242,8 @@ function unitForgetBias(base: Initializer, units: number): Initializer {
  */
 export class LSTM extends GatedLayer {
   static override readonly optionKeys = optionKeys<LSTMArgs>({ ...RECURRENT_KEYS, recurrentActivation: true, unitForgetBias: true });
-  readonly className = 'LSTM';
+  /** A getter, so the shared constructor's errors can name the class. */
+  get className(): string { return 'LSTM'; }
   readonly unitForgetBias: boolean;
   protected readonly gates = 4;
 
@@ -285,7 +287,8 @@ export class LSTM extends GatedLayer {
  */
 export class GRU extends GatedLayer {
   static override readonly optionKeys = optionKeys<GRUArgs>({ ...RECURRENT_KEYS, recurrentActivation: true, resetAfter: true });
-  readonly className = 'GRU';
+  /** A getter, so the shared constructor's errors can name the class. */
+  get className(): string { return 'GRU'; }
   readonly resetAfter: boolean;
   protected readonly gates = 3;
 
