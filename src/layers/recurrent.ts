@@ -9,14 +9,20 @@
  * `scan` over the steps (compiled as one wasm loop whose body is one copy of
  * the cell).
  *
+ * `dropout` and `recurrentDropout` draw one mask per sequence in training
+ * (Keras's: the same dropped input features, and the same dropped state
+ * units in the recurrent matmul, at every step), from the layer's seed and a
+ * step counter kept as the internal weight `step`, as the dropout layer does.
+ *
  * Not yet: `returnState` (a kiln layer has one output; `kiln.nn.LSTM` returns
- * the states), `stateful`, initial states, masks, and `dropout` /
- * `recurrentDropout`.
+ * the states), `stateful`, initial states, masks.
  */
 import { optionKeys } from '../../compiler/check.js';
 import * as F from '../../compiler/functions/index.js';
+import { nextSeed } from '../../compiler/random.js';
+import { assign } from '../../compiler/trace.js';
 import type { Tensor } from '../../compiler/tensor.js';
-import { formatType } from '../../compiler/types.js';
+import { formatType, type Dim } from '../../compiler/types.js';
 import * as activations from './activations.js';
 import { checkInputShape, initializerConfig, positiveInt, type InitializerIdentifier } from './core.js';
 import * as initializers from './initializers.js';
@@ -43,6 +49,12 @@ export interface RecurrentArgs extends LayerArgs {
   recurrentInitializer?: InitializerIdentifier;
   /** Default 'zeros'. */
   biasInitializer?: InitializerIdentifier;
+  /** Fraction of the input features dropped in training (one mask per sequence), in [0, 1). */
+  dropout?: number;
+  /** Fraction of the state units dropped from the recurrent matmul in training (one mask per sequence), in [0, 1). */
+  recurrentDropout?: number;
+  /** Seed of the dropout masks (default: a fresh one per layer). */
+  seed?: number;
 }
 
 /** LSTM and GRU's extra option: the activation of their gates. */
@@ -63,12 +75,20 @@ export interface GRUArgs extends GatedArgs {
 
 const RECURRENT_KEYS = {
   units: true, activation: true, useBias: true, returnSequences: true, returnState: true, goBackwards: true, unroll: true,
-  kernelInitializer: true, recurrentInitializer: true, biasInitializer: true, ...LAYER_KEYS,
+  kernelInitializer: true, recurrentInitializer: true, biasInitializer: true, dropout: true, recurrentDropout: true, seed: true, ...LAYER_KEYS,
 } as const;
 
 type Weights = Readonly<Record<string, Tensor>>;
 /** One step: the step's input projection `xw` [batch, gates·units] and the carried state → the new state and the step's output. */
 type Step = (xw: Tensor, state: Tensor[]) => [Tensor[], Tensor];
+/** The state as the recurrent matmul reads it (times the recurrent dropout mask in training). */
+type Recur = (h: Tensor) => Tensor;
+
+function rate(layer: RecurrentLayer, what: string, v: unknown): number {
+  if (v === undefined) return 0;
+  if (typeof v !== 'number' || !(v >= 0 && v < 1)) layer['fail'](`expected ${what} in [0, 1), got ${JSON.stringify(v) ?? String(v)}`);
+  return v as number;
+}
 
 function flag(layer: RecurrentLayer, what: string, v: unknown, fallback: boolean): boolean {
   if (v === undefined) return fallback;
@@ -90,6 +110,9 @@ export abstract class RecurrentLayer extends Layer {
   readonly kernelInitializer: Initializer;
   readonly recurrentInitializer: Initializer;
   readonly biasInitializer: Initializer;
+  readonly dropout: number;
+  readonly recurrentDropout: number;
+  readonly seed: number;
   /** The number of gate blocks in the kernels (1, 4 or 3). */
   protected abstract readonly gates: number;
 
@@ -105,6 +128,10 @@ export abstract class RecurrentLayer extends Layer {
     this.kernelInitializer = initializers.get(args.kernelInitializer ?? 'glorotUniform', this.subject);
     this.recurrentInitializer = initializers.get(args.recurrentInitializer ?? 'orthogonal', this.subject);
     this.biasInitializer = initializers.get(args.biasInitializer ?? 'zeros', this.subject);
+    this.dropout = rate(this, 'dropout', args.dropout);
+    this.recurrentDropout = rate(this, 'recurrentDropout', args.recurrentDropout);
+    if (args.seed !== undefined && !Number.isInteger(args.seed)) this.fail(`expected an integer seed, got ${JSON.stringify(args.seed)}`);
+    this.seed = (args.seed ?? nextSeed()) >>> 0;
   }
 
   /** [steps, features], checked. */
@@ -126,6 +153,7 @@ export abstract class RecurrentLayer extends Layer {
       { name: 'recurrent_kernel', shape: [this.units, width], initializer: this.recurrentInitializer, trainable: this.trainable },
     ];
     if (this.useBias) specs.push({ name: 'bias', ...this.biasSpec(), trainable: this.trainable });
+    if (this.dropout > 0 || this.recurrentDropout > 0) specs.push({ name: 'step', shape: [], initializer: initializers.zeros(), trainable: false, internal: true });
     return specs;
   }
 
@@ -140,15 +168,21 @@ export abstract class RecurrentLayer extends Layer {
     return this.useBias ? F.add(xw, this.weight(w, 'bias')) : xw;
   }
 
-  /** The cell, closing over the bound weights. */
-  protected abstract cell(w: Weights): Step;
+  /** The cell, closing over the bound weights; `recur` is applied to the state before each recurrent matmul. */
+  protected abstract cell(w: Weights, recur: Recur): Step;
   /** How many state tensors the cell carries (LSTM: h and c). */
   protected stateCount(): number {
     return 1;
   }
 
-  call(x: Tensor, weights: Weights, _ctx?: CallContext): Tensor {
-    return this.run(x, weights, false);
+  call(x: Tensor, weights: Weights, ctx?: CallContext): Tensor {
+    return this.run(x, weights, false, ctx?.training ?? false);
+  }
+
+  /** A dropout mask of `shape` (0 or 1 / (1 − rate)), drawn with the seed plus `offset` at this training step. */
+  private mask(shape: (number | null)[] | readonly Dim[], rate: number, step: Tensor, offset: number): Tensor {
+    const u = F.randomUniformOp([...shape] as (number | null)[], (this.seed + offset) >>> 0, step);
+    return F.where(F.lt(u, rate), 0, 1 / (1 - rate));
   }
 
   /**
@@ -156,15 +190,26 @@ export abstract class RecurrentLayer extends Layer {
    * layer's sequence comes in input order (step t holds the state after
    * reading steps T−1 … t) rather than Keras's processing order.
    */
-  run(x: Tensor, w: Weights, aligned: boolean): Tensor {
+  run(x: Tensor, w: Weights, aligned: boolean, training = false): Tensor {
     const kernel = this.weight(w, 'kernel');
     const features = kernel.type.shape[0];
     if (x.rank !== 3 || x.dtype !== 'float32' || x.type.shape[2] !== features) this.fail(`expected a float32 input [batch, steps, ${features}], got ${formatType(x.type)}`);
     const steps = x.type.shape[1] as number;
+    const batch = x.type.shape[0]!;
+    let recur: Recur = (h) => h;
+    if (training && (this.dropout > 0 || this.recurrentDropout > 0)) {
+      const counter = this.weight(w, 'step');
+      if (counter.isSymbolic) assign(counter, F.add(counter, 1));
+      if (this.dropout > 0) x = F.mul(x, this.mask([batch, 1, features!], this.dropout, counter, 0));
+      if (this.recurrentDropout > 0) {
+        const m = this.mask([batch, this.units], this.recurrentDropout, counter, 1);
+        recur = (h) => F.mul(h, m);
+      }
+    }
     const xw = this.inputProjection(x, w);
-    const zero = F.broadcastTo(F.zeros([1, this.units]), [x.type.shape[0]!, this.units]);
+    const zero = F.broadcastTo(F.zeros([1, this.units]), [batch, this.units]);
     const init = Array.from({ length: this.stateCount() }, () => zero);
-    const step = this.cell(w);
+    const step = this.cell(w, recur);
     const [last, outs] = F.scan((state: Tensor[], xt: Tensor) => step(xt, state), init, xw, { axis: 1, reverse: this.goBackwards }) as unknown as [Tensor[], Tensor];
     if (!this.returnSequences) return last[0]!;
     if (!this.goBackwards || aligned) return outs;
@@ -177,6 +222,7 @@ export abstract class RecurrentLayer extends Layer {
       units: this.units, activation: this.activation, useBias: this.useBias,
       returnSequences: this.returnSequences, returnState: false, goBackwards: this.goBackwards, unroll: this.unroll,
       kernelInitializer: initializerConfig(this.kernelInitializer), recurrentInitializer: initializerConfig(this.recurrentInitializer), biasInitializer: initializerConfig(this.biasInitializer),
+      dropout: this.dropout, recurrentDropout: this.recurrentDropout, seed: this.seed,
     };
   }
 }
@@ -196,11 +242,11 @@ export class SimpleRNN extends RecurrentLayer {
     super('SimpleRNN', args);
   }
 
-  protected cell(w: Weights): Step {
+  protected cell(w: Weights, recur: Recur): Step {
     const u = this.weight(w, 'recurrent_kernel');
     const act = activations.get(this.activation);
     return (xw, [h]) => {
-      const next = act(F.add(xw, F.matmul(h!, u)));
+      const next = act(F.add(xw, F.matmul(recur(h!), u)));
       return [[next], next];
     };
   }
@@ -261,12 +307,12 @@ export class LSTM extends GatedLayer {
     return 2;
   }
 
-  protected cell(w: Weights): Step {
+  protected cell(w: Weights, recur: Recur): Step {
     const u = this.weight(w, 'recurrent_kernel');
     const act = activations.get(this.activation);
     const gate = activations.get(this.recurrentActivation);
     return (xw, [h, c]) => {
-      const [i, f, g, o] = F.split(F.add(xw, F.matmul(h!, u)), 4, -1) as [Tensor, Tensor, Tensor, Tensor];
+      const [i, f, g, o] = F.split(F.add(xw, F.matmul(recur(h!), u)), 4, -1) as [Tensor, Tensor, Tensor, Tensor];
       const c2 = F.add(F.mul(gate(f), c!), F.mul(gate(i), act(g)));
       const h2 = F.mul(gate(o), act(c2));
       return [[h2, c2], h2];
@@ -308,7 +354,7 @@ export class GRU extends GatedLayer {
     return F.add(xw, this.resetAfter ? F.reshape(F.sliceAxis(bias, 0, 0, 1), [3 * this.units]) : bias);
   }
 
-  protected cell(w: Weights): Step {
+  protected cell(w: Weights, recur: Recur): Step {
     const u = this.weight(w, 'recurrent_kernel');
     const act = activations.get(this.activation);
     const gate = activations.get(this.recurrentActivation);
@@ -317,7 +363,7 @@ export class GRU extends GatedLayer {
       const recurrentBias = this.useBias ? F.reshape(F.sliceAxis(this.weight(w, 'bias'), 0, 1, 2), [3 * units]) : undefined;
       return (xw, [h]) => {
         const [xz, xr, xh] = F.split(xw, 3, -1) as [Tensor, Tensor, Tensor];
-        const hu = recurrentBias ? F.add(F.matmul(h!, u), recurrentBias) : F.matmul(h!, u);
+        const hu = recurrentBias ? F.add(F.matmul(recur(h!), u), recurrentBias) : F.matmul(recur(h!), u);
         const [hz, hr, hh] = F.split(hu, 3, -1) as [Tensor, Tensor, Tensor];
         const z = gate(F.add(xz, hz));
         const r = gate(F.add(xr, hr));
@@ -329,8 +375,9 @@ export class GRU extends GatedLayer {
     const [uzr, uh] = F.split(u, [2 * units, units], 1) as [Tensor, Tensor];
     return (xw, [h]) => {
       const [xzr, xh] = F.split(xw, [2 * units, units], -1) as [Tensor, Tensor];
-      const [z, r] = F.split(gate(F.add(xzr, F.matmul(h!, uzr))), 2, -1) as [Tensor, Tensor];
-      const candidate = act(F.add(xh, F.matmul(F.mul(r, h!), uh)));
+      const hd = recur(h!);
+      const [z, r] = F.split(gate(F.add(xzr, F.matmul(hd, uzr))), 2, -1) as [Tensor, Tensor];
+      const candidate = act(F.add(xh, F.matmul(F.mul(r, hd), uh)));
       const next = F.add(candidate, F.mul(z, F.sub(h!, candidate)));
       return [[next], next];
     };
@@ -382,9 +429,10 @@ export class Bidirectional extends Layer {
     if (!MERGE_MODES.includes(mode)) this.fail(`expected mergeMode to be one of ${MERGE_MODES.map((m) => `'${m}'`).join(', ')}, got ${JSON.stringify(mode)}`);
     this.mergeMode = mode;
     this.forwardLayer = inner;
-    const { name, batchInputShape: _, ...config } = inner.getConfig() as { name: string; batchInputShape?: unknown; goBackwards: boolean };
+    const { name, batchInputShape: _, ...config } = inner.getConfig() as { name: string; batchInputShape?: unknown; goBackwards: boolean; seed: number };
     const Class = inner.constructor as new (args: object) => RecurrentLayer;
-    this.backwardLayer = new Class({ ...config, name: `backward_${name}`, goBackwards: !config.goBackwards });
+    // its own dropout masks: another seed, derived from the forward layer's
+    this.backwardLayer = new Class({ ...config, name: `backward_${name}`, goBackwards: !config.goBackwards, seed: (config.seed ^ 0x5bd1e995) >>> 0 });
   }
 
   weights(inputShape: Shape): WeightSpec[] {
@@ -399,10 +447,11 @@ export class Bidirectional extends Layer {
     return this.mergeMode === 'concat' ? [...out.slice(0, -1), 2 * out[out.length - 1]!] : out;
   }
 
-  call(x: Tensor, weights: Weights, _ctx?: CallContext): Tensor {
+  call(x: Tensor, weights: Weights, ctx?: CallContext): Tensor {
+    const training = ctx?.training ?? false;
     const part = (prefix: string) => Object.fromEntries(Object.entries(weights).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
-    const fw = this.forwardLayer.run(x, part('forward/'), true);
-    const bw = this.backwardLayer.run(x, part('backward/'), true);
+    const fw = this.forwardLayer.run(x, part('forward/'), true, training);
+    const bw = this.backwardLayer.run(x, part('backward/'), true, training);
     switch (this.mergeMode) {
       case 'concat': return F.concat([fw, bw], -1);
       case 'sum': return F.add(fw, bw);

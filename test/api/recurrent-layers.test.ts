@@ -99,6 +99,39 @@ describe('goBackwards and the merge modes', () => {
   });
 });
 
+describe('dropout and recurrentDropout', () => {
+  const eye = (n: number) => kiln.tensor(Float32Array.from({ length: n * n }, (_, i) => (i % (n + 1) === 0 ? 1 : 0)), [n, n]);
+
+  test('dropout: one mask of input features per sequence, the same at every step, scaled by 1 / (1 − rate); none at inference', () => {
+    // linear SimpleRNN, kernel I, recurrent kernel 0: output[t] = x[t] · mask
+    const layer = kiln.layers.simpleRNN({ units: 6, activation: 'linear', returnSequences: true, dropout: 0.5, seed: 9 });
+    expect(layer.weights([4, 6]).map((s) => s.name)).toEqual(['kernel', 'recurrent_kernel', 'bias', 'step']);
+    const w = { kernel: eye(6), recurrent_kernel: kiln.zeros([6, 6]), bias: kiln.zeros([6]), step: kiln.scalar(3) };
+    const out = layer.call(kiln.ones([5, 4, 6]), w, { training: true }).dataSync();
+    const values = new Set(Array.from(out));
+    expect(values).toEqual(new Set([0, 2]));
+    for (let b = 0; b < 5; b++) for (let t = 1; t < 4; t++) for (let f = 0; f < 6; f++) expect(out[(b * 4 + t) * 6 + f]).toBe(out[b * 24 + f]);
+    expect(new Set(Array.from(layer.call(kiln.ones([5, 4, 6]), w, { training: false }).dataSync()))).toEqual(new Set([1]));
+    const other = layer.call(kiln.ones([5, 4, 6]), { ...w, step: kiln.scalar(4) }, { training: true }).dataSync();
+    expect(Array.from(other)).not.toEqual(Array.from(out)); // another training step, other masks
+  });
+
+  test('recurrentDropout: one mask of state units per sequence in the recurrent matmul', () => {
+    // linear SimpleRNN, recurrent kernel I, input 1 at step 0 then 0: h_t = h_{t-1} · mask, so 2^t or 0
+    const layer = kiln.layers.simpleRNN({ units: 8, activation: 'linear', returnSequences: true, recurrentDropout: 0.5, seed: 2 });
+    const x = kiln.tensor(Float32Array.from({ length: 3 * 4 * 8 }, (_, i) => (Math.floor(i / 8) % 4 === 0 ? 1 : 0)), [3, 4, 8]);
+    const out = layer.call(x, { kernel: eye(8), recurrent_kernel: eye(8), bias: kiln.zeros([8]), step: kiln.scalar(0) }, { training: true }).dataSync();
+    let kept = 0;
+    for (let b = 0; b < 3; b++) for (let u = 0; u < 8; u++) {
+      const on = out[(b * 4 + 1) * 8 + u] === 2;
+      kept += on ? 1 : 0;
+      expect([0, 1, 2, 3].map((t) => out[(b * 4 + t) * 8 + u])).toEqual(on ? [1, 2, 4, 8] : [1, 0, 0, 0]);
+    }
+    expect(kept).toBeGreaterThan(0);
+    expect(kept).toBeLessThan(24);
+  });
+});
+
 describe('defaults, training, save/load and bad options', () => {
   test("Keras's defaults: glorot kernel, orthogonal recurrent kernel, LSTM forget bias 1, GRU reset-after bias [2, 3·units]", () => {
     const lstm = kiln.layers.lstm({ units: 3 });
@@ -123,7 +156,7 @@ describe('defaults, training, save/load and bad options', () => {
 
   test('a bidirectional LSTM → GRU model learns a sequence task, and saves and loads', async () => {
     const x = kiln.input({ shape: [8, 2] });
-    const seq = kiln.layers.bidirectional({ layer: kiln.layers.lstm({ units: 6, returnSequences: true }), mergeMode: 'concat' }).apply(x) as kiln.SymbolicTensor;
+    const seq = kiln.layers.bidirectional({ layer: kiln.layers.lstm({ units: 6, returnSequences: true, dropout: 0.1, recurrentDropout: 0.1 }), mergeMode: 'concat' }).apply(x) as kiln.SymbolicTensor;
     const last = kiln.layers.gru({ units: 5, resetAfter: false }).apply(seq) as kiln.SymbolicTensor;
     const model = kiln.model({ inputs: x, outputs: kiln.layers.dense({ units: 2 }).apply(last) as kiln.SymbolicTensor });
     model.compile({ optimizer: kiln.optimizers.adam({ learningRate: 0.03 }), loss: kiln.losses.sparseCategoricalCrossentropy({ fromLogits: true }), metrics: ['accuracy'] });
@@ -132,7 +165,11 @@ describe('defaults, training, save/load and bad options', () => {
     const v = xs.dataSync();
     const ys = kiln.tensor(Array.from({ length: 96 }, (_, b) => (v[b * 16]! > v[b * 16 + 14]! ? 1 : 0)), [96], 'int32');
     const h = await model.fit(xs, ys, { epochs: 40, batchSize: 16, verbose: 0 });
-    expect(h.history.accuracy!.at(-1)!).toBeGreaterThan(0.9);
+    expect(h.history.loss!.at(-1)!).toBeLessThan(h.history.loss![0]! / 2);
+    const logits = (model.predict(xs) as kiln.Tensor).dataSync(); // at inference: no dropout
+    const labels = ys.dataSync();
+    const right = Array.from({ length: 96 }, (_, b) => ((logits[2 * b + 1]! > logits[2 * b]! ? 1 : 0) === labels[b] ? 1 : 0) as number).reduce((a, c) => a + c, 0);
+    expect(right / 96).toBeGreaterThan(0.9);
     const path = join(mkdtempSync(join(tmpdir(), 'kiln-rnn-')), 'm.kiln');
     await model.save(path);
     const again = await kiln.loadModel(path);
@@ -162,7 +199,8 @@ describe('defaults, training, save/load and bad options', () => {
     isKiln(() => kiln.layers.gru({ units: 4, activation: 'nope' as never }), /GRU "[^"]+": unknown activation 'nope'/);
     isKiln(() => kiln.layers.simpleRNN({ units: 4, returnState: true }), /SimpleRNN "[^"]+": returnState is not supported/);
     isKiln(() => kiln.layers.lstm({ units: 4, goBackwards: 'yes' as never }), /expected goBackwards to be a boolean, got "yes"/);
-    isKiln(() => kiln.layers.lstm({ units: 4, recurrentDropout: 0.1 } as never), /recurrentDropout/);
+    isKiln(() => kiln.layers.lstm({ units: 4, recurrentDropout: 1.5 }), /LSTM "[^"]+": expected recurrentDropout in \[0, 1\), got 1\.5/);
+    isKiln(() => kiln.layers.gru({ units: 4, stateful: true } as never), /stateful/);
     isKiln(() => kiln.layers.bidirectional({ layer: kiln.layers.dense({ units: 2 }) as never }), /Bidirectional "[^"]+": expected layer to be a simpleRNN, lstm or gru layer, got Dense/);
     isKiln(() => kiln.layers.bidirectional({ layer: kiln.layers.lstm({ units: 2 }), mergeMode: 'max' as never }), /expected mergeMode to be one of 'concat', 'sum', 'mul', 'ave', got "max"/);
     isKiln(() => kiln.layers.lstm({ units: 4 }).apply(kiln.input({ shape: [5] })), /LSTM "[^"]+": expected an input of rank 3 \[batch, steps, features\]/);
