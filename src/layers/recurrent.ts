@@ -437,8 +437,8 @@ export class Bidirectional extends Layer {
 
   weights(inputShape: Shape): WeightSpec[] {
     return [
-      ...this.forwardLayer.weights(inputShape).map((s) => ({ ...s, name: `forward/${s.name}` })),
-      ...this.backwardLayer.weights(inputShape).map((s) => ({ ...s, name: `backward/${s.name}` })),
+      ...this.forwardLayer.weights(inputShape).map((s) => ({ ...s, name: `forward/${s.name}`, trainable: s.trainable && this.trainable })),
+      ...this.backwardLayer.weights(inputShape).map((s) => ({ ...s, name: `backward/${s.name}`, trainable: s.trainable && this.trainable })),
     ];
   }
 
