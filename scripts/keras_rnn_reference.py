@@ -11,6 +11,9 @@ torch's GRU is reset-after, so Keras's resetAfter=True bias [2, 3*units] is
 A bidirectional torch layer gives Keras's Bidirectional (mergeMode 'concat')
 with forward/... and backward/... weights.
 
+GRU with resetAfter=False has no torch module; its case is Keras's formula
+written out in torch ops (autograd gives the gradients).
+
 Each case records the output, and the gradients of sum(output * r) for the
 input and every Keras weight, with returnSequences true and false.
 
@@ -75,6 +78,32 @@ def case(rng, kind, return_sequences, bidirectional):
     }
 
 
+def gru_reset_before(rng):
+    """Keras's GRU with resetAfter=False (no torch module has it), written out in torch ops on Keras-layout weights."""
+    kernel = torch.tensor(grid(rng, (FEATURES, 3 * UNITS), 0.5), dtype=torch.float32, requires_grad=True)
+    recurrent = torch.tensor(grid(rng, (UNITS, 3 * UNITS), 0.5), dtype=torch.float32, requires_grad=True)
+    bias = torch.tensor(grid(rng, (3 * UNITS,), 0.5), dtype=torch.float32, requires_grad=True)
+    x = torch.tensor(grid(rng, (BATCH, STEPS, FEATURES)), dtype=torch.float32, requires_grad=True)
+    h = torch.zeros(BATCH, UNITS)
+    outs = []
+    for t in range(STEPS):
+        xz, xr, xh = (x[:, t] @ kernel + bias).split(UNITS, dim=-1)
+        z = torch.sigmoid(xz + h @ recurrent[:, :UNITS])
+        r = torch.sigmoid(xr + h @ recurrent[:, UNITS:2 * UNITS])
+        hh = torch.tanh(xh + (r * h) @ recurrent[:, 2 * UNITS:])
+        h = z * h + (1 - z) * hh
+        outs.append(h)
+    y = torch.stack(outs, dim=1)
+    r = torch.tensor(grid(rng, tuple(y.shape)), dtype=torch.float32)
+    (y * r).sum().backward()
+    weights = {'kernel': kernel, 'recurrent_kernel': recurrent, 'bias': bias}
+    return {
+        'kind': 'GRU', 'returnSequences': True, 'bidirectional': False, 'resetAfter': False, 'units': UNITS,
+        'x': enc(x), 'r': enc(r), 'weights': {k: enc(v) for k, v in weights.items()}, 'output': enc(y),
+        'grads': {k: enc(v.grad) for k, v in weights.items()}, 'inputGrad': enc(x.grad),
+    }
+
+
 def main():
     rng = np.random.default_rng(14)
     cases = {}
@@ -83,6 +112,7 @@ def main():
             for return_sequences in (True, False):
                 name = f"{'bidirectional-' if bidirectional else ''}{kind}-{'sequences' if return_sequences else 'last'}"
                 cases[name] = case(rng, kind, return_sequences, bidirectional)
+    cases['GRU-resetBefore-sequences'] = gru_reset_before(rng)
     write('keras-rnn', {'cases': cases}, 'scripts/keras_rnn_reference.py')
 
 

@@ -14,7 +14,7 @@ import * as kiln from '../../src/index.js';
 
 interface Enc { shape: number[]; data: number[] }
 interface Case {
-  kind: 'SimpleRNN' | 'LSTM' | 'GRU'; returnSequences: boolean; bidirectional: boolean; units: number;
+  kind: 'SimpleRNN' | 'LSTM' | 'GRU'; returnSequences: boolean; bidirectional: boolean; resetAfter?: boolean; units: number;
   x: Enc; r: Enc; weights: Record<string, Enc>; output: Enc; grads: Record<string, Enc>; inputGrad: Enc;
 }
 const fixture = JSON.parse(readFileSync(new URL('../fixtures/torch/keras-rnn.json', import.meta.url), 'utf8')) as { cases: Record<string, Case> };
@@ -23,7 +23,7 @@ const worst = (got: ArrayLike<number>, want: readonly number[]) => Math.max(...w
 const factories = { SimpleRNN: kiln.layers.simpleRNN, LSTM: kiln.layers.lstm, GRU: kiln.layers.gru };
 
 function make(c: Case, extra: Record<string, unknown> = {}): kiln.layers.Layer {
-  const inner = factories[c.kind]({ units: c.units, returnSequences: c.returnSequences, ...extra });
+  const inner = factories[c.kind]({ units: c.units, returnSequences: c.returnSequences, ...(c.resetAfter === false ? { resetAfter: false } : {}), ...extra });
   return c.bidirectional ? kiln.layers.bidirectional({ layer: inner as kiln.layers.RecurrentLayer }) : inner;
 }
 
