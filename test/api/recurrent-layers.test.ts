@@ -177,6 +177,22 @@ describe('defaults, training, save/load and bad options', () => {
     expect(Array.from((again.predict(xs) as kiln.Tensor).dataSync())).toEqual(Array.from((model.predict(xs) as kiln.Tensor).dataSync()));
   });
 
+  test('embedding → gru → dense learns whether a token occurs in an int32 sequence', async () => {
+    const model = kiln.sequential({ layers: [
+      kiln.layers.embedding({ inputDim: 12, outputDim: 6, inputShape: [10] }),
+      kiln.layers.bidirectional({ layer: kiln.layers.gru({ units: 8 }), mergeMode: 'ave' }),
+      kiln.layers.dense({ units: 2 }),
+    ] });
+    model.compile({ optimizer: kiln.optimizers.adam({ learningRate: 0.03 }), loss: kiln.losses.sparseCategoricalCrossentropy({ fromLogits: true }), metrics: ['accuracy'] });
+    let state = 7;
+    const rand = () => ((state = (state * 1103515245 + 12345) >>> 0) >>> 16) % 12;
+    const tokens = Array.from({ length: 128 * 10 }, rand);
+    const labels = Array.from({ length: 128 }, (_, b) => (tokens.slice(b * 10, b * 10 + 10).includes(3) ? 1 : 0));
+    const xs = kiln.tensor(Int32Array.from(tokens), [128, 10], 'int32');
+    const h = await model.fit(xs, kiln.tensor(labels, [128], 'int32'), { epochs: 30, batchSize: 32, verbose: 0 });
+    expect(h.history.accuracy!.at(-1)!).toBeGreaterThan(0.95);
+  });
+
   test('a sequential simpleRNN with goBackwards round-trips its config', async () => {
     const model = kiln.sequential({ layers: [kiln.layers.simpleRNN({ units: 4, goBackwards: true, returnSequences: true, activation: 'relu', inputShape: [5, 3] }), kiln.layers.dense({ units: 1 })] });
     const path = join(mkdtempSync(join(tmpdir(), 'kiln-rnn-')), 'm.kiln');
