@@ -24,12 +24,14 @@ import { assign } from '../../compiler/trace.js';
 import type { Tensor } from '../../compiler/tensor.js';
 import { formatType, type Dim } from '../../compiler/types.js';
 import * as activations from './activations.js';
-import { checkInputShape, initializerConfig, positiveInt, type InitializerIdentifier } from './core.js';
+import type * as constraints from './constraints.js';
+import { checkInputShape, constraintOf, initializerConfig, penaltyConfig, positiveInt, regularizerOf, type InitializerIdentifier, type WeightPenaltyArgs } from './core.js';
+import type * as regularizers from './regularizers.js';
 import * as initializers from './initializers.js';
 import { Layer, LAYER_KEYS, type CallContext, type Initializer, type LayerArgs, type Shape, type WeightSpec } from './layer.js';
 
 /** The options every recurrent layer takes (Keras's names). */
-export interface RecurrentArgs extends LayerArgs {
+export interface RecurrentArgs extends LayerArgs, WeightPenaltyArgs {
   /** Size of the state (and the output's last dimension). */
   units: number;
   /** Default 'tanh'. */
@@ -55,6 +57,10 @@ export interface RecurrentArgs extends LayerArgs {
   recurrentDropout?: number;
   /** Seed of the dropout masks (default: a fresh one per layer). */
   seed?: number;
+  /** Adds its penalty of the recurrent kernel to the training loss. */
+  recurrentRegularizer?: regularizers.RegularizerIdentifier;
+  /** Projects the recurrent kernel after each optimizer step. */
+  recurrentConstraint?: constraints.ConstraintIdentifier;
 }
 
 /** LSTM and GRU's extra option: the activation of their gates. */
@@ -75,7 +81,8 @@ export interface GRUArgs extends GatedArgs {
 
 const RECURRENT_KEYS = {
   units: true, activation: true, useBias: true, returnSequences: true, returnState: true, goBackwards: true, unroll: true,
-  kernelInitializer: true, recurrentInitializer: true, biasInitializer: true, dropout: true, recurrentDropout: true, seed: true, ...LAYER_KEYS,
+  kernelInitializer: true, recurrentInitializer: true, biasInitializer: true, dropout: true, recurrentDropout: true, seed: true,
+  kernelRegularizer: true, recurrentRegularizer: true, biasRegularizer: true, kernelConstraint: true, recurrentConstraint: true, biasConstraint: true, ...LAYER_KEYS,
 } as const;
 
 type Weights = Readonly<Record<string, Tensor>>;
@@ -113,6 +120,8 @@ export abstract class RecurrentLayer extends Layer {
   readonly dropout: number;
   readonly recurrentDropout: number;
   readonly seed: number;
+  /** The kernel's, recurrent kernel's and bias's regularizers and constraints (Keras's options). */
+  readonly penalties: Readonly<Record<'kernel' | 'recurrent' | 'bias', { regularizer?: regularizers.Regularizer; constraint?: constraints.Constraint }>>;
   /** The number of gate blocks in the kernels (1, 4 or 3). */
   protected abstract readonly gates: number;
 
@@ -132,6 +141,11 @@ export abstract class RecurrentLayer extends Layer {
     this.recurrentDropout = rate(this, 'recurrentDropout', args.recurrentDropout);
     if (args.seed !== undefined && !Number.isInteger(args.seed)) this.fail(`expected an integer seed, got ${JSON.stringify(args.seed)}`);
     this.seed = (args.seed ?? nextSeed()) >>> 0;
+    this.penalties = {
+      kernel: { regularizer: regularizerOf(args.kernelRegularizer, this.subject), constraint: constraintOf(args.kernelConstraint, this.subject) },
+      recurrent: { regularizer: regularizerOf(args.recurrentRegularizer, this.subject), constraint: constraintOf(args.recurrentConstraint, this.subject) },
+      bias: { regularizer: regularizerOf(args.biasRegularizer, this.subject), constraint: constraintOf(args.biasConstraint, this.subject) },
+    };
   }
 
   /** [steps, features], checked. */
@@ -149,10 +163,10 @@ export abstract class RecurrentLayer extends Layer {
     const [, features] = this.stepsAndFeatures(inputShape);
     const width = this.gates * this.units;
     const specs: WeightSpec[] = [
-      { name: 'kernel', shape: [features, width], initializer: this.kernelInitializer, trainable: this.trainable },
-      { name: 'recurrent_kernel', shape: [this.units, width], initializer: this.recurrentInitializer, trainable: this.trainable },
+      { name: 'kernel', shape: [features, width], initializer: this.kernelInitializer, trainable: this.trainable, ...this.penalties.kernel },
+      { name: 'recurrent_kernel', shape: [this.units, width], initializer: this.recurrentInitializer, trainable: this.trainable, ...this.penalties.recurrent },
     ];
-    if (this.useBias) specs.push({ name: 'bias', ...this.biasSpec(), trainable: this.trainable });
+    if (this.useBias) specs.push({ name: 'bias', ...this.biasSpec(), trainable: this.trainable, ...this.penalties.bias });
     if (this.dropout > 0 || this.recurrentDropout > 0) specs.push({ name: 'step', shape: [], initializer: initializers.zeros(), trainable: false, internal: true });
     return specs;
   }
@@ -223,6 +237,8 @@ export abstract class RecurrentLayer extends Layer {
       returnSequences: this.returnSequences, returnState: false, goBackwards: this.goBackwards, unroll: this.unroll,
       kernelInitializer: initializerConfig(this.kernelInitializer), recurrentInitializer: initializerConfig(this.recurrentInitializer), biasInitializer: initializerConfig(this.biasInitializer),
       dropout: this.dropout, recurrentDropout: this.recurrentDropout, seed: this.seed,
+      kernelRegularizer: penaltyConfig(this.penalties.kernel.regularizer), recurrentRegularizer: penaltyConfig(this.penalties.recurrent.regularizer), biasRegularizer: penaltyConfig(this.penalties.bias.regularizer),
+      kernelConstraint: penaltyConfig(this.penalties.kernel.constraint), recurrentConstraint: penaltyConfig(this.penalties.recurrent.constraint), biasConstraint: penaltyConfig(this.penalties.bias.constraint),
     };
   }
 }

@@ -193,13 +193,17 @@ describe('defaults, training, save/load and bad options', () => {
     expect(h.history.accuracy!.at(-1)!).toBeGreaterThan(0.95);
   });
 
-  test('a sequential simpleRNN with goBackwards round-trips its config', async () => {
-    const model = kiln.sequential({ layers: [kiln.layers.simpleRNN({ units: 4, goBackwards: true, returnSequences: true, activation: 'relu', inputShape: [5, 3] }), kiln.layers.dense({ units: 1 })] });
+  test('a sequential simpleRNN with goBackwards, a regularizer and a constraint trains and round-trips its config', async () => {
+    const model = kiln.sequential({ layers: [kiln.layers.simpleRNN({ units: 4, goBackwards: true, returnSequences: true, activation: 'relu', inputShape: [5, 3], recurrentConstraint: 'nonNeg', kernelRegularizer: 'l2' }), kiln.layers.dense({ units: 1 })] });
+    model.compile({ optimizer: kiln.optimizers.sgd({ learningRate: 0.1 }), loss: 'meanSquaredError' });
+    await model.fit(kiln.randomNormal([8, 5, 3], { seed: 5 }), kiln.randomNormal([8, 5, 1], { seed: 6 }), { epochs: 2, verbose: 0 });
+    expect(Math.min(...model.getWeights()[1]!.dataSync())).toBeGreaterThanOrEqual(0); // recurrent_kernel after the constraint
     const path = join(mkdtempSync(join(tmpdir(), 'kiln-rnn-')), 'm.kiln');
     await model.save(path);
     const again = await kiln.loadModel(path);
     const rnn = (again as unknown as kiln.Sequential).layers[0] as kiln.layers.SimpleRNN;
     expect([rnn.goBackwards, rnn.returnSequences, rnn.activation, rnn.units]).toEqual([true, true, 'relu', 4]);
+    expect([rnn.penalties.kernel.regularizer?.className, rnn.penalties.recurrent.constraint?.className, rnn.penalties.bias.regularizer]).toEqual(['L2', 'NonNeg', undefined]);
     const xs = kiln.randomNormal([3, 5, 3], { seed: 2 });
     expect(Array.from((again.predict(xs) as kiln.Tensor).dataSync())).toEqual(Array.from((model.predict(xs) as kiln.Tensor).dataSync()));
   });
