@@ -106,6 +106,9 @@ function flag(layer: RecurrentLayer, what: string, v: unknown, fallback: boolean
 /**
  * What the recurrent layers share: options, the three weights, shapes, config,
  * and the loop (input projection, then a scan of the cell over the steps).
+ * @example
+ * const layer: kiln.layers.RecurrentLayer = kiln.layers.gru({ units: 8 });
+ * layer.weights([20, 3]).map((w) => w.name) // ['kernel', 'recurrent_kernel', 'bias']
  */
 export abstract class RecurrentLayer extends Layer {
   readonly units: number;
@@ -433,13 +436,16 @@ export class Bidirectional extends Layer {
   readonly mergeMode: MergeMode;
 
   constructor(args: BidirectionalArgs) {
-    super('Bidirectional', args);
+    // the wrapped layer's inputShape is the wrapper's (Keras takes it on either)
+    const innerShape = args?.layer instanceof Layer ? args.layer.inputShape : undefined;
+    super('Bidirectional', innerShape && args.inputShape === undefined ? { ...args, inputShape: [...innerShape] } : args);
     let inner = args.layer;
     if (!(inner instanceof RecurrentLayer)) {
       const saved = inner as { className?: unknown; config?: unknown } | undefined;
       const Class = saved && typeof saved.className === 'string' && Object.hasOwn(recurrentClasses, saved.className) ? recurrentClasses[saved.className] : undefined;
       if (!Class || typeof saved!.config !== 'object' || saved!.config === null) this.fail(`expected layer to be a simpleRNN, lstm or gru layer, got ${inner instanceof Layer ? `${inner.className} "${inner.name}"` : JSON.stringify(inner)?.slice(0, 80) ?? String(inner)}`);
-      inner = new Class!(saved!.config as never);
+      const { batchInputShape: _, ...config } = saved!.config as { batchInputShape?: unknown }; // the wrapper keeps the input shape
+      inner = new Class!(config as never);
     }
     const mode = args.mergeMode ?? 'concat';
     if (!MERGE_MODES.includes(mode)) this.fail(`expected mergeMode to be one of ${MERGE_MODES.map((m) => `'${m}'`).join(', ')}, got ${JSON.stringify(mode)}`);

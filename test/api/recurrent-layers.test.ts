@@ -208,6 +208,17 @@ describe('defaults, training, save/load and bad options', () => {
     expect(Array.from((again.predict(xs) as kiln.Tensor).dataSync())).toEqual(Array.from((model.predict(xs) as kiln.Tensor).dataSync()));
   });
 
+  test('a bidirectional layer takes its inputShape from the wrapped layer and saves and loads as the first layer of a sequential', async () => {
+    const model = kiln.sequential({ layers: [kiln.layers.bidirectional({ layer: kiln.layers.lstm({ units: 3, inputShape: [5, 2] }), mergeMode: 'mul' }), kiln.layers.dense({ units: 1 })] });
+    const path = join(mkdtempSync(join(tmpdir(), 'kiln-rnn-')), 'm.kiln');
+    await model.save(path);
+    const again = await kiln.loadModel(path);
+    const bi = (again as unknown as kiln.Sequential).layers[0] as kiln.layers.Bidirectional;
+    expect([bi.mergeMode, bi.forwardLayer.className, bi.backwardLayer.goBackwards, bi.inputShape]).toEqual(['mul', 'LSTM', true, [5, 2]]);
+    const xs = kiln.randomNormal([3, 5, 2], { seed: 8 });
+    expect(Array.from((again.predict(xs) as kiln.Tensor).dataSync())).toEqual(Array.from((model.predict(xs) as kiln.Tensor).dataSync()));
+  });
+
   test('bad options and inputs are KilnErrors naming the layer', () => {
     const isKiln = (f: () => unknown, message: RegExp) => {
       let err: unknown;
