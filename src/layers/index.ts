@@ -44,6 +44,10 @@ export { TextVectorization, textVectorization, type TextVectorizationArgs } from
 export { SymbolicTensor } from './symbolic.js';
 export { OpLambda, type OpLambdaArgs } from './opLayer.js';
 export { Attention, attention, MultiHeadAttention, multiHeadAttention, type AttentionArgs, type MultiHeadAttentionArgs } from './attention.js';
+export {
+  Bidirectional, bidirectional, GRU, gru, LSTM, lstm, RecurrentLayer, SimpleRNN, simpleRNN,
+  type BidirectionalArgs, type GatedArgs, type GRUArgs, type LSTMArgs, type MergeMode, type RecurrentArgs,
+} from './recurrent.js';
 export * as regularizers from './regularizers.js';
 export * as constraints from './constraints.js';
 export type { Regularizer, RegularizerIdentifier } from './regularizers.js';

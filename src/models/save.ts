@@ -59,6 +59,7 @@ const layerClasses: Record<string, new (args: never) => Layer> = {
   Resizing: L.Resizing, CenterCrop: L.CenterCrop, RandomFlip: L.RandomFlip, RandomBrightness: L.RandomBrightness, RandomContrast: L.RandomContrast,
   MultiHeadAttention: L.MultiHeadAttention, Attention: L.Attention, RepeatVector: L.RepeatVector, TimeDistributed: L.TimeDistributed,
   RandomRotation: L.RandomRotation, RandomZoom: L.RandomZoom, RandomTranslation: L.RandomTranslation, RandomCrop: L.RandomCrop,
+  SimpleRNN: L.SimpleRNN, LSTM: L.LSTM, GRU: L.GRU, Bidirectional: L.Bidirectional,
   InputLayer,
 } as unknown as Record<string, new (args: never) => Layer>;
 
