@@ -143,6 +143,8 @@ export abstract class Layer {
 
   /** The weight `name` from `weights`, or a KilnError saying which is missing. */
   protected weight(weights: Readonly<Record<string, Tensor>>, name: string): Tensor {
+    // call(x, weights, ctx) is what a model runs inside its trace; a user with a tensor wants apply(x)
+    if (weights === undefined || weights === null) this.fail(`call(x) needs the layer's weights (call(x, weights, ctx) is what a model runs while tracing); to run the layer on a tensor, use layer.apply(x)`);
     const w = weights[name];
     if (!w) this.fail(`expected a bound weight '${name}', got ${Object.keys(weights).length ? `only ${Object.keys(weights).map((k) => `'${k}'`).join(', ')}` : 'none'}`);
     return w!;
