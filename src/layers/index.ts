@@ -45,7 +45,7 @@ export { SymbolicTensor } from './symbolic.js';
 export { OpLambda, type OpLambdaArgs } from './opLayer.js';
 export { Attention, attention, MultiHeadAttention, multiHeadAttention, type AttentionArgs, type MultiHeadAttentionArgs } from './attention.js';
 export {
-  Bidirectional, bidirectional, GRU, gru, LSTM, lstm, RecurrentLayer, SimpleRNN, simpleRNN,
+  Bidirectional, bidirectional, GRU, gru, LSTM, lstm, type RecurrentLayer, SimpleRNN, simpleRNN,
   type BidirectionalArgs, type GatedArgs, type GRUArgs, type LSTMArgs, type MergeMode, type RecurrentArgs,
 } from './recurrent.js';
 export * as regularizers from './regularizers.js';

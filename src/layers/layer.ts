@@ -77,7 +77,11 @@ export const LAYER_KEYS = { name: true, inputShape: true, trainable: true } as c
  * The factory's name for a layer class, as errors name it.
  * @example factoryName('Conv2DTranspose') // 'conv2dTranspose'
  */
-export const factoryName = (className: string): string => (className[0]!.toLowerCase() + className.slice(1)).replace(/(\d)D/g, '$1d');
+export const factoryName = (className: string): string => {
+  // an all-capitals name is an acronym: LSTM → lstm, GRU → gru (SimpleRNN → simpleRNN keeps its tail)
+  const name = /^[A-Z]+$/.test(className) ? className.toLowerCase() : className[0]!.toLowerCase() + className.slice(1);
+  return name.replace(/(\d)D/g, '$1d');
+};
 
 export const formatShape = (shape: readonly (number | null)[]): string => `[${shape.map((d) => (d === null ? 'null' : d)).join(',')}]`;
 

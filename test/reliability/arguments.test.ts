@@ -61,7 +61,8 @@ describe('unknown option keys are refused, naming the function and the keys it t
   const layerFactories = Object.entries(kiln.layers).filter(([name, f]) => typeof f === 'function' && /^[a-z]/.test(name) && name !== 'resetLayerNames' && !hostLayers.includes(name)) as [string, (o: unknown) => kiln.layers.Layer][];
   test('the layer table covers every factory', () => expect(layerFactories.length).toBeGreaterThanOrEqual(25));
   test.each(layerFactories)('kiln.layers.%s', (name, make) => {
-    const Class = (kiln.layers as unknown as Record<string, { optionKeys?: readonly string[] }>)[name[0]!.toUpperCase() + name.slice(1).replace(/(\d)d/g, '$1D')];
+    // the class of the same name, whatever its capitals (dense → Dense, conv2d → Conv2D, lstm → LSTM)
+    const Class = Object.entries(kiln.layers as unknown as Record<string, { optionKeys?: readonly string[] }>).find(([k, v]) => typeof v === 'function' && k !== name && k.toLowerCase() === name.toLowerCase())?.[1];
     const keys = Class?.optionKeys;
     expect(keys, `kiln.layers.${name}'s class lists its option keys`).toBeDefined();
     expect(keys).toEqual(expect.arrayContaining(['name', 'inputShape', 'trainable']));
