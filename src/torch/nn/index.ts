@@ -4,6 +4,7 @@
  */
 export { Module } from './module.js';
 export * from './layers.js';
+export { MultiheadAttention, type AttentionForwardOptions, type MultiheadAttentionOptions } from './attention.js';
 export { RNN, LSTM, GRU, recurrent, type RecurrentKind, type RecurrentWeights, type RecurrentOptions, type RecurrentModuleOptions } from './recurrent.js';
 export { Parameter } from '../tensors.js';
 export * as functional from './functional.js';
