@@ -148,6 +148,14 @@ export const lowerings: { readonly [K in Lowered]: Lowering<K> } = {
   slice: ({ params: { begin, strides }, inputs: [x], out }) => {
     const s = strideExprs(x!.shape).map((st, d) => (strides[d] === 1 ? st : `${st} * ${strides[d]}`));
     const base = linear(begin.map(String), strideExprs(x!.shape));
+    // unit strides and a run of whole rows of at least 8 values: one memory.copy per row (a gate of an LSTM's [B, 4·units])
+    const last = out.shape.length - 1;
+    if (strides.every((st) => st === 1) && last >= 0 && typeof out.shape[last] === 'number' && (out.shape[last] as number) >= 8) {
+      const rowBytes = (out.shape[last] as number) * 4;
+      const outer = out.shape.slice(0, last);
+      const src = strideExprs(x!.shape).slice(0, last);
+      return `let k: i32 = 0;\n${nest(outer.map(dimExpr), 'j', (idx) => `memory.copy(${at(out.ptr, `k * ${out.shape[last]}`)}, ${at(at(x!.ptr, base), linear(idx, src))}, ${rowBytes});\nk++;`)}`;
+    }
     return gatherLoop({ ...x!, ptr: at(x!.ptr, base) }, out, s);
   },
   pad: ({ params: { low, interior, value }, inputs: [x], out }) => {
@@ -160,6 +168,17 @@ export const lowerings: { readonly [K in Lowered]: Lowering<K> } = {
   },
   concat: ({ params: { axis }, inputs, out }) => {
     const os = strideExprs(out.shape);
+    const last = out.shape.length - 1;
+    // along the last axis with static widths of at least 8: one memory.copy per row of each input
+    if (axis === last && last >= 1 && inputs.every((x) => typeof x.shape[last] === 'number' && (x.shape[last] as number) >= 8)) {
+      let offset = 0;
+      return inputs.map((x) => {
+        const width = x.shape[last] as number;
+        const code = `{\nlet k: i32 = 0;\n${nest(out.shape.slice(0, last).map(dimExpr), 'j', (idx) => `memory.copy(${at(out.ptr, `${linear(idx, os.slice(0, last))} + ${offset}`)}, ${at(x.ptr, `k * ${width}`)}, ${width * 4});\nk++;`)}\n}`;
+        offset += width;
+        return code;
+      }).join('\n');
+    }
     let offset = 0;
     return inputs.map((x) => {
       const code = `{\nlet k: i32 = 0;\n${nest(x.shape.map(dimExpr), 'j', (idx) => {

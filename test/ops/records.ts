@@ -198,6 +198,17 @@ export const records: OpRecord[] = [
     },
   },
   { name: 'concat', covers: ['concat', 'slice'], grad: true, make: (rng) => { const [a, b] = [rng.dim(), rng.dim()]; return { fn: (x, y, z) => kiln.concat([x, y, z], 1), args: [rng.normal([a, b]), rng.normal([a, rng.dim()]), rng.normal([a, 1])], batch: [0, 1, 2] }; } },
+  // rows of 8 or more values: slices and concats along the last axis copy whole rows (memory.copy)
+  {
+    name: 'wideRows',
+    covers: ['concat', 'slice'],
+    grad: true,
+    make: (rng) => {
+      const n = rng.int(1, 4);
+      const [w, extra, lead] = [rng.int(8, 11), rng.int(0, 3), rng.int(0, 3)];
+      return { fn: (x, y) => kiln.mul(kiln.concat([kiln.slice(x, [0, lead], [-1, w]), y], 1), 1.5), args: [rng.normal([n, lead + w + extra]), rng.normal([n, rng.int(8, 12)])], batch: [0, 1] };
+    },
+  },
   { name: 'stack', covers: ['concat', 'reshape'], grad: true, make: (rng) => { const s = rng.shape(2); const axis = rng.int(0, 2); return { fn: (x, y) => kiln.stack([x, y], axis), args: [rng.normal(s), rng.normal(s)], batch: false }; } },
   { name: 'split', covers: ['slice'], grad: true, make: (rng) => ({ fn: (x) => { const [p, q] = kiln.split(x, [2, 3], 1); return kiln.mul(kiln.sum(p!), kiln.sum(kiln.square(q!))); }, args: [rng.normal([rng.dim(), 5])], batch: true }) },
   { name: 'tile', covers: ['reshape', 'broadcastTo'], grad: true, make: (rng) => { const reps = [rng.int(1, 3), rng.int(1, 3)]; return { fn: (x) => kiln.tile(x, reps), args: [rng.normal(rng.shape(2))], batch: false }; } },
