@@ -8,16 +8,13 @@
  * unless KILN_REQUIRE_BROWSER is set, which makes a missing browser a failure.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { chromiumPath as executablePath, openServedPage, type ServedPage } from '../util/browserPage.js';
 import { artifactFile, buildPage, type BuildResult } from '../../examples/browser/build.js';
-import { serve } from '../../examples/browser/serve.js';
 import * as runtime from '../../src/runtime/index.js';
 
-const executablePath = '/usr/bin/chromium';
 const required = Boolean(process.env.KILN_REQUIRE_BROWSER);
 const available = existsSync(executablePath);
 
@@ -49,31 +46,14 @@ describe.skipIf(!available && !required)('the browser example in headless Chromi
   const dir = mkdtempSync(join(tmpdir(), 'kiln-browser-'));
   const site = join(dir, 'site');
   let built: BuildResult;
-  let server: Server | undefined;
-  let context: BrowserContext | undefined;
+  let opened: ServedPage | undefined;
   let published: Published;
-  const pageErrors: string[] = [];
 
   beforeAll(async () => {
     // untrained: a Node training run would only add compile time; bit-equality does not depend on it
     built = await buildPage(site, { trainImages: 0, sampleImages: 12, pageBatches: 4, log: () => {} });
-    const served = await serve(site, { port: 0 });
-    server = served.server;
-    context = await chromium.launchPersistentContext(join(dir, 'profile'), {
-      executablePath,
-      headless: true,
-      // this machine's network is closed: no first-run, sync, component or background fetches
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync'],
-    });
-    const page = context.pages()[0] ?? (await context.newPage());
-    page.on('pageerror', (e) => pageErrors.push(String(e)));
-    page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(m.text()); });
-    await page.goto(served.url);
-    await page.waitForFunction(() => {
-      const k = (window as unknown as { kilnExample?: Published }).kilnExample;
-      return k !== undefined && (k.ready || k.error !== undefined);
-    }, undefined, { timeout: 20_000 });
+    opened = await openServedPage(site, join(dir, 'profile'), 'kilnExample');
+    const page = opened.page;
     await page.click('#train');
     await page.waitForFunction(() => {
       const k = (window as unknown as { kilnExample: Published }).kilnExample;
@@ -83,14 +63,13 @@ describe.skipIf(!available && !required)('the browser example in headless Chromi
   }, 90_000);
 
   afterAll(async () => {
-    await context?.close();
-    await new Promise((done) => (server ? server.close(done) : done(undefined)));
+    await opened?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
   test('the page loads the artifact and classifies the samples without errors', () => {
     expect(published.error).toBeUndefined();
-    expect(pageErrors).toEqual([]);
+    expect(opened!.pageErrors).toEqual([]);
     expect(published.ready).toBe(true);
     expect(published.classNames).toEqual(JSON.parse(built.metadata.classNames!));
     expect(readFileSync(join(site, artifactFile))).toEqual(Buffer.from(built.artifact));

@@ -8,16 +8,13 @@
  * Needs /usr/bin/chromium; skipped without it unless KILN_REQUIRE_BROWSER is set.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { serve } from '../../examples/browser/serve.js';
+import { chromiumPath as executablePath, openServedPage, type ServedPage } from '../util/browserPage.js';
 import { buildPenguinsPage } from '../../examples/penguins/build.js';
 import * as runtime from '../../src/runtime/index.js';
 
-const executablePath = '/usr/bin/chromium';
 const required = Boolean(process.env.KILN_REQUIRE_BROWSER);
 const available = existsSync(executablePath);
 
@@ -37,30 +34,15 @@ const hashValues = ['Biscoe', 'Dream', '', 'ünïcødé 🐧', '42', 'a much lon
 
 describe.skipIf(!available && !required)('the penguins page in headless Chromium', () => {
   const dir = mkdtempSync(join(tmpdir(), 'kiln-penguins-page-'));
-  let server: Server | undefined;
-  let context: BrowserContext | undefined;
+  let opened: ServedPage | undefined;
   let built: Awaited<ReturnType<typeof buildPenguinsPage>>;
   let published: Published;
   let browserBins: number[] = [];
-  const pageErrors: string[] = [];
 
   beforeAll(async () => {
     built = await buildPenguinsPage(join(dir, 'site'), { epochs: 60, log: () => {} });
-    const served = await serve(join(dir, 'site'), { port: 0 });
-    server = served.server;
-    context = await chromium.launchPersistentContext(join(dir, 'profile'), {
-      executablePath,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    const page = context.pages()[0] ?? (await context.newPage());
-    page.on('pageerror', (e) => pageErrors.push(String(e)));
-    page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(m.text()); });
-    await page.goto(served.url);
-    await page.waitForFunction(() => {
-      const k = (window as unknown as { kilnPenguins?: Published }).kilnPenguins;
-      return k !== undefined && (k.ready || k.error !== undefined);
-    }, undefined, { timeout: 20_000 });
+    opened = await openServedPage(join(dir, 'site'), join(dir, 'profile'), 'kilnPenguins');
+    const page = opened.page;
     published = await page.evaluate(() => (window as unknown as { kilnPenguins: Published }).kilnPenguins);
     // the hashes themselves, in the page's engine: hashing (salted, masked) and crossing bins
     // (a source string: vitest would rewrite a dynamic import written as code)
@@ -71,8 +53,7 @@ describe.skipIf(!available && !required)('the penguins page in headless Chromium
   }, 90_000);
 
   afterAll(async () => {
-    await context?.close();
-    await new Promise((done) => (server ? server.close(done) : done(undefined)));
+    await opened?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -83,7 +64,7 @@ describe.skipIf(!available && !required)('the penguins page in headless Chromium
 
   test('the page predicts the raw test rows as Node does, bit for bit, and names a bad row', async () => {
     expect(published.error).toBeUndefined();
-    expect(pageErrors).toEqual([]);
+    expect(opened!.pageErrors).toEqual([]);
     const art = await runtime.loadArtifact(built.artifact);
     const logits = art.predictRows(built.rows).data as Float32Array;
     expect(published.logitsBits).toEqual(bitsOf(logits));

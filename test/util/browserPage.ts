@@ -4,7 +4,7 @@
  * value or a promise). For the browser tests that bundle part of kiln with
  * esbuild and check what it does in a page.
  */
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 
 export const chromiumPath = '/usr/bin/chromium';
 
@@ -25,3 +25,43 @@ export async function runInPage<T>(files: Readonly<Record<string, readonly [stri
 
 /** The page that loads `/page.js` as a module. */
 export const modulePage = ['text/html', '<!doctype html><script type="module" src="/page.js"></script>'] as const;
+
+/** A built example page served on 127.0.0.1 and open in headless Chromium, with the errors it logged. */
+export interface ServedPage {
+  readonly page: Page;
+  readonly pageErrors: string[];
+  close(): Promise<void>;
+}
+
+/**
+ * Serves the folder `site` (examples/browser/serve.ts), opens it in a headless
+ * Chromium profile under `profileDir` and waits until the page's script has put
+ * `window[published]` with `ready` or `error` set.
+ */
+export async function openServedPage(site: string, profileDir: string, published: string): Promise<ServedPage> {
+  const { serve } = await import('../../examples/browser/serve.js');
+  const { server, url } = await serve(site, { port: 0 });
+  const context = await chromium.launchPersistentContext(profileDir, {
+    executablePath: chromiumPath,
+    headless: true,
+    // this machine's network is closed: no first-run, sync, component or background fetches
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  const pageErrors: string[] = [];
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(m.text()); });
+  await page.goto(url);
+  await page.waitForFunction((name) => {
+    const k = (window as unknown as Record<string, { ready?: boolean; error?: string } | undefined>)[name];
+    return k !== undefined && (k.ready || k.error !== undefined);
+  }, published, { timeout: 20_000 });
+  return {
+    page,
+    pageErrors,
+    close: async () => {
+      await context.close();
+      await new Promise((done) => server.close(done));
+    },
+  };
+}
