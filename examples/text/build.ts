@@ -23,7 +23,7 @@ export const spamArtifactFile = 'spam.kiln';
 /** Trains the bag-of-words model and writes the page; `messages` raw test messages go with it. */
 export async function buildSpamPage(outDir: string, options: { messages?: number; log?: (line: string) => void } = {}): Promise<{ artifact: Uint8Array; messages: Message[]; accuracy: number }> {
   const log = options.log ?? ((line: string) => console.log(line));
-  const { train, test } = splitMessages(loadMessages(), 0);
+  const { train, test } = await splitMessages(loadMessages(), 0);
   const { model, accuracy } = await bagOfWords(train, test);
   log(`trained: test accuracy ${(accuracy * 100).toFixed(1)}% on ${test.length} messages`);
   mkdirSync(outDir, { recursive: true });

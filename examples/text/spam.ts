@@ -25,23 +25,11 @@ export function loadMessages(maxChars = 2000): Message[] {
   });
 }
 
-/** A seeded shuffle split: the first 80% to train, the rest to test. */
-export function splitMessages(messages: readonly Message[], seed = 0): { train: Message[]; test: Message[] } {
-  const order = shuffled(messages.length, seed);
+/** A seeded shuffle (kiln's Dataset.shuffle), then the first 80% to train and the rest to test. */
+export async function splitMessages(messages: readonly Message[], seed = 0): Promise<{ train: Message[]; test: Message[] }> {
+  const shuffled = await kiln.data.fromArray([...messages]).shuffle(messages.length, { seed, reshuffleEachIteration: false }).toArray();
   const cut = Math.floor(messages.length * 0.8);
-  return { train: order.slice(0, cut).map((i) => messages[i]!), test: order.slice(cut).map((i) => messages[i]!) };
-}
-
-/** A seeded permutation of 0 … n − 1 (Fisher–Yates over a linear congruential stream). */
-function shuffled(n: number, seed: number): number[] {
-  const order = Array.from({ length: n }, (_, i) => i);
-  let s = (seed * 2654435761 + 1) >>> 0;
-  for (let i = n - 1; i > 0; i--) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    const j = s % (i + 1);
-    [order[i], order[j]] = [order[j]!, order[i]!];
-  }
-  return order;
+  return { train: shuffled.slice(0, cut), test: shuffled.slice(cut) };
 }
 
 const labels = (ms: readonly Message[]) => kiln.tensor(ms.map((m) => m.spam), [ms.length], 'int32');

@@ -11,7 +11,7 @@ import { bagOfWords, loadMessages, sequenceModel, splitMessages } from './spam.j
 const args = process.argv.slice(2);
 const out = args.includes('--out') ? args[args.indexOf('--out') + 1]! : 'spam.kiln';
 const messages = loadMessages();
-const { train, test } = splitMessages(messages, 0);
+const { train, test } = await splitMessages(messages, 0);
 console.log(`${messages.length} messages (${messages.filter((m) => m.spam).length} spam); ${train.length} to train, ${test.length} to test`);
 let t0 = performance.now();
 const bow = await bagOfWords(train, test);

@@ -6,14 +6,16 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, test } from 'vitest';
-import { bagOfWords, loadMessages, sequenceModel, splitMessages } from '../../examples/text/spam.js';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { bagOfWords, loadMessages, sequenceModel, splitMessages, type Message } from '../../examples/text/spam.js';
 import { loadArtifactFile } from '../../src/runtime/node.js';
 import type * as kiln from '../../src/index.js';
 
 describe('examples/text', () => {
   const messages = loadMessages();
-  const { train, test: held } = splitMessages(messages, 0);
+  let train: Message[] = [];
+  let held: Message[] = [];
+  beforeAll(async () => ({ train, test: held } = await splitMessages(messages, 0)));
 
   test('the corpus: 6,046 messages, 1,896 spam, split 80/20', () => {
     expect(messages).toHaveLength(6046);
