@@ -55,11 +55,7 @@ export class DecodePool {
     const id = this.nextId++;
     if (slot.busy++ === 0) slot.worker.ref(); // in flight: keep the process alive until it answers
     return new Promise<Pixels>((resolve, reject) => {
-      this.pending.set(id, {
-        resolve,
-        reject: (e) => reject(e),
-        worker: slot,
-      });
+      this.pending.set(id, { resolve, reject, worker: slot });
       slot.worker.postMessage({ id, path, channels: options.channels, name: options.name } satisfies DecodeRequest);
     }).catch((e: Error & { decoding?: boolean; code?: string }) => {
       if (e instanceof KilnError) throw e;
