@@ -105,6 +105,12 @@ export interface Topology {
 const size = (shape: Shape) => shape.reduce((x, y) => x * y, 1);
 
 
+/** A predict-only module given the weights' values. */
+function holding(module: KilnModule, parameters: readonly { name: string; data: Float32Array }[], maxBatch: number): { module: KilnModule; maxBatch: number } {
+  for (const p of parameters) module.set(p.name, p.data);
+  return { module, maxBatch };
+}
+
 /** `layer`'s weights out of a model's (named `<layer name>/<weight name>`), by their own names. */
 export function layerWeights(layer: Layer, weights: Readonly<Record<string, Tensor>>): Record<string, Tensor> {
   const prefix = `${layer.name}/`;
@@ -717,18 +723,14 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
       }
       if (this.predictModule && this.predictModule.maxBatch >= maxBatch) return;
       const { graphs, parameters } = this.artifactParts(['predict']);
-      const { module } = await compileModule(graphs, { maxBatch });
-      for (const p of parameters) module.set(p.name, p.data);
-      this.predictModule = { module, maxBatch };
+      this.predictModule = holding((await compileModule(graphs, { maxBatch })).module, parameters, maxBatch);
     });
   }
 
   /** A module of the predict entry alone, holding the current weights, built now (predict is synchronous). */
   private predictOnlyModule(maxBatch: number): { module: KilnModule; maxBatch: number } {
     const { graphs, parameters } = this.artifactParts(['predict']);
-    const { module } = compileModuleSync(graphs, { maxBatch });
-    for (const p of parameters) module.set(p.name, p.data);
-    return { module, maxBatch };
+    return holding(compileModuleSync(graphs, { maxBatch }).module, parameters, maxBatch);
   }
 
   /** The weights' values, layer by layer, as Keras orders them. */
