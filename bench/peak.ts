@@ -4,6 +4,7 @@
  * accumulators and the 4×8 register tile over an L1-resident buffer (the GEMM
  * micro-kernel's ceiling with its loads).
  */
+import { memoryImportOf, unshared } from '../src/runtime/wasm.js';
 import { buildWasm } from '../compiler/build.js';
 
 export interface PeakKernels { peak_chains(iters: number, scale: number): number; peak_tile(reps: number): number }
@@ -35,9 +36,16 @@ export function peak_tile(reps: i32): f32 {
   return f32x4.extract_lane(${sum('c', 8)}, 0);
 }`;
 
+/** Instantiates a binary of kiln's build on one thread: ordinary memory for the memory it imports. */
 export async function instantiate<T>(binary: Uint8Array): Promise<T> {
-  const module = await WebAssembly.compile(new Uint8Array(binary));
-  const instance = await WebAssembly.instantiate(module, { env: { abort: () => { throw new Error('wasm abort'); } } });
+  let bytes = new Uint8Array(binary);
+  const memory = memoryImportOf(bytes);
+  const env: WebAssembly.ModuleImports = { abort: () => { throw new Error('wasm abort'); } };
+  if (memory) {
+    bytes = unshared(bytes, memory);
+    env.memory = new WebAssembly.Memory({ initial: memory.initial, maximum: memory.maximum });
+  }
+  const instance = await WebAssembly.instantiate(await WebAssembly.compile(bytes), { env });
   return instance.exports as unknown as T;
 }
 

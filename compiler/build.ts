@@ -133,9 +133,16 @@ function loadAsc(): Promise<Asc> {
 
 const memoryCache = new Map<string, Uint8Array>();
 
-// no initialMemory: asc sizes it to the static data (the GEMM packing scratch is ~640 KB)
+/**
+ * No initialMemory: asc sizes it to the static data (the GEMM packing scratch is
+ * ~640 KB). The memory is imported, declared shared (threads need one memory
+ * that every worker's instance uses) and assumed zeroed, so zero-filled scratch
+ * is not a data segment; the loader clears the shared flag in the binary when a
+ * module runs on one thread (atomics are valid on unshared memory).
+ */
 function ascArguments(optimizeLevel: number): string[] {
-  return ['--optimizeLevel', String(optimizeLevel), '--shrinkLevel', '0', '--runtime', 'stub', '--enable', 'simd', '--noAssert', '--noColors'];
+  return ['--optimizeLevel', String(optimizeLevel), '--shrinkLevel', '0', '--runtime', 'stub', '--enable', 'simd', '--enable', 'threads',
+    '--importMemory', '--sharedMemory', '--maximumMemory', '65536', '--zeroFilledMemory', '--noAssert', '--noColors'];
 }
 
 /**

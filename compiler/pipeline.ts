@@ -32,6 +32,8 @@ export interface CompiledModuleCode {
   readonly binary: Uint8Array;
   /** Messages for the module's run-time error codes (code 1 first). */
   readonly errors: readonly string[];
+  /** Entries whose work threads can share, by their number in the module's `thread_run`. */
+  readonly threaded: Readonly<Record<string, number>>;
   /** Whether the binary came from the cache. */
   readonly cached: boolean;
 }
@@ -76,8 +78,8 @@ function emitEntries(graphs: Readonly<Record<string, Graph>>, options: CompileOp
     throw new KilnError(`compile: the module needs ${plan.arenaBytes} bytes of memory at maxBatch ${maxBatch}; WebAssembly memory holds at most 4 GiB, so use a smaller maxBatch.`);
   }
   const entries = names.map((name, i) => ({ name, graph: optimized[i]!, plan: plan.entries[i]!, input: graphs[name]! }));
-  const { source, errors } = emitAssemblyScript(entries, runtimeLibrary());
-  return { entries, plan, source, errors, files: { 'model.ts': source, ...runtimeAsSources() } };
+  const { source, errors, threaded } = emitAssemblyScript(entries, runtimeLibrary());
+  return { entries, plan, source, errors, threaded, files: { 'model.ts': source, ...runtimeAsSources() } };
 }
 
 /** Compiles named entry graphs into one module; inputs of the same name share memory. */

@@ -25,8 +25,19 @@
 //
 const ROWS_FLOATS: i32 = 16384; // 64 KB of padded rows
 const PACK_FLOATS: i32 = 32768; // 128 KB of transposed filter
-const rows: usize = memory.data(ROWS_FLOATS * 4, 64);
-const pack: usize = memory.data(PACK_FLOATS * 4, 64);
+let rows: usize = memory.data(ROWS_FLOATS * 4, 64); // static for thread 0; other threads' through f32_conv_scratch_set
+let pack: usize = memory.data(PACK_FLOATS * 4, 64);
+
+/** Bytes of scratch one thread's convolution calls need. */
+export function f32_conv_scratch_bytes(): usize {
+  return (ROWS_FLOATS + PACK_FLOATS) * 4;
+}
+
+/** Points this instance's scratch at `at` (64-byte aligned, `f32_conv_scratch_bytes` long). */
+export function f32_conv_scratch_set(at: usize): void {
+  rows = at;
+  pack = at + ROWS_FLOATS * 4;
+}
 
 // ---- the tiles -------------------------------------------------------------------
 // A tile's reduction walks three nested loops; loop i moves A by kAi bytes and B by
@@ -390,16 +401,35 @@ export function f32_conv2d_nhwc_backprop_filter__simd128(
   strideH: i32, strideW: i32, dilationH: i32, dilationW: i32, padTop: i32, padLeft: i32, groups: i32,
   x: usize, dy: usize, dfilter: usize,
 ): void {
+  f32_conv2d_nhwc_backprop_filter_cols__simd128(n, h, w, cin, oh, ow, cout, kh, kw, strideH, strideW, dilationH, dilationW, padTop, padLeft, groups, x, dy, dfilter, 0, cout);
+}
+
+/**
+ * The filter gradient's output channels [co0, co1) only (one thread's share: each
+ * value is the same sum, in the same order, as in the whole call). Only groups 1
+ * splits; otherwise, and for the scalar fallback, the share that starts at
+ * channel 0 computes everything and the others nothing.
+ */
+export function f32_conv2d_nhwc_backprop_filter_cols__simd128(
+  n: i32, h: i32, w: i32, cin: i32, oh: i32, ow: i32, cout: i32, kh: i32, kw: i32,
+  strideH: i32, strideW: i32, dilationH: i32, dilationW: i32, padTop: i32, padLeft: i32, groups: i32,
+  x: usize, dy: usize, dfilter: usize, co0: i32, co1: i32,
+): void {
   const cig = cin / groups, cog = cout / groups;
-  if (cig == 1 && cog == 1) { depthwise(DEPTHWISE_FILTER, n, h, w, cin, oh, ow, kh, kw, strideH, strideW, dilationH, dilationW, padTop, padLeft, x, dy, dfilter, 0, false); return; }
   const wp = (ow - 1) * strideW + (kw - 1) * dilationW + 1;
   const spanH = (kh - 1) * dilationH + 1; // input rows one output row reads
   const kc = min(cig, ROWS_FLOATS / (wp * spanH)); // input channels per pass: one output row's slab must fit
+  const whole = groups != 1 || kc == 0;
+  if (whole && co0 != 0) return;
+  if (co0 >= co1) return;
+  if (cig == 1 && cog == 1) { depthwise(DEPTHWISE_FILTER, n, h, w, cin, oh, ow, kh, kw, strideH, strideW, dilationH, dilationW, padTop, padLeft, x, dy, dfilter, 0, false); return; }
   if (kc == 0) {
     f32_conv2d_nhwc_backprop_filter__scalar(n, h, w, cin, oh, ow, cout, kh, kw, strideH, strideW, dilationH, dilationW, padTop, padLeft, groups, x, dy, dfilter);
     return;
   }
-  memory.fill(dfilter, 0, <usize>(kh * kw * cig * cout) << 2);
+  const c0w = whole ? 0 : co0, cw = whole ? cog : co1 - co0; // this call's columns of every group
+  if (c0w == 0 && cw == cout) memory.fill(dfilter, 0, <usize>(kh * kw * cig * cout) << 2);
+  else for (let r = 0; r < kh * kw * cig; r++) memory.fill(dfilter + (<usize>(r * cout + c0w) << 2), 0, <usize>cw << 2);
   const pixelBytes = <usize>cin << 2, coutBytes = <usize>cout << 2;
   for (let g = 0; g < groups; g++) {
     for (let c0 = 0; c0 < cig; c0 += kc) {
@@ -423,11 +453,11 @@ export function f32_conv2d_nhwc_backprop_filter__simd128(
             if (oyLo >= oyHi) continue;
             walk(oyHi - oyLo, <usize>strideH * rowBytes, <usize>(ow * cout) << 2, 1, 0, 0, ow, <usize>strideW * kcBytes, coutBytes, 4, coutBytes);
             const a = rows + <usize>((oyLo - oyA) * strideH + ky * dilationH) * rowBytes;
-            const bp = dy + <usize>((b * oh + oyLo) * ow) * coutBytes + (<usize>(g * cog) << 2);
-            const dw0 = dfilter + <usize>((ky * kw * cig + c0) * cout + g * cog) * 4;
-            if (collapse) tiles(kw * kcs, cog, a, bp, dw0, START_C, 0, false);
+            const bp = dy + <usize>((b * oh + oyLo) * ow) * coutBytes + (<usize>(g * cog + c0w) << 2);
+            const dw0 = dfilter + <usize>((ky * kw * cig + c0) * cout + g * cog + c0w) * 4;
+            if (collapse) tiles(kw * kcs, cw, a, bp, dw0, START_C, 0, false);
             else for (let kx = 0; kx < kw; kx++) {
-              tiles(kcs, cog, a + <usize>(kx * dilationW) * kcBytes, bp, dw0 + <usize>(kx * cig) * coutBytes, START_C, 0, false);
+              tiles(kcs, cw, a + <usize>(kx * dilationW) * kcBytes, bp, dw0 + <usize>(kx * cig) * coutBytes, START_C, 0, false);
             }
           }
         }

@@ -9,8 +9,9 @@
 // 64-byte-aligned scratch, so the 4×8 micro-kernel always streams contiguous,
 // non-transposed data. A transpose only changes which packing loop runs (a copy or a
 // 4×4 shuffle transpose), so all four combinations run at the same speed. Panels are
-// zero-padded to the full tile; edge tiles finish through a small scratch tile. The
-// static scratch makes calls non-reentrant, which single-threaded wasm never needs.
+// zero-padded to the full tile; edge tiles finish through a small scratch tile.
+// Scratch is per thread (static for thread 0), so the threads of a run can work on
+// disjoint parts of C at once.
 // 4×8 won the measurement: 8 f32x4 accumulators + 2 B vectors + a splat + a product
 // fit V8's 15 usable xmm registers, where 5×8 and 6×8 spill (about 40% slower).
 
@@ -20,9 +21,23 @@ const KC = 256; // k per block: one 4×KC A panel (4 KB) and one KC×8 B panel (
 const MC = 128; // rows per packed A block (128 KB, in L2)
 const NC = 512; // columns per packed B block (512 KB)
 
-const packedA: usize = memory.data(MC * KC * 4, 64);
-const packedB: usize = memory.data(KC * NC * 4, 64);
-const edgeTile: usize = memory.data(MR * NR * 4, 64);
+// Thread 0 packs into static scratch; every other thread of a run gets its own
+// region through `f32_gemm_scratch_set` (runtime-as/threads.ts).
+let packedA: usize = memory.data(MC * KC * 4, 64);
+let packedB: usize = memory.data(KC * NC * 4, 64);
+let edgeTile: usize = memory.data(MR * NR * 4, 64);
+
+/** Bytes of scratch one thread's GEMM calls need (64-byte aligned blocks). */
+export function f32_gemm_scratch_bytes(): usize {
+  return (MC * KC + KC * NC + MR * NR) * 4;
+}
+
+/** Points this instance's packing scratch at `at` (64-byte aligned, `f32_gemm_scratch_bytes` long). */
+export function f32_gemm_scratch_set(at: usize): void {
+  packedA = at;
+  packedB = at + MC * KC * 4;
+  edgeTile = packedB + KC * NC * 4;
+}
 
 // ---- packing -------------------------------------------------------------------
 // A panel is kc rows of `width` floats: dst[p*width + w] = X(p, w), where element

@@ -19,6 +19,7 @@ export function manifestOf(c: CompiledModuleCode): Manifest {
   const inputs: Slot[] = [...c.plan.inputs].map(([name, s]) => ({ name, dtype: s.type.dtype, shape: [...s.type.shape], offset: s.offset, kind: kinds.get(name)! }));
   const entries = Object.fromEntries(c.entries.map((e) => [e.name, {
     inputs: e.graph.inputs.map((i) => i.name),
+    ...(Object.hasOwn(c.threaded, e.name) ? { thread: c.threaded[e.name]! } : {}),
     outputs: e.graph.outputs.map((o) => {
       const t = e.graph.nodes[o.id]!.type;
       return { name: o.name, dtype: t.dtype, shape: [...t.shape], offset: e.plan.slots[o.id]!.offset };

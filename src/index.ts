@@ -21,6 +21,7 @@ export { loadArtifact, Artifact, type ArtifactManifest } from './runtime/index.j
 export { compileModule, manifestOf, type Compiled, type CompileOptions } from './compile.js';
 export { compile, type JitOptions } from './jit.js';
 export { load, KilnModule, KilnRuntimeError, type Manifest } from './runtime/index.js';
+export { setThreads, getThreads, setNumThreads, getNumThreads } from './threads.js';
 export * as callbacks from './models/callbacks.js';
 export * as data from './data/index.js';
 export * as image from '../compiler/functions/image.js';

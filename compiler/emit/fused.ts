@@ -85,14 +85,32 @@ function bodyCode(body: Graph, read: (k: number) => string, simd: boolean, v: st
   return { code: lines.join('\n'), result: name(body.outputs[0]!.id) };
 }
 
-export function emitFused(body: Graph, inputs: readonly Operand[], out: Operand): string {
+/** Elements a thread takes at least of a shared loop (runtime-as/threads.ts `share_lo`). */
+const GRAIN = 8192;
+
+/**
+ * The loop of a fused node. With `share`, the loop covers only this thread's
+ * range of the output (rows, or groups of four columns when there is one row) and
+ * the result is undefined when the loop does not split (a reduction, or inputs
+ * broadcast along interleaved axes).
+ */
+export function emitFused(body: Graph, inputs: readonly Operand[], out: Operand): string;
+export function emitFused(body: Graph, inputs: readonly Operand[], out: Operand, options: { share: true }): string | undefined;
+export function emitFused(body: Graph, inputs: readonly Operand[], out: Operand, options: { share?: boolean } = {}): string | undefined {
   const root = body.nodes[body.outputs[0]!.id]!;
-  if (root.op === 'sum' || root.op === 'prod' || root.op === 'max' || root.op === 'min') return fusedReduction(body, root, inputs, out);
-  const chosen = chooseSplit(inputs.map((i) => i.shape), out.shape);
+  const reduction = root.op === 'sum' || root.op === 'prod' || root.op === 'max' || root.op === 'min';
+  const chosen = reduction ? undefined : chooseSplit(inputs.map((i) => i.shape), out.shape);
+  if (options.share && !chosen) return undefined;
+  if (reduction) return fusedReduction(body, root, inputs, out);
   if (!chosen) return broadcastLoop(body, inputs, out);
   const { split, kinds } = chosen;
   const rows = sizeExpr(out.shape.slice(0, split));
-  const cols = sizeExpr(out.shape.slice(split));
+  const byRows = options.share && rows !== '1';
+  const byColumns = options.share && rows === '1';
+  const cols = byColumns ? 'hi' : sizeExpr(out.shape.slice(split));
+  const shared = byRows
+    ? [`const lo: i32 = share_lo(${rows}, 1, max(1, ${GRAIN} / max(1, ${sizeExpr(out.shape.slice(split))})));`, `const hi: i32 = share_hi(${rows}, 1, max(1, ${GRAIN} / max(1, ${sizeExpr(out.shape.slice(split))})));`]
+    : byColumns ? [`const lo: i32 = share_lo(${sizeExpr(out.shape)}, 4, ${GRAIN});`, `const hi: i32 = share_hi(${sizeExpr(out.shape)}, 4, ${GRAIN});`] : [];
   const hoisted = inputs.flatMap((input, k) => (kinds[k] === 'scalar' ? [`const s${k}: ${asType(input.dtype)} = ${load(input.dtype, input.ptr)};`] : []));
   const perRow = inputs.flatMap((input, k) => (kinds[k] === 'column' ? [`const s${k}: ${asType(input.dtype)} = ${load(input.dtype, at(input.ptr, 'r'))};`] : []));
   const index = (k: number, i: string) => (kinds[k] === 'full' ? `row + ${i}` : i);
@@ -113,8 +131,9 @@ export function emitFused(body: Graph, inputs: readonly Operand[], out: Operand)
     const vectorLoop = `for (; i + 4 <= ${cols}; i += 4) {\n${indent(vector.code)}\n  v128.store(${at(out.ptr, 'row + i')}, ${result});\n}`;
     loops = [...splats, vectorLoop, '// tail: the last columns % 4, one at a time', scalarLoop].join('\n');
   }
-  const row = `const row: i32 = r * ${cols};\n${[...perRow, 'let i: i32 = 0;', loops].join('\n')}`;
-  return [...hoisted, `for (let r: i32 = 0; r < ${rows}; r++) {\n${indent(row)}\n}`].join('\n');
+  const rowWidth = sizeExpr(out.shape.slice(split));
+  const row = `const row: i32 = r * ${rowWidth};\n${[...perRow, `let i: i32 = ${byColumns ? 'lo' : '0'};`, loops].join('\n')}`;
+  return [...shared, ...hoisted, `for (let r: i32 = ${byRows ? 'lo' : '0'}; r < ${byRows ? 'hi' : rows}; r++) {\n${indent(row)}\n}`].join('\n');
 }
 
 /** Inputs broadcast along interleaved axes: a scalar loop nest with per-input strides. */

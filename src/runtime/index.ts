@@ -34,6 +34,8 @@ export interface Entry {
   /** Names of the inputs this entry reads. */
   readonly inputs: readonly string[];
   readonly outputs: readonly Slot[];
+  /** Present when threads share this entry's work: its number in the module's `thread_run`. */
+  readonly thread?: number;
 }
 
 export interface Manifest {
@@ -50,6 +52,7 @@ export interface Manifest {
 }
 
 import { KilnRuntimeError } from './errors.js';
+import { memoryImportOf, unshared } from './wasm.js';
 
 export { KilnRuntimeError };
 
@@ -65,25 +68,112 @@ function dtypeOf(data: InputData extends infer T ? T : never): DType | undefined
   return undefined;
 }
 
+/** What the runtime needs of the thread pool (`kiln/runtime/threads` installs it). */
+export interface ThreadPoolHook {
+  readonly size: number;
+  /** Whether the calling thread may block in Atomics.wait (not a page's main thread). */
+  readonly blocking: boolean;
+  add(module: WebAssembly.Module, memory: WebAssembly.Memory, scratch: (tid: number) => number): number;
+  remove(id: number): void;
+  start(id: number, entry: number, batch: number, count: number): void;
+  faulted(): boolean;
+  close(): void;
+}
+
+let poolFactory: { create(count: number): ThreadPoolHook | undefined } | undefined;
+let pool: ThreadPoolHook | undefined;
+let threadCount = 1;
+let warned = false;
+
+/** Installs the thread pool (done by importing `kiln/runtime/threads`). */
+export function installThreads(factory: { create(count: number): ThreadPoolHook | undefined }, defaultCount?: number): void {
+  poolFactory = factory;
+  if (defaultCount !== undefined) threadCount = defaultCount;
+}
+
+/**
+ * Sets how many threads share a module's work (modules loaded from now on; 1 =
+ * one thread). Results are the same bits at any count. Threads need the pool
+ * (`kiln/runtime/threads`, which kiln's Node entry points load) and, in a page,
+ * cross-origin isolation; without them kiln warns once and runs on one thread.
+ * @example setThreads(2);
+ */
+export function setThreads(count: number): void {
+  if (!Number.isInteger(count) || count < 1 || count > 64) throw new KilnRuntimeError(`kiln runtime: setThreads expected a whole number of threads from 1 to 64, got ${String(count)}.`);
+  threadCount = count;
+}
+
+/** How many threads modules loaded from now on use (`setThreads`). */
+export function getThreads(): number {
+  return threadCount;
+}
+
+/** The pool for `count` threads, started (or restarted larger) on first use; undefined (after one warning) when threads cannot run here. */
+function poolFor(count: number): ThreadPoolHook | undefined {
+  if (count <= 1) return undefined;
+  if (pool && pool.size >= count) return pool;
+  const why = !poolFactory ? 'the thread pool is not loaded (import "kiln/runtime/threads")' : undefined;
+  let created: ThreadPoolHook | undefined;
+  try {
+    created = poolFactory?.create(count);
+  } catch { /* a worker that fails to start: one thread */ }
+  if (!created) {
+    if (!warned) {
+      warned = true;
+      const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated;
+      console.warn(`kiln: running on one thread: ${why ?? (isolated === false ? 'the page is not cross-origin isolated (serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp), so SharedArrayBuffer is unavailable' : 'worker threads could not start here')}.`);
+    }
+    return undefined;
+  }
+  pool?.close();
+  pool = created;
+  return pool;
+}
+
+const released = typeof FinalizationRegistry === 'function' ? new FinalizationRegistry<{ pool: ThreadPoolHook; id: number }>(({ pool: p, id }) => { if (p === pool) p.remove(id); }) : undefined;
+
+export interface LoadOptions {
+  /** Threads that share this module's work (default: `getThreads()`). */
+  threads?: number;
+}
+
+const SCRATCH_PAGES = 16; // a worker's kernel scratch, at most (checked against thread_scratch_bytes)
+
 export class KilnModule {
   private readonly exports: Record<string, unknown>;
   private readonly memory: WebAssembly.Memory;
   private readonly base: number;
+  private threads?: { pool: ThreadPoolHook; id: number; count: number };
 
-  private constructor(readonly manifest: Manifest, instance: WebAssembly.Instance) {
+  private constructor(readonly manifest: Manifest, instance: WebAssembly.Instance, memory?: WebAssembly.Memory) {
     this.exports = instance.exports as Record<string, unknown>;
-    this.memory = this.exports.memory as WebAssembly.Memory;
+    this.memory = memory ?? (this.exports.memory as WebAssembly.Memory);
     this.base = (this.exports.arena_base as () => number)();
-    const needed = this.base + manifest.arenaBytes;
+    this.reserve(this.base + manifest.arenaBytes);
+    for (const c of manifest.constants) this.view(c.dtype, c.offset, c.values.length).set(c.values);
+  }
+
+  private reserve(needed: number): void {
     const missing = needed - this.memory.buffer.byteLength;
     if (missing > 0) {
       try {
         this.memory.grow(Math.ceil(missing / 65536));
       } catch {
-        throw new KilnRuntimeError(`kiln runtime: the module needs ${needed} bytes of memory (at maxBatch ${manifest.maxBatch}), more than this engine grants; compile with a smaller maxBatch.`);
+        throw new KilnRuntimeError(`kiln runtime: the module needs ${needed} bytes of memory (at maxBatch ${this.manifest.maxBatch}), more than this engine grants; compile with a smaller maxBatch.`);
       }
     }
-    for (const c of manifest.constants) this.view(c.dtype, c.offset, c.values.length).set(c.values);
+  }
+
+  /** Hands a threaded module to the pool: each worker instantiates it over this memory, with its own kernel scratch past the arena. */
+  private startThreads(module: WebAssembly.Module, threads: ThreadPoolHook, count: number): void {
+    const scratch = Math.ceil(((this.exports.thread_scratch_bytes as () => number)()) / 64) * 64;
+    if (scratch > SCRATCH_PAGES * 65536) throw new KilnRuntimeError('kiln runtime: internal: a thread needs more kernel scratch than the loader reserves.');
+    const first = Math.ceil((this.base + this.manifest.arenaBytes) / 64) * 64;
+    this.reserve(first + (count - 1) * scratch);
+    (this.exports.thread_start as (id: number, blocking: boolean, scratch: number) => void)(0, threads.blocking, 0);
+    const id = threads.add(module, this.memory, (tid) => first + (tid - 1) * scratch);
+    this.threads = { pool: threads, id, count };
+    released?.register(this, { pool: threads, id });
   }
 
   private view(dtype: DType, offset: number, length: number): Float32Array | Int32Array {
@@ -105,7 +195,16 @@ export class KilnModule {
     const spec = Object.hasOwn(this.manifest.entries, entry) ? this.manifest.entries[entry] : undefined;
     if (!spec) throw new KilnRuntimeError(`kiln runtime: no entry point "${entry}"; the module has ${this.entries.map((e) => `"${e}"`).join(', ')}.`);
     const batch = this.bind(spec, inputs);
-    (this.exports[entry] as (batch: number) => void)(batch);
+    const threads = this.threads;
+    if (threads && spec.thread !== undefined && threads.pool === pool) {
+      const count = Math.min(threads.count, threadCount, pool.size);
+      (this.exports.thread_begin as (count: number) => void)(count);
+      if (count > 1) threads.pool.start(threads.id, spec.thread, batch, count);
+      (this.exports[entry] as (batch: number) => void)(batch);
+      if (count > 1 && threads.pool.faulted()) throw new KilnRuntimeError(`kiln runtime: a worker thread failed while running "${entry}" (an internal error in kiln); call setThreads(1) to run on one thread.`);
+    } else {
+      (this.exports[entry] as (batch: number) => void)(batch);
+    }
     const code = (this.exports.last_error_code as () => number)();
     if (code !== 0) {
       const value = (this.exports.last_error_value as () => number)();
@@ -179,19 +278,57 @@ export class KilnModule {
     return batch ?? 1;
   }
 
-  /** Instantiates a compiled module. */
-  static async load(wasm: BufferSource | WebAssembly.Module, manifest: Manifest): Promise<KilnModule> {
+  /** Instantiates a compiled module (its bytes; a compiled `WebAssembly.Module` only for modules that define their own memory). */
+  static async load(wasm: BufferSource | WebAssembly.Module, manifest: Manifest, options: LoadOptions = {}): Promise<KilnModule> {
     checkManifest(manifest);
-    const module = wasm instanceof WebAssembly.Module ? wasm : await WebAssembly.compile(wasm);
-    return new KilnModule(manifest, await WebAssembly.instantiate(module, imports));
+    const plan = linking(wasm, manifest, options);
+    const module = plan.module ?? (await WebAssembly.compile(plan.bytes!));
+    return KilnModule.link(module, manifest, plan);
   }
 
   /** Instantiates a compiled module synchronously (Node and workers; browsers refuse large modules on the main thread). */
-  static loadSync(wasm: BufferSource | WebAssembly.Module, manifest: Manifest): KilnModule {
+  static loadSync(wasm: BufferSource | WebAssembly.Module, manifest: Manifest, options: LoadOptions = {}): KilnModule {
     checkManifest(manifest);
-    const module = wasm instanceof WebAssembly.Module ? wasm : new WebAssembly.Module(wasm);
-    return new KilnModule(manifest, new WebAssembly.Instance(module, imports));
+    const plan = linking(wasm, manifest, options);
+    return KilnModule.link(plan.module ?? new WebAssembly.Module(plan.bytes!), manifest, plan);
   }
+
+  private static link(module: WebAssembly.Module, manifest: Manifest, plan: Linking): KilnModule {
+    const loaded = new KilnModule(manifest, new WebAssembly.Instance(module, { env: { ...imports.env, ...(plan.memory ? { memory: plan.memory } : {}) } }), plan.memory);
+    if (plan.pool) loaded.startThreads(module, plan.pool, plan.count);
+    return loaded;
+  }
+}
+
+interface Linking {
+  /** Bytes to compile, or the module as given. */
+  readonly bytes?: Uint8Array<ArrayBuffer>;
+  readonly module?: WebAssembly.Module;
+  /** The memory to import (none: the module defines its own). */
+  readonly memory?: WebAssembly.Memory;
+  readonly pool?: ThreadPoolHook;
+  readonly count: number;
+}
+
+/** How a module is linked: threaded over shared memory when threads are asked for, run here and the module splits work; else over ordinary memory. */
+function linking(wasm: BufferSource | WebAssembly.Module, manifest: Manifest, options: LoadOptions): Linking {
+  if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1 || options.threads > 64)) {
+    throw new KilnRuntimeError(`kiln runtime: load expected threads to be a whole number from 1 to 64, got ${String(options.threads)}.`);
+  }
+  if (wasm instanceof WebAssembly.Module) {
+    if (WebAssembly.Module.imports(wasm).some((i) => i.kind === 'memory')) throw new KilnRuntimeError('kiln runtime: pass the module\'s bytes, not a compiled WebAssembly.Module: the loader sets up the memory it imports.');
+    return { module: wasm, count: 1 };
+  }
+  const bytes = (wasm instanceof Uint8Array ? wasm : ArrayBuffer.isView(wasm) ? new Uint8Array(wasm.buffer, wasm.byteOffset, wasm.byteLength) : new Uint8Array(wasm)) as Uint8Array<ArrayBuffer>;
+  const memory = memoryImportOf(bytes);
+  if (!memory) return { bytes, count: 1 };
+  const count = options.threads ?? threadCount;
+  const splits = Object.values(manifest.entries).some((e) => e.thread !== undefined);
+  const threads = splits && memory.shared ? poolFor(count) : undefined;
+  if (!threads) return { bytes: memory.shared ? unshared(bytes, memory) : bytes, memory: new WebAssembly.Memory({ initial: memory.initial, ...(memory.maximum === undefined ? {} : { maximum: memory.maximum }) }), count: 1 };
+  const workers = Math.min(count, threads.size);
+  const pages = memory.initial + Math.ceil(manifest.arenaBytes / 65536) + 1 + (workers - 1) * SCRATCH_PAGES;
+  return { bytes, memory: new WebAssembly.Memory({ initial: memory.initial, maximum: Math.min(pages, memory.maximum ?? 65536), shared: true }), pool: threads, count: workers };
 }
 
 const imports = { env: { abort: () => { throw new KilnRuntimeError('kiln runtime: the module aborted (an internal error in kiln).'); } } };
@@ -203,8 +340,8 @@ function checkManifest(manifest: Manifest): void {
 }
 
 /** Instantiates a compiled module from its wasm bytes and manifest. */
-export function load(wasm: BufferSource | WebAssembly.Module, manifest: Manifest): Promise<KilnModule> {
-  return KilnModule.load(wasm, manifest);
+export function load(wasm: BufferSource | WebAssembly.Module, manifest: Manifest, options: LoadOptions = {}): Promise<KilnModule> {
+  return KilnModule.load(wasm, manifest, options);
 }
 
 export { loadArtifact, encodeArtifact, Artifact, ARTIFACT_FORMAT_VERSION, type ArtifactManifest, type ArtifactParts, type ArtifactSource, type JsonValue } from './artifact.js';

@@ -1,9 +1,20 @@
 /** Builds every runtime-as kernel into one module and instantiates it, for kernel tests. */
 import { buildWasm, runtimeAsSources } from '../../compiler/build.js';
+import { memoryImportOf, unshared } from '../../src/runtime/wasm.js';
+
+/** Instantiates a binary that kiln's build made: over ordinary memory of the size it asks for (one thread). */
+export async function instantiateBinary<T>(binary: Uint8Array): Promise<T> {
+  let bytes = new Uint8Array(binary); // a copy typed over a plain ArrayBuffer
+  const memory = memoryImportOf(bytes);
+  const env: WebAssembly.ModuleImports = { abort: () => { throw new Error('wasm abort'); } };
+  if (memory) {
+    bytes = unshared(bytes, memory);
+    env.memory = new WebAssembly.Memory({ initial: memory.initial, maximum: memory.maximum });
+  }
+  const instance = await WebAssembly.instantiate(await WebAssembly.compile(bytes), { env });
+  return instance.exports as unknown as T;
+}
 
 export async function instantiateKernels<T>(): Promise<T> {
-  const { binary } = await buildWasm(runtimeAsSources());
-  const module = await WebAssembly.compile(new Uint8Array(binary)); // a copy typed over a plain ArrayBuffer
-  const instance = await WebAssembly.instantiate(module, { env: { abort: () => { throw new Error('wasm abort'); } } });
-  return instance.exports as unknown as T;
+  return instantiateBinary<T>((await buildWasm(runtimeAsSources())).binary);
 }
