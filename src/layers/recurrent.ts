@@ -29,7 +29,8 @@
  * functional API or a kiln.Model's call; `apply(x, { initialState })` starts
  * the loop from given states.
  *
- * Not yet: `stateful` (refused as an unknown option).
+ * Not yet: `stateful: true` (refused with a KilnError saying how to carry
+ * states with returnState and initialState instead).
  */
 import { optionKeys } from '../../compiler/check.js';
 import * as F from '../../compiler/functions/index.js';
@@ -60,6 +61,12 @@ export interface RecurrentArgs extends LayerArgs, WeightPenaltyArgs {
   goBackwards?: boolean;
   /** Accepted for Keras compatibility and ignored: the scan loop measured faster than unrolled code even for short sequences. */
   unroll?: boolean;
+  /**
+   * Only false (the default): keeping the states between batches is not
+   * supported yet. To carry states across calls, take them with returnState
+   * and give them back with `apply(x, { initialState })`.
+   */
+  stateful?: boolean;
   /** Default 'glorotUniform'. */
   kernelInitializer?: InitializerIdentifier;
   /** Default 'orthogonal'. */
@@ -95,7 +102,7 @@ export interface GRUArgs extends GatedArgs {
 }
 
 const RECURRENT_KEYS = {
-  units: true, activation: true, useBias: true, returnSequences: true, returnState: true, goBackwards: true, unroll: true,
+  units: true, activation: true, useBias: true, returnSequences: true, returnState: true, goBackwards: true, unroll: true, stateful: true,
   kernelInitializer: true, recurrentInitializer: true, biasInitializer: true, dropout: true, recurrentDropout: true, seed: true,
   kernelRegularizer: true, recurrentRegularizer: true, biasRegularizer: true, kernelConstraint: true, recurrentConstraint: true, biasConstraint: true, ...LAYER_KEYS,
 } as const;
@@ -165,6 +172,7 @@ export abstract class RecurrentLayer extends Layer {
     this.returnState = flag(this, 'returnState', args.returnState, false);
     this.goBackwards = flag(this, 'goBackwards', args.goBackwards, false);
     this.unroll = flag(this, 'unroll', args.unroll, false);
+    if (flag(this, 'stateful', args.stateful, false)) this.fail("stateful is not supported yet (kiln's compiled predict and evaluate keep no state between calls); expected stateful false or absent — to carry states across batches, take them with returnState and pass them back with apply(x, { initialState })");
     this.kernelInitializer = initializers.get(args.kernelInitializer ?? 'glorotUniform', this.subject);
     this.recurrentInitializer = initializers.get(args.recurrentInitializer ?? 'orthogonal', this.subject);
     this.biasInitializer = initializers.get(args.biasInitializer ?? 'zeros', this.subject);
@@ -326,7 +334,7 @@ export abstract class RecurrentLayer extends Layer {
     return {
       ...super.getConfig(),
       units: this.units, activation: this.activation, useBias: this.useBias,
-      returnSequences: this.returnSequences, returnState: this.returnState, goBackwards: this.goBackwards, unroll: this.unroll,
+      returnSequences: this.returnSequences, returnState: this.returnState, goBackwards: this.goBackwards, unroll: this.unroll, stateful: false,
       kernelInitializer: initializerConfig(this.kernelInitializer), recurrentInitializer: initializerConfig(this.recurrentInitializer), biasInitializer: initializerConfig(this.biasInitializer),
       dropout: this.dropout, recurrentDropout: this.recurrentDropout, seed: this.seed,
       kernelRegularizer: penaltyConfig(this.penalties.kernel.regularizer), recurrentRegularizer: penaltyConfig(this.penalties.recurrent.regularizer), biasRegularizer: penaltyConfig(this.penalties.bias.regularizer),
