@@ -31,7 +31,10 @@ export function readMask(subject: string, mask: Tensor | undefined, x: Tensor): 
   return mask.dtype === 'bool' ? mask : F.ne(mask, 0);
 }
 
-/** `mask` (bool [batch, steps]) as float32 [batch, steps, 1]: 1 at real steps, 0 at padding. */
+/**
+ * `mask` (bool [batch, steps]) as float32 [batch, steps, 1]: 1 at real steps, 0 at padding.
+ * @example const mean = F.div(F.sum(F.mul(x, maskWeights(mask)), 1), F.sum(maskWeights(mask), 1));
+ */
 export const maskWeights = (mask: Tensor): Tensor => F.expandDims(F.cast(mask, 'float32'), -1);
 
 export interface MaskingArgs extends LayerArgs {

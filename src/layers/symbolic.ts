@@ -93,7 +93,10 @@ const layer = (t: SymbolicTensor) => `${t.layer.className} "${t.layer.name}"`;
 export type TensorApplier = (layer: Layer, xs: readonly Tensor[], options: ApplyOptions<Tensor>) => Tensor[];
 let tensorApplier: TensorApplier | undefined;
 
-/** The masks of traced tensors inside a subclassed model's `call` (Keras' `_keras_mask`): a layer's output mask, read by the next layer applied to it. */
+/**
+ * The masks of traced tensors inside a subclassed model's `call` (Keras' `_keras_mask`): a layer's output mask, read by the next layer applied to it.
+ * @example const mask = tracedMasks.get(embedded); // set when an embedding with maskZero made `embedded`
+ */
 export const tracedMasks = new WeakMap<Tensor, Tensor>();
 
 /** Applies a layer to concrete tensors outside any model (set by src/models, which layers cannot import). */
@@ -123,7 +126,10 @@ export function invokeLayer(layer: Layer, xs: readonly Tensor[], weights: Readon
   return layer.outputCount > 1 ? layer.callOutputs(xs[0]!, weights, ctx) : [layer.call(xs[0]!, weights, ctx)];
 }
 
-/** A call's recorded inputs split into the layer's own, the initial states and the mask (see `CallRecord`). */
+/**
+ * A call's recorded inputs split into the layer's own, the initial states and the mask (see `CallRecord`).
+ * @example splitCallInputs({ initialState: 2, mask: true, outputs: [] }, [x, h, c, m]) // { inputs: [x], initialState: [h, c], mask: m }
+ */
 export function splitCallInputs<T>(record: CallRecord | undefined, xs: readonly T[]): { inputs: T[]; initialState?: T[]; mask?: T } {
   if (!record) return { inputs: [...xs] };
   const own = xs.length - record.initialState - (record.mask ? 1 : 0);

@@ -279,3 +279,27 @@ describe('bad masks, initial states and call options are KilnErrors naming the l
     isKiln(() => kiln.layers.bidirectional({ layer: kiln.layers.lstm({ units: 2 }), mergeMode: 'max' as never }), /expected mergeMode to be one of 'concat', 'sum', 'mul', 'ave', null, got "max"/);
   });
 });
+
+describe('goBackwards with a mask', () => {
+  /** Steps of a [n, steps, …] array reversed. */
+  const flip = (e: Enc): kiln.Tensor => {
+    const [n, steps] = e.shape as [number, number];
+    const inner = e.data.length / (n * steps);
+    const out = new Float32Array(e.data.length);
+    for (let b = 0; b < n; b++) for (let s = 0; s < steps; s++) for (let k = 0; k < inner; k++) out[(b * steps + s) * inner + k] = e.data[(b * steps + steps - 1 - s) * inner + k]!;
+    return kiln.tensor(out, e.shape);
+  };
+  for (const kind of ['SimpleRNN', 'LSTM', 'GRU'] as const) {
+    test(`${kind}: reading backwards with a mask is reading the flipped input with the flipped mask (states and outputs)`, () => {
+      const c = fixture.cases[`${kind}-masked-sequences`]!;
+      const w = Object.fromEntries(Object.entries(c.weights).map(([k, v]) => [k, t(v)]));
+      const back = factories[kind]({ units: c.units, returnSequences: true, returnState: true, goBackwards: true }).callOutputs(t(c.x), w, { training: false, mask: t(c.mask) });
+      const forward = factories[kind]({ units: c.units, returnSequences: true, returnState: true }).callOutputs(flip(c.x), w, { training: false, mask: flip(c.mask) });
+      back.forEach((b, i) => expect(Array.from(b.dataSync()), `output ${i}`).toEqual(Array.from(forward[i]!.dataSync())));
+      // and the masked steps really are skipped: the hole's row differs from the unmasked run
+      const unmasked = factories[kind]({ units: c.units, returnSequences: true, returnState: true, goBackwards: true }).callOutputs(t(c.x), w, { training: false });
+      expect(Array.from(unmasked[1]!.dataSync().slice(0, c.units))).toEqual(Array.from(back[1]!.dataSync().slice(0, c.units))); // row 0 has no padding
+      expect(Array.from(unmasked[1]!.dataSync().slice(3 * c.units))).not.toEqual(Array.from(back[1]!.dataSync().slice(3 * c.units)));
+    });
+  }
+});
