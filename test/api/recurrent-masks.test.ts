@@ -240,6 +240,13 @@ describe('returnState, initial states and mergeMode null in the functional API',
     const out = new Net().predict(kiln.randomNormal([2, 4, 5], { seed: 3 })) as kiln.Tensor;
     expect(out.shape).toEqual([2, 6]);
   });
+
+  test('returnState on a concrete Tensor outside a model: [output, h, c], the output being h', () => {
+    const [output, h, c] = kiln.layers.lstm({ units: 3, returnState: true }).applyAll(kiln.randomNormal([2, 4, 5], { seed: 4 }));
+    expect([output!.shape, h!.shape, c!.shape]).toEqual([[2, 3], [2, 3], [2, 3]]);
+    expect(Array.from(output!.dataSync())).toEqual(Array.from(h!.dataSync()));
+    expect(Array.from(c!.dataSync())).not.toEqual(Array.from(h!.dataSync()));
+  });
 });
 
 describe('bad masks, initial states and call options are KilnErrors naming the layer', () => {
