@@ -109,7 +109,8 @@ describe('embedding maskZero: a padded batch gives what the unpadded sequences g
       const build = (steps: number) => kiln.sequential({ layers: [
         kiln.layers.embedding({ inputDim: 8, outputDim: 3, maskZero: true, inputShape: [steps], name: 'emb' }),
         kiln.layers[kind]({ units: 5, name: 'rnn', returnSequences: true }),
-        kiln.layers.dense({ units: 2, name: 'out' }), // passes the mask on
+        // both pass the mask on
+        kind === 'lstm' ? kiln.layers.timeDistributed({ layer: kiln.layers.dense({ units: 2 }), name: 'out' }) : kiln.layers.dense({ units: 2, name: 'out' }),
         kiln.layers.globalAveragePooling1d({ name: 'pool' }), // the mean over the real steps
       ] });
       const model = build(6);
