@@ -59,7 +59,8 @@ export function literal(x: number, dtype: DType = 'float32'): string {
   if (Number.isNaN(x)) return 'NaN';
   if (!Number.isFinite(x)) return x > 0 ? 'Infinity' : '-Infinity';
   const f = Math.fround(x);
-  return `<f32>${Object.is(f, -0) ? '-0.0' : Number.isInteger(f) ? `${f}.0` : f.toPrecision(9)}`;
+  // a whole number prints as 1e+21 from 1e21 on: that already reads as a float literal, without '.0'
+  return `<f32>${Object.is(f, -0) ? '-0.0' : Number.isInteger(f) && !String(f).includes('e') ? `${f}.0` : f.toPrecision(9)}`;
 }
 
 /** A bias add and activation applied in a GEMM or convolution kernel's epilogue. */

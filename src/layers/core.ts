@@ -159,6 +159,11 @@ export interface DenseArgs extends LayerArgs, KernelArgs {
  * broadcasting over the leading dimensions.
  */
 export class Dense extends KernelLayer {
+  /** Passes its input's mask on (Keras' supports_masking). */
+  override get supportsMasking(): boolean {
+    return true;
+  }
+
   static override readonly optionKeys = optionKeys<DenseArgs>({ units: true, ...KERNEL_KEYS, ...LAYER_KEYS });
   readonly className = 'Dense';
   readonly units: number;
@@ -278,6 +283,11 @@ export interface ActivationArgs extends LayerArgs {
 
 /** Applies a named activation elementwise (softmax over the last axis). */
 export class Activation extends Layer {
+  /** Passes its input's mask on (Keras' supports_masking). */
+  override get supportsMasking(): boolean {
+    return true;
+  }
+
   static override readonly optionKeys = optionKeys<ActivationArgs>({ activation: true, ...LAYER_KEYS });
   readonly className = 'Activation';
   readonly activation: activations.ActivationName;

@@ -23,6 +23,11 @@ export interface DropoutArgs extends LayerArgs {
 }
 
 export class Dropout extends Layer {
+  /** Passes its input's mask on (Keras' supports_masking). */
+  override get supportsMasking(): boolean {
+    return true;
+  }
+
   static override readonly optionKeys = optionKeys<DropoutArgs>({ rate: true, seed: true, ...LAYER_KEYS });
   readonly className: string = 'Dropout';
   readonly rate: number;

@@ -28,7 +28,12 @@ export interface EmbeddingArgs extends LayerArgs {
   embeddingsRegularizer?: regularizers.RegularizerIdentifier;
   /** Projects the embeddings matrix after each optimizer step. */
   embeddingsConstraint?: constraints.ConstraintIdentifier;
-  /** Only false (Keras' default): masking is not supported. */
+  /**
+   * Index 0 is padding (Keras's mask_zero; default false): the layer's output
+   * carries a mask, false where the index is 0, which the recurrent layers and
+   * the 1-D global poolings after it read. Index 0 still has a row, so inputDim
+   * counts it (vocabulary size + 1).
+   */
   maskZero?: boolean;
 }
 
@@ -43,6 +48,7 @@ export class Embedding extends Layer {
   readonly embeddingsInitializer: Initializer;
   readonly embeddingsRegularizer?: regularizers.Regularizer;
   readonly embeddingsConstraint?: constraints.Constraint;
+  readonly maskZero: boolean;
 
   constructor(args: EmbeddingArgs) {
     super('Embedding', args);
@@ -52,7 +58,8 @@ export class Embedding extends Layer {
     this.embeddingsInitializer = initializers.get(args.embeddingsInitializer ?? 'randomUniform', s);
     this.embeddingsRegularizer = regularizerOf(args.embeddingsRegularizer, s);
     this.embeddingsConstraint = constraintOf(args.embeddingsConstraint, s);
-    if (args.maskZero !== undefined && args.maskZero !== false) this.fail(`expected maskZero false (masking is not supported), got ${JSON.stringify(args.maskZero)}`);
+    if (args.maskZero !== undefined && typeof args.maskZero !== 'boolean') this.fail(`expected maskZero to be a boolean, got ${JSON.stringify(args.maskZero)}`);
+    this.maskZero = args.maskZero ?? false;
   }
 
   weights(inputShape: Shape): WeightSpec[] {
@@ -63,6 +70,11 @@ export class Embedding extends Layer {
   computeOutputShape(inputShape: Shape): Shape {
     checkInputShape(this.subject, inputShape);
     return [...inputShape, this.outputDim];
+  }
+
+  /** With maskZero: true where the index is not 0 (computed in the graph from the ids). */
+  override computeMask(x: Tensor): Tensor | undefined {
+    return this.maskZero ? F.ne(x, 0) : undefined;
   }
 
   call(x: Tensor, weights: Readonly<Record<string, Tensor>>, _ctx?: CallContext): Tensor {
@@ -80,7 +92,7 @@ export class Embedding extends Layer {
       embeddingsInitializer: initializerConfig(this.embeddingsInitializer),
       embeddingsRegularizer: penaltyConfig(this.embeddingsRegularizer),
       embeddingsConstraint: penaltyConfig(this.embeddingsConstraint),
-      maskZero: false,
+      maskZero: this.maskZero,
     };
   }
 }

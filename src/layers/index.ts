@@ -41,13 +41,12 @@ export {
 export { IntegerLookup, integerLookup, StringLookup, stringLookup, type LookupArgs, type Tokens } from './preprocessing/lookup.js';
 export { HashedCrossing, hashedCrossing, Hashing, hashing, type HashedCrossingArgs, type HashingArgs } from './preprocessing/hashing.js';
 export { TextVectorization, textVectorization, type TextVectorizationArgs } from './preprocessing/text.js';
-export { SymbolicTensor } from './symbolic.js';
+export { SymbolicTensor, type ApplyOptions } from './symbolic.js';
 export { OpLambda, type OpLambdaArgs } from './opLayer.js';
 export { Attention, attention, MultiHeadAttention, multiHeadAttention, type AttentionArgs, type MultiHeadAttentionArgs } from './attention.js';
-export {
-  Bidirectional, bidirectional, GRU, gru, LSTM, lstm, type RecurrentLayer, SimpleRNN, simpleRNN,
-  type BidirectionalArgs, type GatedArgs, type GRUArgs, type LSTMArgs, type MergeMode, type RecurrentArgs,
-} from './recurrent.js';
+export { GRU, gru, LSTM, lstm, type RecurrentLayer, SimpleRNN, simpleRNN, type GatedArgs, type GRUArgs, type LSTMArgs, type RecurrentArgs } from './recurrent.js';
+export { Bidirectional, bidirectional, type BidirectionalArgs, type MergeMode } from './bidirectional.js';
+export { Masking, masking, type MaskingArgs } from './masking.js';
 export * as regularizers from './regularizers.js';
 export * as constraints from './constraints.js';
 export type { Regularizer, RegularizerIdentifier } from './regularizers.js';

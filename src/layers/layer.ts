@@ -8,7 +8,7 @@ import { checkOptions, checkSize } from '../../compiler/check.js';
 import { fail } from '../../compiler/functions/util.js';
 import type { Constraint } from './constraints.js';
 import type { Regularizer } from './regularizers.js';
-import { applyLayer, type SymbolicTensor } from './symbolic.js';
+import { applyLayer, type ApplyOptions, type SymbolicTensor } from './symbolic.js';
 
 /** A shape without the batch dimension. */
 export type Shape = readonly number[];
@@ -39,6 +39,14 @@ export interface WeightSpec {
 
 export interface CallContext {
   readonly training: boolean;
+  /**
+   * Keras' mask: which steps of the input are real ([batch, steps], bool or
+   * 0/1), from an embedding with maskZero, a masking layer, or given with
+   * `apply(x, { mask })`. Layers that do not read masks ignore it.
+   */
+  readonly mask?: Tensor;
+  /** A recurrent layer's initial states (`apply(x, { initialState })`): [batch, units] each. */
+  readonly initialState?: readonly Tensor[];
 }
 
 export interface LayerArgs {
@@ -116,16 +124,69 @@ export abstract class Layer {
   /** Inside a trace: applies the layer to x ([batch, ...inputShape], batch may be dynamic) with its weights bound by WeightSpec name. */
   abstract call(x: Tensor, weights: Readonly<Record<string, Tensor>>, ctx: CallContext): Tensor;
 
+  /** Keras' supports_masking: the layer passes its input's mask on to its output unchanged (dense, dropout, …). */
+  get supportsMasking(): boolean {
+    return false;
+  }
+
+  /**
+   * Keras' compute_mask: the mask of this layer's (main) output, computed in the
+   * trace from its input `x` and the input's mask; `undefined` for none. By
+   * default the input's mask passes through when `supportsMasking`, and stops
+   * otherwise.
+   */
+  computeMask(_x: Tensor, mask: Tensor | undefined): Tensor | undefined {
+    return this.supportsMasking ? mask : undefined;
+  }
+
+  /** How many tensors one call gives (a recurrent layer with returnState: the output and its states). */
+  get outputCount(): number {
+    return 1;
+  }
+
+  /** The shapes of every output of one call, the main output first. */
+  computeOutputShapes(inputShape: Shape): Shape[] {
+    return [this.computeOutputShape(inputShape)];
+  }
+
+  /** `call` for a layer with several outputs: every output, the main one first. */
+  callOutputs(x: Tensor, weights: Readonly<Record<string, Tensor>>, ctx: CallContext): Tensor[] {
+    return [this.call(x, weights, ctx)];
+  }
+
+  /** Checks `apply(x, { initialState })`'s state shapes (no batch dimension); only recurrent layers take initial states. */
+  checkInitialState(_inputShape: Shape, _stateShapes: readonly Shape[]): void {
+    this.fail('expected no initialState: only the recurrent layers (simpleRNN, lstm, gru, bidirectional) take initial states');
+  }
+
   /**
    * Functional API: records this layer's call on symbolic tensors (from
    * `kiln.input` or another `apply`) and returns its output's SymbolicTensor;
    * merge layers take a list. Inside a subclassed `kiln.Model`'s `call`, applies
    * the layer to traced Tensors with the model's weights for it bound.
    */
-  apply(inputs: SymbolicTensor | readonly SymbolicTensor[]): SymbolicTensor;
-  apply(inputs: Tensor | readonly Tensor[]): Tensor;
-  apply(inputs: SymbolicTensor | Tensor | readonly (SymbolicTensor | Tensor)[]): SymbolicTensor | Tensor {
-    return applyLayer(this, inputs);
+  apply(inputs: SymbolicTensor | readonly SymbolicTensor[], options?: ApplyOptions<SymbolicTensor>): SymbolicTensor;
+  apply(inputs: Tensor | readonly Tensor[], options?: ApplyOptions<Tensor>): Tensor;
+  /**
+   * A layer with several outputs (a recurrent layer with `returnState`, a
+   * bidirectional with mergeMode null) gives a list: `[output, ...states]`.
+   * @example const [out, h, c] = kiln.layers.lstm({ units: 8, returnState: true }).applyAll(x);
+   */
+  apply(inputs: SymbolicTensor | Tensor | readonly (SymbolicTensor | Tensor)[], options?: ApplyOptions<SymbolicTensor | Tensor>): SymbolicTensor | Tensor | SymbolicTensor[] | Tensor[];
+  apply(inputs: SymbolicTensor | Tensor | readonly (SymbolicTensor | Tensor)[], options?: ApplyOptions<SymbolicTensor | Tensor>): SymbolicTensor | Tensor | SymbolicTensor[] | Tensor[] {
+    return applyLayer(this, inputs, options);
+  }
+
+  /**
+   * `apply` that always gives the list of the call's outputs (one for most
+   * layers; `[output, ...states]` for a recurrent layer with returnState).
+   * @example const [seq, h] = kiln.layers.gru({ units: 8, returnSequences: true, returnState: true }).applyAll(x);
+   */
+  applyAll(inputs: SymbolicTensor | readonly SymbolicTensor[], options?: ApplyOptions<SymbolicTensor>): SymbolicTensor[];
+  applyAll(inputs: Tensor | readonly Tensor[], options?: ApplyOptions<Tensor>): Tensor[];
+  applyAll(inputs: SymbolicTensor | Tensor | readonly (SymbolicTensor | Tensor)[], options?: ApplyOptions<SymbolicTensor | Tensor>): SymbolicTensor[] | Tensor[] {
+    const out = applyLayer(this, inputs, options);
+    return (Array.isArray(out) && this.outputCount > 1 ? out : [out]) as SymbolicTensor[] | Tensor[];
   }
 
   /** Keras-like config: name, trainable, batchInputShape when an inputShape was given, and the layer's own options. */

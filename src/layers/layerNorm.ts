@@ -27,6 +27,11 @@ export interface LayerNormalizationArgs extends LayerArgs {
 
 /** `(x − mean) / sqrt(variance + epsilon) · gamma + beta`, the moments over `axis` of each example. */
 export class LayerNormalization extends Layer {
+  /** Passes its input's mask on (Keras' supports_masking). */
+  override get supportsMasking(): boolean {
+    return true;
+  }
+
   static override readonly optionKeys = optionKeys<LayerNormalizationArgs>({ axis: true, epsilon: true, center: true, scale: true, betaInitializer: true, gammaInitializer: true, ...LAYER_KEYS });
   readonly className = 'LayerNormalization';
   readonly axis: readonly number[];

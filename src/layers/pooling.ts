@@ -10,6 +10,7 @@ import { formatType } from '../../compiler/types.js';
 import { checkDataFormat, checkPadding, convOutputLength, toPair, toSingle, type Pair, type PaddingMode } from './conv.js';
 import { checkInputShape } from './core.js';
 import { Layer, type CallContext, type LayerArgs, type Shape, type WeightSpec, LAYER_KEYS } from './layer.js';
+import { maskWeights, readMask } from './masking.js';
 
 export interface Pooling2DArgs extends LayerArgs {
   /** Default 2. */
@@ -212,7 +213,11 @@ export class AveragePooling1D extends Pooling1D {
 
 export type GlobalPoolingArgs = GlobalPooling2DArgs;
 
-/** The mean over the steps: [batch, steps, C] to [batch, C]. */
+/**
+ * The mean over the steps: [batch, steps, C] to [batch, C]. With a mask (from
+ * an embedding with maskZero or a masking layer), the mean over the real steps
+ * only, as Keras's; a row with no real step gives 0 (Keras's gives NaN).
+ */
 export class GlobalAveragePooling1D extends GlobalPooling {
   readonly className = 'GlobalAveragePooling1D';
   protected readonly spatialAxes = 1;
@@ -220,15 +225,33 @@ export class GlobalAveragePooling1D extends GlobalPooling {
   constructor(args: GlobalPoolingArgs = {}) {
     super('GlobalAveragePooling1D', args);
   }
+
+  override call(x: Tensor, weights?: Readonly<Record<string, Tensor>>, ctx?: CallContext): Tensor {
+    const mask = readMask(this.subject, ctx?.mask, x);
+    if (!mask) return super.call(x, weights, ctx);
+    const m = maskWeights(mask); // [batch, steps, 1]
+    return F.div(F.sum(F.mul(x, m), 1), F.maximum(F.sum(m, 1), 1));
+  }
 }
 
-/** The maximum over the steps: [batch, steps, C] to [batch, C]. */
+/**
+ * The maximum over the steps: [batch, steps, C] to [batch, C]. With a mask,
+ * the maximum over the real steps only; a row with no real step gives 0.
+ */
 export class GlobalMaxPooling1D extends GlobalPooling {
   readonly className = 'GlobalMaxPooling1D';
   protected readonly spatialAxes = 1;
   protected readonly reduce = (x: Tensor, axes: number[]) => F.max(x, axes);
   constructor(args: GlobalPoolingArgs = {}) {
     super('GlobalMaxPooling1D', args);
+  }
+
+  override call(x: Tensor, weights?: Readonly<Record<string, Tensor>>, ctx?: CallContext): Tensor {
+    const mask = readMask(this.subject, ctx?.mask, x);
+    if (!mask) return super.call(x, weights, ctx);
+    const keep = F.expandDims(mask, -1);
+    const top = F.max(F.where(keep, x, -3.4e38), 1);
+    return F.where(F.gt(F.max(F.cast(mask, 'float32'), 1, true), 0), top, 0);
   }
 }
 

@@ -14,8 +14,23 @@
  * units in the recurrent matmul, at every step), from the layer's seed and a
  * step counter kept as the internal weight `step`, as the dropout layer does.
  *
- * Not yet: `returnState` (a kiln layer has one output; `kiln.nn.LSTM` returns
- * the states), `stateful`, initial states, masks.
+ * Masks (Keras's): a mask [batch, steps] — from an `embedding({ maskZero: true })`,
+ * a `masking` layer, or `apply(x, { mask })` — is read in the loop: at a masked
+ * step the states are carried unchanged (`where(mask_t, new, old)`) and the
+ * step's output is the previous step's output (zeros before the first real
+ * step), as Keras's RNN with its default zero_output_for_mask=False; inside
+ * `bidirectional` with returnSequences, masked steps output zeros, as Keras's
+ * Bidirectional sets for its two layers. The last output is the output at the
+ * last real step; the final states are the states after it, so a padded
+ * sequence gives what the unpadded one gives. With returnSequences the mask
+ * passes on to the next layer.
+ *
+ * `returnState` gives `[output, ...states]` (LSTM: h and c) from `apply` in the
+ * functional API or a kiln.Model's call; `apply(x, { initialState })` starts
+ * the loop from given states.
+ *
+ * Not yet: `stateful: true` (refused with a KilnError saying how to carry
+ * states with returnState and initialState instead).
  */
 import { optionKeys } from '../../compiler/check.js';
 import * as F from '../../compiler/functions/index.js';
@@ -29,6 +44,7 @@ import { checkInputShape, constraintOf, initializerConfig, penaltyConfig, positi
 import type * as regularizers from './regularizers.js';
 import * as initializers from './initializers.js';
 import { Layer, LAYER_KEYS, type CallContext, type Initializer, type LayerArgs, type Shape, type WeightSpec } from './layer.js';
+import { maskWeights, readMask } from './masking.js';
 
 /** The options every recurrent layer takes (Keras's names). */
 export interface RecurrentArgs extends LayerArgs, WeightPenaltyArgs {
@@ -39,12 +55,18 @@ export interface RecurrentArgs extends LayerArgs, WeightPenaltyArgs {
   useBias?: boolean;
   /** Return every step's output [batch, steps, units] (true) or the last one [batch, units] (false, default). */
   returnSequences?: boolean;
-  /** Not supported yet: a kiln layer has one output. Only `false` is accepted. */
+  /** `apply` gives `[output, ...states]` (LSTM: [output, h, c]; GRU and SimpleRNN: [output, h]), as Keras's; the functional API or a kiln.Model's call only. */
   returnState?: boolean;
   /** Process the sequence from the last step to the first (with returnSequences, outputs come in that order, as Keras's). */
   goBackwards?: boolean;
   /** Accepted for Keras compatibility and ignored: the scan loop measured faster than unrolled code even for short sequences. */
   unroll?: boolean;
+  /**
+   * Only false (the default): keeping the states between batches is not
+   * supported yet. To carry states across calls, take them with returnState
+   * and give them back with `apply(x, { initialState })`.
+   */
+  stateful?: boolean;
   /** Default 'glorotUniform'. */
   kernelInitializer?: InitializerIdentifier;
   /** Default 'orthogonal'. */
@@ -80,7 +102,7 @@ export interface GRUArgs extends GatedArgs {
 }
 
 const RECURRENT_KEYS = {
-  units: true, activation: true, useBias: true, returnSequences: true, returnState: true, goBackwards: true, unroll: true,
+  units: true, activation: true, useBias: true, returnSequences: true, returnState: true, goBackwards: true, unroll: true, stateful: true,
   kernelInitializer: true, recurrentInitializer: true, biasInitializer: true, dropout: true, recurrentDropout: true, seed: true,
   kernelRegularizer: true, recurrentRegularizer: true, biasRegularizer: true, kernelConstraint: true, recurrentConstraint: true, biasConstraint: true, ...LAYER_KEYS,
 } as const;
@@ -90,6 +112,18 @@ type Weights = Readonly<Record<string, Tensor>>;
 type Step = (xw: Tensor, state: Tensor[]) => [Tensor[], Tensor];
 /** The state as the recurrent matmul reads it (times the recurrent dropout mask in training). */
 type Recur = (h: Tensor) => Tensor;
+
+/** How `run` is called: by the layer itself, or by Bidirectional for each direction. */
+export interface RunOptions {
+  readonly training: boolean;
+  /** The input's mask, [batch, steps] (checked here). */
+  readonly mask?: Tensor;
+  readonly initialState?: readonly Tensor[];
+  /** A goBackwards sequence in input order (Bidirectional). */
+  readonly aligned?: boolean;
+  /** Masked steps output zeros (Bidirectional with returnSequences) rather than the previous output. */
+  readonly zeroMaskedOutputs?: boolean;
+}
 
 function rate(layer: RecurrentLayer, what: string, v: unknown): number {
   if (v === undefined) return 0;
@@ -115,6 +149,7 @@ export abstract class RecurrentLayer extends Layer {
   readonly activation: activations.ActivationName;
   readonly useBias: boolean;
   readonly returnSequences: boolean;
+  readonly returnState: boolean;
   readonly goBackwards: boolean;
   readonly unroll: boolean;
   readonly kernelInitializer: Initializer;
@@ -134,9 +169,10 @@ export abstract class RecurrentLayer extends Layer {
     this.activation = activations.checkName(args.activation ?? 'tanh', this.subject);
     this.useBias = flag(this, 'useBias', args.useBias, true);
     this.returnSequences = flag(this, 'returnSequences', args.returnSequences, false);
-    if (flag(this, 'returnState', args.returnState, false)) this.fail('returnState is not supported: a kiln layer has one output (kiln.nn.LSTM / GRU / RNN return their final states); expected returnState false or absent');
+    this.returnState = flag(this, 'returnState', args.returnState, false);
     this.goBackwards = flag(this, 'goBackwards', args.goBackwards, false);
     this.unroll = flag(this, 'unroll', args.unroll, false);
+    if (flag(this, 'stateful', args.stateful, false)) this.fail("stateful is not supported yet (kiln's compiled predict and evaluate keep no state between calls); expected stateful false or absent — to carry states across batches, take them with returnState and pass them back with apply(x, { initialState })");
     this.kernelInitializer = initializers.get(args.kernelInitializer ?? 'glorotUniform', this.subject);
     this.recurrentInitializer = initializers.get(args.recurrentInitializer ?? 'orthogonal', this.subject);
     this.biasInitializer = initializers.get(args.biasInitializer ?? 'zeros', this.subject);
@@ -179,6 +215,29 @@ export abstract class RecurrentLayer extends Layer {
     return this.returnSequences ? [steps, this.units] : [this.units];
   }
 
+  /** With returnState: the output, then each state. */
+  override get outputCount(): number {
+    return this.returnState ? 1 + this.stateCount() : 1;
+  }
+
+  override computeOutputShapes(inputShape: Shape): Shape[] {
+    return [this.computeOutputShape(inputShape), ...Array.from({ length: this.returnState ? this.stateCount() : 0 }, () => [this.units])];
+  }
+
+  /** The input's mask passes on with returnSequences (one per output step), and stops otherwise. */
+  override computeMask(_x: Tensor, mask: Tensor | undefined): Tensor | undefined {
+    return this.returnSequences ? mask : undefined;
+  }
+
+  override checkInitialState(inputShape: Shape, stateShapes: readonly Shape[]): void {
+    this.stepsAndFeatures(inputShape);
+    const want = this.stateCount();
+    const bad = stateShapes.findIndex((s) => s.length !== 1 || s[0] !== this.units);
+    if (stateShapes.length !== want || bad >= 0) {
+      this.fail(`expected initialState to be ${want} tensor${want > 1 ? 's' : ''} [null,${this.units}]${want > 1 ? ' (h, c)' : ''}, got ${stateShapes.length}${bad >= 0 ? ` (state ${bad} is [null,${stateShapes[bad]!.join(',')}])` : ''}`);
+    }
+  }
+
   /** x·kernel (+ the input bias) for every step at once: [batch, steps, gates·units]. */
   protected inputProjection(x: Tensor, w: Weights): Tensor {
     const xw = F.matmul(x, this.weight(w, 'kernel'));
@@ -188,12 +247,17 @@ export abstract class RecurrentLayer extends Layer {
   /** The cell, closing over the bound weights; `recur` is applied to the state before each recurrent matmul. */
   protected abstract cell(w: Weights, recur: Recur): Step;
   /** How many state tensors the cell carries (LSTM: h and c). */
-  protected stateCount(): number {
+  stateCount(): number {
     return 1;
   }
 
   call(x: Tensor, weights: Weights, ctx?: CallContext): Tensor {
-    return this.run(x, weights, false, ctx?.training ?? false);
+    return this.run(x, weights, { training: ctx?.training ?? false, mask: ctx?.mask, initialState: ctx?.initialState }).output;
+  }
+
+  override callOutputs(x: Tensor, weights: Weights, ctx?: CallContext): Tensor[] {
+    const { output, states } = this.run(x, weights, { training: ctx?.training ?? false, mask: ctx?.mask, initialState: ctx?.initialState });
+    return this.returnState ? [output, ...states] : [output];
   }
 
   /** A dropout mask of `shape` (0 or 1 / (1 − rate)), drawn with the seed plus `offset` at this training step. */
@@ -202,19 +266,36 @@ export abstract class RecurrentLayer extends Layer {
     return F.where(F.lt(u, rate), 0, 1 / (1 - rate));
   }
 
+  /** The given initial states, checked ([batch, units] float32 each), or zeros. */
+  private initialStates(batch: Dim, given: readonly Tensor[] | undefined): Tensor[] {
+    const want = this.stateCount();
+    if (!given) {
+      const zero = F.broadcastTo(F.zeros([1, this.units]), [batch, this.units]);
+      return Array.from({ length: want }, () => zero);
+    }
+    const bad = given.findIndex((s) => s.rank !== 2 || s.dtype !== 'float32' || s.type.shape[0] !== batch || s.type.shape[1] !== this.units);
+    if (given.length !== want || bad >= 0) {
+      this.fail(`expected initialState to be ${want} float32 tensor${want > 1 ? 's' : ''} [${batch},${this.units}]${want > 1 ? ' (h, c)' : ''}, got ${given.length}${bad >= 0 ? ` (state ${bad} is ${formatType(given[bad]!.type)})` : ''}`);
+    }
+    return [...given];
+  }
+
   /**
-   * The layer's output. With `aligned` (for Bidirectional), a goBackwards
-   * layer's sequence comes in input order (step t holds the state after
-   * reading steps T−1 … t) rather than Keras's processing order.
+   * The layer's output and final states. With `aligned` (for Bidirectional), a
+   * goBackwards layer's sequence comes in input order (step t holds the state
+   * after reading steps T−1 … t) rather than Keras's processing order; with
+   * `zeroMaskedOutputs` (Bidirectional with returnSequences) masked steps output
+   * zeros rather than the previous output.
    */
-  run(x: Tensor, w: Weights, aligned: boolean, training = false): Tensor {
+  run(x: Tensor, w: Weights, options: RunOptions): { output: Tensor; states: Tensor[] } {
     const kernel = this.weight(w, 'kernel');
     const features = kernel.type.shape[0];
     if (x.rank !== 3 || x.dtype !== 'float32' || x.type.shape[2] !== features) this.fail(`expected a float32 input [batch, steps, ${features}], got ${formatType(x.type)}`);
     const steps = x.type.shape[1] as number;
     const batch = x.type.shape[0]!;
+    const mask = readMask(this.subject, options.mask, x);
     let recur: Recur = (h) => h;
-    if (training && (this.dropout > 0 || this.recurrentDropout > 0)) {
+    if (options.training && (this.dropout > 0 || this.recurrentDropout > 0)) {
       const counter = this.weight(w, 'step');
       if (counter.isSymbolic) assign(counter, F.add(counter, 1));
       if (this.dropout > 0) x = F.mul(x, this.mask([batch, 1, features!], this.dropout, counter, 0));
@@ -224,20 +305,36 @@ export abstract class RecurrentLayer extends Layer {
       }
     }
     const xw = this.inputProjection(x, w);
-    const zero = F.broadcastTo(F.zeros([1, this.units]), [batch, this.units]);
-    const init = Array.from({ length: this.stateCount() }, () => zero);
+    const init = this.initialStates(batch, options.initialState);
     const step = this.cell(w, recur);
-    const [last, outs] = F.scan((state: Tensor[], xt: Tensor) => step(xt, state), init, xw, { axis: 1, reverse: this.goBackwards }) as unknown as [Tensor[], Tensor];
-    if (!this.returnSequences) return last[0]!;
-    if (!this.goBackwards || aligned) return outs;
-    return F.gather(outs, F.tensor(Int32Array.from({ length: steps }, (_, i) => steps - 1 - i), [steps], 'int32'), 1);
+    const scanOptions = { axis: 1, reverse: this.goBackwards };
+    let states: Tensor[], outs: Tensor, last: Tensor;
+    if (!mask) {
+      [states, outs] = F.scan((state: Tensor[], xt: Tensor) => step(xt, state), init, xw, scanOptions) as unknown as [Tensor[], Tensor];
+      last = states[0]!;
+    } else {
+      // carries: the states and the last real step's output; a masked step keeps both
+      const none = F.broadcastTo(F.zeros([1, this.units]), [batch, this.units]);
+      const body = ([state, previous]: [Tensor[], Tensor], [xt, mt]: [Tensor, Tensor]) => {
+        const keep = F.gt(mt, 0); // [batch, 1]
+        const [next, out] = step(xt, state);
+        const kept = next.map((s, i) => F.where(keep, s, state[i]!));
+        const latest = F.where(keep, out, previous);
+        return [[kept, latest], options.zeroMaskedOutputs ? F.where(keep, out, 0) : latest] as const;
+      };
+      const [[finals, latest], ys] = F.scan(body as never, [init, none], [xw, maskWeights(mask)], scanOptions) as unknown as [[Tensor[], Tensor], Tensor];
+      [states, outs, last] = [finals, ys, latest];
+    }
+    if (!this.returnSequences) return { output: last, states };
+    if (!this.goBackwards || options.aligned) return { output: outs, states };
+    return { output: F.gather(outs, F.tensor(Int32Array.from({ length: steps }, (_, i) => steps - 1 - i), [steps], 'int32'), 1), states };
   }
 
   override getConfig(): object {
     return {
       ...super.getConfig(),
       units: this.units, activation: this.activation, useBias: this.useBias,
-      returnSequences: this.returnSequences, returnState: false, goBackwards: this.goBackwards, unroll: this.unroll,
+      returnSequences: this.returnSequences, returnState: this.returnState, goBackwards: this.goBackwards, unroll: this.unroll, stateful: false,
       kernelInitializer: initializerConfig(this.kernelInitializer), recurrentInitializer: initializerConfig(this.recurrentInitializer), biasInitializer: initializerConfig(this.biasInitializer),
       dropout: this.dropout, recurrentDropout: this.recurrentDropout, seed: this.seed,
       kernelRegularizer: penaltyConfig(this.penalties.kernel.regularizer), recurrentRegularizer: penaltyConfig(this.penalties.recurrent.regularizer), biasRegularizer: penaltyConfig(this.penalties.bias.regularizer),
@@ -322,7 +419,7 @@ export class LSTM extends GatedLayer {
     return this.unitForgetBias ? { ...spec, initializer: unitForgetBias(this.biasInitializer, this.units) } : spec;
   }
 
-  protected override stateCount(): number {
+  override stateCount(): number {
     return 2;
   }
 
@@ -407,91 +504,10 @@ export class GRU extends GatedLayer {
   }
 }
 
-export type MergeMode = 'concat' | 'sum' | 'mul' | 'ave';
-const MERGE_MODES: readonly MergeMode[] = ['concat', 'sum', 'mul', 'ave'];
-
-export interface BidirectionalArgs extends LayerArgs {
-  /** The forward layer: a simpleRNN, lstm or gru (or its saved `{ className, config }`). */
-  layer: RecurrentLayer | { className: string; config: object };
-  /** How the two directions' outputs combine; default 'concat' (2·units features). */
-  mergeMode?: MergeMode;
-}
-
-const recurrentClasses: Record<string, new (args: never) => RecurrentLayer> = { SimpleRNN, LSTM, GRU } as unknown as Record<string, new (args: never) => RecurrentLayer>;
-
-/**
- * Keras's Bidirectional: the wrapped layer reads the sequence forwards and a
- * copy of it (own weights, `goBackwards` flipped) backwards; with
- * returnSequences the backward outputs are put back in input order; the two
- * are merged by `mergeMode`. Weights: the forward layer's as `forward/<name>`,
- * then the backward copy's as `backward/<name>`.
- * @example
- * const y = kiln.layers.bidirectional({ layer: kiln.layers.lstm({ units: 64 }) }).apply(embedded); // [batch, 128]
- */
-export class Bidirectional extends Layer {
-  static override readonly optionKeys = optionKeys<BidirectionalArgs>({ layer: true, mergeMode: true, ...LAYER_KEYS });
-  readonly className = 'Bidirectional';
-  readonly forwardLayer: RecurrentLayer;
-  readonly backwardLayer: RecurrentLayer;
-  readonly mergeMode: MergeMode;
-
-  constructor(args: BidirectionalArgs) {
-    // the wrapped layer's inputShape is the wrapper's (Keras takes it on either)
-    const innerShape = args?.layer instanceof Layer ? args.layer.inputShape : undefined;
-    super('Bidirectional', innerShape && args.inputShape === undefined ? { ...args, inputShape: [...innerShape] } : args);
-    let inner = args.layer;
-    if (!(inner instanceof RecurrentLayer)) {
-      const saved = inner as { className?: unknown; config?: unknown } | undefined;
-      const Class = saved && typeof saved.className === 'string' && Object.hasOwn(recurrentClasses, saved.className) ? recurrentClasses[saved.className] : undefined;
-      if (!Class || typeof saved!.config !== 'object' || saved!.config === null) this.fail(`expected layer to be a simpleRNN, lstm or gru layer, got ${inner instanceof Layer ? `${inner.className} "${inner.name}"` : JSON.stringify(inner)?.slice(0, 80) ?? String(inner)}`);
-      const { batchInputShape: _, ...config } = saved!.config as { batchInputShape?: unknown }; // the wrapper keeps the input shape
-      inner = new Class!(config as never);
-    }
-    const mode = args.mergeMode ?? 'concat';
-    if (!MERGE_MODES.includes(mode)) this.fail(`expected mergeMode to be one of ${MERGE_MODES.map((m) => `'${m}'`).join(', ')}, got ${JSON.stringify(mode)}`);
-    this.mergeMode = mode;
-    this.forwardLayer = inner;
-    const { name, batchInputShape: _, ...config } = inner.getConfig() as { name: string; batchInputShape?: unknown; goBackwards: boolean; seed: number };
-    const Class = inner.constructor as new (args: object) => RecurrentLayer;
-    // its own dropout masks: another seed, derived from the forward layer's
-    this.backwardLayer = new Class({ ...config, name: `backward_${name}`, goBackwards: !config.goBackwards, seed: (config.seed ^ 0x5bd1e995) >>> 0 });
-  }
-
-  weights(inputShape: Shape): WeightSpec[] {
-    return [
-      ...this.forwardLayer.weights(inputShape).map((s) => ({ ...s, name: `forward/${s.name}`, trainable: s.trainable && this.trainable })),
-      ...this.backwardLayer.weights(inputShape).map((s) => ({ ...s, name: `backward/${s.name}`, trainable: s.trainable && this.trainable })),
-    ];
-  }
-
-  computeOutputShape(inputShape: Shape): Shape {
-    const out = this.forwardLayer.computeOutputShape(inputShape);
-    return this.mergeMode === 'concat' ? [...out.slice(0, -1), 2 * out[out.length - 1]!] : out;
-  }
-
-  call(x: Tensor, weights: Weights, ctx?: CallContext): Tensor {
-    const training = ctx?.training ?? false;
-    const part = (prefix: string) => Object.fromEntries(Object.entries(weights).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
-    const fw = this.forwardLayer.run(x, part('forward/'), true, training);
-    const bw = this.backwardLayer.run(x, part('backward/'), true, training);
-    switch (this.mergeMode) {
-      case 'concat': return F.concat([fw, bw], -1);
-      case 'sum': return F.add(fw, bw);
-      case 'mul': return F.mul(fw, bw);
-      case 'ave': return F.mul(F.add(fw, bw), 0.5);
-    }
-  }
-
-  override getConfig(): object {
-    return { ...super.getConfig(), layer: { className: this.forwardLayer.className, config: this.forwardLayer.getConfig() }, mergeMode: this.mergeMode };
-  }
-}
-
 /** @example kiln.layers.simpleRNN({ units: 16, returnSequences: true }) */
 export const simpleRNN = (args: RecurrentArgs): SimpleRNN => new SimpleRNN(args);
 /** @example kiln.layers.lstm({ units: 32 }) */
 export const lstm = (args: LSTMArgs): LSTM => new LSTM(args);
 /** @example kiln.layers.gru({ units: 32, resetAfter: true }) */
 export const gru = (args: GRUArgs): GRU => new GRU(args);
-/** @example kiln.layers.bidirectional({ layer: kiln.layers.gru({ units: 16 }), mergeMode: 'sum' }) */
-export const bidirectional = (args: BidirectionalArgs): Bidirectional => new Bidirectional(args);
+

@@ -145,6 +145,11 @@ export interface TimeDistributedArgs extends LayerArgs {
  * are sliced and stacked in the graph (the layer's code appears once a step).
  */
 export class TimeDistributed extends Layer {
+  /** Passes its input's [batch, steps] mask on, as Keras's (the wrapped layer runs on every step). */
+  override get supportsMasking(): boolean {
+    return true;
+  }
+
   static override readonly optionKeys = optionKeys<TimeDistributedArgs>({ layer: true, ...LAYER_KEYS });
   readonly className = 'TimeDistributed';
   readonly layer: Layer;

@@ -6,6 +6,7 @@
  * Inside a subclassed `kiln.Model`'s `call`, `layer.apply(tensor)` applies the
  * layer to a traced Tensor with the model's weights for that layer bound.
  */
+import { checkOptions } from '../../compiler/check.js';
 import { KilnError } from '../../compiler/errors.js';
 import { Tensor } from '../../compiler/tensor.js';
 import type { DType } from '../../compiler/types.js';
@@ -27,6 +28,31 @@ const show = (shape: Shape) => `[null,${shape.join(',')}]`;
 
 let symbolicCount = 0;
 
+/**
+ * Keras' call arguments besides the inputs: `layer.apply(x, { mask, initialState })`.
+ * Both are symbolic tensors in the functional API and traced Tensors inside a
+ * subclassed model's `call`.
+ */
+export interface ApplyOptions<T> {
+  /** Which steps are real: the input's shape without its last axis ([batch, steps] for [batch, steps, features]); bool, or 0/1 numbers. */
+  mask?: T;
+  /** A recurrent layer's initial states ([batch, units] each; LSTM: [h, c]; bidirectional: the forward states, then the backward). */
+  initialState?: readonly T[];
+}
+
+/**
+ * What a call with call arguments or several outputs records (Keras' node): its
+ * inputs are the layer's inputs, then the initial states, then the mask.
+ */
+export interface CallRecord {
+  /** How many of the call's inputs, after the layer's own, are initial states. */
+  readonly initialState: number;
+  /** The call's last input is an explicit mask. */
+  readonly mask: boolean;
+  /** Every output of the call, the main one first. */
+  readonly outputs: SymbolicTensor[];
+}
+
 /** The output of a layer call in a functional model: no data, a shape without the batch dimension. */
 export class SymbolicTensor {
   /** Unique per symbolic tensor: 'dense/0', … */
@@ -37,8 +63,12 @@ export class SymbolicTensor {
     readonly dtype: DType,
     /** The layer whose call produced it (an InputLayer for `kiln.input`). */
     readonly layer: Layer,
-    /** What that layer was applied to (none for an input). */
+    /** What that layer was applied to (none for an input), then any initial states and mask (see `record`). */
     readonly inputs: readonly SymbolicTensor[],
+    /** For a call with initial states, a mask or several outputs: how its inputs split, and all its outputs. */
+    readonly record?: CallRecord,
+    /** Which of the call's outputs this is (0: the main output). */
+    readonly outputIndex = 0,
   ) {
     this.name = `${layer.name}/${symbolicCount++}`;
   }
@@ -59,12 +89,18 @@ export class SymbolicTensor {
 
 const layer = (t: SymbolicTensor) => `${t.layer.className} "${t.layer.name}"`;
 
-/** Applies `layer` to traced tensors with its weights bound: set by a subclassed model while its `call` runs. */
-export type TensorApplier = (layer: Layer, xs: readonly Tensor[]) => Tensor;
+/** Applies `layer` to traced tensors with its weights bound (every output): set by a subclassed model while its `call` runs. */
+export type TensorApplier = (layer: Layer, xs: readonly Tensor[], options: ApplyOptions<Tensor>) => Tensor[];
 let tensorApplier: TensorApplier | undefined;
 
+/**
+ * The masks of traced tensors inside a subclassed model's `call` (Keras' `_keras_mask`): a layer's output mask, read by the next layer applied to it.
+ * @example const mask = tracedMasks.get(embedded); // set when an embedding with maskZero made `embedded`
+ */
+export const tracedMasks = new WeakMap<Tensor, Tensor>();
+
 /** Applies a layer to concrete tensors outside any model (set by src/models, which layers cannot import). */
-export type EagerRunner = (layer: Layer, xs: readonly Tensor[], asList: boolean) => Tensor;
+export type EagerRunner = (layer: Layer, xs: readonly Tensor[], asList: boolean) => Tensor | Tensor[];
 let eagerRunner: EagerRunner | undefined;
 
 /** Sets how `layer.apply(tensor)` runs outside a model's call. */
@@ -83,11 +119,25 @@ export function withTensorApplier<T>(applier: TensorApplier, body: () => T): T {
   }
 }
 
-/** Calls `layer` on `xs` with `weights` bound: `callMany` for merge layers, `call` for the others (one input). */
-export function invokeLayer(layer: Layer, xs: readonly Tensor[], weights: Readonly<Record<string, Tensor>>, ctx: CallContext): Tensor {
-  if (isMultiInput(layer)) return layer.callMany(xs, weights, ctx);
+/** Calls `layer` on `xs` with `weights` bound, giving every output: `callMany` for merge layers, `call` (or `callOutputs` for several outputs) for the others (one input). */
+export function invokeLayer(layer: Layer, xs: readonly Tensor[], weights: Readonly<Record<string, Tensor>>, ctx: CallContext): Tensor[] {
+  if (isMultiInput(layer)) return [layer.callMany(xs, weights, ctx)];
   if (xs.length !== 1) throw new KilnError(`${layer.className} "${layer.name}": expected one input, got a list of ${xs.length}.`);
-  return layer.call(xs[0]!, weights, ctx);
+  return layer.outputCount > 1 ? layer.callOutputs(xs[0]!, weights, ctx) : [layer.call(xs[0]!, weights, ctx)];
+}
+
+/**
+ * A call's recorded inputs split into the layer's own, the initial states and the mask (see `CallRecord`).
+ * @example splitCallInputs({ initialState: 2, mask: true, outputs: [] }, [x, h, c, m]) // { inputs: [x], initialState: [h, c], mask: m }
+ */
+export function splitCallInputs<T>(record: CallRecord | undefined, xs: readonly T[]): { inputs: T[]; initialState?: T[]; mask?: T } {
+  if (!record) return { inputs: [...xs] };
+  const own = xs.length - record.initialState - (record.mask ? 1 : 0);
+  return {
+    inputs: xs.slice(0, own),
+    initialState: record.initialState ? xs.slice(own, own + record.initialState) : undefined,
+    mask: record.mask ? xs[xs.length - 1] : undefined,
+  };
 }
 
 /** The input shape each layer's weights were made for: the first application's (the first input's shape for merge layers). */
@@ -117,22 +167,60 @@ export function outputShapeOf(layer: Layer, shapes: readonly Shape[]): Shape {
   return out;
 }
 
+const describeValue = (t: unknown) => (t === null ? 'null' : typeof t === 'object' ? (t as object).constructor?.name ?? 'object' : typeof t);
+
+/** `apply`'s options, checked: a mask and initial states of the same kind as the inputs. */
+function callArguments<T>(subject: string, options: unknown, Kind: typeof SymbolicTensor | typeof Tensor): ApplyOptions<T> {
+  checkOptions(`${subject}.apply`, options, ['mask', 'initialState']);
+  const o = (options ?? {}) as ApplyOptions<unknown>;
+  const kind = Kind === SymbolicTensor ? 'SymbolicTensor' : 'Tensor';
+  if (o.mask !== undefined && !(o.mask instanceof Kind)) throw new KilnError(`${subject}: expected the mask to be a ${kind} like the inputs, got ${describeValue(o.mask)}.`);
+  if (o.initialState !== undefined) {
+    if (!Array.isArray(o.initialState) || o.initialState.length === 0 || o.initialState.some((s) => !(s instanceof Kind))) {
+      throw new KilnError(`${subject}: expected initialState to be a non-empty list of ${kind}s like the inputs, got ${Array.isArray(o.initialState) ? `[${o.initialState.map(describeValue).join(', ')}]` : describeValue(o.initialState)}.`);
+    }
+  }
+  return o as ApplyOptions<T>;
+}
+
+/** Records a call on symbolic tensors: its output (or outputs), after checking shapes, the mask's and the initial states'. */
+function applySymbolic(layer: Layer, xs: readonly SymbolicTensor[], asList: boolean, options: ApplyOptions<SymbolicTensor>): SymbolicTensor | SymbolicTensor[] {
+  const subject = `${layer.className} "${layer.name}"`;
+  if (!asList && isMultiInput(layer) && !layer.acceptsOne) throw new KilnError(`${subject}: expected a list of inputs, got one.`);
+  const { mask, initialState } = options;
+  if ((mask || initialState) && isMultiInput(layer)) throw new KilnError(`${subject}: expected no mask or initialState (a layer taking a list of inputs takes neither).`);
+  const shape = outputShapeOf(layer, xs.map((x) => x.shape));
+  const dtype = isMultiInput(layer) && layer.outputDtypeMany ? layer.outputDtypeMany(xs.map((x) => x.shape), xs.map((x) => x.dtype)) : 'float32';
+  if (!mask && !initialState && layer.outputCount === 1) return new SymbolicTensor(shape, dtype, layer, xs);
+  const input = xs[0]!.shape;
+  if (mask && (mask.shape.length !== input.length - 1 || mask.shape.some((d, i) => d !== input[i]))) {
+    throw new KilnError(`${subject}: expected a mask ${show(input.slice(0, -1))} (the input ${show(input)} without its last axis), got ${show(mask.shape)}.`);
+  }
+  if (initialState) layer.checkInitialState(input, initialState.map((s) => s.shape));
+  const record: CallRecord = { initialState: initialState?.length ?? 0, mask: mask !== undefined, outputs: [] };
+  const inputs = [...xs, ...(initialState ?? []), ...(mask ? [mask] : [])];
+  const shapes = layer.outputCount > 1 ? layer.computeOutputShapes(xs[0]!.shape) : [shape];
+  record.outputs.push(...shapes.map((s, i) => new SymbolicTensor(s, dtype, layer, inputs, record, i)));
+  return record.outputs.length > 1 ? [...record.outputs] : record.outputs[0]!;
+}
+
 /** `layer.apply`: records a call on symbolic tensors, or applies the layer to traced tensors inside a subclassed model's `call`. */
-export function applyLayer(layer: Layer, inputs: unknown): SymbolicTensor | Tensor {
+export function applyLayer(layer: Layer, inputs: unknown, options?: unknown): SymbolicTensor | Tensor | SymbolicTensor[] | Tensor[] {
   const list: readonly unknown[] = Array.isArray(inputs) ? inputs : [inputs];
   const subject = `${layer.className} "${layer.name}"`;
   if (list.length === 0) throw new KilnError(`${subject}: apply expected a SymbolicTensor, a Tensor or a list of them, got an empty list.`);
   if (list.every((t) => t instanceof SymbolicTensor)) {
-    const xs = list as readonly SymbolicTensor[];
-    if (!Array.isArray(inputs) && isMultiInput(layer) && !layer.acceptsOne) throw new KilnError(`${subject}: expected a list of inputs, got one.`);
-    const shape = outputShapeOf(layer, xs.map((x) => x.shape));
-    const dtype = isMultiInput(layer) && layer.outputDtypeMany ? layer.outputDtypeMany(xs.map((x) => x.shape), xs.map((x) => x.dtype)) : 'float32';
-    return new SymbolicTensor(shape, dtype, layer, xs);
+    return applySymbolic(layer, list as readonly SymbolicTensor[], Array.isArray(inputs), callArguments<SymbolicTensor>(subject, options, SymbolicTensor));
   }
   if (list.every((t) => t instanceof Tensor)) {
-    if (tensorApplier) return tensorApplier(layer, list as readonly Tensor[]);
+    const args = callArguments<Tensor>(subject, options, Tensor);
+    if (tensorApplier) {
+      const outs = tensorApplier(layer, list as readonly Tensor[], args);
+      return outs.length > 1 ? outs : outs[0]!;
+    }
+    if (args.mask || args.initialState) throw new KilnError(`${subject}: apply with a mask or initialState runs inside a model (the functional API or a kiln.Model's call), not on a concrete Tensor.`);
     if (!eagerRunner) throw new KilnError(`${subject}: apply on a Tensor outside a model needs kiln's models loaded.`);
     return eagerRunner(layer, list as readonly Tensor[], Array.isArray(inputs));
   }
-  throw new KilnError(`${subject}: apply expected a SymbolicTensor (from kiln.input or another apply), a Tensor inside a kiln.Model's call, or a list of one kind, got ${list.map((t) => (t === null ? 'null' : typeof t === 'object' ? (t as object).constructor?.name ?? 'object' : typeof t)).join(', ')}.`);
+  throw new KilnError(`${subject}: apply expected a SymbolicTensor (from kiln.input or another apply), a Tensor inside a kiln.Model's call, or a list of one kind, got ${list.map(describeValue).join(', ')}.`);
 }

@@ -119,7 +119,7 @@ export function watchingLayers<T>(layers: readonly Layer[], watch: (layerName: s
   for (const layer of layers) {
     if (patched.includes(layer) || Object.prototype.hasOwnProperty.call(layer, 'call')) continue;
     patched.push(layer);
-    for (const method of ['call', 'callMany'] as const) {
+    for (const method of ['call', 'callMany', 'callOutputs'] as const) {
       const original = (layer as unknown as Record<string, unknown>)[method];
       if (typeof original !== 'function') continue;
       (layer as unknown as Record<string, unknown>)[method] = (x: Tensor | readonly Tensor[], ...rest: unknown[]) => {

@@ -13,7 +13,7 @@ import { formatType } from '../../compiler/types.js';
 import { Tensor } from '../../compiler/tensor.js';
 import { spec, trace } from '../../compiler/trace.js';
 import { Layer, type CallContext, type Shape, type WeightSpec } from '../layers/layer.js';
-import { invokeLayer, outputShapeOf, setEagerRunner, SymbolicTensor, withTensorApplier } from '../layers/symbolic.js';
+import { invokeLayer, isMultiInput, outputShapeOf, setEagerRunner, splitCallInputs, SymbolicTensor, tracedMasks, withTensorApplier } from '../layers/symbolic.js';
 import { LayersModel, layerWeights, type InputSpec, type LayerShapes, type Topology } from './model.js';
 
 export { SymbolicTensor } from '../layers/symbolic.js';
@@ -112,7 +112,7 @@ export class Functional extends LayersModel {
       const clash = layers.find((l) => l.name === t.layer.name);
       if (clash) throw new KilnError(`${subject}: two different layers are named "${t.layer.name}"; layer names must be unique in a model.`);
       layers.push(t.layer);
-      shapes.push({ layer: t.layer, inputShape: t.inputs.length ? t.inputs[0]!.shape : t.shape, outputShape: t.shape });
+      shapes.push({ layer: t.layer, inputShape: t.inputs.length ? t.inputs[0]!.shape : t.shape, outputShape: (t.record?.outputs[0] ?? t).shape });
     }
     this.inputs = inputs;
     this.outputs = outputs;
@@ -133,7 +133,10 @@ export class Functional extends LayersModel {
    * `{ className: 'Functional', config: { name, layers, nodes, inputs, outputs } }`:
    * each distinct layer's config once, then every call in topological order as
    * `{ layer: <name>, inputs: [<node index>, …] }` (the model's inputs first, with
-   * no inputs), and the node indices of the model's inputs and outputs.
+   * no inputs), and the node indices of the model's inputs and outputs. A call
+   * with initial states or a mask says how many of its inputs are states
+   * (`initialState: n`) and that the last is the mask (`mask: true`); each output
+   * of a call with several is a node naming its index (`output: k`).
    */
   toConfig(): { className: string; config: Record<string, unknown> } {
     const all = [...this.inputs, ...this.nodes];
@@ -143,7 +146,12 @@ export class Functional extends LayersModel {
       config: {
         name: this.name,
         layers: this.layers.map((l) => ({ className: l.className, config: l.getConfig() })),
-        nodes: all.map((t) => ({ layer: t.layer.name, inputs: t.inputs.map((i) => index.get(i)!) })),
+        nodes: all.map((t) => ({
+          layer: t.layer.name, inputs: t.inputs.map((i) => index.get(i)!),
+          ...(t.record?.initialState ? { initialState: t.record.initialState } : {}),
+          ...(t.record?.mask ? { mask: true } : {}),
+          ...(t.record && t.record.outputs.length > 1 ? { output: t.outputIndex } : {}),
+        })),
         inputs: this.inputs.map((t) => index.get(t)!),
         outputs: this.outputs.map((t) => index.get(t)!),
       },
@@ -167,9 +175,19 @@ export class Functional extends LayersModel {
 
   protected forward(inputs: readonly Tensor[], weights: Readonly<Record<string, Tensor>>, training: boolean): Tensor[] {
     const values = new Map<SymbolicTensor, Tensor>(this.inputs.map((t, i) => [t, inputs[i]!]));
+    // each tensor's Keras mask, computed in the trace by the layer that made it (none for most)
+    const masks = new Map<SymbolicTensor, Tensor | undefined>();
     for (const node of this.nodes) {
-      const xs = node.inputs.map((i) => values.get(i)!);
-      values.set(node, invokeLayer(node.layer, xs, layerWeights(node.layer, weights), { training }));
+      if (values.has(node)) continue; // another output of a call already made
+      const split = splitCallInputs(node.record, node.inputs);
+      const xs = split.inputs.map((i) => values.get(i)!);
+      const mask = split.mask ? values.get(split.mask)! : isMultiInput(node.layer) ? undefined : masks.get(split.inputs[0]!);
+      const outs = invokeLayer(node.layer, xs, layerWeights(node.layer, weights), { training, mask, initialState: split.initialState?.map((s) => values.get(s)!) });
+      const outMask = isMultiInput(node.layer) ? undefined : node.layer.computeMask(xs[0]!, mask);
+      (node.record?.outputs ?? [node]).forEach((t, i) => {
+        values.set(t, outs[i]!);
+        masks.set(t, i === 0 ? outMask : undefined);
+      });
     }
     return this.outputs.map((t) => values.get(t)!);
   }
@@ -267,7 +285,7 @@ export abstract class Model extends LayersModel {
 
   /** Runs the user's `call` with `layer.apply(tensor)` bound to `weightsOf(layer)`. */
   private run(xs: readonly Tensor[], training: boolean, weightsOf: (layer: Layer, xs: readonly Tensor[]) => Record<string, Tensor>): Tensor[] {
-    return withTensorApplier((layer, ts) => {
+    return withTensorApplier((layer, ts, options) => {
       if (!this.layers.includes(layer)) {
         // a layer held in a property (or a list in one) is tracked when call first applies it, as Keras tracks attributes
         const held = Object.values(this).some((v) => v === layer || (Array.isArray(v) && v.includes(layer)));
@@ -275,7 +293,12 @@ export abstract class Model extends LayersModel {
         if (this.layers.some((l) => l.name === layer.name)) throw new KilnError(`${this.subject}: two layers are named "${layer.name}".`);
         this.layers.push(layer);
       }
-      return invokeLayer(layer, ts, weightsOf(layer, ts), { training });
+      // a mask given, or the one the layer that made the input left on it (Keras' _keras_mask)
+      const mask = options.mask ?? (isMultiInput(layer) ? undefined : tracedMasks.get(ts[0]!));
+      const outs = invokeLayer(layer, ts, weightsOf(layer, ts), { training, mask, initialState: options.initialState });
+      const outMask = isMultiInput(layer) ? undefined : layer.computeMask(ts[0]!, mask);
+      if (outMask) tracedMasks.set(outs[0]!, outMask);
+      return outs;
     }, () => {
       const out = this.call(xs.length === 1 ? xs[0]! : [...xs], { training });
       const outs = Array.isArray(out) ? out : [out];
@@ -318,7 +341,7 @@ setEagerRunner((layer, xs, asList) => {
   let wrapper = eagerModels.get(layer);
   if (!wrapper) {
     const inputs = xs.map((x) => input({ shape: x.shape.slice(1) as number[], dtype: x.dtype === 'int32' ? 'int32' : 'float32' }));
-    const out = layer.apply(asList ? inputs : inputs[0]!) as SymbolicTensor;
+    const out = layer.apply(asList ? inputs : inputs[0]!) as SymbolicTensor | SymbolicTensor[];
     wrapper = model({ inputs, outputs: out });
     eagerModels.set(layer, wrapper);
   }
@@ -329,5 +352,5 @@ setEagerRunner((layer, xs, asList) => {
       throw new KilnError(`${layer.className} "${layer.name}": its first call on a tensor built it for inputs of shape [n,${want?.join(',')}], got ${formatType(x.type)}.`);
     }
   });
-  return wrapper.apply(asList ? [...xs] : xs[0]!) as Tensor;
+  return wrapper.apply(asList ? [...xs] : xs[0]!);
 });

@@ -59,7 +59,7 @@ const layerClasses: Record<string, new (args: never) => Layer> = {
   Resizing: L.Resizing, CenterCrop: L.CenterCrop, RandomFlip: L.RandomFlip, RandomBrightness: L.RandomBrightness, RandomContrast: L.RandomContrast,
   MultiHeadAttention: L.MultiHeadAttention, Attention: L.Attention, RepeatVector: L.RepeatVector, TimeDistributed: L.TimeDistributed,
   RandomRotation: L.RandomRotation, RandomZoom: L.RandomZoom, RandomTranslation: L.RandomTranslation, RandomCrop: L.RandomCrop,
-  SimpleRNN: L.SimpleRNN, LSTM: L.LSTM, GRU: L.GRU, Bidirectional: L.Bidirectional,
+  SimpleRNN: L.SimpleRNN, LSTM: L.LSTM, GRU: L.GRU, Bidirectional: L.Bidirectional, Masking: L.Masking,
   InputLayer,
 } as unknown as Record<string, new (args: never) => Layer>;
 
@@ -85,7 +85,7 @@ const isClassConfig = (x: unknown): x is ClassConfig =>
 /** A Sequential or Functional model from `model.toConfig()`'s output. */
 export function modelFromConfig(c: unknown, subject = 'loadModel'): LayersModel {
   if (!isClassConfig(c)) throw new KilnError(`${subject}: expected the model's config to be { className, config }, got ${JSON.stringify(c)?.slice(0, 80)}.`);
-  const config = c.config as { name?: string; layers?: ClassConfig[]; nodes?: { layer: string; inputs: number[] }[]; inputs?: number[]; outputs?: number[] };
+  const config = c.config as { name?: string; layers?: ClassConfig[]; nodes?: { layer: string; inputs: number[]; initialState?: number; mask?: boolean; output?: number }[]; inputs?: number[]; outputs?: number[] };
   if (!Array.isArray(config.layers) || !config.layers.every(isClassConfig)) throw new KilnError(`${subject}: expected the ${c.className} config to list its layers as { className, config }.`);
   if (c.className === 'Sequential') return new Sequential({ name: config.name, layers: config.layers.map((l) => layerFromConfig(l, subject)) });
   if (c.className !== 'Functional') throw new KilnError(`${subject}: unknown model class "${c.className}"; expected Sequential or Functional (a subclassed model saves only its weights).`);
@@ -94,6 +94,8 @@ export function modelFromConfig(c: unknown, subject = 'loadModel'): LayersModel 
   const byName = new Map(config.layers.map((l) => [l.config.name as string, l]));
   const layers = new Map<string, Layer>();
   const tensors: SymbolicTensor[] = [];
+  // the outputs of a call with several: each is a node, and they are one call
+  const calls = new Map<string, SymbolicTensor | SymbolicTensor[]>();
   nodes.forEach((node, k) => {
     const lc = byName.get(node.layer);
     if (!lc) throw new KilnError(`${subject}: node ${k} calls layer "${node.layer}", which the config does not list.`);
@@ -105,8 +107,22 @@ export function modelFromConfig(c: unknown, subject = 'loadModel'): LayersModel 
     }
     let layer = layers.get(node.layer);
     if (!layer) layers.set(node.layer, (layer = layerFromConfig(lc, subject)));
-    const xs = node.inputs.map((i) => tensors[i]!);
-    tensors.push(layer instanceof Merge || xs.length > 1 ? layer.apply(xs) : layer.apply(xs[0]!));
+    const n = node.initialState ?? 0;
+    if (!Number.isInteger(n) || n < 0 || n + (node.mask ? 1 : 0) >= node.inputs.length) throw new KilnError(`${subject}: node ${k} ("${node.layer}") has ${node.inputs.length} inputs, too few for initialState ${JSON.stringify(node.initialState)}${node.mask ? ' and a mask' : ''}.`);
+    const key = JSON.stringify([node.layer, node.inputs, n, node.mask === true]);
+    let result = calls.get(key);
+    if (!result) {
+      const all = node.inputs.map((i) => tensors[i]!);
+      const own = all.length - n - (node.mask ? 1 : 0);
+      const xs = all.slice(0, own);
+      const options = { ...(n ? { initialState: all.slice(own, own + n) } : {}), ...(node.mask ? { mask: all[all.length - 1]! } : {}) };
+      result = layer instanceof Merge || xs.length > 1 ? layer.apply(xs, options) : layer.apply(xs[0]!, options);
+      calls.set(key, result);
+    }
+    const outputs = Array.isArray(result) ? result : [result];
+    const output = outputs[node.output ?? 0];
+    if (!output) throw new KilnError(`${subject}: node ${k} ("${node.layer}") names output ${JSON.stringify(node.output)}; the call gives ${outputs.length}.`);
+    tensors.push(output);
   });
   const at = (i: number) => {
     if (!Number.isInteger(i) || !tensors[i]) throw new KilnError(`${subject}: the Functional config names node ${i} as an input or output; it has ${tensors.length} nodes.`);

@@ -44,6 +44,7 @@ export class Sequential extends LayersModel<Tensor> {
   protected topology(): Topology {
     let shape = this.inputShape;
     const layers = this.layers.map((layer) => {
+      if (layer.outputCount > 1) throw new KilnError(`Sequential "${this.name}": ${layer.className} "${layer.name}" gives ${layer.outputCount} outputs (returnState, or mergeMode null), but a Sequential model passes one tensor between layers; use the functional API (kiln.model) for several outputs.`);
       const inputShape = shape;
       shape = layer.computeOutputShape(shape);
       return { layer, inputShape, outputShape: shape };
@@ -64,7 +65,15 @@ export class Sequential extends LayersModel<Tensor> {
   }
 
   protected forward(inputs: readonly Tensor[], weights: Readonly<Record<string, Tensor>>, training: boolean): Tensor[] {
-    return [this.layers.reduce((h, layer) => layer.call(h, layerWeights(layer, weights), { training }), inputs[0]!)];
+    // Keras' mask travels beside the tensor: each layer reads its input's and computes its output's
+    let h = inputs[0]!;
+    let mask: Tensor | undefined;
+    for (const layer of this.layers) {
+      const out = layer.call(h, layerWeights(layer, weights), { training, mask });
+      mask = layer.computeMask(h, mask);
+      h = out;
+    }
+    return [h];
   }
 }
 

@@ -228,12 +228,13 @@ describe('defaults, training, save/load and bad options', () => {
     };
     isKiln(() => kiln.layers.lstm({ units: 0 }), /LSTM "[^"]+": expected units to be a positive integer, got 0/);
     isKiln(() => kiln.layers.gru({ units: 4, activation: 'nope' as never }), /GRU "[^"]+": unknown activation 'nope'/);
-    isKiln(() => kiln.layers.simpleRNN({ units: 4, returnState: true }), /SimpleRNN "[^"]+": returnState is not supported/);
+    isKiln(() => kiln.layers.simpleRNN({ units: 4, returnState: 'yes' as never }), /SimpleRNN "[^"]+": expected returnState to be a boolean, got "yes"/);
     isKiln(() => kiln.layers.lstm({ units: 4, goBackwards: 'yes' as never }), /expected goBackwards to be a boolean, got "yes"/);
     isKiln(() => kiln.layers.lstm({ units: 4, recurrentDropout: 1.5 }), /LSTM "[^"]+": expected recurrentDropout in \[0, 1\), got 1\.5/);
-    isKiln(() => kiln.layers.gru({ units: 4, stateful: true } as never), /stateful/);
+    isKiln(() => kiln.layers.gru({ units: 4, stateful: true }), /GRU "[^"]+": stateful is not supported yet .*expected stateful false or absent .*initialState/);
+    expect(kiln.layers.gru({ units: 4, stateful: false }).getConfig()).toMatchObject({ stateful: false, returnState: false });
     isKiln(() => kiln.layers.bidirectional({ layer: kiln.layers.dense({ units: 2 }) as never }), /Bidirectional "[^"]+": expected layer to be a simpleRNN, lstm or gru layer, got Dense/);
-    isKiln(() => kiln.layers.bidirectional({ layer: kiln.layers.lstm({ units: 2 }), mergeMode: 'max' as never }), /expected mergeMode to be one of 'concat', 'sum', 'mul', 'ave', got "max"/);
+    isKiln(() => kiln.layers.bidirectional({ layer: kiln.layers.lstm({ units: 2 }), mergeMode: 'max' as never }), /expected mergeMode to be one of 'concat', 'sum', 'mul', 'ave', null, got "max"/);
     isKiln(() => kiln.layers.lstm({ units: 4 }).apply(kiln.input({ shape: [5] })), /LSTM "[^"]+": expected an input of rank 3 \[batch, steps, features\]/);
     const layer = kiln.layers.gru({ units: 2 });
     const w = Object.fromEntries(layer.weights([4, 3]).map((s) => [s.name, kiln.zeros([...s.shape])]));

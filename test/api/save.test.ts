@@ -31,6 +31,8 @@ describe('layer configs', () => {
     L.batchNormalization({ momentum: 0.9, epsilon: 1e-3, center: false }), L.layerNormalization({ epsilon: 1e-5 }),
     L.embedding({ inputDim: 10, outputDim: 4, embeddingsInitializer: kiln.layers.initializers.randomUniform({ minval: -1, maxval: 1, seed: 3 }) }),
     L.activation({ activation: 'softmax' }), L.add(), L.multiply(), L.concatenate({ axis: -1 }),
+    L.embedding({ inputDim: 5, outputDim: 2, maskZero: true }), L.masking({ maskValue: -1 }),
+    L.bidirectional({ layer: L.lstm({ units: 2, returnState: true }), mergeMode: null }),
   ];
   test.each(layers.map((l) => [l.className, l] as const))('%s: getConfig → layerFromConfig → the same config', (_, layer) => {
     const config = layer.getConfig() as Record<string, unknown>;
