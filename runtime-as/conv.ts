@@ -428,7 +428,7 @@ export function f32_conv2d_nhwc_backprop_filter_cols__simd128(
     return;
   }
   const c0w = whole ? 0 : co0, cw = whole ? cog : co1 - co0; // this call's columns of every group
-  if (c0w == 0 && cw == cout) memory.fill(dfilter, 0, <usize>(kh * kw * cig * cout) << 2);
+  if (whole || cw == cout) memory.fill(dfilter, 0, <usize>(kh * kw * cig * cout) << 2);
   else for (let r = 0; r < kh * kw * cig; r++) memory.fill(dfilter + (<usize>(r * cout + c0w) << 2), 0, <usize>cw << 2);
   const pixelBytes = <usize>cin << 2, coutBytes = <usize>cout << 2;
   for (let g = 0; g < groups; g++) {

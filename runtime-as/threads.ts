@@ -29,20 +29,27 @@ export function thread_index(): i32 {
   return thread_id;
 }
 
+// Sleeping is the host's Atomics.wait (1 ms at most), not memory.atomic.wait32:
+// V8's Liftoff in Node 20 can lose a function's locals across that instruction
+// (measured: a barrier's counts read back as 0), while an import call is safe.
+// @ts-ignore: decorator
+@external("env", "kiln_wait")
+declare function hostWait(at: usize, expected: i32): void;
+
 /** Waits until the word at `p` is no longer `old`, or the run is aborted. */
 function waitChange(p: usize, old: i32): void {
   for (let s = 0; s < SPIN; s++) if (atomic.load<i32>(p) != old || atomic.load<i32>(control + ABORT) != 0) return;
   while (atomic.load<i32>(p) == old && atomic.load<i32>(control + ABORT) == 0) {
-    if (can_block) atomic.wait<i32>(p, old, 1000000); // 1 ms: an abort's notify goes to another word
+    if (can_block) hostWait(p, old);
   }
 }
 
 /** Thread 0, before a run: resets the control words and fixes the thread count (1 = no workers). */
 export function thread_begin(count: i32): void {
   thread_count = count;
-  store<i32>(control + BARRIER_COUNT, 0);
-  store<i32>(control + ABORT, 0);
-  store<i32>(control + DONE, 0);
+  atomic.store<i32>(control + BARRIER_COUNT, 0);
+  atomic.store<i32>(control + ABORT, 0);
+  atomic.store<i32>(control + DONE, 0);
   atomic.store<i32>(control + COUNT, count);
 }
 
@@ -97,7 +104,7 @@ export function thread_end(failed: bool): void {
   while (true) {
     const done = atomic.load<i32>(control + DONE);
     if (done == workers) return;
-    if (can_block) atomic.wait<i32>(control + DONE, done, 1000000);
+    if (can_block) hostWait(control + DONE, done);
   }
 }
 

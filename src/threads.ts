@@ -1,29 +1,11 @@
 /**
- * Threads in Node: kiln's entry point gives the runtime's thread pool
- * (`kiln/runtime/threads`) Node's worker threads and picks the default count.
+ * Threads in Node, as kiln's entry point exports them: the runtime's thread pool
+ * (`kiln/runtime/threads`) runs on Node's worker threads (`kiln/runtime/node`
+ * installs them and sets the default count: `KILN_THREADS`, else the cores up to 4).
  */
-import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
 import { KilnError } from '../compiler/errors.js';
 import { getThreads, setThreads as setRuntimeThreads } from './runtime/index.js';
-import { useNodeWorkers } from './runtime/threads.js';
-
-useNodeWorkers(Worker);
-
-/** Where measured gains stop on the machines kiln was measured on (bench/results.md, thread scaling). */
-export const MAX_DEFAULT_THREADS = 4;
-
-/** The default: `KILN_THREADS` when set, else the cores available up to MAX_DEFAULT_THREADS. */
-function defaultThreads(): number {
-  const env = process.env.KILN_THREADS;
-  if (env !== undefined && env !== '') {
-    const n = Number(env);
-    if (!Number.isInteger(n) || n < 1 || n > 64) throw new KilnError(`kiln: expected KILN_THREADS to be a whole number from 1 to 64, got "${env}".`);
-    return n;
-  }
-  return Math.max(1, Math.min(availableParallelism(), MAX_DEFAULT_THREADS));
-}
-setRuntimeThreads(defaultThreads());
+import './runtime/node.js';
 
 /**
  * Sets how many threads share the work of every module compiled or loaded from

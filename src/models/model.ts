@@ -348,6 +348,11 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
     return this.values;
   }
 
+  /** Threads that share the model's compiled runs now (kiln.setThreads; 1 before a module exists). */
+  get threadCount(): number {
+    return (this.module ?? this.predictModule?.module)?.threadCount ?? 1;
+  }
+
   private async moduleFor(batchSize: number): Promise<KilnModule> {
     if (this.module && batchSize <= this.maxBatch) return this.module;
     if (this.building && batchSize <= this.maxBatch) return this.building;

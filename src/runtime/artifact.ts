@@ -13,7 +13,7 @@
  */
 import { crc32 } from './crc32.js';
 import { KilnRuntimeError } from './errors.js';
-import { KilnModule, type InputData, type Manifest, type TensorData } from './index.js';
+import { KilnModule, type InputData, type LoadOptions, type Manifest, type TensorData } from './index.js';
 import type { RowCodec, RowsSpec } from './rows.js';
 import { readSafetensors, writeSafetensors, type NamedArray } from './safetensors.js';
 
@@ -132,10 +132,11 @@ const asBytes = (b: Bytes): Uint8Array => (b instanceof Uint8Array ? b : ArrayBu
 /**
  * Loads an artifact — one file's bytes, or a folder's three parts — checking the
  * format version, both checksums and every parameter's shape before it runs.
+ * `options.threads` sets how many threads share its runs (default `getThreads()`).
  * @example const model = await loadArtifact(await fetch('fashion.kiln-artifact'));
  * const { data } = model.predict(pixels); // the logits, [n, 10]
  */
-export async function loadArtifact(given: Source): Promise<Artifact> {
+export async function loadArtifact(given: Source, options: LoadOptions = {}): Promise<Artifact> {
   let manifest: ArtifactManifest;
   let wasm: Uint8Array;
   let tensors: Record<string, NamedArray>;
@@ -181,7 +182,7 @@ export async function loadArtifact(given: Source): Promise<Artifact> {
   }
   let module: KilnModule;
   try {
-    module = await KilnModule.load(wasm, manifest.module);
+    module = await KilnModule.load(wasm, manifest.module, options);
   } catch (e) {
     if (e instanceof KilnRuntimeError) throw e;
     return fail(`the artifact's wasm does not load: ${(e as Error).message}`);

@@ -74,6 +74,8 @@ export interface ThreadPoolHook {
   /** Whether the calling thread may block in Atomics.wait (not a page's main thread). */
   readonly blocking: boolean;
   add(module: WebAssembly.Module, memory: WebAssembly.Memory, scratch: (tid: number) => number): number;
+  /** Whether every worker has the module (runs before then use one thread: the same bits). */
+  ready(id: number): boolean;
   remove(id: number): void;
   start(id: number, entry: number, batch: number, count: number): void;
   faulted(): boolean;
@@ -181,6 +183,18 @@ export class KilnModule {
     return dtype === 'float32' ? new Float32Array(this.memory.buffer, at, length) : new Int32Array(this.memory.buffer, at, length);
   }
 
+  /** Threads that share this module's runs now (1: this thread alone, or while the workers still instantiate the module). */
+  get threadCount(): number {
+    const t = this.threads;
+    return t && t.pool === pool && t.pool.ready(t.id) ? Math.min(t.count, threadCount, t.pool.size) : 1;
+  }
+
+  /** Resolves when the workers have the module: the thread count its runs use from then on. */
+  async threaded(): Promise<number> {
+    for (let waited = 0; this.threads && !this.threads.pool.ready(this.threads.id) && waited < 30_000; waited += 2) await new Promise((resolve) => setTimeout(resolve, 2));
+    return this.threadCount;
+  }
+
   /** Names of the entry points. */
   get entries(): string[] {
     return Object.keys(this.manifest.entries);
@@ -196,7 +210,7 @@ export class KilnModule {
     if (!spec) throw new KilnRuntimeError(`kiln runtime: no entry point "${entry}"; the module has ${this.entries.map((e) => `"${e}"`).join(', ')}.`);
     const batch = this.bind(spec, inputs);
     const threads = this.threads;
-    if (threads && spec.thread !== undefined && threads.pool === pool) {
+    if (threads && spec.thread !== undefined && threads.pool === pool && pool.ready(threads.id)) {
       const count = Math.min(threads.count, threadCount, pool.size);
       (this.exports.thread_begin as (count: number) => void)(count);
       if (count > 1) threads.pool.start(threads.id, spec.thread, batch, count);
@@ -294,7 +308,8 @@ export class KilnModule {
   }
 
   private static link(module: WebAssembly.Module, manifest: Manifest, plan: Linking): KilnModule {
-    const loaded = new KilnModule(manifest, new WebAssembly.Instance(module, { env: { ...imports.env, ...(plan.memory ? { memory: plan.memory } : {}) } }), plan.memory);
+    const env = plan.memory ? { ...imports.env, memory: plan.memory, kiln_wait: waiter(plan.memory) } : imports.env;
+    const loaded = new KilnModule(manifest, new WebAssembly.Instance(module, { env }), plan.memory);
     if (plan.pool) loaded.startThreads(module, plan.pool, plan.count);
     return loaded;
   }
@@ -329,6 +344,15 @@ function linking(wasm: BufferSource | WebAssembly.Module, manifest: Manifest, op
   const workers = Math.min(count, threads.size);
   const pages = memory.initial + Math.ceil(manifest.arenaBytes / 65536) + 1 + (workers - 1) * SCRATCH_PAGES;
   return { bytes, memory: new WebAssembly.Memory({ initial: memory.initial, maximum: Math.min(pages, memory.maximum ?? 65536), shared: true }), pool: threads, count: workers };
+}
+
+/** A threaded module's way to sleep until a word of its memory changes (at most 1 ms; the module re-checks). */
+export function waiter(memory: WebAssembly.Memory): (at: number, expected: number) => void {
+  let view: Int32Array | undefined;
+  return (at, expected) => {
+    if (view?.buffer !== memory.buffer) view = new Int32Array(memory.buffer);
+    Atomics.wait(view, at >>> 2, expected, 1);
+  };
 }
 
 const imports = { env: { abort: () => { throw new KilnRuntimeError('kiln runtime: the module aborted (an internal error in kiln).'); } } };

@@ -8,8 +8,25 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import { type Artifact, loadArtifact } from './artifact.js';
 import { KilnRuntimeError } from './errors.js';
+import { setThreads, type LoadOptions } from './index.js';
+import { useNodeWorkers } from './threads.js';
+
+/** The default thread count in Node: `KILN_THREADS` when set, else the cores available up to 4 (bench/results.md, thread scaling). */
+export function defaultThreads(): number {
+  const env = process.env.KILN_THREADS;
+  if (env === undefined || env === '') return Math.max(1, Math.min(availableParallelism(), 4));
+  const n = Number(env);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new KilnRuntimeError(`kiln: expected KILN_THREADS to be a whole number from 1 to 64, got "${env}".`);
+  return n;
+}
+
+// Node runs the pool's workers as worker threads
+useNodeWorkers(Worker);
+setThreads(defaultThreads());
 
 async function read(path: string): Promise<Uint8Array> {
   try {
@@ -37,7 +54,7 @@ export async function committedFolder(path: string): Promise<string | undefined>
 }
 
 /** The artifact at `path`: one file, or a folder holding manifest.json, model.wasm and weights.safetensors. */
-export async function loadArtifactFile(path: string): Promise<Artifact> {
+export async function loadArtifactFile(path: string, options: LoadOptions = {}): Promise<Artifact> {
   if (typeof path !== 'string' || path === '') throw new KilnRuntimeError(`kiln runtime: loadArtifactFile: expected a file or folder path, got ${path === '' ? 'an empty string' : typeof path}.`);
   let folder: boolean;
   try {
@@ -48,7 +65,7 @@ export async function loadArtifactFile(path: string): Promise<Artifact> {
     path = aside;
     folder = true;
   }
-  if (!folder) return loadArtifact(await read(path));
+  if (!folder) return loadArtifact(await read(path), options);
   const manifest = new TextDecoder().decode(await read(join(path, 'manifest.json')));
-  return loadArtifact({ manifest, wasm: await read(join(path, 'model.wasm')), weights: await read(join(path, 'weights.safetensors')) });
+  return loadArtifact({ manifest, wasm: await read(join(path, 'model.wasm')), weights: await read(join(path, 'weights.safetensors')) }, options);
 }

@@ -17,51 +17,62 @@
 import { installThreads, type ThreadPoolHook } from './index.js';
 import { KilnRuntimeError } from './errors.js';
 
-// command words (Int32Array indices) of the pool's control buffer
-const SEQ = 0, CMD = 1, MODULE = 2, ENTRY = 3, BATCH = 4, COUNT = 5, ACK = 6, FAULT = 7;
-const RUN = 1, MESSAGE = 2, EXIT = 3;
+// command words (Int32Array indices) of the pool's control buffer; ACK + tid holds the last message worker tid handled
+const SEQ = 0, CMD = 1, MODULE = 2, ENTRY = 3, BATCH = 4, COUNT = 5, FAULT = 6, ACK = 8;
+const RUN = 1, EXIT = 2;
+const MAX_WORKERS = 56;
 
-/** A worker's code: the same text runs as a Node worker_threads worker and as a Web Worker. */
+/**
+ * A worker's code: the same text runs as a Node worker_threads worker and as a
+ * Web Worker. Between runs it spins briefly (a training loop's next step comes
+ * within microseconds), then waits without blocking its event loop
+ * (Atomics.waitAsync), so messages — a module to instantiate — are handled
+ * while it idles and the thread that sent them never has to wait for them.
+ */
 const workerSource = `
 const node = typeof self === 'undefined';
 const port = node ? require('node:worker_threads').parentPort : self;
-const SEQ = ${SEQ}, CMD = ${CMD}, MODULE = ${MODULE}, ENTRY = ${ENTRY}, BATCH = ${BATCH}, COUNT = ${COUNT}, ACK = ${ACK}, FAULT = ${FAULT};
-const RUN = ${RUN}, MESSAGE = ${MESSAGE}, EXIT = ${EXIT};
+const SEQ = ${SEQ}, CMD = ${CMD}, MODULE = ${MODULE}, ENTRY = ${ENTRY}, BATCH = ${BATCH}, COUNT = ${COUNT}, FAULT = ${FAULT}, ACK = ${ACK};
+const RUN = ${RUN}, EXIT = ${EXIT};
 let ctl, tid, seen = 0;
 const instances = new Map();
-function loop() {
+const pause = () => new Promise((resolve) => setTimeout(resolve, 1));
+async function serve() {
   for (;;) {
     for (let s = 0; s < 20000 && Atomics.load(ctl, SEQ) === seen; s++);
-    Atomics.wait(ctl, SEQ, seen);
+    if (Atomics.load(ctl, SEQ) === seen) {
+      const wait = Atomics.waitAsync ? Atomics.waitAsync(ctl, SEQ, seen) : undefined;
+      if (wait) { if (wait.async) await wait.value; } else await pause();
+      continue;
+    }
     seen = Atomics.load(ctl, SEQ);
     const cmd = Atomics.load(ctl, CMD);
-    if (cmd === RUN) {
-      if (tid >= Atomics.load(ctl, COUNT)) continue;
-      const instance = instances.get(Atomics.load(ctl, MODULE));
-      try {
-        instance.exports.thread_run(Atomics.load(ctl, ENTRY), Atomics.load(ctl, BATCH));
-      } catch (e) {
-        Atomics.store(ctl, FAULT, 1);
-        instance.exports.thread_fault();
-      }
-    } else if (cmd === MESSAGE) return; // the message waits in the event loop
-    else if (cmd === EXIT) { if (node) port.close(); else self.close(); return; }
+    if (cmd === EXIT) { if (node) port.close(); else self.close(); return; }
+    if (cmd !== RUN || tid >= Atomics.load(ctl, COUNT)) continue;
+    const instance = instances.get(Atomics.load(ctl, MODULE));
+    try {
+      instance.exports.thread_run(Atomics.load(ctl, ENTRY), Atomics.load(ctl, BATCH));
+    } catch (e) {
+      Atomics.store(ctl, FAULT, 1);
+      if (instance) instance.exports.thread_fault();
+    }
   }
 }
-// every message but the first answers one MESSAGE command, numbered m.seq: handled, the worker waits for the next
 function receive(m) {
-  seen = m.seq;
-  if (m.type === 'init') { ctl = m.ctl; tid = m.tid; loop(); return; }
-  if (m.type === 'add') {
+  if (m.type === 'init') { ctl = m.ctl; tid = m.tid; seen = Atomics.load(ctl, SEQ); serve(); }
+  else if (m.type === 'add') {
     try {
-      const instance = new WebAssembly.Instance(m.module, { env: { memory: m.memory, abort() { throw new Error('kiln: a module aborted'); } } });
+      let view;
+      const kiln_wait = (at, expected) => {
+        if (!view || view.buffer !== m.memory.buffer) view = new Int32Array(m.memory.buffer);
+        Atomics.wait(view, at >>> 2, expected, 1);
+      };
+      const instance = new WebAssembly.Instance(m.module, { env: { memory: m.memory, kiln_wait, abort() { throw new Error('kiln: a module aborted'); } } });
       instance.exports.thread_start(tid, true, m.scratch);
       instances.set(m.id, instance);
     } catch (e) { Atomics.store(ctl, FAULT, 1); }
   } else if (m.type === 'remove') instances.delete(m.id);
-  Atomics.add(ctl, ACK, 1);
-  Atomics.notify(ctl, ACK);
-  loop();
+  Atomics.store(ctl, ACK + tid, m.no);
 }
 if (node) port.on('message', receive); else self.onmessage = (e) => receive(e.data);
 `;
@@ -97,19 +108,19 @@ function mayBlock(): boolean {
   return g.process?.versions?.node !== undefined || g.document === undefined;
 }
 
-const ACK_TIMEOUT_MS = 30_000;
-
 class Pool implements ThreadPoolHook {
-  private readonly ctl = new Int32Array(new SharedArrayBuffer(64));
+  private readonly ctl = new Int32Array(new SharedArrayBuffer(4 * (ACK + MAX_WORKERS + 1)));
   private readonly workers: WorkerLike[] = [];
+  private messages = 0;
   private next = 1;
-  private acked = 0;
+  /** The number of each module's 'add' message, until every worker has handled it. */
+  private readonly pending = new Map<number, number>();
   readonly blocking = mayBlock();
 
   constructor(spawn: Spawn, count: number) {
-    for (let tid = 1; tid < count; tid++) {
+    for (let tid = 1; tid < Math.min(count, MAX_WORKERS + 1); tid++) {
       const w = spawn(workerSource);
-      w.postMessage({ type: 'init', ctl: this.ctl, tid, seq: Atomics.load(this.ctl, SEQ) });
+      w.postMessage({ type: 'init', ctl: this.ctl, tid, no: 0 });
       this.workers.push(w);
     }
   }
@@ -118,33 +129,32 @@ class Pool implements ThreadPoolHook {
     return this.workers.length + 1;
   }
 
-  /** Posts one message to every worker and waits until each has handled it. */
-  private broadcast(message: (tid: number) => unknown): void {
-    const target = this.acked + this.workers.length;
-    const seq = Atomics.load(this.ctl, SEQ) + 1;
-    this.workers.forEach((w, k) => w.postMessage({ ...(message(k + 1) as object), seq }));
-    Atomics.store(this.ctl, CMD, MESSAGE);
-    Atomics.store(this.ctl, SEQ, seq);
-    Atomics.notify(this.ctl, SEQ);
-    const started = Date.now();
-    for (;;) {
-      const acks = Atomics.load(this.ctl, ACK);
-      if (acks >= target) break;
-      if (Date.now() - started > ACK_TIMEOUT_MS) throw new KilnRuntimeError(`kiln runtime: the thread pool's workers did not answer within ${ACK_TIMEOUT_MS / 1000} s; call setThreads(1) to run on one thread.`);
-      if (this.blocking) Atomics.wait(this.ctl, ACK, acks, 50);
-    }
-    this.acked = target;
-    if (Atomics.exchange(this.ctl, FAULT, 0)) throw new KilnRuntimeError('kiln runtime: a worker of the thread pool could not instantiate the module; call setThreads(1) to run on one thread.');
+  /** Posts a message to every worker (each answers in its own time); returns its number. */
+  private post(message: (tid: number) => object): number {
+    const no = ++this.messages;
+    this.workers.forEach((w, k) => w.postMessage({ ...message(k + 1), no }));
+    return no;
   }
 
   add(module: WebAssembly.Module, memory: WebAssembly.Memory, scratch: (tid: number) => number): number {
     const id = this.next++;
-    this.broadcast((tid) => ({ type: 'add', id, module, memory, scratch: scratch(tid) }));
+    this.pending.set(id, this.post((tid) => ({ type: 'add', id, module, memory, scratch: scratch(tid) })));
     return id;
   }
 
+  /** Whether every worker has instantiated module `id` (until then its runs use one thread). */
+  ready(id: number): boolean {
+    const no = this.pending.get(id);
+    if (no === undefined) return true;
+    for (let tid = 1; tid <= this.workers.length; tid++) if (Atomics.load(this.ctl, ACK + tid) < no) return false;
+    this.pending.delete(id);
+    if (Atomics.exchange(this.ctl, FAULT, 0)) throw new KilnRuntimeError('kiln runtime: a worker of the thread pool could not instantiate the module; call setThreads(1) to run on one thread.');
+    return true;
+  }
+
   remove(id: number): void {
-    this.broadcast(() => ({ type: 'remove', id }));
+    this.pending.delete(id);
+    this.post(() => ({ type: 'remove', id }));
   }
 
   start(id: number, entry: number, batch: number, count: number): void {

@@ -232,6 +232,42 @@ describe('conv2d kernels', () => {
   });
 });
 
+test("the filter gradient split by output channels (each thread's share) gives the whole call's bits and writes only its channels", () => {
+  const failures: string[] = [];
+  const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
+  for (const [i, c] of convCases.entries()) {
+    const rng = new Rng(5000 + i), s = shapes(c);
+    const x = values(rng, prod(s.x)), dy = values(rng, prod(s.y));
+    const args = (co0: number, co1: number): Arg[] => [...convDims(c), x, dy, { out: prod(s.f) }, co0, co1];
+    const whole = run('f32_conv2d_nhwc_backprop_filter__simd128', [...convDims(c), x, dy, { out: prod(s.f) }]).out;
+    // shares as the threads take them: blocks of 8 channels, the last to cout
+    const cuts = [0, ...[8, 16, 24].filter((k) => k < c.cout), c.cout];
+    const merged = new Float32Array(whole.length).fill(Number.NaN);
+    const written: boolean[][] = [];
+    for (let k = 0; k + 1 < cuts.length; k++) {
+      const [a, b] = [cuts[k]!, cuts[k + 1]!];
+      const { out, damage } = run('f32_conv2d_nhwc_backprop_filter_cols__simd128', args(a, b), i % 4);
+      if (damage) failures.push(`case ${i} share [${a}, ${b}): ${damage}`);
+      const channels = new Array<boolean>(c.cout).fill(false);
+      out.forEach((v, j) => {
+        if (Number.isNaN(v)) return; // outputs start as NaN: not written
+        channels[j % c.cout] = true;
+        merged[j] = v;
+      });
+      written.push(channels);
+    }
+    // each share writes exactly its channels; or, where the kernel does not split (groups > 1, rows too wide
+    // for its scratch), the share from channel 0 writes all of them and the others none
+    const own = written.every((w, k) => w.every((on, co) => on === (co >= cuts[k]! && co < cuts[k + 1]!)));
+    const first = written.every((w, k) => w.every((on) => on === (k === 0)));
+    if (!own && !first) failures.push(`case ${i} ${JSON.stringify(c)}: shares wrote ${JSON.stringify(written.map((w) => w.flatMap((on, co) => (on ? [co] : []))))}`);
+    if (c.groups !== 1 && !first) failures.push(`case ${i}: groups ${c.groups} split`);
+    const want = bits(whole);
+    if (bits(merged).some((v, j) => v !== want[j])) failures.push(`case ${i} ${JSON.stringify(c)}: shares differ from the whole call`);
+  }
+  expectNone(failures);
+});
+
 // ---- pooling -------------------------------------------------------------------------------
 
 const poolDims = (c: PoolCase) => [c.n, c.h, c.w, c.c, c.oh, c.ow, ...c.poolSize, ...c.strides, c.padding[0][0], c.padding[1][0]];

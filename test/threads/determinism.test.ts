@@ -1,0 +1,102 @@
+/**
+ * Threads share work without changing a bit: a CNN and an MLP trained with 1, 2,
+ * 3 and 4 threads end with the same weights and losses, and equal the run on
+ * ordinary (unshared) memory; a run-time error on one thread aborts the others
+ * without a hang, and the module runs again afterwards.
+ */
+import { afterAll, describe, expect, test } from 'vitest';
+import * as kiln from '../../src/index.js';
+
+const initial = kiln.getThreads();
+afterAll(() => kiln.setThreads(initial));
+
+const bits = (a: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
+
+interface Run { losses: number[]; weights: string[]; threads: number }
+
+/** Trains a seeded model for a few batches with `threads` threads; the weights as bits. */
+async function train(threads: number, build: () => kiln.Sequential, x: kiln.Tensor, y: kiln.Tensor): Promise<Run> {
+  kiln.setThreads(threads);
+  kiln.utils.setRandomSeed(11);
+  const model = build();
+  model.compile({ optimizer: kiln.optimizers.adam({ learningRate: 0.01 }), loss: 'categoricalCrossentropy' });
+  const losses: number[] = [await model.trainOnBatch(x, y) as number]; // builds the module; its workers instantiate it meanwhile
+  for (let waited = 0; model.threadCount < threads && waited < 10_000; waited += 5) await new Promise((resolve) => setTimeout(resolve, 5));
+  for (let step = 0; step < 3; step++) losses.push(await model.trainOnBatch(x, y) as number);
+  const weights = model.getWeights().map((w) => bits(w.dataSync()));
+  return { losses, weights, threads: model.threadCount };
+}
+
+const cnn = () => kiln.sequential({ layers: [
+  kiln.layers.conv2d({ inputShape: [16, 16, 3], filters: 16, kernelSize: 3, padding: 'same', activation: 'relu' }),
+  kiln.layers.maxPooling2d({ poolSize: 2 }),
+  kiln.layers.conv2d({ filters: 24, kernelSize: 3, activation: 'relu' }),
+  kiln.layers.averagePooling2d({ poolSize: 2 }),
+  kiln.layers.flatten(),
+  kiln.layers.dense({ units: 10, activation: 'softmax' }),
+] });
+
+const mlp = () => kiln.sequential({ layers: [
+  kiln.layers.dense({ inputShape: [300], units: 256, activation: 'relu' }),
+  kiln.layers.dense({ units: 130, activation: 'tanh' }),
+  kiln.layers.dense({ units: 10, activation: 'softmax' }),
+] });
+
+function data(shape: number[], seed: number) {
+  const x = kiln.randomNormal(shape, { seed });
+  const labels = kiln.randomUniform([shape[0]!], { seed: seed + 1, minval: 0, maxval: 10 }).floor().cast('int32');
+  return { x, y: kiln.oneHot(labels, 10) };
+}
+
+describe('threads', () => {
+  for (const [name, build, shape] of [['CNN', cnn, [37, 16, 16, 3]], ['MLP', mlp, [45, 300]]] as const) {
+    test(`a ${name} trains to the same bits with 1, 2, 3 and 4 threads`, async () => {
+      const { x, y } = data([...shape], 3);
+      const runs: Run[] = [];
+      for (const t of [1, 2, 3, 4]) runs.push(await train(t, build, x, y));
+      expect(runs.map((r) => r.threads)).toEqual([1, 2, 3, 4]); // the pool really ran them
+      expect(runs[0]!.losses.every(Number.isFinite)).toBe(true);
+      for (const r of runs.slice(1)) {
+        expect(r.losses).toEqual(runs[0]!.losses);
+        expect(r.weights).toEqual(runs[0]!.weights);
+      }
+    }, 120_000);
+  }
+
+  test('predict at batch 1 and at the largest batch gives the bits of one thread', async () => {
+    const { x } = data([64, 16, 16, 3], 9);
+    const outputs: string[][] = [];
+    for (const t of [1, 2]) {
+      kiln.setThreads(t);
+      kiln.utils.setRandomSeed(4);
+      const model = cnn();
+      await model.ready();
+      for (let waited = 0; model.threadCount < t && waited < 10_000; waited += 5) await new Promise((resolve) => setTimeout(resolve, 5));
+      outputs.push([bits((model.predict(x) as kiln.Tensor).dataSync()), bits((model.predict(x.slice([0], [1])) as kiln.Tensor).dataSync())]);
+    }
+    expect(outputs[1]).toEqual(outputs[0]);
+  });
+
+  test('a run-time error on thread 0 releases the workers: a KilnRuntimeError, then the module runs again', async () => {
+    kiln.setThreads(2);
+    const g = kiln.trace((table, ids, w) => kiln.matmul(kiln.gather(table, ids), w), [kiln.spec([50, 128]), kiln.spec([64], 'int32'), kiln.spec([128, 256])]);
+    const { module, manifest } = await kiln.compileModule({ run: g });
+    expect(manifest.entries.run!.thread).toBe(0); // the matmul is shared
+    expect(await module.threaded()).toBe(2);
+    const table = kiln.randomNormal([50, 128], { seed: 1 }).dataSync() as Float32Array;
+    const w = kiln.randomNormal([128, 256], { seed: 2 }).dataSync() as Float32Array;
+    const good = Int32Array.from({ length: 64 }, (_, i) => i % 50);
+    const first = bits(module.run('run', { input_0: table, input_1: good, input_2: w }).output!.data);
+    const bad = good.slice();
+    bad[7] = 50;
+    expect(() => module.run('run', { input_0: table, input_1: bad, input_2: w })).toThrow(/gather: index 50 is out of range \[0, 50\)/);
+    expect(bits(module.run('run', { input_0: table, input_1: good, input_2: w }).output!.data)).toBe(first);
+  });
+
+  test('bad thread counts are refused by name', () => {
+    expect(() => kiln.setThreads(0)).toThrow('setThreads: expected a whole number of threads from 1 to 64, got 0.');
+    expect(() => kiln.setThreads(1.5)).toThrow('got 1.5');
+    expect(() => kiln.setNumThreads(-2)).toThrow('got -2');
+    expect(() => kiln.setThreads(Number.NaN)).toThrow('got NaN');
+  });
+});
