@@ -4,6 +4,7 @@
 // step by step in one process (medians), then one fit epoch of each over the
 // same 1,920 images. Run: npm run build && node bench/augment-step.mjs [steps=30]
 import * as kiln from '../dist/src/index.js';
+kiln.setThreads(1); // one thread, as every table here compares (bench/threads.mjs measures threads)
 
 const steps = Number(process.argv[2] ?? 30);
 const cnn = (augment) => kiln.sequential({ layers: [

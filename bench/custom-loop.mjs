@@ -4,6 +4,7 @@
 // by step in one process, medians. Run: npm run build && node bench/custom-loop.mjs [steps=30]
 import * as kiln from '../dist/src/index.js';
 import { readmeCnn } from './readme-cnn.mjs';
+kiln.setThreads(1); // one thread, as every table here compares (bench/threads.mjs measures threads)
 
 const steps = Number(process.argv[2] ?? 30);
 const cnn = () => readmeCnn(kiln);

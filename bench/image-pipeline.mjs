@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { encode } from 'fast-png';
 import * as kiln from '../dist/src/index.js';
 import { readmeCnn } from './readme-cnn.mjs';
+kiln.setThreads(1); // one thread, as every table here compares (bench/threads.mjs measures threads)
 
 const rounds = Number(process.argv[2] ?? 3);
 const perClass = 600;

@@ -6,6 +6,7 @@
 // Run: npm run build && node bench/nonfinite-check.mjs [steps=40] [rounds=3]
 import * as kiln from '../dist/src/index.js';
 import { readmeCnn } from './readme-cnn.mjs';
+kiln.setThreads(1); // one thread, as every table here compares (bench/threads.mjs measures threads)
 
 const steps = Number(process.argv[2] ?? 40);
 const rounds = Number(process.argv[3] ?? 3);

@@ -4,6 +4,7 @@
 // rounds. kiln.compile's results are views of the module's memory until the next
 // call, so data() is the one copy out. Run: npm run build && node bench/public-matmul.mjs [calls=40] [rounds=5]
 import * as kiln from '../dist/src/index.js';
+kiln.setThreads(1); // one thread, as every table here compares (bench/threads.mjs measures threads)
 
 const calls = Number(process.argv[2] ?? 40);
 const rounds = Number(process.argv[3] ?? 5);

@@ -5,6 +5,7 @@ import * as kiln from '../dist/src/index.js';
 import { readmeCnn } from './readme-cnn.mjs';
 import { loadArtifactFile } from '../dist/src/runtime/node.js';
 import { mkdtempSync } from 'node:fs'; import { tmpdir } from 'node:os'; import { join } from 'node:path';
+kiln.setThreads(1); // one thread, as every table here compares (bench/threads.mjs measures threads)
 const model = readmeCnn(kiln);
 await model.ready(64);
 const path = join(mkdtempSync(join(tmpdir(), 'rtc-')), 'cnn.kiln-artifact');

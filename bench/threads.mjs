@@ -21,10 +21,13 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 async function row(name, make) {
   const contestants = [];
   for (const t of counts) {
-    kiln.setThreads(t);
-    contestants.push({ t, ...(await make(t)), times: [] });
+    kiln.setThreads(t); // modules compiled or loaded from here on: the first step compiles under this setting
+    const c = { t, ...(await make(t)), times: [] };
+    await c.step();
+    contestants.push(c);
   }
-  for (const c of contestants) await c.step(); // warm: compile, first-run page faults
+  kiln.setThreads(Math.max(...counts));
+  for (const c of contestants) await c.step(); // warm: first-run page faults; the workers have the modules by now
   for (let r = 0; r < reps; r++) {
     for (const c of contestants) {
       const t0 = performance.now();

@@ -9,6 +9,7 @@
 import * as kiln from '../src/index.js';
 import { kerasNet, Net } from '../examples/pytorch-style/net.js';
 import type { Table } from './harness.js';
+kiln.setThreads(1); // one thread, as every table here compares (bench/threads.mjs measures threads)
 
 const fmt = (ms: number) => ms.toFixed(ms < 10 ? 2 : 1);
 

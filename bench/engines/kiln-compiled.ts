@@ -9,6 +9,7 @@
 import * as kiln from '../../src/index.js';
 import type { KilnModule } from '../../src/index.js';
 import { convShapes, randomData, type ConvLayer, type ConvPass, type Engine, type EngineFactory, type Plan } from './engine.js';
+kiln.setThreads(1); // one thread, as every table here compares (bench/threads.mjs measures threads)
 
 const tag = (transA: boolean, transB: boolean) => `${transA ? 't' : 'n'}${transB ? 't' : 'n'}`;
 const gemmEntry = (n: number, transA: boolean, transB: boolean) => `gemm_${n}_${tag(transA, transB)}`;

@@ -15,6 +15,7 @@ import * as kiln from '../../src/index.js';
 import type { KilnModule } from '../../src/index.js';
 import type { Run } from '../harness.js';
 import { architectures, batchData, type Architecture, type LayerSpec, type ModelEngine, type ModelEngineFactory, type ModelName } from '../models.js';
+kiln.setThreads(1); // one thread, as every table here compares (bench/threads.mjs measures threads)
 
 function layer(spec: LayerSpec, inputShape: readonly number[] | undefined) {
   const first = inputShape ? { inputShape: [...inputShape] } : {};

@@ -20,7 +20,9 @@ import { KilnRuntimeError } from './errors.js';
 // command words (Int32Array indices) of the pool's control buffer; ACK + tid holds the last message worker tid handled
 const SEQ = 0, CMD = 1, MODULE = 2, ENTRY = 3, BATCH = 4, COUNT = 5, FAULT = 6, ACK = 8;
 const RUN = 1, EXIT = 2;
-const MAX_WORKERS = 56;
+const MAX_WORKERS = 63; // setThreads allows 64 threads: the caller and 63 workers
+/** How long workers may take to instantiate a module before kiln warns that runs stay on one thread. */
+const READY_WARNING_MS = 10_000;
 
 /**
  * A worker's code: the same text runs as a Node worker_threads worker and as a
@@ -113,8 +115,9 @@ class Pool implements ThreadPoolHook {
   private readonly workers: WorkerLike[] = [];
   private messages = 0;
   private next = 1;
-  /** The number of each module's 'add' message, until every worker has handled it. */
-  private readonly pending = new Map<number, number>();
+  /** The number of each module's 'add' message and when it was sent, until every worker has handled it. */
+  private readonly pending = new Map<number, { no: number; sent: number }>();
+  private warned = false;
   readonly blocking = mayBlock();
 
   constructor(spawn: Spawn, count: number) {
@@ -138,15 +141,22 @@ class Pool implements ThreadPoolHook {
 
   add(module: WebAssembly.Module, memory: WebAssembly.Memory, scratch: (tid: number) => number): number {
     const id = this.next++;
-    this.pending.set(id, this.post((tid) => ({ type: 'add', id, module, memory, scratch: scratch(tid) })));
+    this.pending.set(id, { no: this.post((tid) => ({ type: 'add', id, module, memory, scratch: scratch(tid) })), sent: Date.now() });
     return id;
   }
 
   /** Whether every worker has instantiated module `id` (until then its runs use one thread). */
   ready(id: number): boolean {
-    const no = this.pending.get(id);
-    if (no === undefined) return true;
-    for (let tid = 1; tid <= this.workers.length; tid++) if (Atomics.load(this.ctl, ACK + tid) < no) return false;
+    const pending = this.pending.get(id);
+    if (pending === undefined) return true;
+    for (let tid = 1; tid <= this.workers.length; tid++) {
+      if (Atomics.load(this.ctl, ACK + tid) >= pending.no) continue;
+      if (!this.warned && Date.now() - pending.sent > READY_WARNING_MS) {
+        this.warned = true;
+        console.warn(`kiln: worker thread ${tid} has not started after ${READY_WARNING_MS / 1000} s; runs go on on one thread (the same results, slower).`);
+      }
+      return false;
+    }
     this.pending.delete(id);
     if (Atomics.exchange(this.ctl, FAULT, 0)) throw new KilnRuntimeError('kiln runtime: a worker of the thread pool could not instantiate the module; call setThreads(1) to run on one thread.');
     return true;
