@@ -186,7 +186,7 @@ export class KilnModule {
   /** Threads that share this module's runs now (1: this thread alone, or while the workers still instantiate the module). */
   get threadCount(): number {
     const t = this.threads;
-    return t && t.pool === pool && t.pool.ready(t.id) ? Math.min(t.count, threadCount, t.pool.size) : 1;
+    return t && t.pool === pool && t.pool.ready(t.id) ? Math.min(t.count, t.pool.size) : 1;
   }
 
   /** Resolves when the workers have the module: the thread count its runs use from then on. */
@@ -211,7 +211,7 @@ export class KilnModule {
     const batch = this.bind(spec, inputs);
     const threads = this.threads;
     if (threads && spec.thread !== undefined && threads.pool === pool && pool.ready(threads.id)) {
-      const count = Math.min(threads.count, threadCount, pool.size);
+      const count = Math.min(threads.count, pool.size); // fixed at load: setThreads applies to modules loaded after it
       (this.exports.thread_begin as (count: number) => void)(count);
       if (count > 1) threads.pool.start(threads.id, spec.thread, batch, count);
       (this.exports[entry] as (batch: number) => void)(batch);

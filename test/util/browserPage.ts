@@ -8,13 +8,13 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 
 export const chromiumPath = '/usr/bin/chromium';
 
-/** `files`: path → [content type, body]; '/' should load the page's module script. */
-export async function runInPage<T>(files: Readonly<Record<string, readonly [string, string | Buffer]>>): Promise<{ result: T; browser: Browser }> {
+/** `files`: path → [content type, body]; '/' should load the page's module script. `headers` go with every file (COOP/COEP for cross-origin isolation). */
+export async function runInPage<T>(files: Readonly<Record<string, readonly [string, string | Buffer]>>, options: { headers?: Record<string, string> } = {}): Promise<{ result: T; browser: Browser }> {
   const browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox'] });
   const context = await browser.newContext();
   await context.route('http://localhost/**', (route) => {
     const file = files[new URL(route.request().url()).pathname];
-    return file ? route.fulfill({ status: 200, contentType: file[0], body: file[1] }) : route.fulfill({ status: 404, body: '' });
+    return file ? route.fulfill({ status: 200, contentType: file[0], body: file[1], headers: options.headers ?? {} }) : route.fulfill({ status: 404, body: '' });
   });
   const page = await context.newPage();
   await page.goto('http://localhost/');
