@@ -5,6 +5,8 @@
 //   GEMM 512         kiln.compileModule + module.run (with the output copied out)
 //   CNN train step   the README's Fashion-MNIST CNN, batch 64, Adam, trainOnBatch
 //   CNN predict      the same model, predict on 64 images
+//   bench CNN        the same plus dense 1024 (bench/torch_models.py's CNN: compare
+//                    /usr/bin/python3 bench/torch_models.py --threads 2 --cases cnn:train:64)
 //   MLP train step   784-256-128-10, batch 64, Adam, trainOnBatch
 //
 // Run: npm run build && node bench/threads.mjs [reps, default 30] [thread counts, default 1,2]
@@ -37,6 +39,8 @@ async function row(name, make) {
   }
   const same = contestants.every((c) => c.result() === contestants[0].result());
   const base = median(contestants[0].times);
+  // a contestant whose runs did not use its threads (workers not ready) would make the row meaningless
+  for (const c of contestants) if (c.threads() !== c.t) throw new Error(`${name}: the ${c.t}-thread contestant ran on ${c.threads()} thread(s)`);
   return { name, cells: contestants.map((c) => ({ t: c.t, ms: median(c.times), speedup: base / median(c.times) })), same };
 }
 
@@ -49,7 +53,7 @@ rows.push(await row('GEMM 512 (compileModule, module.run)', async () => {
   const b = Float32Array.from({ length: n * n }, (_, i) => Math.cos(i));
   const { module } = await kiln.compileModule({ run: g });
   let out;
-  return { step: () => { out = module.run('run', { input_0: a, input_1: b }).output.data; }, result: () => bits(out) };
+  return { step: () => { out = module.run('run', { input_0: a, input_1: b }).output.data; }, result: () => bits(out), threads: () => module.threadCount };
 }));
 
 const images = kiln.randomNormal([64, 28, 28, 1], { seed: 1 });
@@ -59,7 +63,7 @@ rows.push(await row('CNN train step (batch 64, Adam)', async () => {
   kiln.utils.setRandomSeed(1);
   const model = readmeCnn(kiln);
   model.compile({ optimizer: 'adam', loss: kiln.losses.softmaxCrossEntropy ?? 'categoricalCrossentropy' });
-  return { step: () => model.trainOnBatch(images, labels), result: () => bits(model.getWeights()[0].dataSync()) };
+  return { step: () => model.trainOnBatch(images, labels), result: () => bits(model.getWeights()[0].dataSync()), threads: () => model.threadCount };
 }));
 
 rows.push(await row('CNN predict (batch 64)', async () => {
@@ -67,7 +71,22 @@ rows.push(await row('CNN predict (batch 64)', async () => {
   const model = readmeCnn(kiln);
   await model.ready();
   let out;
-  return { step: () => { out = model.predict(images).dataSync(); }, result: () => bits(out) };
+  return { step: () => { out = model.predict(images).dataSync(); }, result: () => bits(out), threads: () => model.threadCount };
+}));
+
+rows.push(await row('bench CNN train step (+ dense 1024; batch 64, Adam: the model of bench/torch_models.py)', async () => {
+  kiln.utils.setRandomSeed(1);
+  const model = kiln.sequential({ layers: [
+    kiln.layers.conv2d({ inputShape: [28, 28, 1], filters: 32, kernelSize: 5, padding: 'same', activation: 'relu' }),
+    kiln.layers.maxPooling2d({ poolSize: 2 }),
+    kiln.layers.conv2d({ filters: 64, kernelSize: 5, padding: 'same', activation: 'relu' }),
+    kiln.layers.maxPooling2d({ poolSize: 2 }),
+    kiln.layers.flatten(),
+    kiln.layers.dense({ units: 1024, activation: 'relu' }),
+    kiln.layers.dense({ units: 10 }),
+  ] });
+  model.compile({ optimizer: 'adam', loss: kiln.losses.softmaxCrossEntropy ?? 'categoricalCrossentropy' });
+  return { step: () => model.trainOnBatch(images, labels), result: () => bits(model.getWeights()[0].dataSync()), threads: () => model.threadCount };
 }));
 
 const flat = kiln.randomNormal([64, 784], { seed: 3 });
@@ -79,7 +98,7 @@ rows.push(await row('MLP 784-256-128-10 train step (batch 64, Adam)', async () =
     kiln.layers.dense({ units: 10, activation: 'softmax' }),
   ] });
   model.compile({ optimizer: 'adam', loss: 'categoricalCrossentropy' });
-  return { step: () => model.trainOnBatch(flat, labels), result: () => bits(model.getWeights()[0].dataSync()) };
+  return { step: () => model.trainOnBatch(flat, labels), result: () => bits(model.getWeights()[0].dataSync()), threads: () => model.threadCount };
 }));
 
 const head = `| | ${counts.map((t) => `${t} thread${t > 1 ? 's' : ''}, ms`).join(' | ')} | ${counts.slice(1).map((t) => `×${t} vs 1`).join(' | ')} | same bits |`;
