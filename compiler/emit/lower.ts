@@ -13,7 +13,7 @@ import { broadcastShapes } from '../ops/binary.js';
 import { type Shape } from '../types.js';
 import { at, dimExpr, linear, load, nest, sizeExpr, store, strideExprs } from './code.js';
 import { emitFused, type Operand } from './fused.js';
-import { reduceLoop, type ReductionOp } from './reduce.js';
+import { columnSumLoop, reduceLoop, type ReductionOp } from './reduce.js';
 
 export interface LowerContext<K extends OpName> {
   readonly node: Node<K>;
@@ -33,6 +33,8 @@ const b = (x: boolean) => (x ? 'true' : 'false');
 
 function reduce(op: ReductionOp): Lowering<ReductionOp> {
   return ({ params: { axes }, inputs: [x], out }) => {
+    const columns = op === 'sum' && x!.dtype === 'float32' && out.dtype === 'float32' ? columnSumLoop(x!.shape, axes, x!.ptr, out.ptr) : undefined;
+    if (columns) return columns;
     const strides = strideExprs(x!.shape);
     return reduceLoop(op, x!.shape, axes, out, (index) => ({ code: '', value: load(x!.dtype, at(x!.ptr, linear(index, strides))) }));
   };

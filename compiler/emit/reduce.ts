@@ -4,8 +4,8 @@
  * ones, float64 accumulation in row-major order (the reference interpreter's
  * exact result for float32 sums).
  */
-import type { DType, Shape } from '../types.js';
-import { at, dimExpr, nest, store } from './code.js';
+import { BATCH, type DType, type Shape } from '../types.js';
+import { at, dimExpr, nest, sizeExpr, store } from './code.js';
 
 export type ReductionOp = 'sum' | 'prod' | 'max' | 'min';
 
@@ -36,4 +36,56 @@ export function reduceLoop(
   const result = out.dtype === 'float32' ? '<f32>acc' : '<i32>acc';
   const body = nest(kept.map((d) => dimExpr(shape[d]!)), 'q', () => `let acc: f64 = ${rule.init};\n${inner}\n${store(out.dtype, at(out.ptr, 'k'), result)}\nk++;`);
   return `let k: i32 = 0;\n${body}`;
+}
+
+/**
+ * A float32 sum over the leading axes of `shape` (the kept ones trailing, at
+ * least 4 values, static): a bias gradient, Σ over batch and time. The rows
+ * stream in order, 16 (then 4) columns at a time in float64x2 accumulators, so
+ * every column adds the same values in the same order as `reduceLoop` (the
+ * same bits) while reading memory row by row instead of down each column.
+ * Undefined when the reduction has another form.
+ */
+export function columnSumLoop(shape: Shape, axes: readonly number[], x: string, out: string): string | undefined {
+  const lead = axes.length;
+  if (lead === 0 || axes.some((a, i) => a !== i)) return undefined;
+  const kept = shape.slice(lead);
+  if (kept.length === 0 || kept.some((d) => d === BATCH)) return undefined;
+  const cols = kept.reduce<number>((a, d) => a * (d as number), 1);
+  if (cols < 4) return undefined;
+  const rows = sizeExpr(shape.slice(0, lead));
+  const rowBytes = cols * 4;
+  const high = (v: string) => `f64x2.promote_low_f32x4(i32x4.shuffle(${v}, ${v}, 2, 3, 0, 1))`;
+  const chunk = (width: 16 | 4) => {
+    const vs = width / 4;
+    const acc = Array.from({ length: vs * 2 }, (_, i) => `a${i}`);
+    const body = Array.from({ length: vs }, (_, v) => [
+      `const v${v} = v128.load(p${v ? `, ${v * 16}` : ''});`,
+      `a${2 * v} = f64x2.add(a${2 * v}, f64x2.promote_low_f32x4(v${v}));`,
+      `a${2 * v + 1} = f64x2.add(a${2 * v + 1}, ${high(`v${v}`)});`,
+    ].join('\n')).join('\n');
+    const stores = Array.from({ length: vs }, (_, v) =>
+      `v128.store(o, i32x4.shuffle(f32x4.demote_f64x2_zero(a${2 * v}), f32x4.demote_f64x2_zero(a${2 * v + 1}), 0, 1, 4, 5)${v ? `, ${v * 16}` : ''});`).join('\n');
+    return [
+      `for (; q + ${width} <= ${cols}; q += ${width}) {`,
+      `  ${acc.map((a) => `let ${a} = f64x2.splat(0);`).join(' ')}`,
+      `  let p: usize = ${x} + (<usize>q << 2);`,
+      `  for (let r: i32 = 0; r < ${rows}; r++, p += ${rowBytes}) {`,
+      body.split('\n').map((l) => `    ${l}`).join('\n'),
+      '  }',
+      `  const o: usize = ${out} + (<usize>q << 2);`,
+      stores.split('\n').map((l) => `  ${l}`).join('\n'),
+      '}',
+    ].join('\n');
+  };
+  return [
+    'let q: i32 = 0;',
+    chunk(16),
+    chunk(4),
+    `for (; q < ${cols}; q++) {`,
+    '  let acc: f64 = 0;',
+    `  for (let r: i32 = 0; r < ${rows}; r++) acc += <f64>load<f32>(${at(x, `r * ${cols} + q`)});`,
+    `  store<f32>(${at(out, 'q')}, <f32>acc);`,
+    '}',
+  ].join('\n');
 }
