@@ -21,6 +21,7 @@ const here = fileURLToPath(new URL('.', import.meta.url));
 if (process.argv[2] === '--child') {
   const [, , , T, , dist, stepsArg] = process.argv; // the variant name (argument 4) only labels the row
   const kiln = await import(pathToFileURL(join(dist, 'src/index.js')).href);
+  kiln.setThreads?.(1); // one thread, as PyTorch's column (older checkouts have no threads)
   const { nn, optim } = kiln;
   const steps = Number(stepsArg);
   // warm the process: asc and its standard library loaded by an unrelated compile

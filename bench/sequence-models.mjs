@@ -19,6 +19,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as kiln from '../dist/src/index.js';
+kiln.setThreads(1); // one thread, as every table here compares (bench/threads.mjs measures threads)
 
 const steps = Number(process.argv[2] ?? 20);
 const peers = (process.argv[3] ?? 'wasm').split(',').filter((p) => p !== 'none');
