@@ -17,8 +17,8 @@ import type { Graph, Node } from '../ir.js';
 import { withNodes } from '../ir.js';
 import type { OpParams } from '../ops/index.js';
 
-/** `body` with nodes `ids` turned into inputs appended to its inputs (named `${prefix}_k`). */
-function asInputs(body: Graph, ids: readonly number[], prefix: string): Graph {
+/** `body` with nodes `ids` turned into inputs (named `${prefix}_k`), placed at position `at` of its inputs (default: appended). */
+export function asInputs(body: Graph, ids: readonly number[], prefix: string, at = body.inputs.length): Graph {
   if (ids.length === 0) return body;
   const taken = new Set(body.inputs.map((i) => i.name));
   const names = new Map<number, string>();
@@ -30,7 +30,8 @@ function asInputs(body: Graph, ids: readonly number[], prefix: string): Graph {
   }
   const nodes = body.nodes.map((n) => (names.has(n.id) ? Object.freeze({ ...n, op: 'input' as const, inputs: Object.freeze([]), params: { name: names.get(n.id)!, kind: 'data' as const } }) as Node : n));
   const moved = withNodes(body, nodes, (id) => id);
-  return Object.freeze({ ...moved, inputs: Object.freeze([...moved.inputs, ...ids.map((id) => Object.freeze({ name: names.get(id)!, kind: 'data' as const, id }))]) });
+  const added = ids.map((id) => Object.freeze({ name: names.get(id)!, kind: 'data' as const, id }));
+  return Object.freeze({ ...moved, inputs: Object.freeze([...moved.inputs.slice(0, at), ...added, ...moved.inputs.slice(at)]) });
 }
 
 /** Body nodes that do not depend on the step and that a step-dependent node (or an output) reads. */

@@ -113,6 +113,19 @@ describe('reference semantics', () => {
   });
 });
 
+test('a training step runs the forward loop once; the reverse loop reads its residuals instead of recomputing the cell', () => {
+  const loss = (w: Tensor, u: Tensor, h0: Tensor, xs: Tensor) => kiln.sum(kiln.square(rnn(h0, xs, w, u)[1]));
+  const g = optimize(kiln.trace((w: Tensor, u: Tensor, h0: Tensor, xs: Tensor) => kiln.grad(loss, [0, 1])(w, u, h0, xs) as Tensor[], [kiln.spec([4, 4]), kiln.spec([3, 4]), kiln.spec([2, 4]), kiln.spec([50, 2, 3])]));
+  const scans = g.nodes.filter((n) => n.op === 'scan').map((n) => n.params as kiln.OpParams['scan']);
+  expect(scans.map((p) => p.reverse)).toEqual([false, true]); // the forward scan the loss reads and the VJP's merged into one
+  const ops = (body: Graph, op: string) => body.nodes.filter((n) => n.op === op || (n.op === 'fused' && (n.params as kiln.OpParams['fused']).body.nodes.some((m) => m.op === op))).length;
+  // the forward stacks tanh's output as a residual; the reverse body has no tanh and only the backward's matmuls
+  expect(ops(scans[0]!.body, 'tanh')).toBe(1);
+  expect(ops(scans[1]!.body, 'tanh')).toBe(0);
+  expect(ops(scans[0]!.body, 'matmul')).toBe(2);
+  expect(ops(scans[1]!.body, 'matmul')).toBe(4); // dh = d·Wᵀ, dW += hᵀd, dU += xᵀd, dx = d·Uᵀ (not h·W and x·U again)
+});
+
 describe('gradients against finite differences', () => {
   const rng = new Rng(11);
   const [h0, xs, w, u] = [kiln.mul(rng.normal([2, 3]), 0.5), kiln.mul(rng.normal([4, 2, 2]), 0.5), kiln.mul(rng.normal([3, 3]), 0.5), kiln.mul(rng.normal([2, 3]), 0.5)];
