@@ -4,7 +4,7 @@
  * accumulators and the 4×8 register tile over an L1-resident buffer (the GEMM
  * micro-kernel's ceiling with its loads).
  */
-import { memoryImportOf, unshared } from '../src/runtime/wasm.js';
+import { oneThread } from '../src/runtime/wasm.js';
 import { buildWasm } from '../compiler/build.js';
 
 export interface PeakKernels { peak_chains(iters: number, scale: number): number; peak_tile(reps: number): number }
@@ -38,14 +38,10 @@ export function peak_tile(reps: i32): f32 {
 
 /** Instantiates a binary of kiln's build on one thread: ordinary memory for the memory it imports. */
 export async function instantiate<T>(binary: Uint8Array): Promise<T> {
-  let bytes = new Uint8Array(binary);
-  const memory = memoryImportOf(bytes);
+  const one = oneThread(new Uint8Array(binary)); // a copy typed over a plain ArrayBuffer
   const env: WebAssembly.ModuleImports = { abort: () => { throw new Error('wasm abort'); }, kiln_wait: () => { throw new Error('kernels run on one thread'); } };
-  if (memory) {
-    bytes = unshared(bytes, memory);
-    env.memory = new WebAssembly.Memory({ initial: memory.initial, maximum: memory.maximum });
-  }
-  const instance = await WebAssembly.instantiate(await WebAssembly.compile(bytes), { env });
+  if (one.memory) env.memory = one.memory;
+  const instance = await WebAssembly.instantiate(await WebAssembly.compile(one.bytes), { env });
   return instance.exports as unknown as T;
 }
 

@@ -52,7 +52,7 @@ export interface Manifest {
 }
 
 import { KilnRuntimeError } from './errors.js';
-import { memoryImportOf, unshared } from './wasm.js';
+import { memoryImportOf, oneThread } from './wasm.js';
 
 export { KilnRuntimeError };
 
@@ -88,9 +88,8 @@ let threadCount = 1;
 let warned = false;
 
 /** Installs the thread pool (done by importing `kiln/runtime/threads`). */
-export function installThreads(factory: { create(count: number): ThreadPoolHook | undefined }, defaultCount?: number): void {
+export function installThreads(factory: { create(count: number): ThreadPoolHook | undefined }): void {
   poolFactory = factory;
-  if (defaultCount !== undefined) threadCount = defaultCount;
 }
 
 /**
@@ -340,7 +339,7 @@ function linking(wasm: BufferSource | WebAssembly.Module, manifest: Manifest, op
   const count = options.threads ?? threadCount;
   const splits = Object.values(manifest.entries).some((e) => e.thread !== undefined);
   const threads = splits && memory.shared ? poolFor(count) : undefined;
-  if (!threads) return { bytes: memory.shared ? unshared(bytes, memory) : bytes, memory: new WebAssembly.Memory({ initial: memory.initial, ...(memory.maximum === undefined ? {} : { maximum: memory.maximum }) }), count: 1 };
+  if (!threads) return { ...oneThread(bytes), count: 1 };
   const workers = Math.min(count, threads.size);
   const pages = memory.initial + Math.ceil(manifest.arenaBytes / 65536) + 1 + (workers - 1) * SCRATCH_PAGES;
   return { bytes, memory: new WebAssembly.Memory({ initial: memory.initial, maximum: Math.min(pages, memory.maximum ?? 65536), shared: true }), pool: threads, count: workers };

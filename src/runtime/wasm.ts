@@ -62,3 +62,17 @@ export function unshared(bytes: Uint8Array<ArrayBuffer>, memory: MemoryImport): 
   copy[memory.flagAt] = copy[memory.flagAt]! & ~2;
   return copy;
 }
+
+/**
+ * What a module needs to run on one thread: its bytes with the memory import's
+ * shared flag cleared, and ordinary memory of the size it declares (none when
+ * it defines its own memory).
+ */
+export function oneThread(bytes: Uint8Array<ArrayBuffer>): { bytes: Uint8Array<ArrayBuffer>; memory?: WebAssembly.Memory } {
+  const memory = memoryImportOf(bytes);
+  if (!memory) return { bytes };
+  return {
+    bytes: memory.shared ? unshared(bytes, memory) : bytes,
+    memory: new WebAssembly.Memory({ initial: memory.initial, ...(memory.maximum === undefined ? {} : { maximum: memory.maximum }) }),
+  };
+}
