@@ -38,6 +38,8 @@ export interface BuildOptions {
   optimizeLevel?: number;
   /** Files whose exports become the module's (default: every file); others are compiled only as far as entries import them. */
   entries?: readonly string[];
+  /** Build with relaxed SIMD (`f32x4.relaxed_madd` in the GEMM and convolution kernels): only for engines that validate it, and never where results must be deterministic. */
+  relaxedSimd?: boolean;
   /** Cache folder, or false for no disk cache. */
   cacheDir?: string | false;
 }
@@ -144,9 +146,9 @@ const memoryCache = new Map<string, Uint8Array>();
  * is not a data segment; the loader clears the shared flag in the binary when a
  * module runs on one thread (atomics are valid on unshared memory).
  */
-function ascArguments(optimizeLevel: number | undefined): string[] {
+function ascArguments(optimizeLevel: number | undefined, relaxedSimd: boolean): string[] {
   const optimize = optimizeLevel === undefined ? ['--optimizeLevel', '0', '--runPasses', DEFAULT_PASSES.join(',')] : ['--optimizeLevel', String(optimizeLevel)];
-  return [...optimize, '--shrinkLevel', '0', '--runtime', 'stub', '--enable', 'simd', '--enable', 'threads',
+  return [...optimize, '--shrinkLevel', '0', '--runtime', 'stub', '--enable', 'simd', '--enable', 'threads', ...(relaxedSimd ? ['--enable', 'relaxed-simd'] : []),
     '--importMemory', '--sharedMemory', '--maximumMemory', '65536', '--zeroFilledMemory', '--noAssert', '--noColors'];
 }
 
@@ -174,12 +176,12 @@ function plan(sources: Readonly<Record<string, string>>, options: BuildOptions) 
   const optimizeLevel = options.optimizeLevel;
   if (optimizeLevel !== undefined && !(Number.isInteger(optimizeLevel) && optimizeLevel >= 0 && optimizeLevel <= 3)) throw new KilnError(`buildWasm: optimizeLevel must be an integer from 0 to 3; got ${String(optimizeLevel)}.`);
   const entries = [...(options.entries ?? Object.keys(sources))].sort();
-  const hasher = createHash('sha256').update(`asc ${assemblyScriptVersion()}\n${ascArguments(optimizeLevel).join(' ')}\nentries ${entries.join(' ')}\n`);
+  const hasher = createHash('sha256').update(`asc ${assemblyScriptVersion()}\n${ascArguments(optimizeLevel, options.relaxedSimd === true).join(' ')}\nentries ${entries.join(' ')}\n`);
   for (const name of Object.keys(sources).sort()) hasher.update(`${name}\n${sources[name]}\n`);
   const hash = hasher.digest('hex').slice(0, 32);
   const cacheDir = options.cacheDir === false ? false : writableCacheDir(options.cacheDir ?? defaultCacheDir());
   const file = cacheDir ? join(cacheDir, `${hash}.wasm`) : undefined;
-  return { hash, cacheDir, file, argv: [...entries, '--outFile', 'module.wasm', ...ascArguments(optimizeLevel)] };
+  return { hash, cacheDir, file, argv: [...entries, '--outFile', 'module.wasm', ...ascArguments(optimizeLevel, options.relaxedSimd === true)] };
 }
 
 /** A binary from the memory or disk cache, if there is one. */

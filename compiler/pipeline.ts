@@ -19,6 +19,8 @@ import { verify } from './verify.js';
 export interface CompileOptions {
   /** Largest batch the module runs, when a graph has a batch dimension (default 64). */
   maxBatch?: number;
+  /** Build the kernels with relaxed SIMD's fused multiply-add (default false: see `BuildOptions.relaxedSimd`); `kiln.compileModule` sets it from `kiln.setDeterministic`. */
+  relaxedSimd?: boolean;
 }
 
 export interface CompiledEntry extends EntryCode {
@@ -86,13 +88,13 @@ function emitEntries(graphs: Readonly<Record<string, Graph>>, options: CompileOp
 /** Compiles named entry graphs into one module; inputs of the same name share memory. */
 export async function compileEntries(graphs: Readonly<Record<string, Graph>>, options: CompileOptions = {}): Promise<CompiledModuleCode> {
   const { files, ...emitted } = emitEntries(graphs, options);
-  const { binary, source: from } = await buildWasm(files, { entries: ['model.ts'] });
+  const { binary, source: from } = await buildWasm(files, { entries: ['model.ts'], relaxedSimd: options.relaxedSimd === true });
   return { ...emitted, binary, cached: from !== 'compiled' };
 }
 
 /** `compileEntries` that blocks until the module is built (Node: see `buildWasmSync`). */
 export function compileEntriesSync(graphs: Readonly<Record<string, Graph>>, options: CompileOptions = {}): CompiledModuleCode {
   const { files, ...emitted } = emitEntries(graphs, options);
-  const { binary, source: from } = buildWasmSync(files, { entries: ['model.ts'] });
+  const { binary, source: from } = buildWasmSync(files, { entries: ['model.ts'], relaxedSimd: options.relaxedSimd === true });
   return { ...emitted, binary, cached: from !== 'compiled' };
 }

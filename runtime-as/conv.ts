@@ -23,6 +23,8 @@
 //     every tap is a channel-vector multiply-add (`depthwise` below). Depthwise with
 //     a multiplier > 1 takes the general path, through 1×1 tiles when it is < 4.
 //
+
+import { madd } from './simd';
 const ROWS_FLOATS: i32 = 16384; // 64 KB of padded rows
 const PACK_FLOATS: i32 = 32768; // 128 KB of transposed filter
 let rows: usize = memory.data(ROWS_FLOATS * 4, 64); // static for thread 0; other threads' through f32_conv_scratch_set
@@ -76,13 +78,13 @@ function tile4x8(a: usize, b: usize, c: usize, start: i32, bias: usize, act: boo
       for (let i3 = 0; i3 < n3; i3++, pa += a3, pb += b3) {
         const v0 = v128.load(pb), v1 = v128.load(pb, 16);
         let s = v128.load32_splat(pa);
-        c00 = f32x4.add(c00, f32x4.mul(s, v0)); c01 = f32x4.add(c01, f32x4.mul(s, v1));
+        c00 = madd(s, v0, c00); c01 = madd(s, v1, c01);
         s = v128.load32_splat(pa + am);
-        c10 = f32x4.add(c10, f32x4.mul(s, v0)); c11 = f32x4.add(c11, f32x4.mul(s, v1));
+        c10 = madd(s, v0, c10); c11 = madd(s, v1, c11);
         s = v128.load32_splat(pa + am2);
-        c20 = f32x4.add(c20, f32x4.mul(s, v0)); c21 = f32x4.add(c21, f32x4.mul(s, v1));
+        c20 = madd(s, v0, c20); c21 = madd(s, v1, c21);
         s = v128.load32_splat(pa + am3);
-        c30 = f32x4.add(c30, f32x4.mul(s, v0)); c31 = f32x4.add(c31, f32x4.mul(s, v1));
+        c30 = madd(s, v0, c30); c31 = madd(s, v1, c31);
       }
     }
   }
@@ -610,7 +612,7 @@ export function f32_conv2d_nhwc_backprop_input__scalar(
 const DEPTHWISE_FORWARD = 0, DEPTHWISE_INPUT = 1, DEPTHWISE_FILTER = 2;
 
 /** dst[c] += a[c]·b[c] for c < count. */
-@inline function madd(dst: usize, a: usize, b: usize, count: i32): void {
+@inline function maddRows(dst: usize, a: usize, b: usize, count: i32): void {
   let c = 0;
   for (; c + 4 <= count; c += 4, dst += 16, a += 16, b += 16) v128.store(dst, f32x4.add(v128.load(dst), f32x4.mul(v128.load(a), v128.load(b))));
   for (; c < count; c++, dst += 4, a += 4, b += 4) store<f32>(dst, load<f32>(dst) + load<f32>(a) * load<f32>(b)); // the last count % 4
@@ -643,9 +645,9 @@ function depthwise(kind: i32, n: i32, h: i32, w: i32, c: i32, oh: i32, ow: i32, 
         const row = input + <usize>((b * h + ky * dilationH - ty) * w - tx) * pixel, tapRow = taps + <usize>(ky * kw) * pixel;
         for (let kx = kxLo; kx < kxHi; kx++) {
           const i = row + <usize>(kx * dilationW) * pixel, f = tapRow + <usize>kx * pixel;
-          if (kind == DEPTHWISE_FORWARD) madd(o, i, f, c);
-          else if (kind == DEPTHWISE_INPUT) madd(i, o, f, c);
-          else madd(f, i, o, c);
+          if (kind == DEPTHWISE_FORWARD) maddRows(o, i, f, c);
+          else if (kind == DEPTHWISE_INPUT) maddRows(i, o, f, c);
+          else maddRows(f, i, o, c);
         }
       }
       if (act) {

@@ -15,6 +15,8 @@
 // 4×8 won the measurement: 8 f32x4 accumulators + 2 B vectors + a splat + a product
 // fit V8's 15 usable xmm registers, where 5×8 and 6×8 spill (about 40% slower).
 
+import { madd } from './simd';
+
 const MR = 4; // micro-tile rows (splatted from packed A)
 const NR = 8; // micro-tile columns (two f32x4 of packed B)
 const KC = 256; // k per block: one 4×KC A panel (4 KB) and one KC×8 B panel (8 KB) stay in L1
@@ -153,17 +155,17 @@ function finishEdge(c: usize, ldc: usize, mr: i32, nr: i32, addC: bool, bias: us
   for (; pb < end; pa += MR << 2, pb += NR << 2) {
     const b0 = v128.load(pb), b1 = v128.load(pb, 16);
     let a = v128.load32_splat(pa);
-    c00 = f32x4.add(c00, f32x4.mul(a, b0));
-    c01 = f32x4.add(c01, f32x4.mul(a, b1));
+    c00 = madd(a, b0, c00);
+    c01 = madd(a, b1, c01);
     a = v128.load32_splat(pa, 4);
-    c10 = f32x4.add(c10, f32x4.mul(a, b0));
-    c11 = f32x4.add(c11, f32x4.mul(a, b1));
+    c10 = madd(a, b0, c10);
+    c11 = madd(a, b1, c11);
     a = v128.load32_splat(pa, 8);
-    c20 = f32x4.add(c20, f32x4.mul(a, b0));
-    c21 = f32x4.add(c21, f32x4.mul(a, b1));
+    c20 = madd(a, b0, c20);
+    c21 = madd(a, b1, c21);
     a = v128.load32_splat(pa, 12);
-    c30 = f32x4.add(c30, f32x4.mul(a, b0));
-    c31 = f32x4.add(c31, f32x4.mul(a, b1));
+    c30 = madd(a, b0, c30);
+    c31 = madd(a, b1, c31);
   }
   if (mr == MR && nr == NR) {
     // full tile: fused epilogue straight into C

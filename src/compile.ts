@@ -4,6 +4,7 @@
 import { compileEntries, compileEntriesSync, type CompileOptions, type CompiledModuleCode } from '../compiler/pipeline.js';
 import type { Graph } from '../compiler/ir.js';
 import type { OpParams } from '../compiler/ops/index.js';
+import { useRelaxedSimd } from './determinism.js';
 import { KilnModule, load, type Manifest, type Slot } from './runtime/index.js';
 
 export type { CompileOptions };
@@ -38,7 +39,7 @@ export function manifestOf(c: CompiledModuleCode): Manifest {
  * module.run('predict', { input: new Float32Array(8) }).output;
  */
 export async function compileModule(graphs: Readonly<Record<string, Graph>>, options: CompileOptions = {}): Promise<Compiled> {
-  const compiled = await compileEntries(graphs, options);
+  const compiled = await compileEntries(graphs, { ...options, relaxedSimd: useRelaxedSimd() });
   const manifest = manifestOf(compiled);
   return { ...compiled, manifest, module: await load(compiled.binary, manifest) };
 }
@@ -49,7 +50,7 @@ export async function compileModule(graphs: Readonly<Record<string, Graph>>, opt
  * @example const { module } = kiln.compileModuleSync({ predict: g }, { maxBatch: 32 });
  */
 export function compileModuleSync(graphs: Readonly<Record<string, Graph>>, options: CompileOptions = {}): Compiled {
-  const compiled = compileEntriesSync(graphs, options);
+  const compiled = compileEntriesSync(graphs, { ...options, relaxedSimd: useRelaxedSimd() });
   const manifest = manifestOf(compiled);
   return { ...compiled, manifest, module: KilnModule.loadSync(compiled.binary, manifest) };
 }

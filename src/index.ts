@@ -22,6 +22,7 @@ export { compileModule, manifestOf, type Compiled, type CompileOptions } from '.
 export { compile, type JitOptions } from './jit.js';
 export { load, KilnModule, KilnRuntimeError, type Manifest } from './runtime/index.js';
 export { setThreads, getThreads, setNumThreads, getNumThreads } from './threads.js';
+export { setDeterministic, getDeterministic } from './determinism.js';
 export * as callbacks from './models/callbacks.js';
 export * as data from './data/index.js';
 export * as image from '../compiler/functions/image.js';

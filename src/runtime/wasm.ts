@@ -76,3 +76,27 @@ export function oneThread(bytes: Uint8Array<ArrayBuffer>): { bytes: Uint8Array<A
     memory: new WebAssembly.Memory({ initial: memory.initial, ...(memory.maximum === undefined ? {} : { maximum: memory.maximum }) }),
   };
 }
+
+let relaxed: boolean | undefined;
+/**
+ * Whether this engine runs relaxed SIMD (asked once, by validating a module of
+ * one `f32x4.relaxed_madd`): Chrome, Firefox and Node ≥ 21 do; Node 20 only
+ * with `--experimental-wasm-relaxed-simd`; Safari does not.
+ */
+export function relaxedSimdSupported(): boolean {
+  if (relaxed === undefined) {
+    const zeros = new Array<number>(16).fill(0);
+    const constant = [0xfd, 0x0c, ...zeros]; // v128.const 0
+    const body = [0x00, ...constant, ...constant, ...constant, 0xfd, 0x85, 0x02, 0x0b]; // no locals; relaxed_madd; end
+    const bytes = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
+      1, 5, 1, 0x60, 0, 1, 0x7b, // one type: () → v128
+      3, 2, 1, 0, // one function of that type
+      10, body.length + 2, 1, body.length, ...body]);
+    try {
+      relaxed = WebAssembly.validate(bytes);
+    } catch {
+      relaxed = false;
+    }
+  }
+  return relaxed;
+}
