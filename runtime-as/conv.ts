@@ -98,6 +98,81 @@ function tile4x8(a: usize, b: usize, c: usize, start: i32, bias: usize, act: boo
   v128.store(c + 3 * cm, c30); v128.store(c + 3 * cm, c31, 16);
 }
 
+// The last M % 4 rows: 3×8 and 2×16 keep six and eight accumulators, as many
+// independent sums as the adds' latency needs (1×8 has two and runs at about a
+// third of the 4×8 tile's rate: 2 of 14 output pixels of a 14-wide row were a
+// quarter of a 5×5 convolution's time). Like every tile but 4×8 they multiply and
+// add apart even in the relaxed-SIMD build, so a column's bits do not depend on
+// which of them computes it (a thread's share of columns meets other tiles).
+
+function tile3x8(a: usize, b: usize, c: usize, start: i32, bias: usize, act: bool): void {
+  const am = tileA, cm = tileC;
+  let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+  if (start == START_C) {
+    c00 = v128.load(c); c01 = v128.load(c, 16);
+    c10 = v128.load(c + cm); c11 = v128.load(c + cm, 16);
+    c20 = v128.load(c + 2 * cm); c21 = v128.load(c + 2 * cm, 16);
+  } else if (start == START_BIAS) {
+    c00 = v128.load(bias); c01 = v128.load(bias, 16);
+    c10 = c00; c11 = c01; c20 = c00; c21 = c01;
+  }
+  const am2 = am * 2;
+  const n1 = kN1, n2 = kN2, n3 = kN3, a1 = kA1, a2 = kA2, a3 = kA3, b1 = kB1, b2 = kB2, b3 = kB3;
+  for (let i1 = 0; i1 < n1; i1++, a += a1, b += b1) {
+    let pa2 = a, pb2 = b;
+    for (let i2 = 0; i2 < n2; i2++, pa2 += a2, pb2 += b2) {
+      let pa = pa2, pb = pb2;
+      for (let i3 = 0; i3 < n3; i3++, pa += a3, pb += b3) {
+        const v0 = v128.load(pb), v1 = v128.load(pb, 16);
+        let s = v128.load32_splat(pa);
+        c00 = f32x4.add(c00, f32x4.mul(s, v0)); c01 = f32x4.add(c01, f32x4.mul(s, v1));
+        s = v128.load32_splat(pa + am);
+        c10 = f32x4.add(c10, f32x4.mul(s, v0)); c11 = f32x4.add(c11, f32x4.mul(s, v1));
+        s = v128.load32_splat(pa + am2);
+        c20 = f32x4.add(c20, f32x4.mul(s, v0)); c21 = f32x4.add(c21, f32x4.mul(s, v1));
+      }
+    }
+  }
+  if (act) { c00 = relu(c00); c01 = relu(c01); c10 = relu(c10); c11 = relu(c11); c20 = relu(c20); c21 = relu(c21); }
+  v128.store(c, c00); v128.store(c, c01, 16);
+  v128.store(c + cm, c10); v128.store(c + cm, c11, 16);
+  v128.store(c + 2 * cm, c20); v128.store(c + 2 * cm, c21, 16);
+}
+
+function tile2x16(a: usize, b: usize, c: usize, start: i32, bias: usize, act: bool): void {
+  const am = tileA, cm = tileC;
+  let c00 = f32x4.splat(0), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+  if (start == START_C) {
+    c00 = v128.load(c); c01 = v128.load(c, 16); c02 = v128.load(c, 32); c03 = v128.load(c, 48);
+    c10 = v128.load(c + cm); c11 = v128.load(c + cm, 16); c12 = v128.load(c + cm, 32); c13 = v128.load(c + cm, 48);
+  } else if (start == START_BIAS) {
+    c00 = v128.load(bias); c01 = v128.load(bias, 16); c02 = v128.load(bias, 32); c03 = v128.load(bias, 48);
+    c10 = c00; c11 = c01; c12 = c02; c13 = c03;
+  }
+  const n1 = kN1, n2 = kN2, n3 = kN3, a1 = kA1, a2 = kA2, a3 = kA3, b1 = kB1, b2 = kB2, b3 = kB3;
+  for (let i1 = 0; i1 < n1; i1++, a += a1, b += b1) {
+    let pa2 = a, pb2 = b;
+    for (let i2 = 0; i2 < n2; i2++, pa2 += a2, pb2 += b2) {
+      let pa = pa2, pb = pb2;
+      for (let i3 = 0; i3 < n3; i3++, pa += a3, pb += b3) {
+        const v0 = v128.load(pb), v1 = v128.load(pb, 16), v2 = v128.load(pb, 32), v3 = v128.load(pb, 48);
+        let s = v128.load32_splat(pa);
+        c00 = f32x4.add(c00, f32x4.mul(s, v0)); c01 = f32x4.add(c01, f32x4.mul(s, v1));
+        c02 = f32x4.add(c02, f32x4.mul(s, v2)); c03 = f32x4.add(c03, f32x4.mul(s, v3));
+        s = v128.load32_splat(pa + am);
+        c10 = f32x4.add(c10, f32x4.mul(s, v0)); c11 = f32x4.add(c11, f32x4.mul(s, v1));
+        c12 = f32x4.add(c12, f32x4.mul(s, v2)); c13 = f32x4.add(c13, f32x4.mul(s, v3));
+      }
+    }
+  }
+  if (act) {
+    c00 = relu(c00); c01 = relu(c01); c02 = relu(c02); c03 = relu(c03);
+    c10 = relu(c10); c11 = relu(c11); c12 = relu(c12); c13 = relu(c13);
+  }
+  v128.store(c, c00); v128.store(c, c01, 16); v128.store(c, c02, 32); v128.store(c, c03, 48);
+  v128.store(c + cm, c10); v128.store(c + cm, c11, 16); v128.store(c + cm, c12, 32); v128.store(c + cm, c13, 48);
+}
+
 function tile1x8(a: usize, b: usize, c: usize, start: i32, bias: usize, act: bool): void {
   let c0 = f32x4.splat(0), c1 = c0;
   if (start == START_C) { c0 = v128.load(c); c1 = v128.load(c, 16); }
@@ -178,15 +253,25 @@ function tile1x1(a: usize, b: usize, c: usize, start: i32, bias: usize, act: boo
   store<f32>(c, act && !(s > 0) ? 0 : s);
 }
 
-/** Covers C[M×N] with tiles: column blocks of 8, then 4, then single columns; rows by 4, then 1. */
+/** Covers C[M×N] with tiles: column blocks of 8 (rows by 4, then the last 3 as 3×8, 2 as 2×16 where the columns allow, else by 1), then 4, then single columns. */
 function tiles(m: i32, n: i32, a: usize, b: usize, c: usize, start: i32, bias: usize, act: bool): void {
   const am4 = tileA << 2, cm4 = tileC << 2;
+  const full = m & ~3, rest = m - full; // rows in 4×8 tiles, and the last M % 4
+  const aRest = a + <usize>full * tileA, cRest = c + <usize>full * tileC;
   let j = 0;
   for (; j + 8 <= n; j += 8) {
     const bj = b + (<usize>j << 2), cj = c + (<usize>j << 2), biasj = bias + (<usize>j << 2);
     let i = 0, ai = a, ci = cj;
-    for (; i + 4 <= m; i += 4, ai += am4, ci += cm4) tile4x8(ai, bj, ci, start, biasj, act);
-    for (; i < m; i++, ai += tileA, ci += tileC) tile1x8(ai, bj, ci, start, biasj, act); // the last M % 4 rows
+    for (; i < full; i += 4, ai += am4, ci += cm4) tile4x8(ai, bj, ci, start, biasj, act);
+    if (rest == 3) tile3x8(aRest, bj, cRest + (<usize>j << 2), start, biasj, act);
+  }
+  if (rest == 1 || rest == 2) { // the same 8-column blocks, 16 columns at a time where two rows remain
+    let jr = 0;
+    if (rest == 2) for (; jr + 16 <= j; jr += 16) tile2x16(aRest, b + (<usize>jr << 2), cRest + (<usize>jr << 2), start, bias + (<usize>jr << 2), act);
+    for (; jr < j; jr += 8) {
+      let ai = aRest, ci = cRest + (<usize>jr << 2);
+      for (let i = full; i < m; i++, ai += tileA, ci += tileC) tile1x8(ai, b + (<usize>jr << 2), ci, start, bias + (<usize>jr << 2), act);
+    }
   }
   if (j + 4 <= n) {
     const bj = b + (<usize>j << 2), cj = c + (<usize>j << 2), biasj = bias + (<usize>j << 2);
@@ -327,11 +412,14 @@ export function f32_conv2d_nhwc__simd128(
     return;
   }
   const direct = groups == 1 && kc == cin && padLeft == 0 && wp <= w; // x's own rows need no padding
+  // when a whole image's padded rows fit, they are copied once per image, not once per output row that reads them
+  const whole = !direct && kc == cig && h * wp * cig <= ROWS_FLOATS;
   const act = activation == 1;
   const pixelBytes = <usize>cin << 2, coutBytes = <usize>cout << 2;
   for (let g = 0; g < groups; g++) {
     const gBias: usize = bias == 0 ? 0 : bias + (<usize>(g * cog) << 2);
     for (let b = 0; b < n; b++) {
+      if (whole) copyRows(rows, x + <usize>(b * h * w) * pixelBytes + (<usize>(g * cig) << 2), <usize>w * pixelBytes, h, w, pixelBytes, cig, padLeft, wp);
       for (let oy = 0; oy < oh; oy++) {
         const iy0 = oy * strideH - padTop;
         const kyLo = iy0 >= 0 ? 0 : (dilationH - 1 - iy0) / dilationH; // first ky inside the image
@@ -353,6 +441,7 @@ export function f32_conv2d_nhwc__simd128(
             const srcRowStep = <usize>(dilationH * w) * pixelBytes;
             let a = rows, aRow = rowBytes;
             if (direct) { a = src; aRow = srcRowStep; }
+            else if (whole) { a = rows + <usize>(iy0 + kyA * dilationH) * rowBytes; aRow = <usize>dilationH * rowBytes; }
             else copyRows(rows, src, srcRowStep, kyB - kyA, w, pixelBytes, kcs, padLeft, wp);
             const kcBytes = <usize>kcs << 2;
             if (dilationW == 1 && kcs == cig) { // (kx, ci) is one contiguous run in both x and the filter
