@@ -47,10 +47,18 @@ function checkFinite(method: string, what: string, v: Value): void {
 
 /** Rows `index` of a batch-major value. */
 export function rows(v: Value, index: Int32Array): Value {
+  const first = index[0] ?? 0;
+  if (index.every((r, i) => r === first + i)) return rowRange(v, first, first + index.length); // consecutive rows: a view, no copy
   const width = v.data.length / v.shape[0]!;
   const out = v.dtype === 'float32' ? new Float32Array(index.length * width) : new Int32Array(index.length * width);
   index.forEach((r, i) => out.set(v.data.subarray(r * width, (r + 1) * width), i * width));
   return { dtype: v.dtype, shape: [index.length, ...v.shape.slice(1)], data: out };
+}
+
+/** Rows start … end − 1 of `v`, as a view of its data (no copy). */
+export function rowRange(v: Value, start: number, end: number): Value {
+  const width = v.data.length / v.shape[0]!;
+  return { dtype: v.dtype, shape: [end - start, ...v.shape.slice(1)], data: v.data.subarray(start * width, end * width) } as Value;
 }
 
 export const rowsOf = (data: Data, index: Int32Array): Data => ({ xs: data.xs.map((v) => rows(v, index)), ys: data.ys.map((v) => rows(v, index)) });

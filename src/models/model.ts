@@ -18,7 +18,6 @@ import * as F from '../../compiler/functions/index.js';
 import { checkOptions, optionKeys } from '../../compiler/check.js';
 import { KilnError } from '../../compiler/errors.js';
 import type { Graph } from '../../compiler/ir.js';
-import type { Value } from '../../compiler/ops/op.js';
 import { Tensor } from '../../compiler/tensor.js';
 import { spec, trace } from '../../compiler/trace.js';
 import { formatType } from '../../compiler/types.js';
@@ -30,7 +29,7 @@ import { ModelLayer } from './nested.js';
 import type { DType } from '../../compiler/types.js';
 import type { Optimizer } from '../optimizers/index.js';
 import { optimizerByName, resolveHeads, type CompileArgs, type Compiled, type Head } from './compileArgs.js';
-import { batchesOf, checkData, datasetBatches, entryNames, fitBatches, range, rows, sameShape, type Data } from './dataAdapter.js';
+import { batchesOf, checkData, datasetBatches, entryNames, fitBatches, range, rowRange, sameShape, type Data } from './dataAdapter.js';
 import { traceEntries, watchingLayers, type WeightEntry } from './entries.js';
 import { fitLoop, runBatches, type FitArgs, type History, type Logs, type TrainerHost } from './trainer.js';
 import { Dataset } from '../data/dataset.js';
@@ -470,19 +469,15 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
     const n = data[0]!.shape[0]!;
     const xNames = entryNames('x', data.length);
     const outNames = entryNames('output', topology.outputs.length);
-    const chunks: Value[][] = outNames.map(() => []);
+    // each batch reads its rows in place and its outputs are copied once, from the module's memory into the result
+    const results = topology.outputs.map((shape) => new Float32Array(n * size(shape)));
     for (let start = 0; start < n; start += batchSize) {
-      const index = range(start, Math.min(start + batchSize, n));
-      const batch = Object.fromEntries(data.map((v, i) => [xNames[i]!, rows(v, index)]));
-      const out = compiled.module.run('predict', batch);
-      outNames.forEach((name, k) => chunks[k]!.push(out[name] as Value));
+      const end = Math.min(start + batchSize, n);
+      const batch = Object.fromEntries(data.map((v, i) => [xNames[i]!, rowRange(v, start, end)]));
+      const out = compiled.module.run('predict', batch, { views: true });
+      outNames.forEach((name, k) => results[k]!.set(out[name]!.data as Float32Array, start * size(topology.outputs[k]!)));
     }
-    const outputs = topology.outputs.map((shape, k) => {
-      const out = new Float32Array(n * size(shape));
-      let offset = 0;
-      for (const c of chunks[k]!) (out.set(c.data, offset), (offset += c.data.length));
-      return Tensor.concrete({ dtype: 'float32', shape: [n, ...shape], data: out });
-    });
+    const outputs = topology.outputs.map((shape, k) => Tensor.concrete({ dtype: 'float32', shape: [n, ...shape], data: results[k]! }));
     return (outputs.length === 1 ? outputs[0]! : outputs) as Output;
   }
 
