@@ -5,7 +5,7 @@
  * exact result for float32 sums).
  */
 import { BATCH, type DType, type Shape } from '../types.js';
-import { at, dimExpr, nest, sizeExpr, store } from './code.js';
+import { at, dimExpr, load, nest, sizeExpr, store } from './code.js';
 
 export type ReductionOp = 'sum' | 'prod' | 'max' | 'min';
 
@@ -44,9 +44,10 @@ export function reduceLoop(
  * stream in order, 16 (then 4) columns at a time in float64x2 accumulators, so
  * every column adds the same values in the same order as `reduceLoop` (the
  * same bits) while reading memory row by row instead of down each column.
- * Undefined when the reduction has another form.
+ * Undefined when the reduction has another form. With `columns`, only columns
+ * [lo, hi) (a thread's share: each column's sum is the same whoever computes it).
  */
-export function columnSumLoop(shape: Shape, axes: readonly number[], x: string, out: string): string | undefined {
+export function columnSumLoop(shape: Shape, axes: readonly number[], x: string, out: string, columns?: { lo: string; hi: string }): string | undefined {
   const lead = axes.length;
   if (lead === 0 || axes.some((a, i) => a !== i)) return undefined;
   const kept = shape.slice(lead);
@@ -55,6 +56,7 @@ export function columnSumLoop(shape: Shape, axes: readonly number[], x: string, 
   if (cols < 4) return undefined;
   const rows = sizeExpr(shape.slice(0, lead));
   const rowBytes = cols * 4;
+  const [lo, hi] = columns ? [columns.lo, columns.hi] : ['0', String(cols)];
   const high = (v: string) => `f64x2.promote_low_f32x4(i32x4.shuffle(${v}, ${v}, 2, 3, 0, 1))`;
   const chunk = (width: 16 | 4) => {
     const vs = width / 4;
@@ -67,7 +69,7 @@ export function columnSumLoop(shape: Shape, axes: readonly number[], x: string, 
     const stores = Array.from({ length: vs }, (_, v) =>
       `v128.store(o, i32x4.shuffle(f32x4.demote_f64x2_zero(a${2 * v}), f32x4.demote_f64x2_zero(a${2 * v + 1}), 0, 1, 4, 5)${v ? `, ${v * 16}` : ''});`).join('\n');
     return [
-      `for (; q + ${width} <= ${cols}; q += ${width}) {`,
+      `for (; q + ${width} <= ${hi}; q += ${width}) {`,
       `  ${acc.map((a) => `let ${a} = f64x2.splat(0);`).join(' ')}`,
       `  let p: usize = ${x} + (<usize>q << 2);`,
       `  for (let r: i32 = 0; r < ${rows}; r++, p += ${rowBytes}) {`,
@@ -79,13 +81,44 @@ export function columnSumLoop(shape: Shape, axes: readonly number[], x: string, 
     ].join('\n');
   };
   return [
-    'let q: i32 = 0;',
+    `let q: i32 = ${lo};`,
     chunk(16),
     chunk(4),
-    `for (; q < ${cols}; q++) {`,
+    `for (; q < ${hi}; q++) {`,
     '  let acc: f64 = 0;',
     `  for (let r: i32 = 0; r < ${rows}; r++) acc += <f64>load<f32>(${at(x, `r * ${cols} + q`)});`,
     `  store<f32>(${at(out, 'q')}, <f32>acc);`,
+    '}',
+  ].join('\n');
+}
+
+/**
+ * The column count of a sum that `columnSumLoop` takes (float32 over leading
+ * axes, static trailing columns), else undefined.
+ */
+export function columnSumColumns(shape: Shape, axes: readonly number[]): number | undefined {
+  if (axes.length === 0 || axes.some((a, i) => a !== i)) return undefined;
+  const kept = shape.slice(axes.length);
+  if (kept.length === 0 || kept.some((d) => d === BATCH)) return undefined;
+  const cols = kept.reduce<number>((a, d) => a * (d as number), 1);
+  return cols < 4 ? undefined : cols;
+}
+
+/**
+ * A reduction over trailing axes (the kept ones leading: a softmax's sums, a
+ * per-example loss) for kept rows [lo, hi) only: each row reduces its
+ * contiguous values in order, as `reduceLoop` does, so the bits are the same.
+ */
+export function trailingRowsLoop(op: ReductionOp, shape: Shape, axes: readonly number[], x: { ptr: string; dtype: DType }, out: { ptr: string; dtype: DType }, lo: string, hi: string): string {
+  const rule = reductionRules[op];
+  const width = sizeExpr(shape.slice(shape.length - axes.length));
+  const result = out.dtype === 'float32' ? '<f32>acc' : '<i32>acc';
+  return [
+    `for (let q: i32 = ${lo}; q < ${hi}; q++) {`,
+    `  let acc: f64 = ${rule.init};`,
+    `  const row: i32 = q * ${width};`,
+    `  for (let r: i32 = 0; r < ${width}; r++) ${rule.combine('acc', `<f64>${load(x.dtype, at(x.ptr, 'row + r'))}`)}`,
+    `  ${store(out.dtype, at(out.ptr, 'q'), result)}`,
     '}',
   ].join('\n');
 }

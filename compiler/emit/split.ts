@@ -2,7 +2,8 @@
  * @file Split lowerings: the ops whose work the threads of a run share
  * (runtime-as/threads.ts). Each thread takes a range of the OUTPUT — GEMM
  * columns or rows, convolution and pooling images, filter-gradient output
- * channels, elementwise rows or columns — and runs the same kernel on it, so every
+ * channels, elementwise rows or columns, reductions' output columns or rows — and
+ * runs the same kernel on it, so every
  * value is computed by the same instructions in the same order at any thread
  * count. Ranges are aligned to the kernels' tiles (8 columns, 4 rows, 4 lanes),
  * which keeps every value in the same kind of tile as a whole call would.
@@ -13,10 +14,11 @@ import type { OpParams } from '../ops/index.js';
 import { BATCH, type Dim, type Shape } from '../types.js';
 import { sizeExpr } from './code.js';
 import { emitFused, type Operand } from './fused.js';
+import { columnSumColumns, columnSumLoop, trailingRowsLoop, type ReductionOp } from './reduce.js';
 import type { LowerContext } from './lower.js';
 
 /** Ops that a thread can do part of. */
-export type SplitOp = 'matmul' | 'conv2d' | 'conv2dBackpropInput' | 'conv2dBackpropFilter' | 'maxPool2d' | 'maxPool2dGrad' | 'maxPool2dSelect' | 'avgPool2d' | 'avgPool2dGrad' | 'fused';
+export type SplitOp = 'matmul' | 'conv2d' | 'conv2dBackpropInput' | 'conv2dBackpropFilter' | 'maxPool2d' | 'maxPool2dGrad' | 'maxPool2dSelect' | 'avgPool2d' | 'avgPool2dGrad' | 'fused' | ReductionOp;
 
 /** Multiply-adds (or elements) below which an op stays on one thread: a barrier costs about a microsecond. */
 export const SPLIT_WORK = 1 << 16;
@@ -74,6 +76,28 @@ const poolGeometry = (x: Shape, y: Shape, p: OpParams['maxPool2d']) =>
   [x[1], x[2], x[3], y[1], y[2], p.poolSize[0], p.poolSize[1], p.strides[0], p.strides[1], p.padding[0][0], p.padding[1][0]].join(', ');
 const poolWork = (x: Shape, p: OpParams['maxPool2d'], maxBatch: number) => fixed(x, maxBatch) * Math.max(1, (p.poolSize[0] * p.poolSize[1]) / (p.strides[0] * p.strides[1]));
 
+/**
+ * A reduction's output shared: the columns of a sum over leading axes (16 at a
+ * time, `columnSumLoop`), or the rows of a reduction over trailing axes; other
+ * axis patterns stay whole. Each output value is reduced in the same order as
+ * on one thread.
+ */
+function reduction(op: ReductionOp, ctx: LowerContext<ReductionOp>, maxBatch: number): string | undefined {
+  const { params: { axes }, inputs: [x], out } = ctx;
+  if (fixed(x!.shape, maxBatch) < SPLIT_WORK) return undefined;
+  const cols = op === 'sum' && x!.dtype === 'float32' && out.dtype === 'float32' ? columnSumColumns(x!.shape, axes) : undefined;
+  if (cols !== undefined) {
+    if (cols < 32) return undefined; // fewer than two shares of 16 columns
+    const perColumn = Math.max(1, fixed(x!.shape, maxBatch) / cols);
+    return `${range(String(cols), 16, String(Math.max(16, Math.ceil(SPLIT_WORK / perColumn))))}${columnSumLoop(x!.shape, axes, x!.ptr, out.ptr, { lo: 'lo', hi: 'hi' })}\n}`;
+  }
+  const rank = x!.shape.length;
+  if (axes.length === 0 || axes.some((a, i) => a !== rank - axes.length + i)) return undefined; // not trailing axes
+  const kept = x!.shape.slice(0, rank - axes.length);
+  const perRow = Math.max(1, fixed(x!.shape, maxBatch) / fixed(kept, maxBatch));
+  return `${range(sizeExpr(kept), 1, String(Math.max(1, Math.ceil(SPLIT_WORK / perRow))))}${trailingRowsLoop(op, x!.shape, axes, x!, out, 'lo', 'hi')}\n}`;
+}
+
 /** The shared form of an op, or undefined when it stays whole (too little work, or a shape that does not split). */
 export function splitLowering(ctx: LowerContext<SplitOp>, maxBatch: number): string | undefined {
   const { node, inputs, out } = ctx;
@@ -125,6 +149,11 @@ export function splitLowering(ctx: LowerContext<SplitOp>, maxBatch: number): str
       return byImage(out, poolWork(out.shape, p, maxBatch), maxBatch, (count) =>
         `f32_avgpool2d_nhwc_grad__simd128(${count}, ${poolGeometry(out.shape, dy!.shape, p)}, ${at(dy!.ptr, dy!.shape)}, ${at(out.ptr, out.shape)});`);
     }
+    case 'sum':
+    case 'prod':
+    case 'max':
+    case 'min':
+      return reduction(node.op, ctx as LowerContext<ReductionOp>, maxBatch);
     case 'fused': {
       if (fixed(out.shape, maxBatch) < SPLIT_ELEMENTS) return undefined;
       return emitFused((ctx.params as OpParams['fused']).body, inputs, out, { share: true });
@@ -132,4 +161,4 @@ export function splitLowering(ctx: LowerContext<SplitOp>, maxBatch: number): str
   }
 }
 
-export const splitOps: ReadonlySet<string> = new Set<SplitOp>(['matmul', 'conv2d', 'conv2dBackpropInput', 'conv2dBackpropFilter', 'maxPool2d', 'maxPool2dGrad', 'maxPool2dSelect', 'avgPool2d', 'avgPool2dGrad', 'fused']);
+export const splitOps: ReadonlySet<string> = new Set<SplitOp>(['matmul', 'conv2d', 'conv2dBackpropInput', 'conv2dBackpropFilter', 'maxPool2d', 'maxPool2dGrad', 'maxPool2dSelect', 'avgPool2d', 'avgPool2dGrad', 'fused', 'sum', 'prod', 'max', 'min']);

@@ -77,6 +77,33 @@ describe('threads', () => {
     expect(outputs[1]).toEqual(outputs[0]);
   });
 
+  test('reductions share their output: column sums, trailing-axis sums, max and min give the bits of one thread and the interpreter', async () => {
+    const g = kiln.trace((x, ids) => ({
+      columns: kiln.sum(x, [0, 1]), // a bias gradient: 48 columns over 64·120 rows, shared in 16s
+      rows: kiln.sum(x, -1), // per-row sums over the trailing axis
+      largest: kiln.max(x, [1, 2]),
+      smallest: kiln.min(kiln.reshape(x, [64, 5760]), -1),
+      counts: kiln.sum(ids, -1), // int32
+    }), [kiln.spec([64, 120, 48]), kiln.spec([256, 1024], 'int32')]); // each with at least 3 shares of the split's minimum work
+    const x = kiln.randomNormal([64, 120, 48], { seed: 5 }).dataSync() as Float32Array;
+    const ids = Int32Array.from({ length: 256 * 1024 }, (_, i) => (i * 7919) % 13 - 6);
+    const expected = kiln.interpret(g, { input_0: { dtype: 'float32', shape: [64, 120, 48], data: x }, input_1: { dtype: 'int32', shape: [256, 1024], data: ids } });
+    const results: Record<string, string>[] = [];
+    for (const t of [1, 2, 3]) {
+      kiln.setThreads(t);
+      const { module, manifest } = await kiln.compileModule({ run: g });
+      if (t > 1) {
+        expect(manifest.entries.run!.thread).toBe(0);
+        expect(await module.threaded()).toBe(t);
+      }
+      const out = module.run('run', { input_0: x, input_1: ids });
+      results.push(Object.fromEntries(Object.entries(out).map(([k, v]) => [k, bits(v.data)])));
+    }
+    expect(results[1]).toEqual(results[0]);
+    expect(results[2]).toEqual(results[0]);
+    for (const [name, value] of Object.entries(expected.outputs)) expect(results[0]![name]).toBe(bits(value.data)); // float64 sums, as the reference
+  });
+
   test('a run-time error on thread 0 releases the workers: a KilnRuntimeError, then the module runs again', async () => {
     kiln.setThreads(2);
     const g = kiln.trace((table, ids, w) => kiln.matmul(kiln.gather(table, ids), w), [kiln.spec([50, 128]), kiln.spec([64], 'int32'), kiln.spec([128, 256])]);
