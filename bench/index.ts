@@ -15,9 +15,9 @@ import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { measureCompileTimes } from './compile-times.js';
 import { convFlops, type ConvLayer, type ConvPass, type Engine, type EngineFactory, type Plan } from './engines/engine.js';
-import { kilnCompiled } from './engines/kiln-compiled.js';
+import { kilnCompiled, kilnCompiled2 } from './engines/kiln-compiled.js';
 import { kilnKernel } from './engines/kiln-kernel.js';
-import { ortNode, ortWeb } from './engines/onnxruntime.js';
+import { ortNode, ortNode2, ortWeb } from './engines/onnxruntime.js';
 import { tfjsCpu, tfjsWasm } from './engines/tfjs.js';
 import { formatTable, hasTiming, measure, measureRow, Notes, ratio, threadNote, type Cell, type Run, type Table, type TimingOptions } from './harness.js';
 import { measureModels } from './model-bench.js';
@@ -54,7 +54,9 @@ const modelTiming: TimingOptions = quick
 
 /** The peak, GEMM, convolution and compile-time sections: their engines' lines and their tables. */
 async function measureKernels(): Promise<{ environment: string[]; tables: Table[] }> {
-  const factories: EngineFactory[] = [kilnKernel, kilnCompiled, tfjsWasm, tfjsCpu, ortWeb, ortNode];
+  // the 2-thread columns (issue 16): kiln and onnxruntime-node; TF.js-wasm has no threads in Node, and
+  // onnxruntime-web's threads in Node are bench/thread-peers.mjs's (its thread count is fixed per process)
+  const factories: EngineFactory[] = [kilnKernel, kilnCompiled, kilnCompiled2, tfjsWasm, tfjsCpu, ortWeb, ortNode, ortNode2];
   const columns = factories.map((f) => f.name);
   const ours = kilnCompiled.name; // ratios compare what a kiln user runs: compiled modules, copies included
   const peers = ['tfjs-wasm', 'tfjs-cpu', 'ort-web', 'ort-node'];
@@ -117,8 +119,12 @@ async function measureKernels(): Promise<{ environment: string[]; tables: Table[
 
   // ---- tables ----------------------------------------------------------------------------
   const fmt = (x: number, digits = 1) => x.toFixed(digits);
-  const ratioHeaders = peers.map((p) => `vs ${p}`);
-  const ratioNote = '"vs X": kiln compiled\'s speed ÷ X\'s (medians): ×2.00 means kiln takes half X\'s time; ×0.50, twice X\'s time.';
+  const ratioHeaders = [...peers.map((p) => `vs ${p}`), '2 threads ÷ 1', '2 threads: vs ort-node 2 threads'];
+  /** kiln's 2-thread speed over its one-thread speed, and kiln against onnxruntime-node, both on 2 threads. */
+  const twoThreads = (cells: Map<string, Cell>) => [ratio(cells.get(kilnCompiled2.name), cells.get(ours)), ratio(cells.get(kilnCompiled2.name), cells.get(ortNode2.name))];
+  const oneThreadRows = <T extends { cells: Map<string, Cell> }>(rows: T[]) => rows.map((r) => ({ ...r, cells: new Map([...r.cells].filter(([name]) => !/2 threads/.test(name))) }));
+  const ratioNote = '"vs X": kiln compiled\'s speed ÷ X\'s (medians): ×2.00 means kiln takes half X\'s time; ×0.50, twice X\'s time. '
+    + '"2 threads ÷ 1": kiln compiled on 2 threads against itself on 1; "2 threads: vs ort-node 2 threads": both on 2 threads (this machine\'s physical-limit anchor).';
   const percentOfPeak = (flops: number, c: Cell | undefined) => (hasTiming(c) ? `${fmt(flops / c.timing.median / 1e6 / peakGflops * 100, 0)}%` : '—');
   const cellText = (engine: string, c: Cell | undefined, value: (ms: number) => string) =>
     (unavailable.has(engine) ? 'unavailable' : c === undefined ? '—' : hasTiming(c) ? value(c.timing.median) : c.missing);
@@ -135,6 +141,7 @@ async function measureKernels(): Promise<{ environment: string[]; tables: Table[
         percentOfPeak(2 * n ** 3, cells.get(kilnKernel.name)),
         ratio(cells.get(ours), cells.get(kilnKernel.name)),
         ...peers.map((p) => ratio(cells.get(ours), cells.get(p))),
+        ...twoThreads(cells),
       ];
     }),
     notes: [
@@ -145,7 +152,7 @@ async function measureKernels(): Promise<{ environment: string[]; tables: Table[
       'tfjs-wasm runs XNNPACK only for A·B without transposes, and caches that operator (B packed) per B tensor, so its repeated calls '
         + 'skip packing B; Aᵀ·B and A·Bᵀ take its scalar blocked loop (batch_mat_mul_impl.cc).',
       ...gemmNotes.lines(),
-      threadNote(gemmRows, (i) => `${gemmRows[i]!.name} ${gemmRows[i]!.n}`),
+      threadNote(oneThreadRows(gemmRows), (i) => `${gemmRows[i]!.name} ${gemmRows[i]!.n}`),
     ],
   };
 
@@ -162,6 +169,7 @@ async function measureKernels(): Promise<{ environment: string[]; tables: Table[
         ...columns.map((c) => cellText(c, cells.get(c), (ms) => fmt(ms, ms < 10 ? 2 : 1))),
         percentOfPeak(convFlops(layer), cells.get(kilnKernel.name)),
         ...peers.map((p) => ratio(cells.get(ours), cells.get(p))),
+        ...twoThreads(cells),
       ];
     }),
     notes: [
@@ -172,7 +180,7 @@ async function measureKernels(): Promise<{ environment: string[]; tables: Table[
       'Every engine but kiln kernel returns a fresh output array a call (conv1: 6.4 MB); when the VM hands out fresh pages for it, '
         + 'that copy can cost more than the convolution.',
       ...convNotes.lines(),
-      threadNote(convRows, (i) => `${convRows[i]!.layer.name} ${passLabel[convRows[i]!.pass]}`),
+      threadNote(oneThreadRows(convRows), (i) => `${convRows[i]!.layer.name} ${passLabel[convRows[i]!.pass]}`),
     ],
   };
 

@@ -7,8 +7,8 @@
  * process). Returns the section's header lines and tables, with the issue's
  * targets checked against the ratios of this run.
  */
-import { kilnLayers, kilnModuleRun } from './engines/kiln-layers.js';
-import { ortNodeModels, ortWebModels } from './engines/onnx-models.js';
+import { kilnLayers, kilnLayers2, kilnModuleRun } from './engines/kiln-layers.js';
+import { ortNodeModels, ortNodeModels2, ortWebModels } from './engines/onnx-models.js';
 import { tfjsLayersCpu, tfjsLayersWasm } from './engines/tfjs-layers.js';
 import { torchCase, torchTimings, type TorchRun } from './engines/torch.js';
 import { hasTiming, measureOnce, measureRow, Notes, ratio, threadNote, type Cell, type Table, type TimingOptions } from './harness.js';
@@ -32,7 +32,8 @@ const caseLabel = (c: Case) => `${c.model.toUpperCase()} ${c.kind === 'train' ? 
 
 const ours = kilnLayers.name;
 const diagnostic = kilnModuleRun.name;
-const factories = [kilnLayers, kilnModuleRun, tfjsLayersWasm, tfjsLayersCpu, ortWebModels, ortNodeModels];
+// kilnLayers2 and ortNodeModels2: the 2-thread columns (issue 16), beside torch on 2 threads
+const factories = [kilnLayers, kilnModuleRun, kilnLayers2, tfjsLayersWasm, tfjsLayersCpu, ortWebModels, ortNodeModels, ortNodeModels2];
 
 const ms = (x: number) => x.toFixed(x < 1 ? 3 : x < 10 ? 2 : 1);
 
@@ -93,35 +94,41 @@ export async function measureModels({ quick, timing, log }: ModelBenchOptions): 
     const [api, bare] = [cells.get(ours), cells.get(diagnostic)];
     return hasTiming(api) && hasTiming(bare) ? `${((1 - bare.timing.median / api.timing.median) * 100).toFixed(0)}%` : '—';
   };
-  const table = (title: string, rows: { c: Case; cells: Map<string, Cell> }[], peers: string[], extraNotes: string[]): Table => {
-    const columns = [ours, diagnostic, ...peers];
+  const twoThreads = kilnLayers2.name;
+  /** Ratios on 2 threads: kiln against itself on 1, and against each 2-thread peer present. */
+  const twoThreadRatios = (cells: Map<string, Cell>, peers2: string[]) => [ratio(cells.get(twoThreads), cells.get(ours)), ...peers2.map((p) => ratio(cells.get(twoThreads), cells.get(p)))];
+  const table = (title: string, rows: { c: Case; cells: Map<string, Cell> }[], peers: string[], peers2: string[], extraNotes: string[]): Table => {
+    const columns = [ours, diagnostic, ...peers.filter((p) => !peers2.includes(p)), twoThreads, ...peers2];
+    const onePeers = peers.filter((p) => !peers2.includes(p));
     const notes = new Notes();
     return {
       title,
-      header: ['model', 'batch', ...columns, 'API overhead', ...peers.map((p) => `vs ${p}`)],
+      header: ['model', 'batch', ...columns, 'API overhead', ...onePeers.map((p) => `vs ${p}`), '2 threads ÷ 1', ...peers2.map((p) => `2 threads: vs ${p}`)],
       labelColumns: 2,
       rows: rows.map(({ c, cells }) => {
         columns.forEach((name) => notes.add(cells.get(name), `${name} ${caseLabel(c)}`));
         return [architectures[c.model].title, String(c.batch), ...columns.map((name) => cellText(name, cells.get(name))), overhead(cells),
-          ...peers.map((p) => ratio(cells.get(ours), cells.get(p)))];
+          ...onePeers.map((p) => ratio(cells.get(ours), cells.get(p))), ...twoThreadRatios(cells, peers2)];
       }),
       notes: [
-        '"vs X": X\'s time ÷ kiln\'s (medians of this run): ×2.00 means kiln takes half X\'s time; ×0.50, twice X\'s time. kiln runs on one thread.',
+        '"vs X": X\'s time ÷ kiln\'s (medians of this run): ×2.00 means kiln takes half X\'s time; ×0.50, twice X\'s time. kiln runs on one thread there; '
+          + '"2 threads ÷ 1" is kiln on 2 threads against itself on 1, and "2 threads: vs X" kiln on 2 threads against X on 2 threads.',
         `"${diagnostic}" is a diagnostic, not a contender: the same compiled entry called directly; "API overhead" is the share of kiln's time spent outside it (1 − module.run ÷ kiln).`,
         ...extraNotes,
         ...notes.lines(),
         ...slowNotes.filter((n) => rows.some(({ c }) => n.includes(caseLabel(c)))),
-        threadNote(rows.map(({ cells }) => ({ cells: new Map([...cells].filter(([name]) => !torchNames.includes(name))) })), (i) => caseLabel(rows[i]!.c)),
+        threadNote(rows.map(({ cells }) => ({ cells: new Map([...cells].filter(([name]) => !torchNames.includes(name) && !/2 threads/.test(name))) })), (i) => caseLabel(rows[i]!.c)),
       ],
     };
   };
   const torchNote = 'torch: bench/torch_models.py in a child process (NCHW, same data), timed by itself with the same warm-up and sample rules, '
     + 'not round-robin with the rest; "torch 2 threads" uses both cores, so it is not a same-thread comparison.';
-  const trainTable = table('MLP/CNN train step, ms (median)', trainRows, ['tfjs-wasm', 'tfjs-cpu', ...torchNames], [
+  const torch2 = torchNames.filter((n) => /2 threads/.test(n));
+  const trainTable = table('MLP/CNN train step, ms (median)', trainRows, ['tfjs-wasm', 'tfjs-cpu', ...torchNames], torch2, [
     'A step: forward, softmax cross-entropy on the logits, backward, Adam (lr 1e-3) on a fixed batch; kiln and TF.js through trainOnBatch (which returns the loss), torch: zero_grad, forward, CrossEntropyLoss, backward, step, loss.item().',
     torchNote,
   ]);
-  const predictTable = table('predict, ms (median)', predictRows, ['tfjs-wasm', 'tfjs-cpu', 'ort-web', 'ort-node', ...torchNames], [
+  const predictTable = table('predict, ms (median)', predictRows, ['tfjs-wasm', 'tfjs-cpu', 'ort-web', 'ort-node', ...torchNames, ortNodeModels2.name], [ortNodeModels2.name, ...torch2], [
     'kiln and TF.js: model.predict(x, { batchSize: batch }).dataSync() (the default batchSize, 32, would split batch 64 in two); onnxruntime: session.run() on a model written by onnx.ts, a session per batch size; torch: forward under no_grad, .numpy().',
     torchNote,
   ]);

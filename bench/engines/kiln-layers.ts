@@ -39,8 +39,12 @@ const tensors = (a: Architecture, batch: number) => {
   return { x: kiln.tensor(x, xShape), y: kiln.tensor(labels, [batch], 'int32'), xData: x, labels };
 };
 
-/** One compiled model per architecture, shared by its train and predict cases (the first trainOnBatch compiles it). */
-function modelCache() {
+/**
+ * One compiled model per architecture, shared by its train and predict cases (the
+ * first trainOnBatch compiles it), on `threads` threads: the module is loaded
+ * under that count, then the count goes back to one for everything else.
+ */
+function modelCache(threads = 1) {
   const models = new Map<ModelName, Promise<kiln.Sequential>>();
   return (name: ModelName) => {
     let m = models.get(name);
@@ -48,7 +52,13 @@ function modelCache() {
       const a = architectures[name];
       const { x, y } = tensors(a, a.trainBatch);
       const model = build(a);
-      m = model.trainOnBatch(x, y).then(() => model);
+      kiln.setThreads(threads);
+      m = model.trainOnBatch(x, y).then(async () => {
+        kiln.setThreads(1);
+        for (let waited = 0; model.threadCount < threads && waited < 10_000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
+        if (model.threadCount !== threads) throw new Error(`kiln ${threads} threads: the model runs on ${model.threadCount}`);
+        return model;
+      });
       models.set(name, m);
     }
     return m;
@@ -57,13 +67,15 @@ function modelCache() {
 
 const info = (what: string) => `${what}; one module per model (train step, evaluate, predict), compiled by the first trainOnBatch; no metrics`;
 
-export const kilnLayers: ModelEngineFactory = {
-  name: 'kiln',
+function kilnLayersOn(threads: number): ModelEngineFactory {
+  const name = threads === 1 ? 'kiln' : `kiln ${threads} threads`;
+  return {
+  name,
   async load(): Promise<ModelEngine> {
-    const model = modelCache();
+    const model = modelCache(threads);
     return {
-      name: 'kiln',
-      info: info('kiln.sequential + trainOnBatch / predict(x, { batchSize }).dataSync()'),
+      name,
+      info: info(`kiln.sequential + trainOnBatch / predict(x, { batchSize }).dataSync()${threads > 1 ? `, ${threads} threads` : ''}`),
       async prepare(name, kind, batch): Promise<Run> {
         const m = await model(name);
         const { x, y } = tensors(architectures[name], batch);
@@ -71,7 +83,12 @@ export const kilnLayers: ModelEngineFactory = {
       },
     };
   },
-};
+  };
+}
+
+export const kilnLayers = kilnLayersOn(1);
+/** The same on two threads: the 2-thread column of the model tables (issue 16). */
+export const kilnLayers2 = kilnLayersOn(2);
 
 export const kilnModuleRun: ModelEngineFactory = {
   name: 'kiln module.run',

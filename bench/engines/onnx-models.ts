@@ -10,7 +10,7 @@ import { NotApplicable, type Run } from '../harness.js';
 import { encodeModel, type OnnxGraph, type OnnxInitializer, type OnnxNode } from '../onnx.js';
 import { architectures, batchData, type Architecture, type ModelEngine, type ModelEngineFactory } from '../models.js';
 import { nhwcToNchw, randomData } from './engine.js';
-import { loadOrtNode, loadOrtWeb, type OrtLoader } from './onnxruntime.js';
+import { loadOrtNode, loadOrtNodeOn, loadOrtWeb, type OrtLoader } from './onnxruntime.js';
 
 type Session = import('onnxruntime-web').InferenceSession;
 
@@ -101,3 +101,4 @@ function ortModels(name: string, load: OrtLoader): ModelEngineFactory {
 
 export const ortWebModels = ortModels('ort-web', loadOrtWeb);
 export const ortNodeModels = ortModels('ort-node', loadOrtNode);
+export const ortNodeModels2 = ortModels('ort-node 2 threads', loadOrtNodeOn(2));

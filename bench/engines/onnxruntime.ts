@@ -82,16 +82,19 @@ export const loadOrtWeb: OrtLoader = async () => {
   return { ort, options: { ...common, executionProviders: ['wasm'] }, info: `${ort.env.versions.web ?? '?'}, wasm SIMD, 1 thread` };
 };
 
-export const loadOrtNode: OrtLoader = async () => {
+/** onnxruntime-node with `threads` intra-op threads (1: the one-thread column; 2: the anchor beside kiln's 2 threads). */
+export const loadOrtNodeOn = (threads: number): OrtLoader => async () => {
   // a specifier in a variable: the build does not need the package, whose native library may be missing
   const specifier = 'onnxruntime-node';
   const ort = (await import(specifier)) as Ort & { env: { versions: { node?: string } } };
   return {
     ort,
-    options: { ...common, executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1 },
-    info: `${ort.env.versions.node ?? '?'}, native cpu, 1 intra-op thread`,
+    options: { ...common, executionProviders: ['cpu'], intraOpNumThreads: threads, interOpNumThreads: 1 },
+    info: `${ort.env.versions.node ?? '?'}, native cpu, ${threads} intra-op thread${threads > 1 ? 's' : ''}`,
   };
 };
+export const loadOrtNode = loadOrtNodeOn(1);
 
 export const ortWeb = ortEngine('ort-web', loadOrtWeb);
 export const ortNode = ortEngine('ort-node', loadOrtNode);
+export const ortNode2 = ortEngine('ort-node 2 threads', loadOrtNodeOn(2));
