@@ -77,6 +77,11 @@ export class SymbolicTensor {
     return this.shape.length + 1;
   }
 
+  /** The fixed batch size of the model input it comes from (`kiln.input({ batchSize })`), or undefined. */
+  get batchSize(): number | undefined {
+    return this.inputs.length ? this.inputs[0]!.batchSize : this.layer.batchSize;
+  }
+
   toString(): string {
     return `SymbolicTensor ${show(this.shape)} from ${layer(this)}`;
   }
@@ -188,6 +193,8 @@ function applySymbolic(layer: Layer, xs: readonly SymbolicTensor[], asList: bool
   const subject = `${layer.className} "${layer.name}"`;
   if (!asList && isMultiInput(layer) && !layer.acceptsOne) throw new KilnError(`${subject}: expected a list of inputs, got one.`);
   const { mask, initialState } = options;
+  const batch = xs[0]?.batchSize;
+  if (batch !== undefined) layer.adoptBatchSize(batch); // a stateful layer sizes its states by it
   if ((mask || initialState) && isMultiInput(layer)) throw new KilnError(`${subject}: expected no mask or initialState (a layer taking a list of inputs takes neither).`);
   const shape = outputShapeOf(layer, xs.map((x) => x.shape));
   const dtype = isMultiInput(layer) && layer.outputDtypeMany ? layer.outputDtypeMany(xs.map((x) => x.shape), xs.map((x) => x.dtype)) : 'float32';

@@ -35,6 +35,8 @@ export interface EntryParts {
   readonly weights: readonly WeightEntry[];
   /** Whether the training step takes per-example loss weights. */
   readonly weighted: boolean;
+  /** A fixed batch size (a stateful model's), for the labels' and sample weights' specs; undefined: dynamic. */
+  readonly batch?: number;
   /** Specs of x, one per input, by entry name. */
   readonly inputSpecs: Record<string, ReturnType<typeof spec>>;
   /** The forward pass inside a trace: inputs to outputs, the weights bound by name. */
@@ -48,7 +50,8 @@ export function traceEntries(model: EntryParts): { trainStep: Graph; evaluate: G
   const xNames = entryNames('x', topology.inputs.length);
   const yNames = entryNames('y', topology.outputs.length);
   const x = model.inputSpecs;
-  const y = Object.fromEntries(topology.outputs.map((s, i) => [yNames[i]!, heads[i]!.loss.sparse ? spec([null], 'int32') : spec([null, ...s])]));
+  const batch = model.batch ?? null;
+  const y = Object.fromEntries(topology.outputs.map((s, i) => [yNames[i]!, heads[i]!.loss.sparse ? spec([batch], 'int32') : spec([batch, ...s])]));
   const xsOf = (t: Record<string, Tensor>) => xNames.map((n) => t[n]!);
   const ysOf = (t: Record<string, Tensor>) => yNames.map((n) => t[n]!);
   // a ratio metric (precision, recall, auc) outputs its counts, `${log}_${part}`, for the trainer to total and combine
@@ -95,7 +98,7 @@ export function traceEntries(model: EntryParts): { trainStep: Graph; evaluate: G
     });
     // a step skipped for a non-finite loss or gradient reports a NaN loss (the weights are those before it)
     return outputs(ysOf(t), predictions!, trainable.length ? F.add(value, stepFlag(grad, value)) : value, perHead);
-  }, { ...x, ...y, ...(weighted ? { sample_weight: spec([null]) } : {}), ...params });
+  }, { ...x, ...y, ...(weighted ? { sample_weight: spec([batch]) } : {}), ...params });
   const evaluate = trace((t: Record<string, Tensor>) => {
     const predictions = model.forward(xsOf(t), t, false);
     const perHead = headLosses(ysOf(t), predictions);

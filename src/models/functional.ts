@@ -24,8 +24,8 @@ const show = (shape: Shape) => `[null,${shape.join(',')}]`;
 export class InputLayer extends Layer {
   readonly className = 'InputLayer';
   readonly dtype: 'float32' | 'int32';
-  constructor(args: { shape: number[]; dtype?: 'float32' | 'int32'; name?: string }) {
-    super('InputLayer', { name: args.name, inputShape: args.shape });
+  constructor(args: { shape: number[]; dtype?: 'float32' | 'int32'; name?: string; batchSize?: number }) {
+    super('InputLayer', { name: args.name, inputShape: args.shape, batchSize: args.batchSize });
     if (args.dtype !== undefined && args.dtype !== 'float32' && args.dtype !== 'int32') this.fail(`expected dtype 'float32' or 'int32', got ${JSON.stringify(args.dtype)}`);
     this.dtype = args.dtype ?? 'float32';
   }
@@ -44,12 +44,15 @@ export class InputLayer extends Layer {
 }
 
 /**
- * A model input: a SymbolicTensor of `shape` (without the batch dimension).
+ * A model input: a SymbolicTensor of `shape` (without the batch dimension);
+ * `batchSize` fixes the batch (Keras's `Input(batch_size=…)`), as a stateful
+ * recurrent layer needs: every batch then has exactly that many examples.
  * @example const x = kiln.input({ shape: [4] }); const y = kiln.layers.dense({ units: 3 }).apply(x);
+ * @example const seq = kiln.input({ shape: [10, 1], batchSize: 4 }); kiln.layers.lstm({ units: 8, stateful: true }).apply(seq);
  */
-export function input(args: { shape: number[]; dtype?: 'float32' | 'int32'; name?: string }): SymbolicTensor {
+export function input(args: { shape: number[]; dtype?: 'float32' | 'int32'; name?: string; batchSize?: number }): SymbolicTensor {
   if (!args || !Array.isArray(args.shape)) throw new KilnError(`input: expected { shape } (without the batch dimension), got ${JSON.stringify(args)}.`);
-  checkOptions('input', args, ['shape', 'dtype', 'name']);
+  checkOptions('input', args, ['shape', 'dtype', 'name', 'batchSize']);
   const layer = new InputLayer(args);
   return new SymbolicTensor(layer.inputShape!, layer.dtype, layer, []);
 }
@@ -124,7 +127,7 @@ export class Functional extends LayersModel {
   protected topology(): Topology {
     return {
       layers: this.shapes,
-      inputs: this.inputs.map((t) => ({ shape: t.shape, dtype: t.dtype as 'float32' | 'int32' })), // inputs come from kiln.input: float32 or int32
+      inputs: this.inputs.map((t) => ({ shape: t.shape, dtype: t.dtype as 'float32' | 'int32', batchSize: t.batchSize })), // inputs come from kiln.input: float32 or int32
       outputs: this.outputs.map((t) => t.shape),
     };
   }

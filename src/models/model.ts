@@ -40,16 +40,11 @@ import type { ExportOptions } from './export.js';
 import type { SaveOptions } from './save.js';
 import type { RowEncoder } from '../layers/preprocessing/rowEncoder.js';
 import { predictRows, rowsSpecFor } from './rowInputs.js';
+import { checkBatchSize, fixedBatchSize, pendingResets, statefulLayers } from './statefulness.js';
 import type { Row } from '../runtime/rows.js';
 
 export type { CompileArgs } from './compileArgs.js';
 export type { Callback, FitArgs, History, Logs, TrainingParams } from './trainer.js';
-
-
-
-
-
-
 
 /** The option keys of each model method, one list a method: anything else is refused (as Keras refuses unknown kwargs). */
 const methodOptions = {
@@ -65,23 +60,12 @@ const methodOptions = {
   export: optionKeys<ExportOptions>({ entries: true, maxBatch: true, folder: true, metadata: true, allowNonFinite: true }),
 } as const;
 
-
-
-
-
-
-
-
-
-
-
-
-
-
 /** One model input: its shape without the batch dimension, its dtype. */
 export interface InputSpec {
   readonly shape: Shape;
   readonly dtype: 'float32' | 'int32';
+  /** A fixed batch size (`kiln.input({ batchSize })`); undefined: any. */
+  readonly batchSize?: number;
 }
 
 /** A model's layer, with the input shape its weights are made for and its output shape (both without the batch dimension). */
@@ -98,11 +82,7 @@ export interface Topology {
   readonly outputs: readonly Shape[];
 }
 
-
-
-
 const size = (shape: Shape) => shape.reduce((x, y) => x * y, 1);
-
 
 /** A predict-only module given the weights' values. */
 function holding(module: KilnModule, parameters: readonly { name: string; data: Float32Array }[], maxBatch: number): { module: KilnModule; maxBatch: number } {
@@ -143,6 +123,8 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
   private graphs?: { trainStep: Graph; evaluate: Graph; predict: Graph };
   /** Set by a callback to end `fit` after the current batch; `fit` resets it at its start. */
   stopTraining = false;
+  /** Each stateful layer's statesVersion when this model last zeroed its states (see resetStates). */
+  private readonly statesSeen = new Map<Layer, number>();
 
   protected constructor(name: string) {
     this.name = name;
@@ -223,6 +205,10 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
       optimizer: (method) => this.requireCompiled(method).optimizer,
       weighted: () => this.weighted,
       stepped: () => { this.weightsVersion++; },
+      beforeRun: (method, count) => {
+        checkBatchSize(this.topology(), this.batch, method, count);
+        this.syncStates();
+      },
       hook: (fn) => this.calls.hook(fn),
     };
   }
@@ -295,7 +281,37 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
   /** Specs of x (one per input) by entry name. */
   private inputSpecs(topology: Topology): Record<string, ReturnType<typeof spec>> {
     const names = entryNames('x', topology.inputs.length);
-    return Object.fromEntries(topology.inputs.map((s, i) => [names[i]!, spec([null, ...s.shape], s.dtype as DType)]));
+    const batch = fixedBatchSize(this.subject, topology) ?? null;
+    return Object.fromEntries(topology.inputs.map((s, i) => [names[i]!, spec([batch, ...s.shape], s.dtype as DType)]));
+  }
+
+  /** The batch size every batch must have (a stateful layer's, or the input's batchSize), or undefined for any. */
+  get batch(): number | undefined {
+    return fixedBatchSize(this.subject, this.topology());
+  }
+
+  /**
+   * Keras's reset_states: every stateful layer's states become zeros (the next
+   * batch starts a new sequence). A layer's own `resetStates()` resets it alone.
+   * @example await model.fit(xs, ys, { shuffle: false, batchSize: 4 }); model.resetStates();
+   */
+  resetStates(): void {
+    for (const layer of statefulLayers(this.topology())) (layer as unknown as { resetStates(): void }).resetStates();
+    this.syncStates();
+  }
+
+  /** Zeroes the states of the layers reset since the last run, wherever the model keeps them. */
+  private syncStates(): void {
+    const due = pendingResets(this.weightEntries(), this.statesSeen);
+    if (!due.length) return;
+    const values = this.currentValues();
+    for (const w of due) {
+      const zeros = new Float32Array(size(w.spec.shape));
+      values.set(w.name, zeros);
+      this.module?.set(w.name, zeros);
+      this.predictModule?.module.set(w.name, zeros);
+    }
+    this.weightsVersion++;
   }
 
   /** The forward pass on the traced record's inputs, as the trace's outputs (one tensor, or 'output_0', …). */
@@ -317,7 +333,6 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
     return watch ? watchingLayers(topology.layers.map((l) => l.layer), watch, predict) : predict();
   }
 
-
   private trace(): { trainStep: Graph; evaluate: Graph; predict: Graph } {
     if (this.graphs) return this.graphs;
     const topology = this.topology();
@@ -327,6 +342,7 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
       topology,
       weights: this.weightEntries(topology),
       weighted: this.weighted,
+      batch: fixedBatchSize(this.subject, topology),
       inputSpecs: this.inputSpecs(topology),
       forward: (xs, weights, training) => this.forward(xs, weights, training),
     }));
@@ -343,7 +359,9 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
     weights.forEach((w, i) => {
       if (!this.values.has(w.name)) this.values.set(w.name, w.spec.initializer.init(w.spec.shape, 1000 + i));
     });
-    if (this.module) for (const w of weights) this.values.set(w.name, this.module.get(w.name).data as Float32Array);
+    // the training module, else the predict-only one (a stateful layer's states change in predict too)
+    const module = this.module ?? this.predictModule?.module;
+    if (module) for (const w of weights) this.values.set(w.name, module.get(w.name).data as Float32Array);
     return this.values;
   }
 
@@ -374,10 +392,6 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
     return this.building;
   }
 
-
-
-
-
   /**
    * Trains epochs initialEpoch … epochs − 1 over (x, y) in shuffled batches, calling
    * the callbacks' hooks; returns the History. x is a Tensor, or a list of one per
@@ -395,7 +409,11 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
       const dataset = x instanceof Dataset ? x : undefined;
       const args = ((dataset ? yOrArgs : maybeArgs) ?? {}) as FitArgs;
       checkOptions('fit', args, methodOptions.fit);
-      const { epochs = 1, shuffle = true, verbose = 1, seed = 0, initialEpoch = 0, stepsPerEpoch, batchSize = 32 } = args;
+      const fixed = this.batch;
+      const stateful = statefulLayers(this.topology())[0];
+      // a stateful model's batches continue each other, so its examples keep their order unless told otherwise
+      const { epochs = 1, shuffle = !stateful, verbose = 1, seed = 0, initialEpoch = 0, stepsPerEpoch, batchSize = fixed ?? 32 } = args;
+      if (stateful && shuffle) throw new KilnError(`fit: ${stateful.className} "${stateful.name}" is stateful (each batch continues the sequences of the one before), so shuffled batches would feed it the wrong states; expected shuffle false (the default for a stateful model), got true.`);
       if (!Number.isInteger(epochs) || epochs < 0) throw new KilnError(`fit: expected epochs to be a non-negative integer, got ${epochs}.`);
       if (!Number.isInteger(batchSize) || batchSize < 1) throw new KilnError(`fit: expected batchSize to be a positive integer, got ${batchSize}.`);
       if (!Number.isInteger(initialEpoch) || initialEpoch < 0) throw new KilnError(`fit: expected initialEpoch to be a non-negative integer, got ${initialEpoch}.`);
@@ -443,7 +461,7 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
       } else {
         checkOptions('evaluate', maybeArgs, methodOptions.evaluate);
         const data = checkData(this.host, 'evaluate', x, yOrArgs as Tensor | readonly Tensor[]) as Data;
-        const batchSize = maybeArgs.batchSize ?? 32;
+        const batchSize = maybeArgs.batchSize ?? this.batch ?? 32;
         logs = await runBatches(this.host, 'evaluate', 'evaluate', data, batchesOf(data.xs[0]!.shape[0]!, batchSize), batchSize);
       }
       const values = Object.values(logs).map((v) => F.tensor(v));
@@ -464,8 +482,14 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
     if (args.batchSize !== undefined && (!Number.isInteger(args.batchSize) || args.batchSize < 1)) throw new KilnError(`predict: expected batchSize to be a positive integer, got ${String(args.batchSize)}.`);
     const data = checkData(this.host, 'predict', x).xs;
     const topology = this.topology();
+    const fixed = this.batch;
     const compiled = this.module ? { module: this.module, maxBatch: this.maxBatch } : (this.predictModule ??= this.predictOnlyModule(Math.max(64, args.batchSize ?? 32)));
-    const batchSize = Math.min(args.batchSize ?? 32, compiled.maxBatch);
+    const batchSize = fixed ?? Math.min(args.batchSize ?? 32, compiled.maxBatch);
+    if (fixed !== undefined) {
+      if (args.batchSize !== undefined) checkBatchSize(topology, fixed, 'predict', args.batchSize, 'batchSize');
+      checkBatchSize(topology, fixed, 'predict', data[0]!.shape[0]! % fixed || fixed, 'a last batch');
+    }
+    this.syncStates();
     const n = data[0]!.shape[0]!;
     const xNames = entryNames('x', data.length);
     const outNames = entryNames('output', topology.outputs.length);
@@ -507,8 +531,9 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
     const values = this.currentValues();
     const parameters = entriesW.map((w) => ({ name: w.name, shape: [...w.spec.shape], trainable: w.spec.trainable && w.layer.trainable, data: values.get(w.name)!.slice() }));
     const xNames = entryNames('x', topology.inputs.length);
-    const inputs = topology.inputs.map((s, i) => ({ name: xNames[i]!, dtype: s.dtype, shape: [null, ...s.shape] }));
-    const outputs = entryNames('output', topology.outputs.length).map((name, i) => ({ name, dtype: 'float32' as const, shape: [null, ...topology.outputs[i]!] }));
+    const batch = fixedBatchSize(this.subject, topology) ?? null;
+    const inputs = topology.inputs.map((s, i) => ({ name: xNames[i]!, dtype: s.dtype, shape: [batch, ...s.shape] }));
+    const outputs = entryNames('output', topology.outputs.length).map((name, i) => ({ name, dtype: 'float32' as const, shape: [batch, ...topology.outputs[i]!] }));
     if (entries.length === 1 && entries[0] === 'predict') {
       const predict = this.graphs?.predict ?? trace((t: Record<string, Tensor>) => this.predictFrom(t, topology), {
         ...this.inputSpecs(topology), ...Object.fromEntries(entriesW.map((w) => [w.name, spec([...w.spec.shape], 'float32', { kind: 'parameter' })])),
@@ -518,7 +543,7 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
     const all = this.trace();
     const heads = this.heads('export');
     const yNames = entryNames('y', topology.outputs.length);
-    const labels = heads.map((h, i) => (h.loss.sparse ? { name: yNames[i]!, dtype: 'int32' as const, shape: [null] } : { name: yNames[i]!, dtype: 'float32' as const, shape: [null, ...topology.outputs[i]!] }));
+    const labels = heads.map((h, i) => (h.loss.sparse ? { name: yNames[i]!, dtype: 'int32' as const, shape: [batch] } : { name: yNames[i]!, dtype: 'float32' as const, shape: [batch, ...topology.outputs[i]!] }));
     return {
       graphs: Object.fromEntries(entries.map((e) => [e, all[e]])), inputs, outputs, labels, parameters,
       optimizer: entries.includes('trainStep') ? this.compiled!.optimizer : undefined,
@@ -792,7 +817,9 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
 
   /** A weight's current value (a copy). */
   readWeight(name: string): Float32Array {
-    if (this.module) return this.module.get(name).data as Float32Array;
+    this.syncStates();
+    const module = this.module ?? this.predictModule?.module;
+    if (module) return module.get(name).data as Float32Array;
     const v = this.currentValues().get(name);
     if (!v) throw new KilnError(`${this.subject}: no weight "${name}".`);
     return v.slice();
@@ -807,5 +834,4 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
     this.weightsVersion++;
   }
 }
-
 

@@ -75,7 +75,7 @@ export function layerFromConfig(c: ClassConfig, subject = 'loadModel'): Layer {
   const { batchInputShape, ...rest } = c.config as { batchInputShape?: (number | null)[] } & Record<string, unknown>;
   // a wrapper's inner layer comes as its own { className, config }
   if (isClassConfig(rest.layer)) rest.layer = layerFromConfig(rest.layer, subject);
-  const args = batchInputShape ? { ...rest, inputShape: batchInputShape.slice(1) } : rest;
+  const args = batchInputShape ? { ...rest, inputShape: batchInputShape.slice(1), ...(typeof batchInputShape[0] === 'number' ? { batchSize: batchInputShape[0] } : {}) } : rest;
   return new Class(args as never);
 }
 
@@ -101,8 +101,9 @@ export function modelFromConfig(c: unknown, subject = 'loadModel'): LayersModel 
     if (!lc) throw new KilnError(`${subject}: node ${k} calls layer "${node.layer}", which the config does not list.`);
     if (!Array.isArray(node.inputs) || node.inputs.some((i) => !Number.isInteger(i) || i < 0 || i >= k)) throw new KilnError(`${subject}: node ${k} ("${node.layer}") reads ${JSON.stringify(node.inputs)}; expected indices of earlier nodes.`);
     if (lc.className === 'InputLayer') {
-      const shape = (lc.config.batchInputShape as (number | null)[] | undefined)?.slice(1) as number[] | undefined;
-      tensors.push(input({ shape: shape!, dtype: lc.config.dtype as 'float32' | 'int32', name: node.layer }));
+      const batchShape = lc.config.batchInputShape as (number | null)[] | undefined;
+      const batchSize = typeof batchShape?.[0] === 'number' ? { batchSize: batchShape[0] } : {};
+      tensors.push(input({ shape: batchShape?.slice(1) as number[], dtype: lc.config.dtype as 'float32' | 'int32', name: node.layer, ...batchSize }));
       return;
     }
     let layer = layers.get(node.layer);

@@ -100,6 +100,8 @@ export interface TrainerHost extends DataTarget {
   weighted(): boolean;
   /** Called after each training step: the weights changed. */
   stepped(): void;
+  /** Called before each batch of `count` examples runs: a model with a fixed batch size checks it; reset states are zeroed. */
+  beforeRun(method: string, count: number): void;
   /** Runs a callback's hook (it may call the model's own methods). */
   hook(fn: () => void | Promise<void>): Promise<void>;
 }
@@ -134,6 +136,7 @@ export async function runBatches(
     await hooks.begin?.(batch);
     const part = item instanceof Int32Array ? rowsOf(data!, item) : item;
     const count = part.xs[0]!.shape[0]!;
+    host.beforeRun(method, count);
     const module = await host.moduleFor(count); // a larger batch (from a Dataset) recompiles
     const xNames = entryNames('x', part.xs.length);
     const yNames = entryNames('y', part.ys.length);
