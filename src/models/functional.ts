@@ -259,7 +259,8 @@ export abstract class Model extends LayersModel {
     const inputs = shapes.map((shape) => ({ shape: [...shape], dtype }));
     const found = new Map<Layer, LayerShapes>();
     let outputs: Tensor[] = [];
-    const specs = inputs.map((s) => spec([null, ...s.shape], s.dtype));
+    const batch = this.layers.map((l) => l.fixedBatchSize).find((b) => b !== undefined) ?? null; // a stateful layer's own batchSize
+    const specs = inputs.map((s) => spec([batch, ...s.shape], s.dtype));
     // placeholder weights (zeros): this trace only finds shapes
     trace((...xs: Tensor[]) => {
       outputs = this.run(xs, false, (layer, ts) => {
@@ -308,6 +309,10 @@ export abstract class Model extends LayersModel {
       if (outs.length === 0 || outs.some((t) => !(t instanceof Tensor))) throw new KilnError(`${this.subject}: call must return a Tensor or a non-empty list of Tensors.`);
       return outs;
     });
+  }
+
+  protected override hasTopology(): boolean {
+    return this.built !== undefined;
   }
 
   protected override prepare(xs: readonly Tensor[]): void {

@@ -136,6 +136,11 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
   /** Inside a trace: the outputs for `inputs` ([batch, ...shape] each), the weights bound by `<layer name>/<weight name>`. */
   protected abstract forward(inputs: readonly Tensor[], weights: Readonly<Record<string, Tensor>>, training: boolean): Tensor[];
 
+  /** Whether topology() is known (a subclassed model's is once it is built). */
+  protected hasTopology(): boolean {
+    return true;
+  }
+
   /** Called with x before it is checked against the inputs (a subclassed model builds itself from x's shapes). */
   protected prepare(_xs: readonly Tensor[]): void {}
 
@@ -409,8 +414,10 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
       const dataset = x instanceof Dataset ? x : undefined;
       const args = ((dataset ? yOrArgs : maybeArgs) ?? {}) as FitArgs;
       checkOptions('fit', args, methodOptions.fit);
-      const fixed = this.batch;
-      const stateful = statefulLayers(this.topology())[0];
+      const list: readonly unknown[] = dataset ? [] : Array.isArray(x) ? x : [x];
+      if (list.length && list.every((t) => t instanceof Tensor)) this.prepare(list as Tensor[]); // a subclassed model builds from x
+      const fixed = this.hasTopology() ? this.batch : undefined;
+      const stateful = this.hasTopology() ? statefulLayers(this.topology())[0] : undefined;
       // a stateful model's batches continue each other, so its examples keep their order unless told otherwise
       const { epochs = 1, shuffle = !stateful, verbose = 1, seed = 0, initialEpoch = 0, stepsPerEpoch, batchSize = fixed ?? 32 } = args;
       if (stateful && shuffle) throw new KilnError(`fit: ${stateful.className} "${stateful.name}" is stateful (each batch continues the sequences of the one before), so shuffled batches would feed it the wrong states; expected shuffle false (the default for a stateful model), got true.`);
