@@ -49,6 +49,10 @@ export interface CallContext {
   readonly mask?: Tensor;
   /** A recurrent layer's initial states (`apply(x, { initialState })`): [batch, units] each. */
   readonly initialState?: readonly Tensor[];
+  /** A layer applied to a list (attention): each input's mask (given, or propagated from the layer that made it), undefined for none. */
+  readonly masks?: readonly (Tensor | undefined)[];
+  /** multiHeadAttention's explicit attention mask [batch, querySteps, valueSteps]. */
+  readonly attentionMask?: Tensor;
 }
 
 export interface LayerArgs {

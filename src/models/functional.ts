@@ -153,6 +153,8 @@ export class Functional extends LayersModel {
           layer: t.layer.name, inputs: t.inputs.map((i) => index.get(i)!),
           ...(t.record?.initialState ? { initialState: t.record.initialState } : {}),
           ...(t.record?.mask ? { mask: true } : {}),
+          ...(t.record?.masks ? { masks: t.record.masks } : {}),
+          ...(t.record?.attentionMask ? { attentionMask: true } : {}),
           ...(t.record && t.record.outputs.length > 1 ? { output: t.outputIndex } : {}),
         })),
         inputs: this.inputs.map((t) => index.get(t)!),
@@ -184,9 +186,13 @@ export class Functional extends LayersModel {
       if (values.has(node)) continue; // another output of a call already made
       const split = splitCallInputs(node.record, node.inputs);
       const xs = split.inputs.map((i) => values.get(i)!);
-      const mask = split.mask ? values.get(split.mask)! : isMultiInput(node.layer) ? undefined : masks.get(split.inputs[0]!);
-      const outs = invokeLayer(node.layer, xs, layerWeights(node.layer, weights), { training, mask, initialState: split.initialState?.map((s) => values.get(s)!) });
-      const outMask = isMultiInput(node.layer) ? undefined : node.layer.computeMask(xs[0]!, mask);
+      const many = isMultiInput(node.layer) ? node.layer : undefined;
+      const mask = split.mask ? values.get(split.mask)! : many ? undefined : masks.get(split.inputs[0]!);
+      // a list's masks: each given one, else the one its input carries (Keras's _keras_mask)
+      const listMasks = many ? split.inputs.map((t, i) => (split.masks?.[i] ? values.get(split.masks[i]!)! : masks.get(t))) : undefined;
+      const attentionMask = split.attentionMask ? values.get(split.attentionMask)! : undefined;
+      const outs = invokeLayer(node.layer, xs, layerWeights(node.layer, weights), { training, mask, masks: listMasks, attentionMask, initialState: split.initialState?.map((s) => values.get(s)!) });
+      const outMask = many ? many.computeMaskMany?.(xs, listMasks!) : node.layer.computeMask(xs[0]!, mask);
       (node.record?.outputs ?? [node]).forEach((t, i) => {
         values.set(t, outs[i]!);
         masks.set(t, i === 0 ? outMask : undefined);
@@ -298,9 +304,14 @@ export abstract class Model extends LayersModel {
         this.layers.push(layer);
       }
       // a mask given, or the one the layer that made the input left on it (Keras' _keras_mask)
-      const mask = options.mask ?? (isMultiInput(layer) ? undefined : tracedMasks.get(ts[0]!));
-      const outs = invokeLayer(layer, ts, weightsOf(layer, ts), { training, mask, initialState: options.initialState });
-      const outMask = isMultiInput(layer) ? undefined : layer.computeMask(ts[0]!, mask);
+      const many = isMultiInput(layer) ? layer : undefined;
+      const given = options.mask;
+      if (many && given !== undefined && !Array.isArray(given)) throw new KilnError(`${layer.className} "${layer.name}": expected mask to be a list of ${ts.length} masks (one per input, undefined for none), got one mask.`);
+      if (!many && Array.isArray(given)) throw new KilnError(`${layer.className} "${layer.name}": expected one mask (a Tensor), got a list of ${given.length}.`);
+      const mask = many ? undefined : (given as Tensor | undefined) ?? tracedMasks.get(ts[0]!);
+      const masks = many ? ts.map((t, i) => (given as readonly (Tensor | undefined)[] | undefined)?.[i] ?? tracedMasks.get(t)) : undefined;
+      const outs = invokeLayer(layer, ts, weightsOf(layer, ts), { training, mask, masks, attentionMask: options.attentionMask, initialState: options.initialState });
+      const outMask = many ? many.computeMaskMany?.(ts, masks!) : layer.computeMask(ts[0]!, mask);
       if (outMask) tracedMasks.set(outs[0]!, outMask);
       return outs;
     }, () => {
