@@ -218,11 +218,11 @@ export class MultiHeadAttention extends AttentionLayer {
   callMany(xs: readonly Tensor[], w: Readonly<Record<string, Tensor>>, ctx: CallContext): Tensor {
     const [qs] = attentionShapes(this.subject, xs.map((x) => x.shape.slice(1) as number[]));
     const [query, value, key = value] = xs as [Tensor, Tensor, Tensor?];
+    const mask = this.attentionMaskOf(xs, ctx); // [batch, tq, tv] or a part of it; checked before anything else
     const q = F.mul(this.project(query, w, 'query', this.keyDim), 1 / Math.sqrt(this.keyDim));
     const k = this.project(key, w, 'key', this.keyDim);
     const v = this.project(value, w, 'value', this.valueDim);
     const scores = F.matmul(q, k, { transposeB: true }); // [batch, heads, tq, tv]
-    const mask = this.attentionMaskOf(xs, ctx);
     const heads = attend(scores, mask && F.expandDims(mask, -3), { rate: this.dropout, seed: this.seed, step: this.dropout > 0 ? this.weight(w, 'step') : undefined, training: ctx.training }, v); // [batch, heads, tq, valueDim]
     const merged = F.reshape(F.transpose(heads, [0, 2, 1, 3]), [-1, qs[0]!, this.numHeads * this.valueDim]);
     const out = this.outputShape ?? qs[1]!;
