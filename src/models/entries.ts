@@ -11,7 +11,10 @@ import type { Graph } from '../../compiler/ir.js';
 import { Tensor } from '../../compiler/tensor.js';
 import { spec, trace } from '../../compiler/trace.js';
 import { valueAndGrad } from '../../compiler/transforms.js';
+import { KilnError } from '../../compiler/errors.js';
+import { formatType } from '../../compiler/types.js';
 import type { Layer, WeightSpec } from '../layers/layer.js';
+import { tracedMasks } from '../layers/symbolic.js';
 import type { Optimizer } from '../optimizers/index.js';
 import { stepFlag } from '../optimizers/optimizer.js';
 import type { Head } from './compileArgs.js';
@@ -51,7 +54,7 @@ export function traceEntries(model: EntryParts): { trainStep: Graph; evaluate: G
   const yNames = entryNames('y', topology.outputs.length);
   const x = model.inputSpecs;
   const batch = model.batch ?? null;
-  const y = Object.fromEntries(topology.outputs.map((s, i) => [yNames[i]!, heads[i]!.loss.sparse ? spec([batch], 'int32') : spec([batch, ...s])]));
+  const y = Object.fromEntries(topology.outputs.map((s, i) => [yNames[i]!, heads[i]!.loss.sparse ? spec([batch, ...s.slice(0, -1)], 'int32') : spec([batch, ...s])]));
   const xsOf = (t: Record<string, Tensor>) => xNames.map((n) => t[n]!);
   const ysOf = (t: Record<string, Tensor>) => yNames.map((n) => t[n]!);
   // a ratio metric (precision, recall, auc) outputs its counts, `${log}_${part}`, for the trainer to total and combine
@@ -64,7 +67,9 @@ export function traceEntries(model: EntryParts): { trainStep: Graph; evaluate: G
   });
   const sum = (ts: Tensor[]) => ts.slice(1).reduce((a, b) => F.add(a, b), ts[0]!);
   const weightedSum = (ls: Tensor[]) => sum(ls.map((l, i) => (heads[i]!.weight === 1 ? l : F.mul(l, heads[i]!.weight))));
-  const headLosses = (labels: Tensor[], predictions: Tensor[]) => predictions.map((p, i) => heads[i]!.loss.fn(labels[i]!, p));
+  // Keras: an output carrying a mask (returnSequences over a masked input) weights its per-step losses by it
+  const masked = (i: number, label: Tensor, prediction: Tensor, sampleWeight?: Tensor) => maskedLoss(heads[i]!, label, prediction, sampleWeight);
+  const headLosses = (labels: Tensor[], predictions: Tensor[]) => predictions.map((p, i) => masked(i, labels[i]!, p) ?? heads[i]!.loss.fn(labels[i]!, p));
   const trainable = weights.filter((w) => w.spec.trainable && w.layer.trainable);
   const weighted = model.weighted;
   // each output's training loss: the mean of the examples' losses times their weights (ones unless classWeight)
@@ -72,6 +77,8 @@ export function traceEntries(model: EntryParts): { trainStep: Graph; evaluate: G
     ? (t: Record<string, Tensor>, ps: Tensor[]) => {
       const labels = ysOf(t);
       return ps.map((p, i) => {
+        const m = masked(i, labels[i]!, p, t.sample_weight!);
+        if (m) return m;
         let e = heads[i]!.loss.perExample!(labels[i]!, p);
         while (e.rank > 1) e = F.mean(e, -1);
         return F.mean(F.mul(e, t.sample_weight!));
@@ -109,6 +116,33 @@ export function traceEntries(model: EntryParts): { trainStep: Graph; evaluate: G
     return outputs.length === 1 ? outputs[0]! : outputs;
   }, { ...x, ...params });
   return { trainStep, evaluate, predict };
+}
+
+/**
+ * Keras's masked loss: when `prediction` carries a mask (`tracedMasks`, set by
+ * the forward pass), the per-step losses are weighted by it (and by the
+ * examples' weights): Σ loss·mask·weight / (Σ mask + 1e-7) — masked steps count
+ * for nothing and the mean is over the real steps. undefined without a mask.
+ * @example maskedLoss(head, y, p) // for p [b, steps, units] with a [b, steps] mask: the mean over the real steps
+ */
+export function maskedLoss(head: Head, label: Tensor, prediction: Tensor, sampleWeight?: Tensor): Tensor | undefined {
+  const mask = tracedMasks.get(prediction);
+  if (!mask) return undefined;
+  const { loss, output } = head;
+  if (!loss.perExample) throw new KilnError(`compile: output "${output}" carries a mask (its steps are padding or real), but loss ${loss.name} has no per-step form to weight by it; expected a kiln.losses loss.`);
+  let perStep = loss.perExample(label, prediction);
+  const weights = F.cast(mask.dtype === 'bool' ? mask : F.ne(mask, 0), 'float32');
+  while (perStep.rank > weights.rank) perStep = F.mean(perStep, -1);
+  if (perStep.rank !== weights.rank || perStep.type.shape.some((d, k) => d !== weights.type.shape[k])) {
+    throw new KilnError(`compile: output "${output}" carries a mask ${formatType(mask.type)}, but its loss ${loss.name} gives per-step values ${formatType(perStep.type)}; expected them to match.`);
+  }
+  let w = weights;
+  if (sampleWeight) { // the examples' weights, spread over their steps
+    let e = sampleWeight;
+    while (e.rank < w.rank) e = F.expandDims(e, -1);
+    w = F.mul(w, e);
+  }
+  return F.div(F.sum(F.mul(perStep, w)), F.add(F.sum(weights), 1e-7));
 }
 
 /**

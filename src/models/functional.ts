@@ -198,6 +198,8 @@ export class Functional extends LayersModel {
         masks.set(t, i === 0 ? outMask : undefined);
       });
     }
+    // each output's mask rides on it, for the loss (Keras's _keras_mask)
+    for (const t of this.outputs) if (masks.get(t)) tracedMasks.set(values.get(t)!, masks.get(t)!);
     return this.outputs.map((t) => values.get(t)!);
   }
 }

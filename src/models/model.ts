@@ -550,7 +550,7 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
     const all = this.trace();
     const heads = this.heads('export');
     const yNames = entryNames('y', topology.outputs.length);
-    const labels = heads.map((h, i) => (h.loss.sparse ? { name: yNames[i]!, dtype: 'int32' as const, shape: [batch] } : { name: yNames[i]!, dtype: 'float32' as const, shape: [batch, ...topology.outputs[i]!] }));
+    const labels = heads.map((h, i) => (h.loss.sparse ? { name: yNames[i]!, dtype: 'int32' as const, shape: [batch, ...topology.outputs[i]!.slice(0, -1)] } : { name: yNames[i]!, dtype: 'float32' as const, shape: [batch, ...topology.outputs[i]!] }));
     return {
       graphs: Object.fromEntries(entries.map((e) => [e, all[e]])), inputs, outputs, labels, parameters,
       optimizer: entries.includes('trainStep') ? this.compiled!.optimizer : undefined,

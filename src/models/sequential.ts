@@ -7,6 +7,7 @@ import { checkOptions } from '../../compiler/check.js';
 import { KilnError } from '../../compiler/errors.js';
 import type { Tensor } from '../../compiler/tensor.js';
 import type { Layer, Shape } from '../layers/layer.js';
+import { tracedMasks } from '../layers/symbolic.js';
 import { LayersModel, layerWeights, type Topology } from './model.js';
 
 export type { CompileArgs, Logs, TrainingParams, Callback, FitArgs, History } from './model.js';
@@ -75,6 +76,7 @@ export class Sequential extends LayersModel<Tensor> {
       mask = layer.computeMask(h, mask);
       h = out;
     }
+    if (mask) tracedMasks.set(h, mask); // the output's mask, which the loss reads (Keras's _keras_mask)
     return [h];
   }
 }
