@@ -40,7 +40,7 @@ import type { ExportOptions } from './export.js';
 import type { SaveOptions } from './save.js';
 import type { RowEncoder } from '../layers/preprocessing/rowEncoder.js';
 import { predictRows, rowsSpecFor } from './rowInputs.js';
-import { checkBatchSize, fixedBatchSize, pendingResets, statefulLayers } from './statefulness.js';
+import { checkBatchSize, fitBatching, fixedBatchSize, fixedPredictBatch, pendingResets, statefulLayers } from './statefulness.js';
 import type { Row } from '../runtime/rows.js';
 
 export type { CompileArgs } from './compileArgs.js';
@@ -416,11 +416,8 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
       checkOptions('fit', args, methodOptions.fit);
       const list: readonly unknown[] = dataset ? [] : Array.isArray(x) ? x : [x];
       if (list.length && list.every((t) => t instanceof Tensor)) this.prepare(list as Tensor[]); // a subclassed model builds from x
-      const fixed = this.hasTopology() ? this.batch : undefined;
-      const stateful = this.hasTopology() ? statefulLayers(this.topology())[0] : undefined;
-      // a stateful model's batches continue each other, so its examples keep their order unless told otherwise
-      const { epochs = 1, shuffle = !stateful, verbose = 1, seed = 0, initialEpoch = 0, stepsPerEpoch, batchSize = fixed ?? 32 } = args;
-      if (stateful && shuffle) throw new KilnError(`fit: ${stateful.className} "${stateful.name}" is stateful (each batch continues the sequences of the one before), so shuffled batches would feed it the wrong states; expected shuffle false (the default for a stateful model), got true.`);
+      const { batchSize, shuffle } = fitBatching(this.hasTopology() ? this.topology() : undefined, this.hasTopology() ? this.batch : undefined, args);
+      const { epochs = 1, verbose = 1, seed = 0, initialEpoch = 0, stepsPerEpoch } = args;
       if (!Number.isInteger(epochs) || epochs < 0) throw new KilnError(`fit: expected epochs to be a non-negative integer, got ${epochs}.`);
       if (!Number.isInteger(batchSize) || batchSize < 1) throw new KilnError(`fit: expected batchSize to be a positive integer, got ${batchSize}.`);
       if (!Number.isInteger(initialEpoch) || initialEpoch < 0) throw new KilnError(`fit: expected initialEpoch to be a non-negative integer, got ${initialEpoch}.`);
@@ -489,13 +486,9 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
     if (args.batchSize !== undefined && (!Number.isInteger(args.batchSize) || args.batchSize < 1)) throw new KilnError(`predict: expected batchSize to be a positive integer, got ${String(args.batchSize)}.`);
     const data = checkData(this.host, 'predict', x).xs;
     const topology = this.topology();
-    const fixed = this.batch;
+    const fixed = fixedPredictBatch(topology, this.batch, args.batchSize, data[0]!.shape[0]!);
     const compiled = this.module ? { module: this.module, maxBatch: this.maxBatch } : (this.predictModule ??= this.predictOnlyModule(Math.max(64, args.batchSize ?? 32)));
     const batchSize = fixed ?? Math.min(args.batchSize ?? 32, compiled.maxBatch);
-    if (fixed !== undefined) {
-      if (args.batchSize !== undefined) checkBatchSize(topology, fixed, 'predict', args.batchSize, 'batchSize');
-      checkBatchSize(topology, fixed, 'predict', data[0]!.shape[0]! % fixed || fixed, 'a last batch');
-    }
     this.syncStates();
     const n = data[0]!.shape[0]!;
     const xNames = entryNames('x', data.length);

@@ -53,6 +53,31 @@ export function checkBatchSize(topology: Topology, batch: number | undefined, me
 }
 
 /**
+ * fit's batchSize and shuffle: a fixed batch size is the default one, and a
+ * stateful model keeps its examples in order (its batches continue each
+ * other), refusing shuffle: true rather than feeding wrong states.
+ * @example fitBatching(topology, 4, {}) // { batchSize: 4, shuffle: false } when a layer is stateful
+ */
+export function fitBatching(topology: Topology | undefined, fixed: number | undefined, args: { batchSize?: number; shuffle?: boolean }): { batchSize: number; shuffle: boolean } {
+  const stateful = topology ? statefulLayers(topology)[0] : undefined;
+  const { shuffle = !stateful, batchSize = fixed ?? 32 } = args;
+  if (stateful && shuffle) throw new KilnError(`fit: ${stateful.className} "${stateful.name}" is stateful (each batch continues the sequences of the one before), so shuffled batches would feed it the wrong states; expected shuffle false (the default for a stateful model), got true.`);
+  return { batchSize, shuffle };
+}
+
+/**
+ * predict's batch size when the model fixes one: `batchSize` (if given) and
+ * the number of examples `n` must agree with it; undefined when none is fixed.
+ * @example fixedPredictBatch(topology, 4, undefined, 8) // 4; with n = 6: KilnError (a last batch of 2)
+ */
+export function fixedPredictBatch(topology: Topology, fixed: number | undefined, batchSize: number | undefined, n: number): number | undefined {
+  if (fixed === undefined) return undefined;
+  if (batchSize !== undefined) checkBatchSize(topology, fixed, 'predict', batchSize, 'batchSize');
+  checkBatchSize(topology, fixed, 'predict', n % fixed || fixed, 'a last batch');
+  return fixed;
+}
+
+/**
  * The state weights to zero now: those of layers reset since the model last
  * looked (`seen` remembers each layer's statesVersion and is updated).
  * @example for (const name of pendingResets(weights, seen)) module.set(name, zeros);
