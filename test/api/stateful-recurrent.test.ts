@@ -135,6 +135,25 @@ describe('stateful recurrent layers carry their states from batch to batch', () 
     await isKiln(() => kiln.layers.lstm({ units: 2 }).resetStates(), /resetStates needs stateful: true/);
   });
 
+  test('an exported artifact keeps carrying the states from one predict to the next', async () => {
+    const { mkdtempSync, readFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const runtime = await import('../../src/runtime/index.js');
+    const whole = kiln.sequential({ layers: [kiln.layers.gru({ units: UNITS, returnSequences: true, inputShape: [STEPS, FEATURES], seed: 5 })] });
+    const model = kiln.sequential({ layers: [kiln.layers.gru({ units: UNITS, returnSequences: true, stateful: true, batchInputShape: [BATCH, STEPS / 2, FEATURES], seed: 5 })] });
+    model.setWeights(whole.getWeights());
+    const file = join(mkdtempSync(join(tmpdir(), 'kiln-stateful-art-')), 'm.kiln');
+    await model.export(file);
+    const art = await runtime.loadArtifact(readFileSync(file));
+    const full = whole.predict(xs);
+    const first = art.predict(steps(0, STEPS / 2).dataSync() as Float32Array) as runtime.TensorData;
+    const second = art.predict(steps(STEPS / 2, STEPS).dataSync() as Float32Array) as runtime.TensorData;
+    expect(second.shape).toEqual([BATCH, STEPS / 2, UNITS]);
+    close(first.data, outSteps(full, 0, STEPS / 2));
+    close(second.data, outSteps(full, STEPS / 2, STEPS));
+  });
+
   test('save and load keep stateful, the batch size and the carried states', async () => {
     const { mkdtempSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
