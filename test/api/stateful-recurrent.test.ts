@@ -7,6 +7,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import * as kiln from '../../src/index.js';
+import type { TensorData } from '../../src/runtime/index.js';
 
 const BATCH = 3;
 const STEPS = 8;
@@ -147,8 +148,8 @@ describe('stateful recurrent layers carry their states from batch to batch', () 
     await model.export(file);
     const art = await runtime.loadArtifact(readFileSync(file));
     const full = whole.predict(xs);
-    const first = art.predict(steps(0, STEPS / 2).dataSync() as Float32Array) as import("../../src/runtime/index.js").TensorData;
-    const second = art.predict(steps(STEPS / 2, STEPS).dataSync() as Float32Array) as import("../../src/runtime/index.js").TensorData;
+    const first = art.predict(steps(0, STEPS / 2).dataSync() as Float32Array) as TensorData;
+    const second = art.predict(steps(STEPS / 2, STEPS).dataSync() as Float32Array) as TensorData;
     expect(second.shape).toEqual([BATCH, STEPS / 2, UNITS]);
     close(first.data, outSteps(full, 0, STEPS / 2));
     close(second.data, outSteps(full, STEPS / 2, STEPS));
