@@ -19,7 +19,7 @@ import type { Optimizer } from '../optimizers/index.js';
 import { stepFlag } from '../optimizers/optimizer.js';
 import type { Head } from './compileArgs.js';
 import { entryNames } from './dataAdapter.js';
-import type { Metric } from './metrics.js';
+import { stepMean, type Metric } from './metrics.js';
 import type { Topology } from './model.js';
 
 /** A model's weight: `<layer name>/<weight name>`, its layer and spec. */
@@ -46,17 +46,30 @@ export interface EntryParts {
   readonly forward: (inputs: readonly Tensor[], weights: Readonly<Record<string, Tensor>>, training: boolean) => Tensor[];
 }
 
-/** The training step, evaluation and prediction of a compiled model, traced. */
-export function traceEntries(model: EntryParts): { trainStep: Graph; evaluate: Graph; predict: Graph } {
-  const { heads, topology, weights, optimizer } = model;
+/**
+ * The training step, evaluation and prediction of a compiled model, traced, and
+ * the heads as the entries output them: the mean metrics of an output that
+ * carries a mask or has steps ([batch, steps, …]) become means over its (real)
+ * steps (`stepMean`: two totals, as Keras weights a metric by the mask).
+ */
+export function traceEntries(model: EntryParts): { trainStep: Graph; evaluate: Graph; predict: Graph; heads: readonly Head[] } {
+  const { topology, weights, optimizer } = model;
   const params = Object.fromEntries(weights.map((w) => [w.name, spec([...w.spec.shape], 'float32', { kind: 'parameter' })]));
   const xNames = entryNames('x', topology.inputs.length);
   const yNames = entryNames('y', topology.outputs.length);
   const x = model.inputSpecs;
   const batch = model.batch ?? null;
-  const y = Object.fromEntries(topology.outputs.map((s, i) => [yNames[i]!, heads[i]!.loss.sparse ? spec([batch, ...s.slice(0, -1)], 'int32') : spec([batch, ...s])]));
+  const y = Object.fromEntries(topology.outputs.map((s, i) => [yNames[i]!, model.heads[i]!.loss.sparse ? spec([batch, ...s.slice(0, -1)], 'int32') : spec([batch, ...s])]));
   const xsOf = (t: Record<string, Tensor>) => xNames.map((n) => t[n]!);
   const ysOf = (t: Record<string, Tensor>) => yNames.map((n) => t[n]!);
+  // predict first: it shows which outputs carry a mask or have steps
+  let stepwise: boolean[] = [];
+  const predict = trace((t: Record<string, Tensor>) => {
+    const outputs = model.forward(xsOf(t), t, false);
+    stepwise = outputs.map((p) => tracedMasks.has(p) || p.rank > 2);
+    return outputs.length === 1 ? outputs[0]! : outputs;
+  }, { ...x, ...params });
+  const heads = model.heads.map((h, i) => (stepwise[i] ? { ...h, metrics: h.metrics.map(({ log, metric }) => ({ log, metric: metric.values ? stepMean(metric, (p) => tracedMasks.get(p)) : metric })) } : h));
   // a ratio metric (precision, recall, auc) outputs its counts, `${log}_${part}`, for the trainer to total and combine
   const metricOutputs = (log: string, m: Metric, y: Tensor, p: Tensor): [string, Tensor][] => (m.parts ? m.parts.map((q) => [`${log}_${q.name}`, q.sum(y, p)]) : [[log, m.sum(y, p)]]);
   // the entries' outputs: the total loss, each output's loss (several outputs), each output's metrics
@@ -111,11 +124,7 @@ export function traceEntries(model: EntryParts): { trainStep: Graph; evaluate: G
     const perHead = headLosses(ysOf(t), predictions);
     return outputs(ysOf(t), predictions, weightedSum(perHead), perHead);
   }, { ...x, ...y, ...params });
-  const predict = trace((t: Record<string, Tensor>) => {
-    const outputs = model.forward(xsOf(t), t, false);
-    return outputs.length === 1 ? outputs[0]! : outputs;
-  }, { ...x, ...params });
-  return { trainStep, evaluate, predict };
+  return { trainStep, evaluate, predict, heads };
 }
 
 /**

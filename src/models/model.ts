@@ -120,7 +120,7 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
   private predictModule?: { readonly module: KilnModule; readonly maxBatch: number };
   /** Optimizer state restored from a save, bound when the module is built instead of the initial state. */
   private restoredOptimizerState?: Record<string, Float32Array>;
-  private graphs?: { trainStep: Graph; evaluate: Graph; predict: Graph };
+  private graphs?: { trainStep: Graph; evaluate: Graph; predict: Graph; heads: readonly Head[] };
   /** Set by a callback to end `fit` after the current batch; `fit` resets it at its start. */
   stopTraining = false;
   /** Each stateful layer's statesVersion when this model last zeroed its states (see resetStates). */
@@ -204,6 +204,7 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
       prepare: (xs) => this.prepare(xs),
       topology: () => this.topology(),
       heads: (method) => this.heads(method),
+      entryHeads: (method) => (this.heads(method), this.trace().heads),
       inputNames: () => this.inputNames(),
       outputNames: () => this.outputNames(),
       moduleFor: (batchSize) => this.moduleFor(batchSize),
@@ -338,7 +339,7 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
     return watch ? watchingLayers(topology.layers.map((l) => l.layer), watch, predict) : predict();
   }
 
-  private trace(): { trainStep: Graph; evaluate: Graph; predict: Graph } {
+  private trace(): { trainStep: Graph; evaluate: Graph; predict: Graph; heads: readonly Head[] } {
     if (this.graphs) return this.graphs;
     const topology = this.topology();
     return (this.graphs = traceEntries({
@@ -379,7 +380,7 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
     if (this.module && batchSize <= this.maxBatch) return this.module;
     if (this.building && batchSize <= this.maxBatch) return this.building;
     this.maxBatch = Math.max(batchSize, this.maxBatch, 32);
-    const graphs = this.trace();
+    const { heads: _, ...graphs } = this.trace();
     const c = this.requireCompiled('fit');
     this.building = compileModule(graphs, { maxBatch: this.maxBatch }).then(({ module }) => {
       // the weights and optimizer state as they are now that the module is ready, not when it was asked for

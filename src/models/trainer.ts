@@ -95,6 +95,8 @@ export interface TrainerHost extends DataTarget {
   /** The compiled module for batches up to `batchSize` rows (built, or rebuilt larger, on demand). */
   moduleFor(batchSize: number): Promise<KilnModule>;
   heads(method: string): readonly Head[];
+  /** The heads as the compiled entries output their metrics (a sequence output's mean metrics as step means). */
+  entryHeads(method: string): readonly Head[];
   optimizer(method: string): Optimizer;
   /** Whether the training step takes per-example weights (`sample_weight`). */
   weighted(): boolean;
@@ -119,7 +121,7 @@ export async function runBatches(
   sampleWeights?: (batch: Int32Array | Data) => Float32Array,
 ): Promise<Logs> {
   if (batchSize) await host.moduleFor(batchSize); // 0: sized by the batches (a Dataset's)
-    const heads = host.heads(method);
+  const heads = host.entryHeads(method);
   const training = entry === 'trainStep';
   // batch means (losses, weighted by the batch's size) and batch sums (metrics), totalled; ratio metrics' parts totalled apart
   const lossLogs = ['loss', ...(heads.length > 1 ? heads.map((h) => `${h.output}_loss`) : [])];

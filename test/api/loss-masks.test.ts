@@ -62,6 +62,12 @@ describe('losses weighted by the output\'s mask', () => {
     expect(lossB).toBeCloseTo(lossA as number, 6);
     model.getWeights().forEach((w, i) => expect(Array.from(w.dataSync())).toEqual(afterA[i]));
     expect(lossA).toBeCloseTo(want, 5);
+    // accuracy over the real steps only
+    model.compile({ optimizer: kiln.optimizers.sgd({ learningRate: 0.5 }), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
+    const q = (model.predict(x) as kiln.Tensor).dataSync();
+    const right = real.filter((k) => [0, 1, 2].reduce((best, c) => (q[k * 3 + c]! > q[k * 3 + best]! ? c : best), 0) === y.dataSync()[k]).length;
+    const [, accuracy] = (await model.evaluate(x, y)) as kiln.Tensor[];
+    expect(accuracy!.dataSync()[0]).toBeCloseTo(right / real.length, 6);
   });
 
   test('a functional output with a mask weights its loss; an output without one does not', async () => {
@@ -76,6 +82,26 @@ describe('losses weighted by the output\'s mask', () => {
     expect(first!.dataSync()[0]).toBeCloseTo(14 / 3, 5);
     expect(second!.dataSync()[0]).toBeCloseTo(14 / 6, 5);
     expect(total!.dataSync()[0]).toBeCloseTo(14 / 3 + 14 / 6, 5);
+  });
+
+  test('mean metrics of a sequence output are means over its real steps (Keras weights them by the mask)', async () => {
+    const model = idsModel(3);
+    model.compile({ optimizer: 'sgd', loss: 'mae', metrics: ['mse', 'mae'] });
+    // over two batches of one example: the epoch's mse is Σ over real steps / their number, not a mean of the batches
+    const [loss, mse, mae] = (await model.evaluate(ids, kiln.zeros([2, 3, 1]), { batchSize: 1 })) as kiln.Tensor[];
+    expect(loss!.dataSync()[0]).toBeCloseTo(2.25, 5);
+    expect(mse!.dataSync()[0]).toBeCloseTo(14 / 3, 5);
+    expect(mae!.dataSync()[0]).toBeCloseTo(6 / 3, 5);
+    // a sequence without a mask: accuracy is the fraction of all steps right (at most 1)
+    const tagger = kiln.sequential({ layers: [kiln.layers.dense({ units: 2, inputShape: [3, 2], useBias: false })] });
+    tagger.setWeights([kiln.tensor([[1, 0], [0, 1]])]); // the class is the larger feature
+    tagger.compile({ optimizer: 'sgd', loss: kiln.losses.sparseCategoricalCrossentropy({ fromLogits: true }), metrics: ['accuracy'] });
+    const x = kiln.tensor([[[1, 0], [0, 1], [1, 0]], [[0, 1], [0, 1], [1, 0]]]);
+    const y = kiln.tensor(Int32Array.from([0, 1, 1, 1, 0, 0]), [2, 3], 'int32'); // 4 of 6 right
+    const [, accuracy] = (await tagger.evaluate(x, y)) as kiln.Tensor[];
+    expect(accuracy!.dataSync()[0]).toBeCloseTo(4 / 6, 6);
+    const history = await tagger.fit(x, y, { epochs: 1, verbose: 0, shuffle: false, batchSize: 1 });
+    expect(history.history.accuracy![0]).toBeCloseTo(4 / 6, 6); // the weights barely move at lr 0.01
   });
 
   test('classWeight with a class per step is refused, naming what it got', async () => {
