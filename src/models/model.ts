@@ -123,6 +123,8 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
   private graphs?: { trainStep: Graph; evaluate: Graph; predict: Graph; heads: readonly Head[] };
   /** Set by a callback to end `fit` after the current batch; `fit` resets it at its start. */
   stopTraining = false;
+  /** The fixed batch size and stateful layers (see batchingInfo); undefined until asked, and after a change of structure. */
+  private batching?: { batch?: number; stateful: Layer[] };
   /** Each stateful layer's statesVersion when this model last zeroed its states (see resetStates). */
   private readonly statesSeen = new Map<Layer, number>();
 
@@ -150,6 +152,7 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
     this.predictModule = undefined;
     this.building = undefined;
     this.graphs = undefined;
+    this.batching = undefined;
   }
 
   /** `<Kind> "<name>"`: the subject of this model's errors. */
@@ -212,7 +215,7 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
       weighted: () => this.weighted,
       stepped: () => { this.weightsVersion++; },
       beforeRun: (method, count) => {
-        checkBatchSize(this.topology(), this.batch, method, count);
+        if (this.batch !== undefined) checkBatchSize(this.topology(), this.batch, method, count);
         this.syncStates();
       },
       hook: (fn) => this.calls.hook(fn),
@@ -293,7 +296,14 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
 
   /** The batch size every batch must have (a stateful layer's, or the input's batchSize), or undefined for any. */
   get batch(): number | undefined {
-    return fixedBatchSize(this.subject, this.topology());
+    return this.batchingInfo().batch;
+  }
+
+  /** The fixed batch size and the stateful layers, found once per structure (every batch asks). */
+  private batchingInfo(): { batch?: number; stateful: Layer[] } {
+    if (this.batching) return this.batching;
+    const topology = this.topology();
+    return (this.batching = { batch: fixedBatchSize(this.subject, topology), stateful: statefulLayers(topology) });
   }
 
   /**
@@ -302,12 +312,14 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
    * @example await model.fit(xs, ys, { shuffle: false, batchSize: 4 }); model.resetStates();
    */
   resetStates(): void {
-    for (const layer of statefulLayers(this.topology())) (layer as unknown as { resetStates(): void }).resetStates();
+    for (const layer of this.batchingInfo().stateful) (layer as unknown as { resetStates(): void }).resetStates();
     this.syncStates();
   }
 
   /** Zeroes the states of the layers reset since the last run, wherever the model keeps them. */
   private syncStates(): void {
+    const { stateful } = this.batchingInfo();
+    if (!stateful.some((l) => (this.statesSeen.get(l) ?? 0) !== (l as unknown as { statesVersion: number }).statesVersion)) return;
     const due = pendingResets(this.weightEntries(), this.statesSeen);
     if (!due.length) return;
     const values = this.currentValues();
