@@ -104,6 +104,26 @@ describe('losses weighted by the output\'s mask', () => {
     expect(history.history.accuracy![0]).toBeCloseTo(4 / 6, 6); // the weights barely move at lr 0.01
   });
 
+  test('an exported artifact evaluates a masked sequence model as the model does (loss, and accuracy as total / count)', async () => {
+    const { mkdtempSync, readFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const runtime = await import('../../src/runtime/index.js');
+    const model = kiln.sequential({ layers: [kiln.layers.embedding({ inputDim: 6, outputDim: 3, maskZero: true, inputShape: [4] }), kiln.layers.dense({ units: 3 })] });
+    model.compile({ optimizer: 'sgd', loss: kiln.losses.sparseCategoricalCrossentropy({ fromLogits: true }), metrics: ['accuracy'] });
+    const x = kiln.tensor(Int32Array.from([1, 2, 3, 0, 4, 5, 0, 0]), [2, 4], 'int32');
+    const y = kiln.tensor(Int32Array.from([0, 1, 2, 0, 2, 1, 0, 0]), [2, 4], 'int32');
+    const [loss, accuracy] = (await model.evaluate(x, y)) as kiln.Tensor[];
+    const file = join(mkdtempSync(join(tmpdir(), 'kiln-masked-art-')), 'm.kiln');
+    await model.export(file, { entries: ['predict', 'trainStep', 'evaluate'] });
+    const art = await runtime.loadArtifact(readFileSync(file));
+    const logs = art.evaluate(Float32Array.from(x.dataSync()), y.dataSync() as Int32Array); // a Sequential takes float ids
+    expect(logs.loss).toBeCloseTo(loss!.dataSync()[0]!, 5);
+    expect(logs.accuracy_count).toBe(5);
+    expect(logs.accuracy_total! / logs.accuracy_count!).toBeCloseTo(accuracy!.dataSync()[0]!, 6);
+    expect(() => art.evaluate(Float32Array.from(x.dataSync()), Int32Array.from([0, 1, 2, 0, 2, 7, 0, 0]))).toThrow(/label "y" expects class indices in 0…2, got 7 at example 5/);
+  });
+
   test('classWeight with a class per step is refused, naming what it got', async () => {
     const model = idsModel(3);
     model.compile({ optimizer: 'sgd', loss: 'sparseCategoricalCrossentropy' });
