@@ -37,7 +37,10 @@ export function fixedBatchSize(subject: string, topology: Topology): number | un
   return sources[0]?.[1];
 }
 
-/** The layers whose states carry between batches. */
+/**
+ * The layers whose states carry between batches.
+ * @example statefulLayers(topology).map((l) => l.name) // ['lstm']
+ */
 export const statefulLayers = (topology: Topology): Layer[] => topology.layers.map((l) => l.layer).filter(resettable);
 
 /**
