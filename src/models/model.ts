@@ -40,6 +40,7 @@ import type { ExportOptions } from './export.js';
 import type { SaveOptions } from './save.js';
 import type { RowEncoder } from '../layers/preprocessing/rowEncoder.js';
 import { predictRows, rowsSpecFor } from './rowInputs.js';
+import { summaryLines } from './summaryTable.js';
 import { checkBatchSize, fitBatching, fixedBatchSize, fixedPredictBatch, pendingResets, statefulLayers } from './statefulness.js';
 import type { Row } from '../runtime/rows.js';
 
@@ -176,18 +177,7 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
   /** Prints a Keras-like table: layer, output shape, parameters, totals. */
   summary(print: (line: string) => void = console.log): void {
     const topology = this.topology();
-    const weights = this.publicWeights(topology);
-    const rowsOut = topology.layers.map(({ layer: l, outputShape }) => {
-      const params = weights.filter((w) => w.layer === l).reduce((a, w) => a + size(w.spec.shape), 0);
-      return [`${l.name} (${l.className})`, `[null,${outputShape.join(',')}]`, String(params)];
-    });
-    const widths = [0, 1, 2].map((c) => Math.max(...[['Layer (type)', 'Output shape', 'Param #'], ...rowsOut].map((r) => r[c]!.length)) + 2);
-    const line = (r: string[]) => r.map((cell, c) => cell.padEnd(widths[c]!)).join('');
-    const rule = '_'.repeat(widths.reduce((a, b) => a + b, 0));
-    const total = this.countParams();
-    const trainable = weights.filter((w) => w.spec.trainable && w.layer.trainable).reduce((a, w) => a + size(w.spec.shape), 0);
-    [rule, line(['Layer (type)', 'Output shape', 'Param #']), '='.repeat(rule.length), ...rowsOut.map(line), '='.repeat(rule.length),
-      `Total params: ${total}`, `Trainable params: ${trainable}`, `Non-trainable params: ${total - trainable}`, rule].forEach((l) => print(l));
+    summaryLines(topology, this.publicWeights(topology), this.batch).forEach((l) => print(l));
   }
 
   /** The optimizer given to `compile` (undefined before): callbacks change its `learningRate`. */

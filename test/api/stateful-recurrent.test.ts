@@ -54,6 +54,11 @@ describe('stateful recurrent layers carry their states from batch to batch', () 
       const layer = layerOf(kind, true, true);
       const halves = kiln.sequential({ layers: [kiln.layers.dense({ units: FEATURES, batchInputShape: [BATCH, STEPS / 2, FEATURES], useBias: false }), layer] });
       halves.setWeights(whole.getWeights());
+      // the carried states are bookkeeping, not parameters; the summary shows the fixed batch
+      expect(halves.countParams()).toBe(whole.countParams());
+      const lines: string[] = [];
+      halves.summary((l) => lines.push(l));
+      expect(lines.some((l) => l.includes(`[${BATCH},${STEPS / 2},${UNITS}]`))).toBe(true);
       const full = whole.predict(xs);
       const first = halves.predict(steps(0, STEPS / 2));
       const second = halves.predict(steps(STEPS / 2, STEPS));
