@@ -267,7 +267,9 @@ export abstract class Model extends LayersModel {
     const inputs = shapes.map((shape) => ({ shape: [...shape], dtype }));
     const found = new Map<Layer, LayerShapes>();
     let outputs: Tensor[] = [];
-    const batch = this.layers.map((l) => l.fixedBatchSize).find((b) => b !== undefined) ?? null; // a stateful layer's own batchSize
+    // a stateful layer's own batchSize fixes the batch (tracked layers, and layers held in properties that call will track)
+    const held = Object.values(this).flatMap((v) => (v instanceof Layer ? [v] : Array.isArray(v) ? v.filter((l): l is Layer => l instanceof Layer) : []));
+    const batch = [...this.layers, ...held].map((l) => l.fixedBatchSize).find((b) => b !== undefined) ?? null;
     const specs = inputs.map((s) => spec([batch, ...s.shape], s.dtype));
     // placeholder weights (zeros): this trace only finds shapes
     trace((...xs: Tensor[]) => {

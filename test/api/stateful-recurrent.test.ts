@@ -116,6 +116,20 @@ describe('stateful recurrent layers carry their states from batch to batch', () 
     await isKiln(() => fixed.fit(steps(0, STEPS / 2), y, { shuffle: true, verbose: 0 }), /GRU "gru_\d+" is stateful .* expected shuffle false/);
   });
 
+  test('a subclassed model with a stateful layer (its own batchSize) carries its states too', () => {
+    class Reader extends kiln.Model {
+      rnn = kiln.layers.simpleRNN({ units: UNITS, returnSequences: true, stateful: true, batchSize: BATCH, seed: 4 });
+      call(x: kiln.Tensor | kiln.Tensor[]) { return this.rnn.apply(x as kiln.Tensor); }
+    }
+    const reader = new Reader();
+    const whole = kiln.sequential({ layers: [kiln.layers.simpleRNN({ units: UNITS, returnSequences: true, inputShape: [STEPS, FEATURES], seed: 4 })] });
+    reader.build([STEPS / 2, FEATURES]);
+    reader.setWeights(whole.getWeights());
+    const full = whole.predict(xs);
+    close((reader.predict(steps(0, STEPS / 2)) as kiln.Tensor).dataSync(), outSteps(full, 0, STEPS / 2));
+    close((reader.predict(steps(STEPS / 2, STEPS)) as kiln.Tensor).dataSync(), outSteps(full, STEPS / 2, STEPS));
+  });
+
   test('the state after a predict is what returnState gives on the same batch', () => {
     const x = kiln.input({ shape: [STEPS, FEATURES], batchSize: BATCH });
     const stateful = kiln.layers.lstm({ units: UNITS, stateful: true, returnState: true, seed: 3 });
