@@ -49,8 +49,10 @@ export class Bidirectional extends Layer {
 
   constructor(args: BidirectionalArgs) {
     // the wrapped layer's inputShape is the wrapper's (Keras takes it on either)
-    const innerShape = args?.layer instanceof Layer ? args.layer.inputShape : undefined;
-    super('Bidirectional', innerShape && args.inputShape === undefined ? { ...args, inputShape: [...innerShape] } : args);
+    const inner0 = args?.layer instanceof Layer ? args.layer : undefined;
+    const innerShape = inner0?.inputShape;
+    const own = innerShape && args.inputShape === undefined && args.batchInputShape === undefined ? { ...args, inputShape: [...innerShape] } : args;
+    super('Bidirectional', inner0?.batchSize !== undefined && own.batchSize === undefined && own.batchInputShape === undefined ? { ...own, batchSize: inner0.batchSize } : own);
     let inner = args.layer;
     if (!(inner instanceof RecurrentLayer)) {
       const saved = inner as { className?: unknown; config?: unknown } | undefined;
@@ -67,6 +69,31 @@ export class Bidirectional extends Layer {
     const Class = inner.constructor as new (args: object) => RecurrentLayer;
     // its own dropout masks: another seed, derived from the forward layer's
     this.backwardLayer = new Class({ ...config, name: `backward_${name}`, goBackwards: !config.goBackwards, seed: (config.seed ^ 0x5bd1e995) >>> 0 });
+    const batch = this.batchSize ?? inner.fixedBatchSize;
+    if (batch !== undefined) this.adoptBatchSize(batch);
+  }
+
+  /** A stateful wrapped layer fixes the batch size (both directions keep states). */
+  override get fixedBatchSize(): number | undefined {
+    return this.forwardLayer.fixedBatchSize;
+  }
+
+  override adoptBatchSize(batch: number): void {
+    this.forwardLayer.adoptBatchSize(batch);
+    this.backwardLayer.adoptBatchSize(batch);
+  }
+
+  /** Bumped by resetStates (both directions' states are zeroed before the next run). */
+  get statesVersion(): number {
+    return this.forwardLayer.statesVersion + this.backwardLayer.statesVersion;
+  }
+
+  /**
+   * Zeroes both directions' states before the next batch (stateful wrapped layer).
+   * @example bi.resetStates();
+   */
+  resetStates(): void {
+    this.forwardLayer.resetStates();
   }
 
   weights(inputShape: Shape): WeightSpec[] {

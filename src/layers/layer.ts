@@ -35,6 +35,8 @@ export interface WeightSpec {
    * saving keeps it, so training resumes exactly.
    */
   readonly internal?: boolean;
+  /** A stateful layer's carried state (zeroed by resetStates); every entry may update it. */
+  readonly state?: boolean;
 }
 
 export interface CallContext {
@@ -47,11 +49,19 @@ export interface CallContext {
   readonly mask?: Tensor;
   /** A recurrent layer's initial states (`apply(x, { initialState })`): [batch, units] each. */
   readonly initialState?: readonly Tensor[];
+  /** A layer applied to a list (attention): each input's mask (given, or propagated from the layer that made it), undefined for none. */
+  readonly masks?: readonly (Tensor | undefined)[];
+  /** multiHeadAttention's explicit attention mask [batch, querySteps, valueSteps]. */
+  readonly attentionMask?: Tensor;
 }
 
 export interface LayerArgs {
   name?: string;
   inputShape?: (number | null)[];
+  /** A fixed batch size for the model's input (Keras's `batch_size`; what a stateful recurrent layer needs). */
+  batchSize?: number;
+  /** `[batchSize, ...inputShape]` at once (Keras's `batch_input_shape`; a leading null leaves the batch free). */
+  batchInputShape?: (number | null)[];
   trainable?: boolean;
 }
 
@@ -79,7 +89,7 @@ export function resetLayerNames(): void {
  * The option keys every layer takes (see `optionKeys` in compiler/check.ts).
  * @example static override readonly optionKeys = optionKeys<DenseArgs>({ units: true, ...KERNEL_KEYS, ...LAYER_KEYS });
  */
-export const LAYER_KEYS = { name: true, inputShape: true, trainable: true } as const;
+export const LAYER_KEYS = { name: true, inputShape: true, batchSize: true, batchInputShape: true, trainable: true } as const;
 
 /**
  * The factory's name for a layer class, as errors name it.
@@ -91,12 +101,20 @@ export const factoryName = (className: string): string => {
   return name.replace(/(\d)D/g, '$1d');
 };
 
+/** A batch size given to a layer, checked: a positive integer. */
+function batchSizeOf(subject: string, what: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) fail(subject, `expected ${what} to be a positive integer, got ${JSON.stringify(v) ?? String(v)}`);
+  return v as number;
+}
+
 export const formatShape = (shape: readonly (number | null)[]): string => `[${shape.map((d) => (d === null ? 'null' : d)).join(',')}]`;
 
 export abstract class Layer {
   readonly name: string;
   trainable: boolean;
   readonly inputShape?: Shape;
+  /** The fixed batch size given with batchSize or batchInputShape (undefined: any batch). */
+  readonly batchSize?: number;
   abstract readonly className: string;
 
   /** The option keys the constructor accepts, listed once per class with `optionKeys`; the constructor refuses others. */
@@ -109,8 +127,21 @@ export abstract class Layer {
     if (args.name !== undefined && (typeof args.name !== 'string' || args.name === '')) fail(className, `expected name to be a non-empty string, got ${JSON.stringify(args.name)}`);
     this.name = args.name ?? uniqueLayerName(className);
     this.trainable = args.trainable ?? true;
-    if (args.inputShape !== undefined) {
-      const s = args.inputShape;
+    const subject = () => `${className} "${this.name}"`;
+    let inputShape = args.inputShape;
+    if (args.batchInputShape !== undefined) {
+      const b = args.batchInputShape;
+      if (!Array.isArray(b) || b.length < 2) fail(subject(), `expected batchInputShape to be [batchSize or null, ...inputShape], got ${JSON.stringify(b)}`);
+      if (inputShape !== undefined) fail(subject(), `expected inputShape or batchInputShape, got both (${formatShape(inputShape)} and ${formatShape(b)})`);
+      inputShape = b.slice(1);
+      if (b[0] !== null) this.batchSize = batchSizeOf(subject(), 'batchInputShape[0]', b[0]);
+    }
+    if (args.batchSize !== undefined) {
+      if (this.batchSize !== undefined && this.batchSize !== args.batchSize) fail(subject(), `expected one batch size, got batchSize ${JSON.stringify(args.batchSize)} and batchInputShape[0] ${this.batchSize}`);
+      this.batchSize = batchSizeOf(subject(), 'batchSize', args.batchSize);
+    }
+    if (inputShape !== undefined) {
+      const s = inputShape;
       if (!Array.isArray(s) || s.some((d) => typeof d !== 'number' || !Number.isInteger(d) || d <= 0)) {
         fail(`${className} "${this.name}"`, `expected inputShape (without the batch dimension) of positive integers, got ${Array.isArray(s) ? formatShape(s) : JSON.stringify(s)}`);
       }
@@ -138,6 +169,14 @@ export abstract class Layer {
   computeMask(_x: Tensor, mask: Tensor | undefined): Tensor | undefined {
     return this.supportsMasking ? mask : undefined;
   }
+
+  /** The batch size this layer fixes for its model (a stateful recurrent layer's), or undefined. */
+  get fixedBatchSize(): number | undefined {
+    return undefined;
+  }
+
+  /** Told the fixed batch size of the model input it is applied to (a stateful layer takes it). */
+  adoptBatchSize(_batch: number): void {}
 
   /** How many tensors one call gives (a recurrent layer with returnState: the output and its states). */
   get outputCount(): number {
@@ -192,7 +231,8 @@ export abstract class Layer {
   /** Keras-like config: name, trainable, batchInputShape when an inputShape was given, and the layer's own options. */
   getConfig(): object {
     const config: Record<string, unknown> = { name: this.name, trainable: this.trainable };
-    if (this.inputShape) config.batchInputShape = [null, ...this.inputShape];
+    if (this.inputShape) config.batchInputShape = [this.batchSize ?? null, ...this.inputShape];
+    else if (this.batchSize !== undefined) config.batchSize = this.batchSize;
     return config;
   }
 

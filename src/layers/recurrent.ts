@@ -29,8 +29,13 @@
  * functional API or a kiln.Model's call; `apply(x, { initialState })` starts
  * the loop from given states.
  *
- * Not yet: `stateful: true` (refused with a KilnError saying how to carry
- * states with returnState and initialState instead).
+ * `stateful: true` (Keras's): the final states of a batch are the initial
+ * states of the next, across trainOnBatch, fit, evaluate and predict calls.
+ * They live in the model as non-trainable weights `state_h` (and `state_c`
+ * for LSTM) of shape [batchSize, units], which every compiled entry updates
+ * (`assign`), so the batch size is fixed: from `kiln.input({ shape, batchSize })`,
+ * or `batchSize` / `batchInputShape` on the first layer. `resetStates()` (the
+ * layer's or the model's) zeroes them before the next run.
  */
 import { optionKeys } from '../../compiler/check.js';
 import * as F from '../../compiler/functions/index.js';
@@ -62,9 +67,10 @@ export interface RecurrentArgs extends LayerArgs, WeightPenaltyArgs {
   /** Accepted for Keras compatibility and ignored: the scan loop measured faster than unrolled code even for short sequences. */
   unroll?: boolean;
   /**
-   * Only false (the default): keeping the states between batches is not
-   * supported yet. To carry states across calls, take them with returnState
-   * and give them back with `apply(x, { initialState })`.
+   * Carry the final states of each batch into the next (sample i of a batch
+   * continues sample i of the previous one), across fit, trainOnBatch, evaluate
+   * and predict, until `resetStates()`. Needs a fixed batch size (the input's
+   * `batchSize` or `batchInputShape`); fit it with `shuffle: false`.
    */
   stateful?: boolean;
   /** Default 'glorotUniform'. */
@@ -152,6 +158,7 @@ export abstract class RecurrentLayer extends Layer {
   readonly returnState: boolean;
   readonly goBackwards: boolean;
   readonly unroll: boolean;
+  readonly stateful: boolean;
   readonly kernelInitializer: Initializer;
   readonly recurrentInitializer: Initializer;
   readonly biasInitializer: Initializer;
@@ -162,6 +169,10 @@ export abstract class RecurrentLayer extends Layer {
   readonly penalties: Readonly<Record<'kernel' | 'recurrent' | 'bias', { regularizer?: regularizers.Regularizer; constraint?: constraints.Constraint }>>;
   /** The number of gate blocks in the kernels (1, 4 or 3). */
   protected abstract readonly gates: number;
+  /** A stateful layer's batch size: its own, or its model input's (see adoptBatchSize). */
+  private statefulBatch?: number;
+  /** Bumped by resetStates; a model zeroes the layer's states before its next run when it changed. */
+  statesVersion = 0;
 
   protected constructor(className: string, args: RecurrentArgs) {
     super(className, args);
@@ -172,7 +183,8 @@ export abstract class RecurrentLayer extends Layer {
     this.returnState = flag(this, 'returnState', args.returnState, false);
     this.goBackwards = flag(this, 'goBackwards', args.goBackwards, false);
     this.unroll = flag(this, 'unroll', args.unroll, false);
-    if (flag(this, 'stateful', args.stateful, false)) this.fail("stateful is not supported yet (kiln's compiled predict and evaluate keep no state between calls); expected stateful false or absent — to carry states across batches, take them with returnState and pass them back with apply(x, { initialState })");
+    this.stateful = flag(this, 'stateful', args.stateful, false);
+    this.statefulBatch = this.batchSize;
     this.kernelInitializer = initializers.get(args.kernelInitializer ?? 'glorotUniform', this.subject);
     this.recurrentInitializer = initializers.get(args.recurrentInitializer ?? 'orthogonal', this.subject);
     this.biasInitializer = initializers.get(args.biasInitializer ?? 'zeros', this.subject);
@@ -207,7 +219,45 @@ export abstract class RecurrentLayer extends Layer {
     ];
     if (this.useBias) specs.push({ name: 'bias', ...this.biasSpec(), trainable: this.trainable, ...this.penalties.bias });
     if (this.dropout > 0 || this.recurrentDropout > 0) specs.push({ name: 'step', shape: [], initializer: initializers.zeros(), trainable: false, internal: true });
+    if (this.stateful) {
+      const batch = this.requireBatch();
+      for (const name of this.stateNames()) specs.push({ name, shape: [batch, this.units], initializer: initializers.zeros(), trainable: false, internal: true, state: true });
+    }
     return specs;
+  }
+
+  /** The carried states' weight names: state_h (and state_c for LSTM). */
+  private stateNames(): string[] {
+    return ['state_h', 'state_c'].slice(0, this.stateCount());
+  }
+
+  /** A stateful layer's fixed batch size, or a KilnError saying where to give it. */
+  private requireBatch(): number {
+    if (this.statefulBatch === undefined) {
+      this.fail('stateful needs a fixed batch size (its states are [batchSize, units] and carry from one batch to the next), got none; give it on the model\'s input: kiln.input({ shape, batchSize }), or batchSize / batchInputShape on the first layer (Keras\'s batch_input_shape)');
+    }
+    return this.statefulBatch!;
+  }
+
+  override get fixedBatchSize(): number | undefined {
+    return this.stateful ? this.statefulBatch : undefined;
+  }
+
+  /** A stateful layer takes its model input's batch size when it has none of its own. */
+  override adoptBatchSize(batch: number): void {
+    if (!this.stateful) return;
+    if (this.statefulBatch !== undefined && this.statefulBatch !== batch) this.fail(`stateful with batch size ${this.statefulBatch}, but its input has a fixed batch size of ${batch}; expected one batch size`);
+    this.statefulBatch = batch;
+  }
+
+  /**
+   * Keras's reset_states: a stateful layer's states become zeros before the
+   * next batch of any model holding it (model.resetStates() does it for all).
+   * @example model.predict(firstHalf); layer.resetStates(); model.predict(anotherSequence);
+   */
+  resetStates(): void {
+    if (!this.stateful) this.fail('resetStates needs stateful: true (a layer that is not stateful starts every batch from zeros already)');
+    this.statesVersion++;
   }
 
   computeOutputShape(inputShape: Shape): Shape {
@@ -293,6 +343,7 @@ export abstract class RecurrentLayer extends Layer {
     if (x.rank !== 3 || x.dtype !== 'float32' || x.type.shape[2] !== features) this.fail(`expected a float32 input [batch, steps, ${features}], got ${formatType(x.type)}`);
     const steps = x.type.shape[1] as number;
     const batch = x.type.shape[0]!;
+    if (this.stateful && batch !== this.requireBatch()) this.fail(`stateful needs batches of exactly ${this.statefulBatch} (its batch size), got input ${formatType(x.type)}`);
     const mask = readMask(this.subject, options.mask, x);
     let recur: Recur = (h) => h;
     if (options.training && (this.dropout > 0 || this.recurrentDropout > 0)) {
@@ -305,7 +356,8 @@ export abstract class RecurrentLayer extends Layer {
       }
     }
     const xw = this.inputProjection(x, w);
-    const init = this.initialStates(batch, options.initialState);
+    const carried = this.stateful && !options.initialState ? this.stateNames().map((n) => this.weight(w, n)) : undefined;
+    const init = carried ?? this.initialStates(batch, options.initialState);
     const step = this.cell(w, recur);
     const scanOptions = { axis: 1, reverse: this.goBackwards };
     let states: Tensor[], outs: Tensor, last: Tensor;
@@ -325,6 +377,8 @@ export abstract class RecurrentLayer extends Layer {
       const [[finals, latest], ys] = F.scan(body as never, [init, none], [xw, maskWeights(mask)], scanOptions) as unknown as [[Tensor[], Tensor], Tensor];
       [states, outs, last] = [finals, ys, latest];
     }
+    // the next batch starts where this one ended (inside a trace; an eager call keeps the model's states)
+    if (this.stateful) this.stateNames().forEach((n, i) => { const s = this.weight(w, n); if (s.isSymbolic) assign(s, states[i]!); });
     if (!this.returnSequences) return { output: last, states };
     if (!this.goBackwards || options.aligned) return { output: outs, states };
     return { output: F.gather(outs, F.tensor(Int32Array.from({ length: steps }, (_, i) => steps - 1 - i), [steps], 'int32'), 1), states };
@@ -334,7 +388,7 @@ export abstract class RecurrentLayer extends Layer {
     return {
       ...super.getConfig(),
       units: this.units, activation: this.activation, useBias: this.useBias,
-      returnSequences: this.returnSequences, returnState: this.returnState, goBackwards: this.goBackwards, unroll: this.unroll, stateful: false,
+      returnSequences: this.returnSequences, returnState: this.returnState, goBackwards: this.goBackwards, unroll: this.unroll, stateful: this.stateful,
       kernelInitializer: initializerConfig(this.kernelInitializer), recurrentInitializer: initializerConfig(this.recurrentInitializer), biasInitializer: initializerConfig(this.biasInitializer),
       dropout: this.dropout, recurrentDropout: this.recurrentDropout, seed: this.seed,
       kernelRegularizer: penaltyConfig(this.penalties.kernel.regularizer), recurrentRegularizer: penaltyConfig(this.penalties.recurrent.regularizer), biasRegularizer: penaltyConfig(this.penalties.bias.regularizer),

@@ -20,6 +20,14 @@ export interface MultiInputLayer {
   readonly acceptsOne?: boolean;
   /** The output dtype for inputs of these shapes and dtypes (float32 when absent). */
   outputDtypeMany?(shapes: readonly Shape[], dtypes: readonly DType[]): DType;
+  /**
+   * A layer that reads its inputs' masks (attention) checks masks given to
+   * `apply([…], { mask: [...], attentionMask })` (shapes without the batch);
+   * layers without it take no masks.
+   */
+  checkCallMasks?(shapes: readonly Shape[], masks: readonly (Shape | undefined)[], attentionMask: Shape | undefined): void;
+  /** The output's mask from the inputs' masks (attention: the query's); none when absent. */
+  computeMaskMany?(xs: readonly Tensor[], masks: readonly (Tensor | undefined)[]): Tensor | undefined;
 }
 
 export const isMultiInput = (layer: Layer): layer is Layer & MultiInputLayer => typeof (layer as Partial<MultiInputLayer>).callMany === 'function';
@@ -34,10 +42,16 @@ let symbolicCount = 0;
  * subclassed model's `call`.
  */
 export interface ApplyOptions<T> {
-  /** Which steps are real: the input's shape without its last axis ([batch, steps] for [batch, steps, features]); bool, or 0/1 numbers. */
-  mask?: T;
+  /**
+   * Which steps are real: the input's shape without its last axis ([batch, steps]
+   * for [batch, steps, features]); bool, or 0/1 numbers. For an attention layer
+   * applied to [query, value(, key)]: a list, one mask (or undefined) per input.
+   */
+  mask?: T | readonly (T | undefined)[];
   /** A recurrent layer's initial states ([batch, units] each; LSTM: [h, c]; bidirectional: the forward states, then the backward). */
   initialState?: readonly T[];
+  /** multiHeadAttention's attention mask [batch, querySteps, valueSteps]: which value steps each query step may attend to (Keras's attention_mask). */
+  attentionMask?: T;
 }
 
 /**
@@ -47,8 +61,12 @@ export interface ApplyOptions<T> {
 export interface CallRecord {
   /** How many of the call's inputs, after the layer's own, are initial states. */
   readonly initialState: number;
-  /** The call's last input is an explicit mask. */
+  /** The call's input after the states is an explicit mask. */
   readonly mask: boolean;
+  /** A layer applied to a list: which of its inputs were given a mask (those masks follow, in input order). */
+  readonly masks?: readonly boolean[];
+  /** The call's last input is an explicit attention mask. */
+  readonly attentionMask?: boolean;
   /** Every output of the call, the main one first. */
   readonly outputs: SymbolicTensor[];
 }
@@ -75,6 +93,11 @@ export class SymbolicTensor {
 
   get rank(): number {
     return this.shape.length + 1;
+  }
+
+  /** The fixed batch size of the model input it comes from (`kiln.input({ batchSize })`), or undefined. */
+  get batchSize(): number | undefined {
+    return this.inputs.length ? this.inputs[0]!.batchSize : this.layer.batchSize;
   }
 
   toString(): string {
@@ -127,17 +150,20 @@ export function invokeLayer(layer: Layer, xs: readonly Tensor[], weights: Readon
 }
 
 /**
- * A call's recorded inputs split into the layer's own, the initial states and the mask (see `CallRecord`).
+ * A call's recorded inputs split into the layer's own, the initial states, the
+ * mask (or one per input of a list) and the attention mask (see `CallRecord`).
  * @example splitCallInputs({ initialState: 2, mask: true, outputs: [] }, [x, h, c, m]) // { inputs: [x], initialState: [h, c], mask: m }
  */
-export function splitCallInputs<T>(record: CallRecord | undefined, xs: readonly T[]): { inputs: T[]; initialState?: T[]; mask?: T } {
+export function splitCallInputs<T>(record: CallRecord | undefined, xs: readonly T[]): { inputs: T[]; initialState?: T[]; mask?: T; masks?: (T | undefined)[]; attentionMask?: T } {
   if (!record) return { inputs: [...xs] };
-  const own = xs.length - record.initialState - (record.mask ? 1 : 0);
-  return {
-    inputs: xs.slice(0, own),
-    initialState: record.initialState ? xs.slice(own, own + record.initialState) : undefined,
-    mask: record.mask ? xs[xs.length - 1] : undefined,
-  };
+  const given = record.masks?.filter((m) => m).length ?? 0;
+  let k = xs.length - record.initialState - (record.mask ? 1 : 0) - given - (record.attentionMask ? 1 : 0);
+  const inputs = xs.slice(0, k);
+  const initialState = record.initialState ? xs.slice(k, (k += record.initialState)) : undefined;
+  const mask = record.mask ? xs[k++] : undefined;
+  const masks = record.masks?.map((m) => (m ? xs[k++] : undefined));
+  const attentionMask = record.attentionMask ? xs[k++] : undefined;
+  return { inputs, initialState, mask, masks, attentionMask };
 }
 
 /** The input shape each layer's weights were made for: the first application's (the first input's shape for merge layers). */
@@ -171,10 +197,13 @@ const describeValue = (t: unknown) => (t === null ? 'null' : typeof t === 'objec
 
 /** `apply`'s options, checked: a mask and initial states of the same kind as the inputs. */
 function callArguments<T>(subject: string, options: unknown, Kind: typeof SymbolicTensor | typeof Tensor): ApplyOptions<T> {
-  checkOptions(`${subject}.apply`, options, ['mask', 'initialState']);
+  checkOptions(`${subject}.apply`, options, ['mask', 'initialState', 'attentionMask']);
   const o = (options ?? {}) as ApplyOptions<unknown>;
   const kind = Kind === SymbolicTensor ? 'SymbolicTensor' : 'Tensor';
-  if (o.mask !== undefined && !(o.mask instanceof Kind)) throw new KilnError(`${subject}: expected the mask to be a ${kind} like the inputs, got ${describeValue(o.mask)}.`);
+  if (Array.isArray(o.mask)) {
+    if (o.mask.some((m) => m !== undefined && m !== null && !(m instanceof Kind))) throw new KilnError(`${subject}: expected the masks to be ${kind}s like the inputs (or undefined), got [${o.mask.map(describeValue).join(', ')}].`);
+  } else if (o.mask !== undefined && !(o.mask instanceof Kind)) throw new KilnError(`${subject}: expected the mask to be a ${kind} like the inputs, got ${describeValue(o.mask)}.`);
+  if (o.attentionMask !== undefined && !(o.attentionMask instanceof Kind)) throw new KilnError(`${subject}: expected the attentionMask to be a ${kind} like the inputs, got ${describeValue(o.attentionMask)}.`);
   if (o.initialState !== undefined) {
     if (!Array.isArray(o.initialState) || o.initialState.length === 0 || o.initialState.some((s) => !(s instanceof Kind))) {
       throw new KilnError(`${subject}: expected initialState to be a non-empty list of ${kind}s like the inputs, got ${Array.isArray(o.initialState) ? `[${o.initialState.map(describeValue).join(', ')}]` : describeValue(o.initialState)}.`);
@@ -183,22 +212,47 @@ function callArguments<T>(subject: string, options: unknown, Kind: typeof Symbol
   return o as ApplyOptions<T>;
 }
 
-/** Records a call on symbolic tensors: its output (or outputs), after checking shapes, the mask's and the initial states'. */
+/** `apply`'s masks, checked against the layer and its inputs: one mask for a layer of one input, a list (and an attention mask) for a layer that reads masks of a list. */
+function callMasks(layer: Layer, xs: readonly SymbolicTensor[], options: ApplyOptions<SymbolicTensor>): { mask?: SymbolicTensor; masks?: (SymbolicTensor | undefined)[] } {
+  const subject = `${layer.className} "${layer.name}"`;
+  const { mask, attentionMask } = options;
+  const list = Array.isArray(mask) ? (mask as readonly (SymbolicTensor | undefined | null)[]).map((m) => m ?? undefined) : undefined;
+  if (!isMultiInput(layer)) {
+    if (list) throw new KilnError(`${subject}: expected one mask (a SymbolicTensor), got a list of ${list.length}.`);
+    if (attentionMask) throw new KilnError(`${subject}: expected no attentionMask (multiHeadAttention takes one), got ${show(attentionMask.shape)}.`);
+    const input = xs[0]!.shape;
+    const one = mask as SymbolicTensor | undefined;
+    if (one && (one.shape.length !== input.length - 1 || one.shape.some((d, i) => d !== input[i]))) {
+      throw new KilnError(`${subject}: expected a mask ${show(input.slice(0, -1))} (the input ${show(input)} without its last axis), got ${show(one.shape)}.`);
+    }
+    return { mask: one };
+  }
+  if (options.initialState) throw new KilnError(`${subject}: expected no initialState (a layer taking a list of inputs takes none).`);
+  if (mask === undefined && !attentionMask) return {};
+  if (!layer.checkCallMasks) throw new KilnError(`${subject}: expected no mask or attentionMask (this layer reads no masks; the attention layers do).`);
+  if (mask !== undefined && (!list || list.length !== xs.length)) throw new KilnError(`${subject}: expected mask to be a list of ${xs.length} masks (one per input, undefined for none), got ${list ? `a list of ${list.length}` : 'one mask'}.`);
+  layer.checkCallMasks(xs.map((x) => x.shape), (list ?? []).map((m) => m?.shape), attentionMask?.shape);
+  return { masks: list };
+}
+
+/** Records a call on symbolic tensors: its output (or outputs), after checking shapes, the masks and the initial states. */
 function applySymbolic(layer: Layer, xs: readonly SymbolicTensor[], asList: boolean, options: ApplyOptions<SymbolicTensor>): SymbolicTensor | SymbolicTensor[] {
   const subject = `${layer.className} "${layer.name}"`;
   if (!asList && isMultiInput(layer) && !layer.acceptsOne) throw new KilnError(`${subject}: expected a list of inputs, got one.`);
-  const { mask, initialState } = options;
-  if ((mask || initialState) && isMultiInput(layer)) throw new KilnError(`${subject}: expected no mask or initialState (a layer taking a list of inputs takes neither).`);
+  const { initialState, attentionMask } = options;
+  const batch = xs[0]?.batchSize;
+  if (batch !== undefined) layer.adoptBatchSize(batch); // a stateful layer sizes its states by it
+  const { mask, masks } = callMasks(layer, xs, options);
   const shape = outputShapeOf(layer, xs.map((x) => x.shape));
   const dtype = isMultiInput(layer) && layer.outputDtypeMany ? layer.outputDtypeMany(xs.map((x) => x.shape), xs.map((x) => x.dtype)) : 'float32';
-  if (!mask && !initialState && layer.outputCount === 1) return new SymbolicTensor(shape, dtype, layer, xs);
-  const input = xs[0]!.shape;
-  if (mask && (mask.shape.length !== input.length - 1 || mask.shape.some((d, i) => d !== input[i]))) {
-    throw new KilnError(`${subject}: expected a mask ${show(input.slice(0, -1))} (the input ${show(input)} without its last axis), got ${show(mask.shape)}.`);
-  }
-  if (initialState) layer.checkInitialState(input, initialState.map((s) => s.shape));
-  const record: CallRecord = { initialState: initialState?.length ?? 0, mask: mask !== undefined, outputs: [] };
-  const inputs = [...xs, ...(initialState ?? []), ...(mask ? [mask] : [])];
+  if (!mask && !masks && !initialState && !attentionMask && layer.outputCount === 1) return new SymbolicTensor(shape, dtype, layer, xs);
+  if (initialState) layer.checkInitialState(xs[0]!.shape, initialState.map((s) => s.shape));
+  const record: CallRecord = {
+    initialState: initialState?.length ?? 0, mask: mask !== undefined, outputs: [],
+    ...(masks ? { masks: masks.map((m) => m !== undefined) } : {}), ...(attentionMask ? { attentionMask: true } : {}),
+  };
+  const given = (masks ?? []).filter((m): m is SymbolicTensor => m !== undefined);
+  const inputs = [...xs, ...(initialState ?? []), ...(mask ? [mask] : []), ...given, ...(attentionMask ? [attentionMask] : [])];
   const shapes = layer.outputCount > 1 ? layer.computeOutputShapes(xs[0]!.shape) : [shape];
   record.outputs.push(...shapes.map((s, i) => new SymbolicTensor(s, dtype, layer, inputs, record, i)));
   return record.outputs.length > 1 ? [...record.outputs] : record.outputs[0]!;
@@ -218,7 +272,7 @@ export function applyLayer(layer: Layer, inputs: unknown, options?: unknown): Sy
       const outs = tensorApplier(layer, list as readonly Tensor[], args);
       return outs.length > 1 ? outs : outs[0]!;
     }
-    if (args.mask || args.initialState) throw new KilnError(`${subject}: apply with a mask or initialState runs inside a model (the functional API or a kiln.Model's call), not on a concrete Tensor.`);
+    if (args.mask || args.initialState || args.attentionMask) throw new KilnError(`${subject}: apply with a mask, attentionMask or initialState runs inside a model (the functional API or a kiln.Model's call), not on a concrete Tensor.`);
     if (!eagerRunner) throw new KilnError(`${subject}: apply on a Tensor outside a model needs kiln's models loaded.`);
     return eagerRunner(layer, list as readonly Tensor[], Array.isArray(inputs));
   }

@@ -123,7 +123,9 @@ export function checkData(target: DataTarget, method: string, x: Tensor | readon
     const loss = heads[i]!.loss;
     const lossOf = heads.length === 1 ? `loss ${loss.name}` : `output "${heads[i]!.output}"'s loss ${loss.name}`;
     if (loss.sparse) {
-      if (t.rank !== 1) throw new KilnError(`${method}: ${lossOf} expects class indices of shape [n], got ${formatType(t.type)}.`);
+      // one class index per prediction row: [n] for [n, classes], [n, steps] for a sequence's [n, steps, classes]
+      const lead = topology.outputs[i]!.slice(0, -1);
+      if (!sameShape(t.shape.slice(1), lead)) throw new KilnError(`${method}: ${lossOf} expects class indices of shape [n${lead.map((d) => `,${d}`).join('')}], got ${formatType(t.type)}.`);
       const classes = topology.outputs[i]![topology.outputs[i]!.length - 1]!;
       const what = ys.length === 1 ? 'y' : `y[${i}]`;
       v.data.forEach((label, k) => {
@@ -167,6 +169,7 @@ export function classSampleWeights(target: DataTarget, method: string, y: Value,
   const width = y.data.length / Math.max(n, 1);
   const classOf = (i: number): number => {
     if (y.dtype === 'int32' && y.shape.length === 1) return y.data[i]!;
+    if (y.dtype === 'int32') throw new KilnError(`${method}: classWeight weights each example by its class, but the labels ${formatType({ dtype: 'int32', shape: y.shape })} give a class per step; expected labels of shape [n].`);
     if (width === 1) return y.data[i]! > 0.5 ? 1 : 0;
     let best = 0;
     for (let k = 1; k < width; k++) if (y.data[i * width + k]! > y.data[i * width + best]!) best = k;

@@ -11,12 +11,15 @@ import type { Graph } from '../../compiler/ir.js';
 import { Tensor } from '../../compiler/tensor.js';
 import { spec, trace } from '../../compiler/trace.js';
 import { valueAndGrad } from '../../compiler/transforms.js';
+import { KilnError } from '../../compiler/errors.js';
+import { formatType } from '../../compiler/types.js';
 import type { Layer, WeightSpec } from '../layers/layer.js';
+import { tracedMasks } from '../layers/symbolic.js';
 import type { Optimizer } from '../optimizers/index.js';
 import { stepFlag } from '../optimizers/optimizer.js';
 import type { Head } from './compileArgs.js';
 import { entryNames } from './dataAdapter.js';
-import type { Metric } from './metrics.js';
+import { stepMean, type Metric } from './metrics.js';
 import type { Topology } from './model.js';
 
 /** A model's weight: `<layer name>/<weight name>`, its layer and spec. */
@@ -35,22 +38,38 @@ export interface EntryParts {
   readonly weights: readonly WeightEntry[];
   /** Whether the training step takes per-example loss weights. */
   readonly weighted: boolean;
+  /** A fixed batch size (a stateful model's), for the labels' and sample weights' specs; undefined: dynamic. */
+  readonly batch?: number;
   /** Specs of x, one per input, by entry name. */
   readonly inputSpecs: Record<string, ReturnType<typeof spec>>;
   /** The forward pass inside a trace: inputs to outputs, the weights bound by name. */
   readonly forward: (inputs: readonly Tensor[], weights: Readonly<Record<string, Tensor>>, training: boolean) => Tensor[];
 }
 
-/** The training step, evaluation and prediction of a compiled model, traced. */
-export function traceEntries(model: EntryParts): { trainStep: Graph; evaluate: Graph; predict: Graph } {
-  const { heads, topology, weights, optimizer } = model;
+/**
+ * The training step, evaluation and prediction of a compiled model, traced, and
+ * the heads as the entries output them: the mean metrics of an output that
+ * carries a mask or has steps ([batch, steps, …]) become means over its (real)
+ * steps (`stepMean`: two totals, as Keras weights a metric by the mask).
+ */
+export function traceEntries(model: EntryParts): { trainStep: Graph; evaluate: Graph; predict: Graph; heads: readonly Head[] } {
+  const { topology, weights, optimizer } = model;
   const params = Object.fromEntries(weights.map((w) => [w.name, spec([...w.spec.shape], 'float32', { kind: 'parameter' })]));
   const xNames = entryNames('x', topology.inputs.length);
   const yNames = entryNames('y', topology.outputs.length);
   const x = model.inputSpecs;
-  const y = Object.fromEntries(topology.outputs.map((s, i) => [yNames[i]!, heads[i]!.loss.sparse ? spec([null], 'int32') : spec([null, ...s])]));
+  const batch = model.batch ?? null;
+  const y = Object.fromEntries(topology.outputs.map((s, i) => [yNames[i]!, model.heads[i]!.loss.sparse ? spec([batch, ...s.slice(0, -1)], 'int32') : spec([batch, ...s])]));
   const xsOf = (t: Record<string, Tensor>) => xNames.map((n) => t[n]!);
   const ysOf = (t: Record<string, Tensor>) => yNames.map((n) => t[n]!);
+  // predict first: it shows which outputs carry a mask or have steps
+  let stepwise: boolean[] = [];
+  const predict = trace((t: Record<string, Tensor>) => {
+    const outputs = model.forward(xsOf(t), t, false);
+    stepwise = outputs.map((p) => tracedMasks.has(p) || p.rank > 2);
+    return outputs.length === 1 ? outputs[0]! : outputs;
+  }, { ...x, ...params });
+  const heads = model.heads.map((h, i) => (stepwise[i] ? { ...h, metrics: h.metrics.map(({ log, metric }) => ({ log, metric: metric.values ? stepMean(metric, (p) => tracedMasks.get(p)) : metric })) } : h));
   // a ratio metric (precision, recall, auc) outputs its counts, `${log}_${part}`, for the trainer to total and combine
   const metricOutputs = (log: string, m: Metric, y: Tensor, p: Tensor): [string, Tensor][] => (m.parts ? m.parts.map((q) => [`${log}_${q.name}`, q.sum(y, p)]) : [[log, m.sum(y, p)]]);
   // the entries' outputs: the total loss, each output's loss (several outputs), each output's metrics
@@ -61,7 +80,9 @@ export function traceEntries(model: EntryParts): { trainStep: Graph; evaluate: G
   });
   const sum = (ts: Tensor[]) => ts.slice(1).reduce((a, b) => F.add(a, b), ts[0]!);
   const weightedSum = (ls: Tensor[]) => sum(ls.map((l, i) => (heads[i]!.weight === 1 ? l : F.mul(l, heads[i]!.weight))));
-  const headLosses = (labels: Tensor[], predictions: Tensor[]) => predictions.map((p, i) => heads[i]!.loss.fn(labels[i]!, p));
+  // Keras: an output carrying a mask (returnSequences over a masked input) weights its per-step losses by it
+  const masked = (i: number, label: Tensor, prediction: Tensor, sampleWeight?: Tensor) => maskedLoss(heads[i]!, label, prediction, sampleWeight);
+  const headLosses = (labels: Tensor[], predictions: Tensor[]) => predictions.map((p, i) => masked(i, labels[i]!, p) ?? heads[i]!.loss.fn(labels[i]!, p));
   const trainable = weights.filter((w) => w.spec.trainable && w.layer.trainable);
   const weighted = model.weighted;
   // each output's training loss: the mean of the examples' losses times their weights (ones unless classWeight)
@@ -69,6 +90,8 @@ export function traceEntries(model: EntryParts): { trainStep: Graph; evaluate: G
     ? (t: Record<string, Tensor>, ps: Tensor[]) => {
       const labels = ysOf(t);
       return ps.map((p, i) => {
+        const m = masked(i, labels[i]!, p, t.sample_weight!);
+        if (m) return m;
         let e = heads[i]!.loss.perExample!(labels[i]!, p);
         while (e.rank > 1) e = F.mean(e, -1);
         return F.mean(F.mul(e, t.sample_weight!));
@@ -95,17 +118,40 @@ export function traceEntries(model: EntryParts): { trainStep: Graph; evaluate: G
     });
     // a step skipped for a non-finite loss or gradient reports a NaN loss (the weights are those before it)
     return outputs(ysOf(t), predictions!, trainable.length ? F.add(value, stepFlag(grad, value)) : value, perHead);
-  }, { ...x, ...y, ...(weighted ? { sample_weight: spec([null]) } : {}), ...params });
+  }, { ...x, ...y, ...(weighted ? { sample_weight: spec([batch]) } : {}), ...params });
   const evaluate = trace((t: Record<string, Tensor>) => {
     const predictions = model.forward(xsOf(t), t, false);
     const perHead = headLosses(ysOf(t), predictions);
     return outputs(ysOf(t), predictions, weightedSum(perHead), perHead);
   }, { ...x, ...y, ...params });
-  const predict = trace((t: Record<string, Tensor>) => {
-    const outputs = model.forward(xsOf(t), t, false);
-    return outputs.length === 1 ? outputs[0]! : outputs;
-  }, { ...x, ...params });
-  return { trainStep, evaluate, predict };
+  return { trainStep, evaluate, predict, heads };
+}
+
+/**
+ * Keras's masked loss: when `prediction` carries a mask (`tracedMasks`, set by
+ * the forward pass), the per-step losses are weighted by it (and by the
+ * examples' weights): Σ loss·mask·weight / (Σ mask + 1e-7) — masked steps count
+ * for nothing and the mean is over the real steps. undefined without a mask.
+ * @example maskedLoss(head, y, p) // for p [b, steps, units] with a [b, steps] mask: the mean over the real steps
+ */
+export function maskedLoss(head: Head, label: Tensor, prediction: Tensor, sampleWeight?: Tensor): Tensor | undefined {
+  const mask = tracedMasks.get(prediction);
+  if (!mask) return undefined;
+  const { loss, output } = head;
+  if (!loss.perExample) throw new KilnError(`compile: output "${output}" carries a mask (its steps are padding or real), but loss ${loss.name} has no per-step form to weight by it; expected a kiln.losses loss.`);
+  let perStep = loss.perExample(label, prediction);
+  const weights = F.cast(mask.dtype === 'bool' ? mask : F.ne(mask, 0), 'float32');
+  while (perStep.rank > weights.rank) perStep = F.mean(perStep, -1);
+  if (perStep.rank !== weights.rank || perStep.type.shape.some((d, k) => d !== weights.type.shape[k])) {
+    throw new KilnError(`compile: output "${output}" carries a mask ${formatType(mask.type)}, but its loss ${loss.name} gives per-step values ${formatType(perStep.type)}; expected them to match.`);
+  }
+  let w = weights;
+  if (sampleWeight) { // the examples' weights, spread over their steps
+    let e = sampleWeight;
+    while (e.rank < w.rank) e = F.expandDims(e, -1);
+    w = F.mul(w, e);
+  }
+  return F.div(F.sum(F.mul(perStep, w)), F.add(F.sum(weights), 1e-7));
 }
 
 /**

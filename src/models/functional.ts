@@ -24,8 +24,8 @@ const show = (shape: Shape) => `[null,${shape.join(',')}]`;
 export class InputLayer extends Layer {
   readonly className = 'InputLayer';
   readonly dtype: 'float32' | 'int32';
-  constructor(args: { shape: number[]; dtype?: 'float32' | 'int32'; name?: string }) {
-    super('InputLayer', { name: args.name, inputShape: args.shape });
+  constructor(args: { shape: number[]; dtype?: 'float32' | 'int32'; name?: string; batchSize?: number }) {
+    super('InputLayer', { name: args.name, inputShape: args.shape, batchSize: args.batchSize });
     if (args.dtype !== undefined && args.dtype !== 'float32' && args.dtype !== 'int32') this.fail(`expected dtype 'float32' or 'int32', got ${JSON.stringify(args.dtype)}`);
     this.dtype = args.dtype ?? 'float32';
   }
@@ -44,12 +44,15 @@ export class InputLayer extends Layer {
 }
 
 /**
- * A model input: a SymbolicTensor of `shape` (without the batch dimension).
+ * A model input: a SymbolicTensor of `shape` (without the batch dimension);
+ * `batchSize` fixes the batch (Keras's `Input(batch_size=…)`), as a stateful
+ * recurrent layer needs: every batch then has exactly that many examples.
  * @example const x = kiln.input({ shape: [4] }); const y = kiln.layers.dense({ units: 3 }).apply(x);
+ * @example const seq = kiln.input({ shape: [10, 1], batchSize: 4 }); kiln.layers.lstm({ units: 8, stateful: true }).apply(seq);
  */
-export function input(args: { shape: number[]; dtype?: 'float32' | 'int32'; name?: string }): SymbolicTensor {
+export function input(args: { shape: number[]; dtype?: 'float32' | 'int32'; name?: string; batchSize?: number }): SymbolicTensor {
   if (!args || !Array.isArray(args.shape)) throw new KilnError(`input: expected { shape } (without the batch dimension), got ${JSON.stringify(args)}.`);
-  checkOptions('input', args, ['shape', 'dtype', 'name']);
+  checkOptions('input', args, ['shape', 'dtype', 'name', 'batchSize']);
   const layer = new InputLayer(args);
   return new SymbolicTensor(layer.inputShape!, layer.dtype, layer, []);
 }
@@ -124,7 +127,7 @@ export class Functional extends LayersModel {
   protected topology(): Topology {
     return {
       layers: this.shapes,
-      inputs: this.inputs.map((t) => ({ shape: t.shape, dtype: t.dtype as 'float32' | 'int32' })), // inputs come from kiln.input: float32 or int32
+      inputs: this.inputs.map((t) => ({ shape: t.shape, dtype: t.dtype as 'float32' | 'int32', batchSize: t.batchSize })), // inputs come from kiln.input: float32 or int32
       outputs: this.outputs.map((t) => t.shape),
     };
   }
@@ -150,6 +153,8 @@ export class Functional extends LayersModel {
           layer: t.layer.name, inputs: t.inputs.map((i) => index.get(i)!),
           ...(t.record?.initialState ? { initialState: t.record.initialState } : {}),
           ...(t.record?.mask ? { mask: true } : {}),
+          ...(t.record?.masks ? { masks: t.record.masks } : {}),
+          ...(t.record?.attentionMask ? { attentionMask: true } : {}),
           ...(t.record && t.record.outputs.length > 1 ? { output: t.outputIndex } : {}),
         })),
         inputs: this.inputs.map((t) => index.get(t)!),
@@ -181,14 +186,20 @@ export class Functional extends LayersModel {
       if (values.has(node)) continue; // another output of a call already made
       const split = splitCallInputs(node.record, node.inputs);
       const xs = split.inputs.map((i) => values.get(i)!);
-      const mask = split.mask ? values.get(split.mask)! : isMultiInput(node.layer) ? undefined : masks.get(split.inputs[0]!);
-      const outs = invokeLayer(node.layer, xs, layerWeights(node.layer, weights), { training, mask, initialState: split.initialState?.map((s) => values.get(s)!) });
-      const outMask = isMultiInput(node.layer) ? undefined : node.layer.computeMask(xs[0]!, mask);
+      const many = isMultiInput(node.layer) ? node.layer : undefined;
+      const mask = split.mask ? values.get(split.mask)! : many ? undefined : masks.get(split.inputs[0]!);
+      // a list's masks: each given one, else the one its input carries (Keras's _keras_mask)
+      const listMasks = many ? split.inputs.map((t, i) => (split.masks?.[i] ? values.get(split.masks[i]!)! : masks.get(t))) : undefined;
+      const attentionMask = split.attentionMask ? values.get(split.attentionMask)! : undefined;
+      const outs = invokeLayer(node.layer, xs, layerWeights(node.layer, weights), { training, mask, masks: listMasks, attentionMask, initialState: split.initialState?.map((s) => values.get(s)!) });
+      const outMask = many ? many.computeMaskMany?.(xs, listMasks!) : node.layer.computeMask(xs[0]!, mask);
       (node.record?.outputs ?? [node]).forEach((t, i) => {
         values.set(t, outs[i]!);
         masks.set(t, i === 0 ? outMask : undefined);
       });
     }
+    // each output's mask rides on it, for the loss (Keras's _keras_mask)
+    for (const t of this.outputs) if (masks.get(t)) tracedMasks.set(values.get(t)!, masks.get(t)!);
     return this.outputs.map((t) => values.get(t)!);
   }
 }
@@ -256,7 +267,10 @@ export abstract class Model extends LayersModel {
     const inputs = shapes.map((shape) => ({ shape: [...shape], dtype }));
     const found = new Map<Layer, LayerShapes>();
     let outputs: Tensor[] = [];
-    const specs = inputs.map((s) => spec([null, ...s.shape], s.dtype));
+    // a stateful layer's own batchSize fixes the batch (tracked layers, and layers held in properties that call will track)
+    const held = Object.values(this).flatMap((v) => (v instanceof Layer ? [v] : Array.isArray(v) ? v.filter((l): l is Layer => l instanceof Layer) : []));
+    const batch = [...this.layers, ...held].map((l) => l.fixedBatchSize).find((b) => b !== undefined) ?? null;
+    const specs = inputs.map((s) => spec([batch, ...s.shape], s.dtype));
     // placeholder weights (zeros): this trace only finds shapes
     trace((...xs: Tensor[]) => {
       outputs = this.run(xs, false, (layer, ts) => {
@@ -294,9 +308,14 @@ export abstract class Model extends LayersModel {
         this.layers.push(layer);
       }
       // a mask given, or the one the layer that made the input left on it (Keras' _keras_mask)
-      const mask = options.mask ?? (isMultiInput(layer) ? undefined : tracedMasks.get(ts[0]!));
-      const outs = invokeLayer(layer, ts, weightsOf(layer, ts), { training, mask, initialState: options.initialState });
-      const outMask = isMultiInput(layer) ? undefined : layer.computeMask(ts[0]!, mask);
+      const many = isMultiInput(layer) ? layer : undefined;
+      const given = options.mask;
+      if (many && given !== undefined && !Array.isArray(given)) throw new KilnError(`${layer.className} "${layer.name}": expected mask to be a list of ${ts.length} masks (one per input, undefined for none), got one mask.`);
+      if (!many && Array.isArray(given)) throw new KilnError(`${layer.className} "${layer.name}": expected one mask (a Tensor), got a list of ${given.length}.`);
+      const mask = many ? undefined : (given as Tensor | undefined) ?? tracedMasks.get(ts[0]!);
+      const masks = many ? ts.map((t, i) => (given as readonly (Tensor | undefined)[] | undefined)?.[i] ?? tracedMasks.get(t)) : undefined;
+      const outs = invokeLayer(layer, ts, weightsOf(layer, ts), { training, mask, masks, attentionMask: options.attentionMask, initialState: options.initialState });
+      const outMask = many ? many.computeMaskMany?.(ts, masks!) : layer.computeMask(ts[0]!, mask);
       if (outMask) tracedMasks.set(outs[0]!, outMask);
       return outs;
     }, () => {
@@ -305,6 +324,10 @@ export abstract class Model extends LayersModel {
       if (outs.length === 0 || outs.some((t) => !(t instanceof Tensor))) throw new KilnError(`${this.subject}: call must return a Tensor or a non-empty list of Tensors.`);
       return outs;
     });
+  }
+
+  protected override hasTopology(): boolean {
+    return this.built !== undefined;
   }
 
   protected override prepare(xs: readonly Tensor[]): void {

@@ -36,6 +36,38 @@ export interface Metric {
   readonly combine?: (totals: PartTotals) => number;
   /** The `kiln.metrics` factory and options that make it again (`metrics[factory](options)`), for saving. */
   readonly factory?: { readonly name: string; readonly options: object };
+  /**
+   * A mean metric's value at each prediction row ([batch] for [batch, classes],
+   * [batch, steps] for a sequence): lets a sequence output's metric be the mean
+   * over its (real) steps, as Keras's (see `stepMean`).
+   */
+  readonly values?: (labels: Tensor, predictions: Tensor) => Tensor;
+}
+
+/** A mean metric from its per-row values: the batch sum is their sum. */
+const meanMetric = (name: string, values: (y: Tensor, p: Tensor) => Tensor): Metric => ({ name, values, sum: (y, p) => F.sum(values(y, p)) });
+
+/**
+ * A mean metric over the steps of a sequence output, as Keras's: Σ value·mask /
+ * Σ mask over the epoch (mask: the output's, from `maskOf`, or every step), as
+ * a ratio of two totals, so masked steps count for nothing.
+ * @example stepMean(metricsByName.accuracy(loss), (p) => tracedMasks.get(p))
+ */
+export function stepMean(metric: Metric, maskOf: (predictions: Tensor) => Tensor | undefined): Metric {
+  const values = metric.values;
+  if (!values) throw new Error(`internal: stepMean needs a metric with per-row values, got "${metric.name}"`);
+  const weighted = (y: Tensor, p: Tensor): [Tensor, Tensor] => {
+    let v = values(y, p);
+    const mask = maskOf(p);
+    if (!mask) return [v, F.onesLike(v)];
+    const m = F.cast(mask.dtype === 'bool' ? mask : F.ne(mask, 0), 'float32');
+    while (v.rank > m.rank) v = F.mean(v, -1);
+    return [v, m];
+  };
+  return ratioMetric(metric.name, [
+    { name: 'total', sum: (y, p) => { const [v, m] = weighted(y, p); return F.sum(F.mul(v, m)); } },
+    { name: 'count', sum: (y, p) => F.sum(weighted(y, p)[1]) },
+  ], (t) => ratio(t.total![0]!, t.count![0]!));
 }
 
 const correct = (hit: Tensor) => F.sum(F.cast(hit, 'float32'));
@@ -230,11 +262,11 @@ const denseOnly = (name: string, loss: Loss) => {
 const metricsByName: Record<string, (loss: Loss) => Metric> = {
   // 'accuracy' picks its kind from the loss, as Keras does
   accuracy: (loss) => (loss.sparse ? metricsByName.sparseCategoricalAccuracy! : loss.name === 'binaryCrossentropy' ? metricsByName.binaryAccuracy! : metricsByName.categoricalAccuracy!)(loss),
-  sparseCategoricalAccuracy: () => ({ name: 'accuracy', sum: (y, p) => correct(F.eq(F.argmax(p, -1), y)) }),
-  categoricalAccuracy: () => ({ name: 'accuracy', sum: (y, p) => correct(F.eq(F.argmax(p, -1), F.argmax(y, -1))) }),
-  binaryAccuracy: (loss) => ({ name: 'accuracy', sum: (y, p) => F.sum(perExampleMean(F.cast(F.eq(F.gt(p, binaryThreshold(loss)), F.gt(y, 0.5)), 'float32'))) }),
-  mse: (loss) => (denseOnly('mse', loss), { name: 'mse', sum: (y, p) => F.sum(perExampleMean(F.square(F.sub(p, y)))) }),
-  mae: (loss) => (denseOnly('mae', loss), { name: 'mae', sum: (y, p) => F.sum(perExampleMean(F.abs(F.sub(p, y)))) }),
+  sparseCategoricalAccuracy: () => meanMetric('accuracy', (y, p) => F.cast(F.eq(F.argmax(p, -1), y), 'float32')),
+  categoricalAccuracy: () => meanMetric('accuracy', (y, p) => F.cast(F.eq(F.argmax(p, -1), F.argmax(y, -1)), 'float32')),
+  binaryAccuracy: (loss) => meanMetric('accuracy', (y, p) => perExampleMean(F.cast(F.eq(F.gt(p, binaryThreshold(loss)), F.gt(y, 0.5)), 'float32'))),
+  mse: (loss) => (denseOnly('mse', loss), meanMetric('mse', (y, p) => perExampleMean(F.square(F.sub(p, y))))),
+  mae: (loss) => (denseOnly('mae', loss), meanMetric('mae', (y, p) => perExampleMean(F.abs(F.sub(p, y))))),
   topKCategoricalAccuracy: () => metrics.topKCategoricalAccuracy(),
   sparseTopKCategoricalAccuracy: (loss) => (sparseOnly('sparseTopKCategoricalAccuracy', loss), metrics.sparseTopKCategoricalAccuracy()),
   precision: (loss) => (denseOnly('precision', loss), metrics.precision({ threshold: binaryThreshold(loss) })),

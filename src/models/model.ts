@@ -40,16 +40,12 @@ import type { ExportOptions } from './export.js';
 import type { SaveOptions } from './save.js';
 import type { RowEncoder } from '../layers/preprocessing/rowEncoder.js';
 import { predictRows, rowsSpecFor } from './rowInputs.js';
+import { summaryLines } from './summaryTable.js';
+import { checkBatchSize, fitBatching, fixedBatchSize, fixedPredictBatch, pendingResets, statefulLayers } from './statefulness.js';
 import type { Row } from '../runtime/rows.js';
 
 export type { CompileArgs } from './compileArgs.js';
 export type { Callback, FitArgs, History, Logs, TrainingParams } from './trainer.js';
-
-
-
-
-
-
 
 /** The option keys of each model method, one list a method: anything else is refused (as Keras refuses unknown kwargs). */
 const methodOptions = {
@@ -65,23 +61,12 @@ const methodOptions = {
   export: optionKeys<ExportOptions>({ entries: true, maxBatch: true, folder: true, metadata: true, allowNonFinite: true }),
 } as const;
 
-
-
-
-
-
-
-
-
-
-
-
-
-
 /** One model input: its shape without the batch dimension, its dtype. */
 export interface InputSpec {
   readonly shape: Shape;
   readonly dtype: 'float32' | 'int32';
+  /** A fixed batch size (`kiln.input({ batchSize })`); undefined: any. */
+  readonly batchSize?: number;
 }
 
 /** A model's layer, with the input shape its weights are made for and its output shape (both without the batch dimension). */
@@ -98,11 +83,7 @@ export interface Topology {
   readonly outputs: readonly Shape[];
 }
 
-
-
-
 const size = (shape: Shape) => shape.reduce((x, y) => x * y, 1);
-
 
 /** A predict-only module given the weights' values. */
 function holding(module: KilnModule, parameters: readonly { name: string; data: Float32Array }[], maxBatch: number): { module: KilnModule; maxBatch: number } {
@@ -140,9 +121,13 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
   private predictModule?: { readonly module: KilnModule; readonly maxBatch: number };
   /** Optimizer state restored from a save, bound when the module is built instead of the initial state. */
   private restoredOptimizerState?: Record<string, Float32Array>;
-  private graphs?: { trainStep: Graph; evaluate: Graph; predict: Graph };
+  private graphs?: { trainStep: Graph; evaluate: Graph; predict: Graph; heads: readonly Head[] };
   /** Set by a callback to end `fit` after the current batch; `fit` resets it at its start. */
   stopTraining = false;
+  /** The fixed batch size and stateful layers (see batchingInfo); undefined until asked, and after a change of structure. */
+  private batching?: { batch?: number; stateful: Layer[] };
+  /** Each stateful layer's statesVersion when this model last zeroed its states (see resetStates). */
+  private readonly statesSeen = new Map<Layer, number>();
 
   protected constructor(name: string) {
     this.name = name;
@@ -154,6 +139,11 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
   /** Inside a trace: the outputs for `inputs` ([batch, ...shape] each), the weights bound by `<layer name>/<weight name>`. */
   protected abstract forward(inputs: readonly Tensor[], weights: Readonly<Record<string, Tensor>>, training: boolean): Tensor[];
 
+  /** Whether topology() is known (a subclassed model's is once it is built). */
+  protected hasTopology(): boolean {
+    return true;
+  }
+
   /** Called with x before it is checked against the inputs (a subclassed model builds itself from x's shapes). */
   protected prepare(_xs: readonly Tensor[]): void {}
 
@@ -163,6 +153,7 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
     this.predictModule = undefined;
     this.building = undefined;
     this.graphs = undefined;
+    this.batching = undefined;
   }
 
   /** `<Kind> "<name>"`: the subject of this model's errors. */
@@ -186,18 +177,7 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
   /** Prints a Keras-like table: layer, output shape, parameters, totals. */
   summary(print: (line: string) => void = console.log): void {
     const topology = this.topology();
-    const weights = this.publicWeights(topology);
-    const rowsOut = topology.layers.map(({ layer: l, outputShape }) => {
-      const params = weights.filter((w) => w.layer === l).reduce((a, w) => a + size(w.spec.shape), 0);
-      return [`${l.name} (${l.className})`, `[null,${outputShape.join(',')}]`, String(params)];
-    });
-    const widths = [0, 1, 2].map((c) => Math.max(...[['Layer (type)', 'Output shape', 'Param #'], ...rowsOut].map((r) => r[c]!.length)) + 2);
-    const line = (r: string[]) => r.map((cell, c) => cell.padEnd(widths[c]!)).join('');
-    const rule = '_'.repeat(widths.reduce((a, b) => a + b, 0));
-    const total = this.countParams();
-    const trainable = weights.filter((w) => w.spec.trainable && w.layer.trainable).reduce((a, w) => a + size(w.spec.shape), 0);
-    [rule, line(['Layer (type)', 'Output shape', 'Param #']), '='.repeat(rule.length), ...rowsOut.map(line), '='.repeat(rule.length),
-      `Total params: ${total}`, `Trainable params: ${trainable}`, `Non-trainable params: ${total - trainable}`, rule].forEach((l) => print(l));
+    summaryLines(topology, this.publicWeights(topology), this.batch).forEach((l) => print(l));
   }
 
   /** The optimizer given to `compile` (undefined before): callbacks change its `learningRate`. */
@@ -217,12 +197,17 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
       prepare: (xs) => this.prepare(xs),
       topology: () => this.topology(),
       heads: (method) => this.heads(method),
+      entryHeads: (method) => (this.heads(method), this.trace().heads),
       inputNames: () => this.inputNames(),
       outputNames: () => this.outputNames(),
       moduleFor: (batchSize) => this.moduleFor(batchSize),
       optimizer: (method) => this.requireCompiled(method).optimizer,
       weighted: () => this.weighted,
       stepped: () => { this.weightsVersion++; },
+      beforeRun: (method, count) => {
+        if (this.batch !== undefined) checkBatchSize(this.topology(), this.batch, method, count);
+        this.syncStates();
+      },
       hook: (fn) => this.calls.hook(fn),
     };
   }
@@ -295,7 +280,46 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
   /** Specs of x (one per input) by entry name. */
   private inputSpecs(topology: Topology): Record<string, ReturnType<typeof spec>> {
     const names = entryNames('x', topology.inputs.length);
-    return Object.fromEntries(topology.inputs.map((s, i) => [names[i]!, spec([null, ...s.shape], s.dtype as DType)]));
+    const batch = fixedBatchSize(this.subject, topology) ?? null;
+    return Object.fromEntries(topology.inputs.map((s, i) => [names[i]!, spec([batch, ...s.shape], s.dtype as DType)]));
+  }
+
+  /** The batch size every batch must have (a stateful layer's, or the input's batchSize), or undefined for any. */
+  get batch(): number | undefined {
+    return this.batchingInfo().batch;
+  }
+
+  /** The fixed batch size and the stateful layers, found once per structure (every batch asks). */
+  private batchingInfo(): { batch?: number; stateful: Layer[] } {
+    if (this.batching) return this.batching;
+    const topology = this.topology();
+    return (this.batching = { batch: fixedBatchSize(this.subject, topology), stateful: statefulLayers(topology) });
+  }
+
+  /**
+   * Keras's reset_states: every stateful layer's states become zeros (the next
+   * batch starts a new sequence). A layer's own `resetStates()` resets it alone.
+   * @example await model.fit(xs, ys, { shuffle: false, batchSize: 4 }); model.resetStates();
+   */
+  resetStates(): void {
+    for (const layer of this.batchingInfo().stateful) (layer as unknown as { resetStates(): void }).resetStates();
+    this.syncStates();
+  }
+
+  /** Zeroes the states of the layers reset since the last run, wherever the model keeps them. */
+  private syncStates(): void {
+    const { stateful } = this.batchingInfo();
+    if (!stateful.some((l) => (this.statesSeen.get(l) ?? 0) !== (l as unknown as { statesVersion: number }).statesVersion)) return;
+    const due = pendingResets(this.weightEntries(), this.statesSeen);
+    if (!due.length) return;
+    const values = this.currentValues();
+    for (const w of due) {
+      const zeros = new Float32Array(size(w.spec.shape));
+      values.set(w.name, zeros);
+      this.module?.set(w.name, zeros);
+      this.predictModule?.module.set(w.name, zeros);
+    }
+    this.weightsVersion++;
   }
 
   /** The forward pass on the traced record's inputs, as the trace's outputs (one tensor, or 'output_0', …). */
@@ -317,8 +341,7 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
     return watch ? watchingLayers(topology.layers.map((l) => l.layer), watch, predict) : predict();
   }
 
-
-  private trace(): { trainStep: Graph; evaluate: Graph; predict: Graph } {
+  private trace(): { trainStep: Graph; evaluate: Graph; predict: Graph; heads: readonly Head[] } {
     if (this.graphs) return this.graphs;
     const topology = this.topology();
     return (this.graphs = traceEntries({
@@ -327,6 +350,7 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
       topology,
       weights: this.weightEntries(topology),
       weighted: this.weighted,
+      batch: fixedBatchSize(this.subject, topology),
       inputSpecs: this.inputSpecs(topology),
       forward: (xs, weights, training) => this.forward(xs, weights, training),
     }));
@@ -343,7 +367,9 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
     weights.forEach((w, i) => {
       if (!this.values.has(w.name)) this.values.set(w.name, w.spec.initializer.init(w.spec.shape, 1000 + i));
     });
-    if (this.module) for (const w of weights) this.values.set(w.name, this.module.get(w.name).data as Float32Array);
+    // the training module, else the predict-only one (a stateful layer's states change in predict too)
+    const module = this.module ?? this.predictModule?.module;
+    if (module) for (const w of weights) this.values.set(w.name, module.get(w.name).data as Float32Array);
     return this.values;
   }
 
@@ -356,7 +382,7 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
     if (this.module && batchSize <= this.maxBatch) return this.module;
     if (this.building && batchSize <= this.maxBatch) return this.building;
     this.maxBatch = Math.max(batchSize, this.maxBatch, 32);
-    const graphs = this.trace();
+    const { heads: _, ...graphs } = this.trace();
     const c = this.requireCompiled('fit');
     this.building = compileModule(graphs, { maxBatch: this.maxBatch }).then(({ module }) => {
       // the weights and optimizer state as they are now that the module is ready, not when it was asked for
@@ -373,10 +399,6 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
     });
     return this.building;
   }
-
-
-
-
 
   /**
    * Trains epochs initialEpoch … epochs − 1 over (x, y) in shuffled batches, calling
@@ -395,7 +417,10 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
       const dataset = x instanceof Dataset ? x : undefined;
       const args = ((dataset ? yOrArgs : maybeArgs) ?? {}) as FitArgs;
       checkOptions('fit', args, methodOptions.fit);
-      const { epochs = 1, shuffle = true, verbose = 1, seed = 0, initialEpoch = 0, stepsPerEpoch, batchSize = 32 } = args;
+      const list: readonly unknown[] = dataset ? [] : Array.isArray(x) ? x : [x];
+      if (list.length && list.every((t) => t instanceof Tensor)) this.prepare(list as Tensor[]); // a subclassed model builds from x
+      const { batchSize, shuffle } = fitBatching(this.hasTopology() ? this.topology() : undefined, this.hasTopology() ? this.batch : undefined, args);
+      const { epochs = 1, verbose = 1, seed = 0, initialEpoch = 0, stepsPerEpoch } = args;
       if (!Number.isInteger(epochs) || epochs < 0) throw new KilnError(`fit: expected epochs to be a non-negative integer, got ${epochs}.`);
       if (!Number.isInteger(batchSize) || batchSize < 1) throw new KilnError(`fit: expected batchSize to be a positive integer, got ${batchSize}.`);
       if (!Number.isInteger(initialEpoch) || initialEpoch < 0) throw new KilnError(`fit: expected initialEpoch to be a non-negative integer, got ${initialEpoch}.`);
@@ -443,7 +468,7 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
       } else {
         checkOptions('evaluate', maybeArgs, methodOptions.evaluate);
         const data = checkData(this.host, 'evaluate', x, yOrArgs as Tensor | readonly Tensor[]) as Data;
-        const batchSize = maybeArgs.batchSize ?? 32;
+        const batchSize = maybeArgs.batchSize ?? this.batch ?? 32;
         logs = await runBatches(this.host, 'evaluate', 'evaluate', data, batchesOf(data.xs[0]!.shape[0]!, batchSize), batchSize);
       }
       const values = Object.values(logs).map((v) => F.tensor(v));
@@ -464,8 +489,10 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
     if (args.batchSize !== undefined && (!Number.isInteger(args.batchSize) || args.batchSize < 1)) throw new KilnError(`predict: expected batchSize to be a positive integer, got ${String(args.batchSize)}.`);
     const data = checkData(this.host, 'predict', x).xs;
     const topology = this.topology();
+    const fixed = fixedPredictBatch(topology, this.batch, args.batchSize, data[0]!.shape[0]!);
     const compiled = this.module ? { module: this.module, maxBatch: this.maxBatch } : (this.predictModule ??= this.predictOnlyModule(Math.max(64, args.batchSize ?? 32)));
-    const batchSize = Math.min(args.batchSize ?? 32, compiled.maxBatch);
+    const batchSize = fixed ?? Math.min(args.batchSize ?? 32, compiled.maxBatch);
+    this.syncStates();
     const n = data[0]!.shape[0]!;
     const xNames = entryNames('x', data.length);
     const outNames = entryNames('output', topology.outputs.length);
@@ -507,8 +534,9 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
     const values = this.currentValues();
     const parameters = entriesW.map((w) => ({ name: w.name, shape: [...w.spec.shape], trainable: w.spec.trainable && w.layer.trainable, data: values.get(w.name)!.slice() }));
     const xNames = entryNames('x', topology.inputs.length);
-    const inputs = topology.inputs.map((s, i) => ({ name: xNames[i]!, dtype: s.dtype, shape: [null, ...s.shape] }));
-    const outputs = entryNames('output', topology.outputs.length).map((name, i) => ({ name, dtype: 'float32' as const, shape: [null, ...topology.outputs[i]!] }));
+    const batch = fixedBatchSize(this.subject, topology) ?? null;
+    const inputs = topology.inputs.map((s, i) => ({ name: xNames[i]!, dtype: s.dtype, shape: [batch, ...s.shape] }));
+    const outputs = entryNames('output', topology.outputs.length).map((name, i) => ({ name, dtype: 'float32' as const, shape: [batch, ...topology.outputs[i]!] }));
     if (entries.length === 1 && entries[0] === 'predict') {
       const predict = this.graphs?.predict ?? trace((t: Record<string, Tensor>) => this.predictFrom(t, topology), {
         ...this.inputSpecs(topology), ...Object.fromEntries(entriesW.map((w) => [w.name, spec([...w.spec.shape], 'float32', { kind: 'parameter' })])),
@@ -518,7 +546,7 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
     const all = this.trace();
     const heads = this.heads('export');
     const yNames = entryNames('y', topology.outputs.length);
-    const labels = heads.map((h, i) => (h.loss.sparse ? { name: yNames[i]!, dtype: 'int32' as const, shape: [null] } : { name: yNames[i]!, dtype: 'float32' as const, shape: [null, ...topology.outputs[i]!] }));
+    const labels = heads.map((h, i) => (h.loss.sparse ? { name: yNames[i]!, dtype: 'int32' as const, shape: [batch, ...topology.outputs[i]!.slice(0, -1)] } : { name: yNames[i]!, dtype: 'float32' as const, shape: [batch, ...topology.outputs[i]!] }));
     return {
       graphs: Object.fromEntries(entries.map((e) => [e, all[e]])), inputs, outputs, labels, parameters,
       optimizer: entries.includes('trainStep') ? this.compiled!.optimizer : undefined,
@@ -792,7 +820,9 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
 
   /** A weight's current value (a copy). */
   readWeight(name: string): Float32Array {
-    if (this.module) return this.module.get(name).data as Float32Array;
+    this.syncStates();
+    const module = this.module ?? this.predictModule?.module;
+    if (module) return module.get(name).data as Float32Array;
     const v = this.currentValues().get(name);
     if (!v) throw new KilnError(`${this.subject}: no weight "${name}".`);
     return v.slice();
@@ -807,5 +837,4 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
     this.weightsVersion++;
   }
 }
-
 

@@ -29,6 +29,7 @@ import { Merge } from '../layers/merge.js';
 import * as optimizers from '../optimizers/index.js';
 import type { Optimizer } from '../optimizers/index.js';
 import { Functional, input, InputLayer, type SymbolicTensor } from './functional.js';
+import { splitCallInputs } from '../layers/symbolic.js';
 import { losses, type Loss } from './losses.js';
 import { metrics, type Metric } from './metrics.js';
 import type { CompileArgs, LayersModel } from './model.js';
@@ -75,7 +76,7 @@ export function layerFromConfig(c: ClassConfig, subject = 'loadModel'): Layer {
   const { batchInputShape, ...rest } = c.config as { batchInputShape?: (number | null)[] } & Record<string, unknown>;
   // a wrapper's inner layer comes as its own { className, config }
   if (isClassConfig(rest.layer)) rest.layer = layerFromConfig(rest.layer, subject);
-  const args = batchInputShape ? { ...rest, inputShape: batchInputShape.slice(1) } : rest;
+  const args = batchInputShape ? { ...rest, inputShape: batchInputShape.slice(1), ...(typeof batchInputShape[0] === 'number' ? { batchSize: batchInputShape[0] } : {}) } : rest;
   return new Class(args as never);
 }
 
@@ -85,7 +86,7 @@ const isClassConfig = (x: unknown): x is ClassConfig =>
 /** A Sequential or Functional model from `model.toConfig()`'s output. */
 export function modelFromConfig(c: unknown, subject = 'loadModel'): LayersModel {
   if (!isClassConfig(c)) throw new KilnError(`${subject}: expected the model's config to be { className, config }, got ${JSON.stringify(c)?.slice(0, 80)}.`);
-  const config = c.config as { name?: string; layers?: ClassConfig[]; nodes?: { layer: string; inputs: number[]; initialState?: number; mask?: boolean; output?: number }[]; inputs?: number[]; outputs?: number[] };
+  const config = c.config as { name?: string; layers?: ClassConfig[]; nodes?: { layer: string; inputs: number[]; initialState?: number; mask?: boolean; masks?: boolean[]; attentionMask?: boolean; output?: number }[]; inputs?: number[]; outputs?: number[] };
   if (!Array.isArray(config.layers) || !config.layers.every(isClassConfig)) throw new KilnError(`${subject}: expected the ${c.className} config to list its layers as { className, config }.`);
   if (c.className === 'Sequential') return new Sequential({ name: config.name, layers: config.layers.map((l) => layerFromConfig(l, subject)) });
   if (c.className !== 'Functional') throw new KilnError(`${subject}: unknown model class "${c.className}"; expected Sequential or Functional (a subclassed model saves only its weights).`);
@@ -101,21 +102,26 @@ export function modelFromConfig(c: unknown, subject = 'loadModel'): LayersModel 
     if (!lc) throw new KilnError(`${subject}: node ${k} calls layer "${node.layer}", which the config does not list.`);
     if (!Array.isArray(node.inputs) || node.inputs.some((i) => !Number.isInteger(i) || i < 0 || i >= k)) throw new KilnError(`${subject}: node ${k} ("${node.layer}") reads ${JSON.stringify(node.inputs)}; expected indices of earlier nodes.`);
     if (lc.className === 'InputLayer') {
-      const shape = (lc.config.batchInputShape as (number | null)[] | undefined)?.slice(1) as number[] | undefined;
-      tensors.push(input({ shape: shape!, dtype: lc.config.dtype as 'float32' | 'int32', name: node.layer }));
+      const batchShape = lc.config.batchInputShape as (number | null)[] | undefined;
+      const batchSize = typeof batchShape?.[0] === 'number' ? { batchSize: batchShape[0] } : {};
+      tensors.push(input({ shape: batchShape?.slice(1) as number[], dtype: lc.config.dtype as 'float32' | 'int32', name: node.layer, ...batchSize }));
       return;
     }
     let layer = layers.get(node.layer);
     if (!layer) layers.set(node.layer, (layer = layerFromConfig(lc, subject)));
     const n = node.initialState ?? 0;
-    if (!Number.isInteger(n) || n < 0 || n + (node.mask ? 1 : 0) >= node.inputs.length) throw new KilnError(`${subject}: node ${k} ("${node.layer}") has ${node.inputs.length} inputs, too few for initialState ${JSON.stringify(node.initialState)}${node.mask ? ' and a mask' : ''}.`);
-    const key = JSON.stringify([node.layer, node.inputs, n, node.mask === true]);
+    const masks = Array.isArray(node.masks) ? node.masks.map((m) => m === true) : undefined;
+    const extra = n + (node.mask ? 1 : 0) + (masks?.filter((m) => m).length ?? 0) + (node.attentionMask ? 1 : 0);
+    if (!Number.isInteger(n) || n < 0 || extra >= node.inputs.length) throw new KilnError(`${subject}: node ${k} ("${node.layer}") has ${node.inputs.length} inputs, too few for initialState ${JSON.stringify(node.initialState)}${node.mask || masks || node.attentionMask ? ' and its masks' : ''}.`);
+    const key = JSON.stringify([node.layer, node.inputs, n, node.mask === true, masks, node.attentionMask === true]);
     let result = calls.get(key);
     if (!result) {
-      const all = node.inputs.map((i) => tensors[i]!);
-      const own = all.length - n - (node.mask ? 1 : 0);
-      const xs = all.slice(0, own);
-      const options = { ...(n ? { initialState: all.slice(own, own + n) } : {}), ...(node.mask ? { mask: all[all.length - 1]! } : {}) };
+      const split = splitCallInputs({ initialState: n, mask: node.mask === true, masks, attentionMask: node.attentionMask === true, outputs: [] }, node.inputs.map((i) => tensors[i]!));
+      const xs = split.inputs;
+      const options = {
+        ...(split.initialState ? { initialState: split.initialState } : {}), ...(split.mask ? { mask: split.mask } : {}),
+        ...(split.masks ? { mask: split.masks } : {}), ...(split.attentionMask ? { attentionMask: split.attentionMask } : {}),
+      };
       result = layer instanceof Merge || xs.length > 1 ? layer.apply(xs, options) : layer.apply(xs[0]!, options);
       calls.set(key, result);
     }

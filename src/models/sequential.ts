@@ -7,6 +7,7 @@ import { checkOptions } from '../../compiler/check.js';
 import { KilnError } from '../../compiler/errors.js';
 import type { Tensor } from '../../compiler/tensor.js';
 import type { Layer, Shape } from '../layers/layer.js';
+import { tracedMasks } from '../layers/symbolic.js';
 import { LayersModel, layerWeights, type Topology } from './model.js';
 
 export type { CompileArgs, Logs, TrainingParams, Callback, FitArgs, History } from './model.js';
@@ -43,13 +44,15 @@ export class Sequential extends LayersModel<Tensor> {
 
   protected topology(): Topology {
     let shape = this.inputShape;
+    const batch = this.layers[0]!.batchSize;
     const layers = this.layers.map((layer) => {
+      if (batch !== undefined) layer.adoptBatchSize(batch); // a stateful layer sizes its states by it
       if (layer.outputCount > 1) throw new KilnError(`Sequential "${this.name}": ${layer.className} "${layer.name}" gives ${layer.outputCount} outputs (returnState, or mergeMode null), but a Sequential model passes one tensor between layers; use the functional API (kiln.model) for several outputs.`);
       const inputShape = shape;
       shape = layer.computeOutputShape(shape);
       return { layer, inputShape, outputShape: shape };
     });
-    return { layers, inputs: [{ shape: this.inputShape, dtype: 'float32' }], outputs: [shape] };
+    return { layers, inputs: [{ shape: this.inputShape, dtype: 'float32', batchSize: batch }], outputs: [shape] };
   }
 
   /** `{ className: 'Sequential', config: { name, layers: [{ className, config }, …] } }`. */
@@ -73,6 +76,7 @@ export class Sequential extends LayersModel<Tensor> {
       mask = layer.computeMask(h, mask);
       h = out;
     }
+    if (mask) tracedMasks.set(h, mask); // the output's mask, which the loss reads (Keras's _keras_mask)
     return [h];
   }
 }

@@ -95,11 +95,15 @@ export interface TrainerHost extends DataTarget {
   /** The compiled module for batches up to `batchSize` rows (built, or rebuilt larger, on demand). */
   moduleFor(batchSize: number): Promise<KilnModule>;
   heads(method: string): readonly Head[];
+  /** The heads as the compiled entries output their metrics (a sequence output's mean metrics as step means). */
+  entryHeads(method: string): readonly Head[];
   optimizer(method: string): Optimizer;
   /** Whether the training step takes per-example weights (`sample_weight`). */
   weighted(): boolean;
   /** Called after each training step: the weights changed. */
   stepped(): void;
+  /** Called before each batch of `count` examples runs: a model with a fixed batch size checks it; reset states are zeroed. */
+  beforeRun(method: string, count: number): void;
   /** Runs a callback's hook (it may call the model's own methods). */
   hook(fn: () => void | Promise<void>): Promise<void>;
 }
@@ -117,7 +121,7 @@ export async function runBatches(
   sampleWeights?: (batch: Int32Array | Data) => Float32Array,
 ): Promise<Logs> {
   if (batchSize) await host.moduleFor(batchSize); // 0: sized by the batches (a Dataset's)
-    const heads = host.heads(method);
+  const heads = host.entryHeads(method);
   const training = entry === 'trainStep';
   // batch means (losses, weighted by the batch's size) and batch sums (metrics), totalled; ratio metrics' parts totalled apart
   const lossLogs = ['loss', ...(heads.length > 1 ? heads.map((h) => `${h.output}_loss`) : [])];
@@ -134,6 +138,7 @@ export async function runBatches(
     await hooks.begin?.(batch);
     const part = item instanceof Int32Array ? rowsOf(data!, item) : item;
     const count = part.xs[0]!.shape[0]!;
+    host.beforeRun(method, count);
     const module = await host.moduleFor(count); // a larger batch (from a Dataset) recompiles
     const xNames = entryNames('x', part.xs.length);
     const yNames = entryNames('y', part.ys.length);

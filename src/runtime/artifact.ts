@@ -194,8 +194,8 @@ export async function loadArtifact(given: Source, options: LoadOptions = {}): Pr
 }
 
 const isLossName = (k: string) => k === 'loss' || k.endsWith('_loss');
-/** A ratio metric's count (precision, recall, AUC parts): totalled, never divided. */
-const isPartName = (k: string) => /_(truePositives|falsePositives|falseNegatives|positives|negatives)$/.test(k);
+/** A ratio metric's count (precision, recall, AUC parts; a sequence's mean metric as total and count): totalled, never divided. */
+const isPartName = (k: string) => /_(truePositives|falsePositives|falseNegatives|positives|negatives|total|count)$/.test(k);
 
 /** x for each model input (one InputData, or a list in input order). */
 type Inputs = InputData | readonly InputData[];
@@ -314,7 +314,7 @@ export class Artifact {
   /** Class-index labels (int32, one per row) within their output's classes, as the front end requires. */
   private checkClasses(what: string, labels: readonly TensorSpec[], values: Record<string, InputData>): void {
     labels.forEach((spec, i) => {
-      if (spec.dtype !== 'int32' || spec.shape.length !== 1) return;
+      if (spec.dtype !== 'int32') return; // class indices: [n], or [n, steps] for a sequence
       const out = this.manifest.outputs[i];
       const classes = out?.shape[out.shape.length - 1];
       if (typeof classes !== 'number') return;

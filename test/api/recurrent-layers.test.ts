@@ -231,7 +231,11 @@ describe('defaults, training, save/load and bad options', () => {
     isKiln(() => kiln.layers.simpleRNN({ units: 4, returnState: 'yes' as never }), /SimpleRNN "[^"]+": expected returnState to be a boolean, got "yes"/);
     isKiln(() => kiln.layers.lstm({ units: 4, goBackwards: 'yes' as never }), /expected goBackwards to be a boolean, got "yes"/);
     isKiln(() => kiln.layers.lstm({ units: 4, recurrentDropout: 1.5 }), /LSTM "[^"]+": expected recurrentDropout in \[0, 1\), got 1\.5/);
-    isKiln(() => kiln.layers.gru({ units: 4, stateful: true }), /GRU "[^"]+": stateful is not supported yet .*expected stateful false or absent .*initialState/);
+    isKiln(() => kiln.layers.gru({ units: 4, stateful: 'yes' as never }), /GRU "[^"]+": expected stateful to be a boolean, got "yes"/);
+    isKiln(() => kiln.layers.gru({ units: 4, stateful: true }).weights([5, 3]), /GRU "[^"]+": stateful needs a fixed batch size .*kiln\.input\(\{ shape, batchSize \}\)/);
+    isKiln(() => kiln.layers.gru({ units: 4, batchSize: 0 }), /GRU "[^"]+": expected batchSize to be a positive integer, got 0/);
+    isKiln(() => kiln.layers.gru({ units: 4, batchInputShape: [2, 5, 3], inputShape: [5, 3] }), /expected inputShape or batchInputShape, got both/);
+    expect(kiln.layers.gru({ units: 4, stateful: true, batchInputShape: [2, 5, 3] }).getConfig()).toMatchObject({ stateful: true, batchInputShape: [2, 5, 3] });
     expect(kiln.layers.gru({ units: 4, stateful: false }).getConfig()).toMatchObject({ stateful: false, returnState: false });
     isKiln(() => kiln.layers.bidirectional({ layer: kiln.layers.dense({ units: 2 }) as never }), /Bidirectional "[^"]+": expected layer to be a simpleRNN, lstm or gru layer, got Dense/);
     isKiln(() => kiln.layers.bidirectional({ layer: kiln.layers.lstm({ units: 2 }), mergeMode: 'max' as never }), /expected mergeMode to be one of 'concat', 'sum', 'mul', 'ave', null, got "max"/);

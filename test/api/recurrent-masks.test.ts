@@ -260,7 +260,7 @@ describe('bad masks, initial states and call options are KilnErrors naming the l
     isKiln(() => layer.call(kiln.zeros([2, 5, 3]), w, { training: false, mask: kiln.ones([2, 4]) }), /SimpleRNN "[^"]+": expected a mask \[2,5\] \(bool, or 0\/1 numbers: one per step of the input f32\[2,5,3\]\), got f32\[2,4\]/);
     isKiln(() => kiln.layers.globalAveragePooling1d().call(kiln.zeros([2, 5, 3]), {}, { training: false, mask: kiln.ones([5]) }), /GlobalAveragePooling1D "[^"]+": expected a mask \[2,5\]/);
     isKiln(() => kiln.layers.lstm({ units: 2 }).apply(x, { mask: 'yes' as never }), /LSTM "[^"]+": expected the mask to be a SymbolicTensor like the inputs, got string/);
-    isKiln(() => kiln.layers.concatenate().apply([x, x], { mask: kiln.input({ shape: [5] }) }), /Concatenate "[^"]+": expected no mask or initialState/);
+    isKiln(() => kiln.layers.concatenate().apply([x, x], { mask: kiln.input({ shape: [5] }) }), /Concatenate "[^"]+": expected no mask or attentionMask \(this layer reads no masks; the attention layers do\)/);
   });
 
   test('initial states of the wrong number or shape, or given to a layer that takes none', () => {
@@ -279,7 +279,7 @@ describe('bad masks, initial states and call options are KilnErrors naming the l
   test('unknown call options, options on a concrete tensor, several outputs in a Sequential, bad maskZero and maskValue', () => {
     const x = kiln.input({ shape: [5, 3] });
     isKiln(() => kiln.layers.lstm({ units: 2 }).apply(x, { masks: x } as never), /LSTM "[^"]+"\.apply: unknown option 'masks'; expected one of mask, initialState/);
-    isKiln(() => kiln.layers.lstm({ units: 2 }).apply(kiln.zeros([1, 5, 3]), { mask: kiln.ones([1, 5]) }), /LSTM "[^"]+": apply with a mask or initialState runs inside a model/);
+    isKiln(() => kiln.layers.lstm({ units: 2 }).apply(kiln.zeros([1, 5, 3]), { mask: kiln.ones([1, 5]) }), /LSTM "[^"]+": apply with a mask, attentionMask or initialState runs inside a model/);
     isKiln(() => kiln.sequential({ layers: [kiln.layers.lstm({ units: 2, returnState: true, inputShape: [5, 3] })] }).predict(kiln.zeros([1, 5, 3])), /Sequential "[^"]+": LSTM "[^"]+" gives 3 outputs \(returnState, or mergeMode null\)/);
     isKiln(() => kiln.layers.embedding({ inputDim: 3, outputDim: 2, maskZero: 1 as never }), /Embedding "[^"]+": expected maskZero to be a boolean, got 1/);
     isKiln(() => kiln.layers.masking({ maskValue: 'x' as never }), /Masking "[^"]+": expected maskValue to be a number, got "x"/);

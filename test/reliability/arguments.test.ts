@@ -37,7 +37,7 @@ const tiny = () => {
 describe('unknown option keys are refused, naming the function and the keys it takes', () => {
   test('exact messages for a few, as a Keras user meets them', () => {
     expect(messageOf(() => kiln.layers.dense({ units: 3, unit: 4 } as never))).toBe(
-      `dense: unknown option 'unit'; expected one of units, activation, useBias, kernelInitializer, biasInitializer, kernelRegularizer, biasRegularizer, kernelConstraint, biasConstraint, name, inputShape, trainable${at}`,
+      `dense: unknown option 'unit'; expected one of units, activation, useBias, kernelInitializer, biasInitializer, kernelRegularizer, biasRegularizer, kernelConstraint, biasConstraint, name, inputShape, batchSize, batchInputShape, trainable${at}`,
     );
     expect(messageOf(() => kiln.optimizers.adam({ lr: 0.1 } as never))).toBe(
       `adam: unknown option 'lr'; expected one of beta1, beta2, epsilon, amsgrad, learningRate, clipnorm, clipvalue, globalClipnorm, weightDecay, name, convention${at}`,
