@@ -21,13 +21,21 @@ import { KilnRuntimeError } from './errors.js';
 const SEQ = 0, CMD = 1, MODULE = 2, ENTRY = 3, BATCH = 4, COUNT = 5, FAULT = 6, ACK = 8;
 const RUN = 1, EXIT = 2;
 const MAX_WORKERS = 63; // setThreads allows 64 threads: the caller and 63 workers
+/**
+ * How long a worker spins after a run before it sleeps, in ms: a training loop's
+ * next step comes within it (host work between steps is tenths of a millisecond),
+ * and a sleeping worker's wake-up (Atomics.waitAsync, an event-loop turn) cost
+ * the MLP step's second thread most of its gain. OpenMP runtimes spin far longer
+ * (200 ms by default).
+ */
+const SPIN_MS = 2;
 /** How long workers may take to instantiate a module before kiln warns that runs stay on one thread. */
 const READY_WARNING_MS = 10_000;
 
 /**
  * A worker's code: the same text runs as a Node worker_threads worker and as a
- * Web Worker. Between runs it spins briefly (a training loop's next step comes
- * within microseconds), then waits without blocking its event loop
+ * Web Worker. Between runs it spins for SPIN_MS (a training loop's next step
+ * comes sooner), then waits without blocking its event loop
  * (Atomics.waitAsync), so messages — a module to instantiate — are handled
  * while it idles and the thread that sent them never has to wait for them.
  */
@@ -35,13 +43,14 @@ const workerSource = `
 const node = typeof self === 'undefined';
 const port = node ? require('node:worker_threads').parentPort : self;
 const SEQ = ${SEQ}, CMD = ${CMD}, MODULE = ${MODULE}, ENTRY = ${ENTRY}, BATCH = ${BATCH}, COUNT = ${COUNT}, FAULT = ${FAULT}, ACK = ${ACK};
-const RUN = ${RUN}, EXIT = ${EXIT};
+const RUN = ${RUN}, EXIT = ${EXIT}, SPIN_MS = ${SPIN_MS};
 let ctl, tid, seen = 0;
 const instances = new Map();
 const pause = () => new Promise((resolve) => setTimeout(resolve, 1));
 async function serve() {
   for (;;) {
-    for (let s = 0; s < 20000 && Atomics.load(ctl, SEQ) === seen; s++);
+    // spin up to SPIN_MS after a run: the next step's run usually comes sooner, and a sleeping worker wakes late
+    for (let s = 0, until = performance.now() + SPIN_MS; Atomics.load(ctl, SEQ) === seen; s++) if ((s & 1023) === 0 && performance.now() > until) break;
     if (Atomics.load(ctl, SEQ) === seen) {
       const wait = Atomics.waitAsync ? Atomics.waitAsync(ctl, SEQ, seen) : undefined;
       if (wait) { if (wait.async) await wait.value; } else await pause();
