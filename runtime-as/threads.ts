@@ -72,6 +72,21 @@ export function thread_barrier(): bool {
   return atomic.load<i32>(control + ABORT) == 0;
 }
 
+// One flag per thread for a shared block whose result is a single yes or no (a split
+// nonFinite): each thread writes its own before a barrier, thread 0 reads them all after it.
+const flags: usize = memory.data(64 * 4, 64);
+
+/** This thread's flag for the shared block it is in (every thread of the run sets one, even over an empty share). */
+export function thread_flag(flag: bool): void {
+  store<i32>(flags + (<usize>thread_id << 2), flag ? 1 : 0);
+}
+
+/** Thread 0, after the barrier that ends such a block: whether any thread's flag is set. */
+export function thread_flags_any(): bool {
+  for (let t = 0; t < thread_count; t++) if (load<i32>(flags + (<usize>t << 2)) != 0) return true;
+  return false;
+}
+
 /** Whether thread 0 aborted this run (every thread then leaves its part). */
 export function thread_aborted(): bool {
   return atomic.load<i32>(control + ABORT) != 0;

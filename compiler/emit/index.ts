@@ -87,8 +87,13 @@ function entryBlocks(g: Graph, plan: MemoryPlan, errors: string[], threads: bool
     };
     const comment = `// ${printNode(node)}${node.origin ? `  (${node.origin})` : ''}`;
     const shared = threads && splitOps.has(node.op) ? splitLowering(ctx as LowerContext<SplitOp>, plan.maxBatch) : undefined;
-    if (shared) {
+    if (typeof shared === 'string') {
       blocks.push({ code: `${comment}  [shared]\n{\n${indent(shared)}\n}`, shared: true });
+      continue;
+    }
+    if (shared) { // a flag each thread sets, then thread 0's answer from them all
+      blocks.push({ code: `${comment}  [shared]\n{\n${indent(shared.shared)}\n}`, shared: true });
+      serial(`${comment}  (the threads' flags)\n{\n${indent(shared.serial)}\n}`);
       continue;
     }
     const code = lower(ctx);

@@ -40,6 +40,27 @@ function reduce(op: ReductionOp): Lowering<ReductionOp> {
   };
 }
 
+/**
+ * `flagged`: whether x[lo, hi) holds a value that is not below `limit` in magnitude.
+ * !(|x| < limit) is all ones for NaN, ±Infinity and values at or past the limit:
+ * OR-ing the masks (a one-cycle chain, two vectors a turn) leaves zero only when
+ * none is (f32x4.max, NaN-propagating, measured several times slower in V8).
+ */
+export function nonFiniteScan(limit: number, x: string, lo: string, hi: string): string {
+  const v = (k: string) => `v128.load(${at(x, k)})`;
+  const bad = (p: string) => `v128.not(f32x4.lt(f32x4.abs(${p}), l))`;
+  return [
+    `const l = f32x4.splat(<f32>${literal(limit)});`,
+    'let a = i32x4.splat(0);',
+    'let b = i32x4.splat(0);',
+    `let i: i32 = ${lo};`,
+    `for (; i + 8 <= ${hi}; i += 8) { a = v128.or(a, ${bad(v('i'))}); b = v128.or(b, ${bad(v('i + 4'))}); }`,
+    `for (; i + 4 <= ${hi}; i += 4) a = v128.or(a, ${bad(v('i'))});`,
+    'let flagged = v128.any_true(v128.or(a, b));',
+    `for (; i < ${hi}; i++) { if (!(Mathf.abs(${load('float32', at(x, 'i'))}) < <f32>${literal(limit)})) flagged = true; }`,
+  ].join('\n');
+}
+
 function argReduce(better: string): Lowering<'argmax' | 'argmin'> {
   return ({ params: { axis }, inputs: [x], out }) => {
     const shape = x!.shape;
@@ -124,24 +145,7 @@ export const lowerings: { readonly [K in Lowered]: Lowering<K> } = {
   min: reduce('min'),
   argmax: argReduce('>'),
   argmin: argReduce('<'),
-  // !(|x| < limit) is all ones for NaN, ±Infinity and values at or past the limit: OR-ing the masks (a one-cycle chain,
-  // two vectors a turn) leaves zero only when none is (f32x4.max, NaN-propagating, measured several times slower in V8)
-  nonFinite: ({ params: { limit }, inputs: [x], out }) => {
-    const n = sizeExpr(x!.shape);
-    const v = (k: string) => `v128.load(${at(x!.ptr, k)})`;
-    const bad = (p: string) => `v128.not(f32x4.lt(f32x4.abs(${p}), l))`;
-    return [
-      `const l = f32x4.splat(<f32>${literal(limit)});`,
-      'let a = i32x4.splat(0);',
-      'let b = i32x4.splat(0);',
-      'let i: i32 = 0;',
-      `for (; i + 8 <= ${n}; i += 8) { a = v128.or(a, ${bad(v('i'))}); b = v128.or(b, ${bad(v('i + 4'))}); }`,
-      `for (; i + 4 <= ${n}; i += 4) a = v128.or(a, ${bad(v('i'))});`,
-      'let flagged = v128.any_true(v128.or(a, b));',
-      `for (; i < ${n}; i++) { if (!(Mathf.abs(${load('float32', at(x!.ptr, 'i'))}) < <f32>${literal(limit)})) flagged = true; }`,
-      store('float32', out.ptr, 'flagged ? <f32>NaN : <f32>0'),
-    ].join('\n');
-  },
+  nonFinite: ({ params: { limit }, inputs: [x], out }) => `${nonFiniteScan(limit, x!.ptr, '0', sizeExpr(x!.shape))}\n${store('float32', out.ptr, 'flagged ? <f32>NaN : <f32>0')}`,
   matmul,
   transpose: ({ params: { perm }, inputs: [x], out }) => {
     const s = strideExprs(x!.shape);

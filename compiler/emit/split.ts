@@ -15,10 +15,10 @@ import { BATCH, type Dim, type Shape } from '../types.js';
 import { sizeExpr } from './code.js';
 import { emitFused, type Operand } from './fused.js';
 import { columnSumColumns, columnSumLoop, trailingRowsLoop, type ReductionOp } from './reduce.js';
-import type { LowerContext } from './lower.js';
+import { nonFiniteScan, type LowerContext } from './lower.js';
 
 /** Ops that a thread can do part of. */
-export type SplitOp = 'matmul' | 'conv2d' | 'conv2dBackpropInput' | 'conv2dBackpropFilter' | 'maxPool2d' | 'maxPool2dGrad' | 'maxPool2dSelect' | 'avgPool2d' | 'avgPool2dGrad' | 'fused' | ReductionOp;
+export type SplitOp = 'matmul' | 'conv2d' | 'conv2dBackpropInput' | 'conv2dBackpropFilter' | 'maxPool2d' | 'maxPool2dGrad' | 'maxPool2dSelect' | 'avgPool2d' | 'avgPool2dGrad' | 'fused' | 'nonFinite' | ReductionOp;
 
 /** Multiply-adds (or elements) below which an op stays on one thread: a barrier costs about a microsecond. */
 export const SPLIT_WORK = 1 << 16;
@@ -98,8 +98,19 @@ function reduction(op: ReductionOp, ctx: LowerContext<ReductionOp>, maxBatch: nu
   return `${range(sizeExpr(kept), 1, String(Math.max(1, Math.ceil(SPLIT_WORK / perRow))))}${trailingRowsLoop(op, x!.shape, axes, x!, out, 'lo', 'hi')}\n}`;
 }
 
+/**
+ * A shared op whose result is one yes or no (nonFinite): each thread scans its
+ * range and sets its flag (runtime-as/threads.ts), then, after a barrier, thread 0
+ * ORs the flags into the result — the same answer at any thread count.
+ */
+export interface FlagSplit {
+  readonly shared: string;
+  /** Thread 0's code after the barrier. */
+  readonly serial: string;
+}
+
 /** The shared form of an op, or undefined when it stays whole (too little work, or a shape that does not split). */
-export function splitLowering(ctx: LowerContext<SplitOp>, maxBatch: number): string | undefined {
+export function splitLowering(ctx: LowerContext<SplitOp>, maxBatch: number): string | FlagSplit | undefined {
   const { node, inputs, out } = ctx;
   switch (node.op) {
     case 'matmul':
@@ -154,6 +165,15 @@ export function splitLowering(ctx: LowerContext<SplitOp>, maxBatch: number): str
     case 'max':
     case 'min':
       return reduction(node.op, ctx as LowerContext<ReductionOp>, maxBatch);
+    case 'nonFinite': {
+      const [x] = inputs;
+      if (fixed(x!.shape, maxBatch) < SPLIT_ELEMENTS) return undefined;
+      const n = sizeExpr(x!.shape);
+      return {
+        shared: `const lo: i32 = share_lo(${n}, 8, ${SPLIT_ELEMENTS});\nconst hi: i32 = share_hi(${n}, 8, ${SPLIT_ELEMENTS});\n${nonFiniteScan((ctx.params as OpParams['nonFinite']).limit, x!.ptr, 'lo', 'hi')}\nthread_flag(flagged);`,
+        serial: `store<f32>(${out.ptr}, thread_flags_any() ? <f32>NaN : <f32>0);`,
+      };
+    }
     case 'fused': {
       if (fixed(out.shape, maxBatch) < SPLIT_ELEMENTS) return undefined;
       return emitFused((ctx.params as OpParams['fused']).body, inputs, out, { share: true });
@@ -161,4 +181,4 @@ export function splitLowering(ctx: LowerContext<SplitOp>, maxBatch: number): str
   }
 }
 
-export const splitOps: ReadonlySet<string> = new Set<SplitOp>(['matmul', 'conv2d', 'conv2dBackpropInput', 'conv2dBackpropFilter', 'maxPool2d', 'maxPool2dGrad', 'maxPool2dSelect', 'avgPool2d', 'avgPool2dGrad', 'fused', 'sum', 'prod', 'max', 'min']);
+export const splitOps: ReadonlySet<string> = new Set<SplitOp>(['matmul', 'conv2d', 'conv2dBackpropInput', 'conv2dBackpropFilter', 'maxPool2d', 'maxPool2dGrad', 'maxPool2dSelect', 'avgPool2d', 'avgPool2dGrad', 'fused', 'nonFinite', 'sum', 'prod', 'max', 'min']);

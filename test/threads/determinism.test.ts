@@ -104,6 +104,31 @@ describe('threads', () => {
     for (const [name, value] of Object.entries(expected.outputs)) expect(results[0]![name]).toBe(bits(value.data)); // float64 sums, as the reference
   });
 
+  test('nonFinite shares its scan: each thread flags its range, thread 0 ORs the flags; the answer wherever the bad value is', async () => {
+    const n = 100_003; // shares of 8-aligned ranges and a tail
+    const g = kiln.trace((x) => ({ flag: kiln.nonFinite(x), big: kiln.nonFinite(x, { limit: 1e6 }) }), [kiln.spec([n])]);
+    const modules = [];
+    for (const t of [1, 2, 3]) {
+      kiln.setThreads(t);
+      const { module, manifest } = await kiln.compileModule({ run: g });
+      if (t > 1) {
+        expect(manifest.entries.run!.thread).toBe(0);
+        expect(await module.threaded()).toBe(t);
+      }
+      modules.push(module);
+    }
+    const x = new Float32Array(n).fill(0.5);
+    for (const [at, value] of [[-1, 0], [3, Number.NaN], [50_001, Number.POSITIVE_INFINITY], [n - 1, Number.NaN], [n - 5, 2e6], [70_000, -Number.POSITIVE_INFINITY]] as const) {
+      const data = x.slice();
+      if (at >= 0) data[at] = value;
+      const expected = kiln.interpret(g, { input: { dtype: 'float32', shape: [n], data } }).outputs;
+      for (const m of modules) {
+        const out = m.run('run', { input: data });
+        expect([out.flag!.data[0], out.big!.data[0]], `a ${value} at ${at}`).toEqual([expected.flag!.data[0], expected.big!.data[0]]);
+      }
+    }
+  });
+
   test('a run-time error on thread 0 releases the workers: a KilnRuntimeError, then the module runs again', async () => {
     kiln.setThreads(2);
     const g = kiln.trace((table, ids, w) => kiln.matmul(kiln.gather(table, ids), w), [kiln.spec([50, 128]), kiln.spec([64], 'int32'), kiln.spec([128, 256])]);
