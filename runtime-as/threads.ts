@@ -1,8 +1,9 @@
 // Threads: every thread of a run executes the same entry body (SPMD). Kernels
-// that split (GEMM, convolutions, pooling, elementwise loops, the optimizer's
-// update loop) give each thread a share of their OUTPUT, never of a reduction, so
-// every value is computed by the same instructions in the same order whichever
-// thread computes it: results are the same bits at any thread count. Everything
+// that split (GEMM, convolutions, pooling, elementwise loops, reductions, the
+// optimizer's update loop) give each thread a share of their OUTPUT, never part
+// of a sum, so every value is computed by the same instructions in the same order
+// whichever thread computes it: results are the same bits at any thread count. A
+// yes-or-no result (nonFinite) is one flag per thread, ORed by thread 0. Everything
 // else runs on thread 0 alone. A barrier follows each block.
 //
 // The control words live in the module's (shared) memory; the thread id and
