@@ -17,43 +17,49 @@
 import { installThreads, type ThreadPoolHook } from './index.js';
 import { KilnRuntimeError } from './errors.js';
 
-// command words (Int32Array indices) of the pool's control buffer; ACK + tid holds the last message worker tid handled
-const SEQ = 0, CMD = 1, MODULE = 2, ENTRY = 3, BATCH = 4, COUNT = 5, FAULT = 6, ACK = 8;
+// command words (Int32Array indices) of the pool's control buffer; MAIL holds the number of the last message posted,
+// ACK + tid the last message worker tid handled
+const SEQ = 0, CMD = 1, MODULE = 2, ENTRY = 3, BATCH = 4, COUNT = 5, FAULT = 6, MAIL = 7, ACK = 8;
 const RUN = 1, EXIT = 2;
 const MAX_WORKERS = 63; // setThreads allows 64 threads: the caller and 63 workers
 /**
- * How long a worker spins after a run before it sleeps, in ms: a training loop's
- * next step comes within it (host work between steps is tenths of a millisecond),
- * and a sleeping worker's wake-up (Atomics.waitAsync, an event-loop turn) cost
- * the MLP step's second thread most of its gain. OpenMP runtimes spin far longer
- * (200 ms by default).
+ * How long an idle worker sleeps in a blocking Atomics.wait (woken at once by the
+ * next run) before it waits with Atomics.waitAsync, in ms: a training loop's next
+ * step comes within it (host work between steps is tenths of a millisecond), and
+ * waitAsync's wake-up, an event-loop turn, cost short steps their second thread.
+ * Messages (a module to instantiate) wait at most this long.
  */
-const SPIN_MS = 2;
+const BLOCK_MS = 2;
 /** How long workers may take to instantiate a module before kiln warns that runs stay on one thread. */
 const READY_WARNING_MS = 10_000;
 
 /**
  * A worker's code: the same text runs as a Node worker_threads worker and as a
- * Web Worker. Between runs it spins for SPIN_MS (a training loop's next step
- * comes sooner), then waits without blocking its event loop
+ * Web Worker. Between runs it spins briefly, sleeps in a blocking wait for
+ * BLOCK_MS (a training loop's next step comes sooner), then waits without blocking its event loop
  * (Atomics.waitAsync), so messages — a module to instantiate — are handled
  * while it idles and the thread that sent them never has to wait for them.
  */
 const workerSource = `
 const node = typeof self === 'undefined';
 const port = node ? require('node:worker_threads').parentPort : self;
-const SEQ = ${SEQ}, CMD = ${CMD}, MODULE = ${MODULE}, ENTRY = ${ENTRY}, BATCH = ${BATCH}, COUNT = ${COUNT}, FAULT = ${FAULT}, ACK = ${ACK};
-const RUN = ${RUN}, EXIT = ${EXIT}, SPIN_MS = ${SPIN_MS};
-let ctl, tid, seen = 0;
+const SEQ = ${SEQ}, CMD = ${CMD}, MODULE = ${MODULE}, ENTRY = ${ENTRY}, BATCH = ${BATCH}, COUNT = ${COUNT}, FAULT = ${FAULT}, MAIL = ${MAIL}, ACK = ${ACK};
+const RUN = ${RUN}, EXIT = ${EXIT}, BLOCK_MS = ${BLOCK_MS};
+let ctl, tid, seen = 0, mail = 0;
 const instances = new Map();
-const pause = () => new Promise((resolve) => setTimeout(resolve, 1));
+const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 async function serve() {
   for (;;) {
-    // spin up to SPIN_MS after a run: the next step's run usually comes sooner, and a sleeping worker wakes late
-    for (let s = 0, until = performance.now() + SPIN_MS; Atomics.load(ctl, SEQ) === seen; s++) if ((s & 1023) === 0 && performance.now() > until) break;
+    // a message posted (a module to instantiate): let the event loop deliver it first
+    if (Atomics.load(ctl, MAIL) > mail) { await pause(0); continue; }
+    for (let s = 0; s < 20000 && Atomics.load(ctl, SEQ) === seen; s++);
+    // then up to BLOCK_MS asleep in the futex, which wakes within microseconds of a run (a training loop's next
+    // step usually comes sooner); only after that a wait that frees the event loop, whose wake-up is a turn late
+    for (const until = performance.now() + BLOCK_MS; Atomics.load(ctl, SEQ) === seen && Atomics.load(ctl, MAIL) <= mail && performance.now() < until;) Atomics.wait(ctl, SEQ, seen, 0.5);
+    if (Atomics.load(ctl, MAIL) > mail) continue;
     if (Atomics.load(ctl, SEQ) === seen) {
       const wait = Atomics.waitAsync ? Atomics.waitAsync(ctl, SEQ, seen) : undefined;
-      if (wait) { if (wait.async) await wait.value; } else await pause();
+      if (wait) { if (wait.async) await wait.value; } else await pause(1);
       continue;
     }
     seen = Atomics.load(ctl, SEQ);
@@ -83,6 +89,7 @@ function receive(m) {
       instances.set(m.id, instance);
     } catch (e) { Atomics.store(ctl, FAULT, 1); }
   } else if (m.type === 'remove') instances.delete(m.id);
+  if (m.no !== undefined) mail = Math.max(mail, m.no);
   Atomics.store(ctl, ACK + tid, m.no);
 }
 if (node) port.on('message', receive); else self.onmessage = (e) => receive(e.data);
@@ -145,6 +152,8 @@ class Pool implements ThreadPoolHook {
   private post(message: (tid: number) => object): number {
     const no = ++this.messages;
     this.workers.forEach((w, k) => w.postMessage({ ...message(k + 1), no }));
+    Atomics.store(this.ctl, MAIL, no);
+    Atomics.notify(this.ctl, SEQ); // a worker asleep between runs wakes to read it
     return no;
   }
 
