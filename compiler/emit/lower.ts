@@ -87,16 +87,18 @@ function fill(out: Operand, value: string): string {
 }
 
 /** C = op(A) op(B) for every batch index, batch dimensions broadcast. */
-const matmul: Lowering<'matmul'> = ({ params: { transposeA, transposeB, epilogue }, inputs: [a, bm, bias], out }) => {
+const matmul: Lowering<'matmul'> = ({ params: { transposeA, transposeB, epilogue, contract }, inputs: [a, bm, bias], out }) => {
   const tail = `${bias ? bias.ptr : 0}, ${epilogue?.relu ? 1 : 0}`;
   const [ar, ac] = a!.shape.slice(-2).map(dimExpr) as [string, string];
   const [br, bc] = bm!.shape.slice(-2).map(dimExpr) as [string, string];
   const [m, k] = transposeA ? [ac, ar] : [ar, ac];
   const n = transposeB ? br : bc;
-  const call = (rows: string, pa: string, pb: string, pc: string) =>
-    `f32_gemm__simd128(${rows}, ${n}, ${k}, ${pa}, ${ac}, ${b(transposeA)}, ${pb}, ${bc}, ${b(transposeB)}, ${pc}, ${n}, false, ${tail});`;
+  const call = (rows: string, pa: string, pb: string, pc: string, depth = k) =>
+    `f32_gemm__simd128(${rows}, ${n}, ${depth}, ${pa}, ${ac}, ${b(transposeA)}, ${pb}, ${bc}, ${b(transposeB)}, ${pc}, ${n}, false, ${tail});`;
   const batchA = a!.shape.slice(0, -2);
   const batchB = bm!.shape.slice(0, -2);
+  // the leading axes fold into K: A and B are [R, M] and [R, N] row-major, one GEMM over all R rows
+  if (contract) return call(m, a!.ptr, bm!.ptr, out.ptr, sizeExpr(a!.shape.slice(0, -1)));
   // A's batch rows are contiguous: one GEMM with the batch folded into M
   if (batchB.length === 0 && !transposeA) return call(batchA.length ? `${sizeExpr(batchA)} * ${m}` : m, a!.ptr, bm!.ptr, out.ptr);
   const batch = broadcastShapes(batchA, batchB)!;

@@ -123,7 +123,11 @@ test('a training step runs the forward loop once; the reverse loop reads its res
   expect(ops(scans[0]!.body, 'tanh')).toBe(1);
   expect(ops(scans[1]!.body, 'tanh')).toBe(0);
   expect(ops(scans[0]!.body, 'matmul')).toBe(2);
-  expect(ops(scans[1]!.body, 'matmul')).toBe(4); // dh = d·Wᵀ, dW += hᵀd, dU += xᵀd, dx = d·Uᵀ (not h·W and x·U again)
+  // dh = d·Wᵀ and dx = d·Uᵀ (not h·W and x·U again); dW = Σ hᵀd and dU = Σ xᵀd are one product each after the loop
+  expect(ops(scans[1]!.body, 'matmul')).toBe(2);
+  const contracted = g.nodes.filter((n) => n.op === 'matmul' && (n.params as kiln.OpParams['matmul']).contract);
+  expect(contracted.map((n) => n.type.shape)).toEqual(expect.arrayContaining([[4, 4], [3, 4]]));
+  expect(contracted).toHaveLength(2);
 });
 
 describe('gradients against finite differences', () => {
