@@ -83,6 +83,8 @@ function gatherLoop(x: Operand, out: Operand, sourceStrides: readonly string[], 
 }
 
 function fill(out: Operand, value: string): string {
+  // zeros (+0.0 and integer 0 are all-zero bytes): one bulk fill
+  if (value === '<f32>0' || value === '0') return `memory.fill(${out.ptr}, 0, <usize>(${sizeExpr(out.shape)}) << 2);`;
   return `for (let k: i32 = 0; k < ${sizeExpr(out.shape)}; k++) ${store(out.dtype, at(out.ptr, 'k'), value)}`;
 }
 
@@ -209,7 +211,9 @@ export const lowerings: { readonly [K in Lowered]: Lowering<K> } = {
     const outer = sizeExpr(out.shape.slice(0, axis));
     const inner = sizeExpr(out.shape.slice(axis + 1));
     const dst = at(out.ptr, `(o * ${size} + r) * ${inner} + i`);
-    return `${fill(out, out.dtype === 'float32' ? '<f32>0' : '0')}\nlet k: i32 = 0;\nfor (let o: i32 = 0; o < ${outer}; o++) {\n  for (let j: i32 = 0; j < ${sizeExpr(idx!.shape)}; j++) {\n    const r = ${load('int32', at(idx!.ptr, 'j'))};\n    ${indexCheck(ctx, 'r', size)}\n    for (let i: i32 = 0; i < ${inner}; i++) { ${store(out.dtype, dst, `${load(out.dtype, dst)} + ${load(u!.dtype, at(u!.ptr, 'k'))}`)} k++; }\n  }\n}`;
+    // float32 rows add four lanes at a time (each element still sums its updates in index order)
+    const lanes = out.dtype === 'float32' && u!.dtype === 'float32' ? `for (; i + 4 <= ${inner}; i += 4, k += 4) v128.store(${dst}, f32x4.add(v128.load(${dst}), v128.load(${at(u!.ptr, 'k')})));\n    ` : '';
+    return `${fill(out, out.dtype === 'float32' ? '<f32>0' : '0')}\nlet k: i32 = 0;\nfor (let o: i32 = 0; o < ${outer}; o++) {\n  for (let j: i32 = 0; j < ${sizeExpr(idx!.shape)}; j++) {\n    const r = ${load('int32', at(idx!.ptr, 'j'))};\n    ${indexCheck(ctx, 'r', size)}\n    let i: i32 = 0;\n    ${lanes}for (; i < ${inner}; i++) { ${store(out.dtype, dst, `${load(out.dtype, dst)} + ${load(u!.dtype, at(u!.ptr, 'k'))}`)} k++; }\n  }\n}`;
   },
   batchGather: (ctx) => {
     const { inputs: [x, idx], out } = ctx;
