@@ -22,6 +22,8 @@ export interface LowerContext<K extends OpName> {
   readonly out: Operand;
   /** Registers a run-time error message ({value} is replaced) and returns its code. */
   readonly error: (message: string) => number;
+  /** Per input: true when it holds the same values on every run of this code (a loop's constant), so a kernel may keep work done on it. */
+  readonly invariant?: readonly boolean[];
 }
 
 export type Lowering<K extends OpName> = (ctx: LowerContext<K>) => string;
@@ -89,7 +91,7 @@ function fill(out: Operand, value: string): string {
 }
 
 /** C = op(A) op(B) for every batch index, batch dimensions broadcast. */
-const matmul: Lowering<'matmul'> = ({ params: { transposeA, transposeB, epilogue, contract }, inputs: [a, bm, bias], out }) => {
+const matmul: Lowering<'matmul'> = ({ params: { transposeA, transposeB, epilogue, contract }, inputs: [a, bm, bias], out, invariant }) => {
   const tail = `${bias ? bias.ptr : 0}, ${epilogue?.relu ? 1 : 0}`;
   const [ar, ac] = a!.shape.slice(-2).map(dimExpr) as [string, string];
   const [br, bc] = bm!.shape.slice(-2).map(dimExpr) as [string, string];
@@ -101,8 +103,11 @@ const matmul: Lowering<'matmul'> = ({ params: { transposeA, transposeB, epilogue
   const batchB = bm!.shape.slice(0, -2);
   // the leading axes fold into K: A and B are [R, M] and [R, N] row-major, one GEMM over all R rows
   if (contract) return call(m, a!.ptr, bm!.ptr, out.ptr, sizeExpr(a!.shape.slice(0, -1)));
-  // A's batch rows are contiguous: one GEMM with the batch folded into M
-  if (batchB.length === 0 && !transposeA) return call(batchA.length ? `${sizeExpr(batchA)} * ${m}` : m, a!.ptr, bm!.ptr, out.ptr);
+  // A's batch rows are contiguous: one GEMM with the batch folded into M (B packed once for a loop when it is the loop's constant)
+  if (batchB.length === 0 && !transposeA) {
+    const one = call(batchA.length ? `${sizeExpr(batchA)} * ${m}` : m, a!.ptr, bm!.ptr, out.ptr);
+    return invariant?.[1] ? one.replace('f32_gemm__simd128(', 'f32_gemm_stable_b__simd128(') : one;
+  }
   const batch = broadcastShapes(batchA, batchB)!;
   const stridesOf = (own: Shape) => {
     const st = strideExprs(own);

@@ -16,8 +16,8 @@ import { elementBytes, viewOps } from '../plan.js';
 import type { Shape } from '../types.js';
 import { indent, sizeExpr } from './code.js';
 
-/** Emits a graph's nodes with some values' addresses given (a scan body's inputs). */
-export type EmitBody = (g: Graph, plan: MemoryPlan, pointer: (id: number) => string | undefined) => string;
+/** Emits a graph's nodes with some values' addresses given (a scan body's inputs); `constant` tells the values that hold still for the whole loop. */
+export type EmitBody = (g: Graph, plan: MemoryPlan, pointer: (id: number) => string | undefined, constant: (id: number) => boolean) => string;
 
 const bytes = (shape: Shape) => `(<usize>(${sizeExpr(shape)}) << 2)`;
 const row = (ptr: string, t: string, shape: Shape) => `(${ptr} + <usize>${t} * ${bytes(shape)})`;
@@ -63,6 +63,9 @@ export function emitScan(node: Node, ptr: (id: number) => string, layout: ScanLa
     if (!given.has(own) && !direct.has(own) && body.nodes[own]!.op !== 'input') direct.set(own, row(resultPtr(nc + j), t, typeOf(o.id).shape));
   });
   const written = new Set(direct.values());
+  // the body's constant inputs (and views of them) keep their values for the whole loop
+  const constants = new Set(body.inputs.slice(nc + nx).map((i) => i.id));
+  const constant = (id: number) => constants.has(owner[id]!);
   const pointer = (id: number) => given.get(owner[id]!) ?? direct.get(owner[id]!);
   const bodyPtr = (id: number) => pointer(id) ?? `(base + ${layout.body.slots[id]!.offset})`;
 
@@ -77,17 +80,21 @@ export function emitScan(node: Node, ptr: (id: number) => string, layout: ScanLa
   const stepCode = [
     `const ${t}: i32 = ${p.reverse ? `${n} - 1 - ${step}` : step};`,
     ...(p.save ? carryTypes.map((c, k) => copy(row(resultPtr(nc + ny + k), t, c.shape), carryPtr(k), c.shape)) : []),
-    `{\n${indent(emitBody(body, layout.body, pointer))}\n}`,
+    `{\n${indent(emitBody(body, layout.body, pointer, constant))}\n}`,
     ...body.outputs.slice(nc).flatMap((o, j) => {
       const dst = row(resultPtr(nc + j), t, typeOf(o.id).shape);
       return written.has(dst) && bodyPtr(o.id) === dst ? [] : [copy(dst, bodyPtr(o.id), typeOf(o.id).shape)];
     }),
     ...moves,
   ];
+  // a GEMM by a constant keeps its packed operand across the steps (runtime-as/gemm.ts): only within this loop
+  const keeps = /f32_gemm_stable_b__simd128\(/.test(stepCode.join('\n'));
   return [
     ...count,
     ...carryTypes.map((c, k) => copy(carryPtr(k), ptr(node.inputs[k]!), c.shape)),
+    ...(keeps ? ['f32_gemm_forget_b();'] : []),
     `for (let ${step}: i32 = 0; ${step} < ${n}; ${step}++) {\n${indent(stepCode.join('\n'))}\n}`,
+    ...(keeps ? ['f32_gemm_forget_b();'] : []),
     ...carryTypes.map((c, k) => copy(resultPtr(k), carryPtr(k), c.shape)),
   ].join('\n');
 }
