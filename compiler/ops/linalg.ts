@@ -5,6 +5,7 @@
  */
 import { reject } from '../errors.js';
 import * as F from '../functions/index.js';
+import { apply } from '../tensor.js';
 import { formatType, sameShape, type TensorType } from '../types.js';
 import { broadcastShapes } from './binary.js';
 import { broadcastIndex } from './ndarray.js';
@@ -100,6 +101,10 @@ export const linalgOps: { readonly [K in keyof LinalgParams]: OpDef<LinalgParams
       const mm = (x: F.Tensor, y: F.Tensor, transposeA: boolean, transposeB: boolean) => F.matmul(x, y, { transposeA, transposeB });
       // C = Σ_l A_lᵀ B_l: every A_l gets B_l·dCᵀ and every B_l gets A_l·dC (dC broadcast over the leading axes)
       if (contract) return [mm(b!, dy, false, true), mm(a!, dy, false, false)];
+      // A [..., M, K] by a matrix B (a dense layer on sequences): B's gradient sums over every leading index,
+      // one GEMM with them folded into its inner dimension rather than a product per index and a sum
+      const folded = (x: F.Tensor, y: F.Tensor) => apply('matmul', [x, y], { transposeA: true, transposeB: false, contract: true });
+      if (!ta && b!.rank === 2 && a!.rank > 2) return [tb ? mm(dy, b!, false, false) : mm(dy, b!, false, true), tb ? folded(dy, a!) : folded(a!, dy)];
       // C = op(A) op(B); each case is dA, dB written as one matmul
       const [da, db] = !ta && !tb ? [mm(dy, b!, false, true), mm(a!, dy, true, false)]
         : !ta && tb ? [mm(dy, b!, false, false), mm(dy, a!, true, false)]

@@ -3,7 +3,8 @@
  * carried — the body stacks the per-step operands and one contracting matmul (or
  * one sum) after the loop gives the total — and every result keeps its value
  * (static and dynamic batch, a run-time step count); a carry the body also reads
- * stays; `matmul … contract` itself against per-step products and finite differences.
+ * stays; `matmul … contract` itself against per-step products and finite differences,
+ * and as the gradient of a matrix applied to a sequence (a dense layer on [N, T, F]).
  */
 import { expect, test } from 'vitest';
 import * as kiln from '../../compiler/index.js';
@@ -104,4 +105,14 @@ test('matmul contract: Σ over the leading axes of A_lᵀ·B_l, as one product; 
   kiln.checkGrads((x: Tensor, y: Tensor) => kiln.sum(kiln.square(contract(x, y))), [a, b]);
   expect(() => kiln.apply('matmul', [a, rng.normal([2, 4, 5])], { transposeA: true, transposeB: false, contract: true })).toThrow(/same leading shape/);
   expect(() => kiln.apply('matmul', [a, b], { transposeA: false, transposeB: false, contract: true })).toThrow(/transposeA/);
+});
+
+test.each([false, true])('a matrix applied to a sequence (transposeB %s): its gradient is one contracting matmul, and right', (transposeB) => {
+  const a = rng.normal([2, 5, 3]);
+  const b = rng.normal(transposeB ? [4, 3] : [3, 4]);
+  const f = (x: Tensor, y: Tensor) => kiln.sum(kiln.square(kiln.matmul(x, y, { transposeB })));
+  const g = kiln.trace((x: Tensor, y: Tensor) => kiln.grad(f, [0, 1])(x, y) as Tensor[], [kiln.spec([2, 5, 3]), kiln.spec(transposeB ? [4, 3] : [3, 4])]);
+  const contracted = g.nodes.filter((n) => n.op === 'matmul' && (n.params as kiln.OpParams['matmul']).contract);
+  expect(contracted.map((n) => n.type.shape)).toEqual([transposeB ? [4, 3] : [3, 4]]);
+  kiln.checkGrads(f, [a, b]);
 });
