@@ -158,6 +158,14 @@ export const lowerings: { readonly [K in Lowered]: Lowering<K> } = {
   matmul,
   transpose: ({ params: { perm }, inputs: [x], out }) => {
     const s = strideExprs(x!.shape);
+    // the last axis stays last with static rows of at least 8 values: one memory.copy per row
+    // (a sequence [N, T, F] ↔ [T, N, F] around a scan) instead of an element at a time
+    const last = perm.length - 1;
+    const width = x!.shape[last];
+    if (last >= 1 && perm[last] === last && typeof width === 'number' && width >= 8) {
+      const src = perm.slice(0, last).map((p) => s[p]!);
+      return `let k: i32 = 0;\n${nest(out.shape.slice(0, last).map(dimExpr), 'j', (idx) => `memory.copy(${at(out.ptr, `k * ${width}`)}, ${at(x!.ptr, linear(idx, src))}, ${width * 4});\nk++;`)}`;
+    }
     return gatherLoop(x!, out, perm.map((p) => s[p]!));
   },
   slice: ({ params: { begin, strides }, inputs: [x], out }) => {
