@@ -2,11 +2,10 @@
  * @file A scan node as one loop: the body's code is emitted once, inside a
  * `for` over the steps. Before the loop the initial carries are copied into the
  * scan's carry buffers (where the body reads them); each step points the body's
- * per-step inputs at row t of the sequences, runs the body — which writes the
- * per-step outputs it computes straight into row t of the stacked results (the
- * others, inputs passed through, are copied there) — copies, with `save`, the
- * carries it started from, then moves the new carries into the carry buffers;
- * after the loop the carries are copied to the final-carry results.
+ * per-step inputs at row t of the sequences, runs the body, copies its per-step
+ * outputs to row t of the stacked results (and, with `save`, the carries it
+ * started from), then moves the new carries into the carry buffers; after the
+ * loop the carries are copied to the final-carry results.
  */
 import type { Graph, Node } from '../ir.js';
 import type { OpParams } from '../ops/index.js';
@@ -55,18 +54,10 @@ export function emitScan(node: Node, ptr: (id: number) => string, layout: ScanLa
   });
   const owner = new Int32Array(body.nodes.length);
   for (const n of body.nodes) owner[n.id] = viewOps.has(n.op) ? owner[n.inputs[0]!]! : n.id;
-  // a per-step output the body computes (not an input, nor a view of one) is written straight into row t
-  // of its stacked result: no copy after the body (its planned slot, which it held to the end of the body, goes unused)
-  const direct = new Map<number, string>();
-  body.outputs.slice(nc).forEach((o, j) => {
-    const own = owner[o.id]!;
-    if (!given.has(own) && !direct.has(own) && body.nodes[own]!.op !== 'input') direct.set(own, row(resultPtr(nc + j), t, typeOf(o.id).shape));
-  });
-  const written = new Set(direct.values());
   // the body's constant inputs (and views of them) keep their values for the whole loop
   const constants = new Set(body.inputs.slice(nc + nx).map((i) => i.id));
   const constant = (id: number) => constants.has(owner[id]!);
-  const pointer = (id: number) => given.get(owner[id]!) ?? direct.get(owner[id]!);
+  const pointer = (id: number) => given.get(owner[id]!);
   const bodyPtr = (id: number) => pointer(id) ?? `(base + ${layout.body.slots[id]!.offset})`;
 
   const copy = (dst: string, src: string, shape: Shape) => `memory.copy(${dst}, ${src}, ${bytes(shape)});`;
@@ -81,10 +72,7 @@ export function emitScan(node: Node, ptr: (id: number) => string, layout: ScanLa
     `const ${t}: i32 = ${p.reverse ? `${n} - 1 - ${step}` : step};`,
     ...(p.save ? carryTypes.map((c, k) => copy(row(resultPtr(nc + ny + k), t, c.shape), carryPtr(k), c.shape)) : []),
     `{\n${indent(emitBody(body, layout.body, pointer, constant))}\n}`,
-    ...body.outputs.slice(nc).flatMap((o, j) => {
-      const dst = row(resultPtr(nc + j), t, typeOf(o.id).shape);
-      return written.has(dst) && bodyPtr(o.id) === dst ? [] : [copy(dst, bodyPtr(o.id), typeOf(o.id).shape)];
-    }),
+    ...body.outputs.slice(nc).map((o, j) => copy(row(resultPtr(nc + j), t, typeOf(o.id).shape), bodyPtr(o.id), typeOf(o.id).shape)),
     ...moves,
   ];
   // a GEMM by a constant keeps its packed operand across the steps (runtime-as/gemm.ts): only within this loop
