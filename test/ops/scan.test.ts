@@ -190,6 +190,11 @@ describe('compiled loops agree with the interpreter', () => {
   add((a, b, c, d) => rnn(a, b, c, d, { reverse: true })[1], [h0, xs, w, u]);
   // training-step gradients: the reverse scan with its weight accumulators
   add((...args) => kiln.grad((a: Tensor, b: Tensor, c: Tensor, d: Tensor) => { const [h, ys] = rnn(a, b, c, d); return kiln.add(kiln.sum(kiln.square(h)), kiln.sum(kiln.mul(ys, ys))); }, [0, 1, 2, 3])(...args), [h0, xs, w, u]);
+  // second order: the gradient of a gradient (a reverse scan of a reverse scan, accumulators hoisted at both levels)
+  add((...args) => kiln.grad((a: Tensor, b: Tensor, c: Tensor, d: Tensor) => {
+    const [dw] = kiln.grad((w2: Tensor) => kiln.sum(kiln.square(rnn(a, b, w2, d)[1])), [0])(c) as [Tensor];
+    return kiln.sum(kiln.mul(dw, dw));
+  }, [0, 2, 3])(...args), [h0, xs, w, u]);
   // a dynamic batch: xs [B, T, F] scanned along axis 1, h0 [B, H]; run at a batch below the maximum
   add((a, b, c, d) => { const [h, ys] = rnn(a, b, c, d, { axis: 1 }); return [h, ys]; }, [rng.normal([5, 5]), rng.normal([5, 6, 4]), w, u], [0, 1]);
   add((...args) => kiln.grad((a: Tensor, b: Tensor, c: Tensor, d: Tensor) => kiln.sum(kiln.square(rnn(a, b, c, d, { axis: 1 })[1])), [0, 1, 2, 3])(...args), [rng.normal([5, 5]), rng.normal([5, 6, 4]), w, u], [0, 1]);
