@@ -247,8 +247,8 @@ function workOf(g: Graph): number {
     const out = size(n.type.shape);
     if (n.op === 'matmul') {
       const a = g.nodes[n.inputs[0]!]!.type.shape;
-      const p = n.params as { transposeA?: boolean };
-      work += out * ((p.transposeA ? a[a.length - 2] : a[a.length - 1]) as number);
+      const p = n.params as { transposeA?: boolean; contract?: boolean };
+      work += out * (p.contract ? size(a.slice(0, -1)) : ((p.transposeA ? a[a.length - 2] : a[a.length - 1]) as number));
     } else if (n.op === 'conv2d' || n.op === 'conv2dBackpropInput' || n.op === 'conv2dBackpropFilter') {
       // every output element of the op takes a window of the filter: its size over the output channels
       const filter = n.op === 'conv2dBackpropFilter' ? n.type.shape : g.nodes[n.inputs[1]!]!.type.shape;

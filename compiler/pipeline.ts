@@ -9,6 +9,7 @@ import { KilnError } from './errors.js';
 import type { Graph } from './ir.js';
 import { fuseElementwise } from './passes/fuseElementwise.js';
 import { fuseEpilogues } from './passes/fuseEpilogues.js';
+import { hoistScanAccumulators } from './passes/hoistScanAccumulators.js';
 import { mergeScans } from './passes/mergeScans.js';
 import { optimizeScanBodies } from './passes/scanBodies.js';
 import { simplify } from './passes/simplify.js';
@@ -55,7 +56,7 @@ function runtimeLibrary(): Map<string, string> {
 
 /** The steps a graph goes through before planning; scans that repeat a loop merge first, then scan bodies go through them (`optimizeScanBodies`). */
 export function optimize(g: Graph): Graph {
-  return verify(fuseEpilogues(verify(fuseElementwise(verify(simplify(verify(optimizeScanBodies(verify(mergeScans(g)), optimize))))))));
+  return verify(fuseEpilogues(verify(fuseElementwise(verify(simplify(verify(optimizeScanBodies(verify(mergeScans(verify(hoistScanAccumulators(g)))), optimize))))))));
 }
 
 /** Optimises, plans and emits named entry graphs: everything before the build. */

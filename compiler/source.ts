@@ -19,10 +19,10 @@ function isOwn(file: string): boolean {
 
 const framePattern = /\(?((?:file:\/\/)?[^\s()]+):(\d+):\d+\)?$/;
 
-/** `file.ts:42` of the nearest caller outside kiln, or undefined. */
-export function captureOrigin(): string | undefined {
+/** The first frame outside kiln among the nearest `depth` frames, or undefined. */
+function userFrame(depth: number): string | undefined {
   const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 80;
+  Error.stackTraceLimit = depth;
   const stack = new Error().stack ?? '';
   Error.stackTraceLimit = limit;
   for (const line of stack.split('\n').slice(1)) {
@@ -33,4 +33,13 @@ export function captureOrigin(): string | undefined {
     return `${cwd && file.startsWith(cwd) ? file.slice(cwd.length) : file}:${m[2]}`;
   }
   return undefined;
+}
+
+/**
+ * `file.ts:42` of the nearest caller outside kiln, or undefined. The user's frame is
+ * usually among the nearest few, so a short stack is formatted first (formatting 80
+ * frames cost about 0.1 ms, paid by every traced recurrent layer call).
+ */
+export function captureOrigin(): string | undefined {
+  return userFrame(16) ?? userFrame(80);
 }

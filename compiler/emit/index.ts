@@ -56,7 +56,7 @@ interface Block {
  * `pointer` gives the address of values that have none in the plan (a scan
  * body's per-step inputs); `steps` numbers scan loops' index variables.
  */
-function entryBlocks(g: Graph, plan: MemoryPlan, errors: string[], threads: boolean, pointer?: (id: number) => string | undefined, steps = { next: 0 }): Block[] {
+function entryBlocks(g: Graph, plan: MemoryPlan, errors: string[], threads: boolean, pointer?: (id: number) => string | undefined, steps = { next: 0 }, invariant?: (id: number) => boolean): Block[] {
   const ptr = (id: number) => pointer?.(id) ?? `(base + ${plan.slots[id]!.offset})`;
   const operand = (id: number) => ({ ptr: ptr(id), shape: g.nodes[id]!.type.shape, dtype: g.nodes[id]!.type.dtype });
   const blocks: Block[] = [];
@@ -75,7 +75,7 @@ function entryBlocks(g: Graph, plan: MemoryPlan, errors: string[], threads: bool
     if (node.op === 'scan') {
       const layout = plan.scans.get(node.id);
       if (!layout) throw internal(`emit: no layout planned for scan %${node.id}`);
-      const code = emitScan(node, ptr, layout, plan.maxBatch, `step${steps.next++}`, (body, bodyPlan, given) => entryBlocks(body, bodyPlan, errors, false, given, steps).map((b) => b.code).join('\n'), (message) => errors.push(message));
+      const code = emitScan(node, ptr, layout, plan.maxBatch, `step${steps.next++}`, (body, bodyPlan, given, constant) => entryBlocks(body, bodyPlan, errors, false, given, steps, constant).map((b) => b.code).join('\n'), (message) => errors.push(message));
       serial(`// scan %${node.id}: ${(node.params as OpParams['scan']).length} steps${node.origin ? `  (${node.origin})` : ''}\n{\n${indent(code)}\n}`);
       continue;
     }
@@ -84,6 +84,7 @@ function entryBlocks(g: Graph, plan: MemoryPlan, errors: string[], threads: bool
     const ctx: LowerContext<OpName> = {
       node, params: node.params, inputs: node.inputs.map(operand), out: operand(node.id),
       error: (message) => errors.push(message),
+      ...(invariant ? { invariant: node.inputs.map(invariant) } : {}),
     };
     const comment = `// ${printNode(node)}${node.origin ? `  (${node.origin})` : ''}`;
     const shared = threads && splitOps.has(node.op) ? splitLowering(ctx as LowerContext<SplitOp>, plan.maxBatch) : undefined;

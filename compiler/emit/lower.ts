@@ -22,6 +22,8 @@ export interface LowerContext<K extends OpName> {
   readonly out: Operand;
   /** Registers a run-time error message ({value} is replaced) and returns its code. */
   readonly error: (message: string) => number;
+  /** Per input: true when it holds the same values on every run of this code (a loop's constant), so a kernel may keep work done on it. */
+  readonly invariant?: readonly boolean[];
 }
 
 export type Lowering<K extends OpName> = (ctx: LowerContext<K>) => string;
@@ -83,22 +85,29 @@ function gatherLoop(x: Operand, out: Operand, sourceStrides: readonly string[], 
 }
 
 function fill(out: Operand, value: string): string {
+  // zeros (+0.0 and integer 0 are all-zero bytes): one bulk fill
+  if (value === '<f32>0' || value === '0') return `memory.fill(${out.ptr}, 0, <usize>(${sizeExpr(out.shape)}) << 2);`;
   return `for (let k: i32 = 0; k < ${sizeExpr(out.shape)}; k++) ${store(out.dtype, at(out.ptr, 'k'), value)}`;
 }
 
 /** C = op(A) op(B) for every batch index, batch dimensions broadcast. */
-const matmul: Lowering<'matmul'> = ({ params: { transposeA, transposeB, epilogue }, inputs: [a, bm, bias], out }) => {
+const matmul: Lowering<'matmul'> = ({ params: { transposeA, transposeB, epilogue, contract }, inputs: [a, bm, bias], out, invariant }) => {
   const tail = `${bias ? bias.ptr : 0}, ${epilogue?.relu ? 1 : 0}`;
   const [ar, ac] = a!.shape.slice(-2).map(dimExpr) as [string, string];
   const [br, bc] = bm!.shape.slice(-2).map(dimExpr) as [string, string];
   const [m, k] = transposeA ? [ac, ar] : [ar, ac];
   const n = transposeB ? br : bc;
-  const call = (rows: string, pa: string, pb: string, pc: string) =>
-    `f32_gemm__simd128(${rows}, ${n}, ${k}, ${pa}, ${ac}, ${b(transposeA)}, ${pb}, ${bc}, ${b(transposeB)}, ${pc}, ${n}, false, ${tail});`;
+  const call = (rows: string, pa: string, pb: string, pc: string, depth = k) =>
+    `f32_gemm__simd128(${rows}, ${n}, ${depth}, ${pa}, ${ac}, ${b(transposeA)}, ${pb}, ${bc}, ${b(transposeB)}, ${pc}, ${n}, false, ${tail});`;
   const batchA = a!.shape.slice(0, -2);
   const batchB = bm!.shape.slice(0, -2);
-  // A's batch rows are contiguous: one GEMM with the batch folded into M
-  if (batchB.length === 0 && !transposeA) return call(batchA.length ? `${sizeExpr(batchA)} * ${m}` : m, a!.ptr, bm!.ptr, out.ptr);
+  // the leading axes fold into K: A and B are [R, M] and [R, N] row-major, one GEMM over all R rows
+  if (contract) return call(m, a!.ptr, bm!.ptr, out.ptr, sizeExpr(a!.shape.slice(0, -1)));
+  // A's batch rows are contiguous: one GEMM with the batch folded into M (B packed once for a loop when it is the loop's constant)
+  if (batchB.length === 0 && !transposeA) {
+    const one = call(batchA.length ? `${sizeExpr(batchA)} * ${m}` : m, a!.ptr, bm!.ptr, out.ptr);
+    return invariant?.[1] ? one.replace('f32_gemm__simd128(', 'f32_gemm_stable_b__simd128(') : one;
+  }
   const batch = broadcastShapes(batchA, batchB)!;
   const stridesOf = (own: Shape) => {
     const st = strideExprs(own);
@@ -149,6 +158,14 @@ export const lowerings: { readonly [K in Lowered]: Lowering<K> } = {
   matmul,
   transpose: ({ params: { perm }, inputs: [x], out }) => {
     const s = strideExprs(x!.shape);
+    // the last axis stays last with static rows of at least 8 values: one memory.copy per row
+    // (a sequence [N, T, F] ↔ [T, N, F] around a scan) instead of an element at a time
+    const last = perm.length - 1;
+    const width = x!.shape[last];
+    if (last >= 1 && perm[last] === last && typeof width === 'number' && width >= 8) {
+      const src = perm.slice(0, last).map((p) => s[p]!);
+      return `let k: i32 = 0;\n${nest(out.shape.slice(0, last).map(dimExpr), 'j', (idx) => `memory.copy(${at(out.ptr, `k * ${width}`)}, ${at(x!.ptr, linear(idx, src))}, ${width * 4});\nk++;`)}`;
+    }
     return gatherLoop(x!, out, perm.map((p) => s[p]!));
   },
   slice: ({ params: { begin, strides }, inputs: [x], out }) => {
@@ -207,7 +224,9 @@ export const lowerings: { readonly [K in Lowered]: Lowering<K> } = {
     const outer = sizeExpr(out.shape.slice(0, axis));
     const inner = sizeExpr(out.shape.slice(axis + 1));
     const dst = at(out.ptr, `(o * ${size} + r) * ${inner} + i`);
-    return `${fill(out, out.dtype === 'float32' ? '<f32>0' : '0')}\nlet k: i32 = 0;\nfor (let o: i32 = 0; o < ${outer}; o++) {\n  for (let j: i32 = 0; j < ${sizeExpr(idx!.shape)}; j++) {\n    const r = ${load('int32', at(idx!.ptr, 'j'))};\n    ${indexCheck(ctx, 'r', size)}\n    for (let i: i32 = 0; i < ${inner}; i++) { ${store(out.dtype, dst, `${load(out.dtype, dst)} + ${load(u!.dtype, at(u!.ptr, 'k'))}`)} k++; }\n  }\n}`;
+    // float32 rows add four lanes at a time (each element still sums its updates in index order)
+    const lanes = out.dtype === 'float32' && u!.dtype === 'float32' ? `for (; i + 4 <= ${inner}; i += 4, k += 4) v128.store(${dst}, f32x4.add(v128.load(${dst}), v128.load(${at(u!.ptr, 'k')})));\n    ` : '';
+    return `${fill(out, out.dtype === 'float32' ? '<f32>0' : '0')}\nlet k: i32 = 0;\nfor (let o: i32 = 0; o < ${outer}; o++) {\n  for (let j: i32 = 0; j < ${sizeExpr(idx!.shape)}; j++) {\n    const r = ${load('int32', at(idx!.ptr, 'j'))};\n    ${indexCheck(ctx, 'r', size)}\n    let i: i32 = 0;\n    ${lanes}for (; i < ${inner}; i++) { ${store(out.dtype, dst, `${load(out.dtype, dst)} + ${load(u!.dtype, at(u!.ptr, 'k'))}`)} k++; }\n  }\n}`;
   },
   batchGather: (ctx) => {
     const { inputs: [x, idx], out } = ctx;

@@ -15,8 +15,8 @@ import { elementBytes, viewOps } from '../plan.js';
 import type { Shape } from '../types.js';
 import { indent, sizeExpr } from './code.js';
 
-/** Emits a graph's nodes with some values' addresses given (a scan body's inputs). */
-export type EmitBody = (g: Graph, plan: MemoryPlan, pointer: (id: number) => string | undefined) => string;
+/** Emits a graph's nodes with some values' addresses given (a scan body's inputs); `constant` tells the values that hold still for the whole loop. */
+export type EmitBody = (g: Graph, plan: MemoryPlan, pointer: (id: number) => string | undefined, constant: (id: number) => boolean) => string;
 
 const bytes = (shape: Shape) => `(<usize>(${sizeExpr(shape)}) << 2)`;
 const row = (ptr: string, t: string, shape: Shape) => `(${ptr} + <usize>${t} * ${bytes(shape)})`;
@@ -54,6 +54,9 @@ export function emitScan(node: Node, ptr: (id: number) => string, layout: ScanLa
   });
   const owner = new Int32Array(body.nodes.length);
   for (const n of body.nodes) owner[n.id] = viewOps.has(n.op) ? owner[n.inputs[0]!]! : n.id;
+  // the body's constant inputs (and views of them) keep their values for the whole loop
+  const constants = new Set(body.inputs.slice(nc + nx).map((i) => i.id));
+  const constant = (id: number) => constants.has(owner[id]!);
   const pointer = (id: number) => given.get(owner[id]!);
   const bodyPtr = (id: number) => pointer(id) ?? `(base + ${layout.body.slots[id]!.offset})`;
 
@@ -68,14 +71,18 @@ export function emitScan(node: Node, ptr: (id: number) => string, layout: ScanLa
   const stepCode = [
     `const ${t}: i32 = ${p.reverse ? `${n} - 1 - ${step}` : step};`,
     ...(p.save ? carryTypes.map((c, k) => copy(row(resultPtr(nc + ny + k), t, c.shape), carryPtr(k), c.shape)) : []),
-    `{\n${indent(emitBody(body, layout.body, pointer))}\n}`,
+    `{\n${indent(emitBody(body, layout.body, pointer, constant))}\n}`,
     ...body.outputs.slice(nc).map((o, j) => copy(row(resultPtr(nc + j), t, typeOf(o.id).shape), bodyPtr(o.id), typeOf(o.id).shape)),
     ...moves,
   ];
+  // a GEMM by a constant keeps its packed operand across the steps (runtime-as/gemm.ts): only within this loop
+  const keeps = /f32_gemm_stable_b__simd128\(/.test(stepCode.join('\n'));
   return [
     ...count,
     ...carryTypes.map((c, k) => copy(carryPtr(k), ptr(node.inputs[k]!), c.shape)),
+    ...(keeps ? ['f32_gemm_forget_b();'] : []),
     `for (let ${step}: i32 = 0; ${step} < ${n}; ${step}++) {\n${indent(stepCode.join('\n'))}\n}`,
+    ...(keeps ? ['f32_gemm_forget_b();'] : []),
     ...carryTypes.map((c, k) => copy(resultPtr(k), carryPtr(k), c.shape)),
   ].join('\n');
 }

@@ -66,13 +66,27 @@ export const movementOps: { readonly [K in keyof MovementParams]: OpDef<Movement
       return { dtype: x!.dtype, shape: perm.map((p) => x!.shape[p]!) };
     },
     ref: ([x], { perm }, out) => {
+      // an odometer over the output's outer axes, the last axis as a plain strided loop
+      // (eager code transposes whole inputs: a PyTorch-style batchFirst LSTM does on every step)
       const inStrides = stridesOf(x!.shape);
-      const result = new Float64Array(x!.data.length);
-      forEachIndex(out.shape, (flat, idx) => {
-        let src = 0;
-        for (let d = 0; d < idx.length; d++) src += idx[d]! * inStrides[perm[d]!]!;
-        result[flat] = x!.data[src]!;
-      });
+      const data = x!.data;
+      const result = new Float64Array(data.length);
+      const rank = out.shape.length;
+      if (rank === 0 || data.length === 0) return (result.set(data), result);
+      const src = perm.map((p) => inStrides[p]!);
+      const inner = out.shape[rank - 1]!;
+      const step = src[rank - 1]!;
+      const idx = new Array<number>(rank).fill(0);
+      let base = 0;
+      for (let flat = 0; flat < result.length; flat += inner) {
+        for (let j = 0, at = base; j < inner; j++, at += step) result[flat + j] = data[at]!;
+        for (let d = rank - 2; d >= 0; d--) {
+          base += src[d]!;
+          if (++idx[d]! < out.shape[d]!) break;
+          base -= src[d]! * idx[d]!;
+          idx[d] = 0;
+        }
+      }
       return result;
     },
     vjp: ({ params: { perm } }, dy) => {

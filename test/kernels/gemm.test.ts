@@ -197,3 +197,49 @@ describe('f32_gemm kernels', () => {
     }
   });
 });
+
+describe('f32_gemm_stable_b__simd128: op(B) packed once for a loop', () => {
+  interface Kept { f32_gemm_stable_b__simd128: GemmKernel; f32_gemm_forget_b(): void }
+  const [m, n, k] = [9, 40, 24];
+  const rng = new Rng(77);
+  const random = (count: number) => Float32Array.from({ length: count }, () => rng.next() * 2 - 1);
+  /** C = A·B (B k×n, or n×k with transB) for float arrays, in float64. */
+  const product = (a: Float32Array, b: Float32Array, transB: boolean) => Float64Array.from({ length: m * n }, (_, q) => {
+    const [i, j] = [Math.floor(q / n), q % n];
+    let s = 0;
+    for (let p = 0; p < k; p++) s += a[i * k + p]! * b[transB ? j * k + p : p * n + j]!;
+    return s;
+  });
+  /** Runs one GEMM with B at a fixed address (so calls can share it); returns C. */
+  function call(kept: boolean, a: Float32Array, b: Float32Array, transB: boolean, bAt: number): Float32Array {
+    const base = Math.ceil(wasm.arena_base() / 64) * 64;
+    const [aAt, cAt] = [base + 4 * 65536, base + 8 * 65536];
+    const need = cAt + m * n * 4 - wasm.memory.buffer.byteLength;
+    if (need > 0) wasm.memory.grow(Math.ceil(need / 65536));
+    const memory = new Float32Array(wasm.memory.buffer);
+    memory.set(a, aAt / 4);
+    memory.set(b, (base + bAt) / 4);
+    const kernel = kept ? (wasm as unknown as Kept).f32_gemm_stable_b__simd128 : wasm.f32_gemm__simd128;
+    kernel(m, n, k, aAt, k, 0, base + bAt, transB ? k : n, +transB, cAt, n, 0, 0, 0);
+    return new Float32Array(wasm.memory.buffer).slice(cAt / 4, cAt / 4 + m * n);
+  }
+  const close = (got: Float32Array, want: Float64Array) => got.forEach((g, q) => expect(Math.abs(g - want[q]!)).toBeLessThan(1e-4));
+
+  test('a stable B is packed by the first call and reused until forgotten; other calls repack', () => {
+    const forget = () => (wasm as unknown as Kept).f32_gemm_forget_b();
+    const [a1, a2, b1, b2] = [random(m * k), random(m * k), random(k * n), random(k * n)];
+    forget();
+    close(call(true, a1, b1, false, 0), product(a1, b1, false));
+    // B's values change behind the kernel's back: the kept packing (the old B) is what the promise allows it to use
+    close(call(true, a2, b2, false, 0), product(a2, b1, false));
+    forget();
+    close(call(true, a2, b2, false, 0), product(a2, b2, false));
+    // a call that packs another B overwrites the block: the next stable call packs again
+    close(call(false, a1, b1, false, 65536), product(a1, b1, false));
+    close(call(true, a1, b2, false, 0), product(a1, b2, false));
+    // the same address read transposed is another op(B)
+    const bt = random(n * k);
+    close(call(true, a2, bt, true, 0), product(a2, bt, true));
+    forget();
+  });
+});

@@ -174,6 +174,8 @@ export const records: OpRecord[] = [
 
   { name: 'reshape', covers: ['reshape'], grad: true, make: (rng) => { const s = rng.shape(3); return { fn: (x) => kiln.reshape(x, [-1, s[1]! * s[2]!]).mul(2), args: [rng.normal(s)], batch: true }; } },
   { name: 'transpose', covers: ['transpose'], grad: true, make: (rng) => { const perm = rng.pick([[1, 2, 0], [2, 0, 1], [0, 2, 1]]); return { fn: (x) => kiln.transpose(x, perm), args: [rng.normal(rng.shape(3))], batch: true }; } },
+  // the last axis kept with rows of at least 8 values (copied a row at a time), a dynamic batch moved inward
+  { name: 'transposeRows', covers: ['transpose'], grad: true, make: (rng) => { const perm = rng.pick([[1, 0, 2], [2, 1, 0, 3], [0, 2, 1, 3]]); return { fn: (x) => kiln.transpose(x, perm), args: [rng.normal([...rng.shape(perm.length - 1), rng.pick([8, 9, 16])])], batch: true }; } },
   { name: 'broadcastTo', covers: ['broadcastTo'], grad: true, make: (rng) => { const s = rng.shape(3); const d = rng.dim(); return { fn: (x) => kiln.broadcastTo(x, [d, ...s.slice(1)]), args: [rng.normal([1, ...s.slice(1)])], batch: false }; } },
   { name: 'expandDims', covers: ['reshape'], grad: true, make: (rng) => ({ fn: (x) => kiln.expandDims(x, -1), args: [rng.normal(rng.shape(2))], batch: true }) },
   { name: 'squeeze', covers: ['reshape'], grad: true, make: (rng) => ({ fn: (x) => kiln.squeeze(x, 1), args: [rng.normal([rng.dim(), 1, rng.dim()])], batch: true }) },

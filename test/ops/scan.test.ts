@@ -123,7 +123,11 @@ test('a training step runs the forward loop once; the reverse loop reads its res
   expect(ops(scans[0]!.body, 'tanh')).toBe(1);
   expect(ops(scans[1]!.body, 'tanh')).toBe(0);
   expect(ops(scans[0]!.body, 'matmul')).toBe(2);
-  expect(ops(scans[1]!.body, 'matmul')).toBe(4); // dh = d·Wᵀ, dW += hᵀd, dU += xᵀd, dx = d·Uᵀ (not h·W and x·U again)
+  // dh = d·Wᵀ and dx = d·Uᵀ (not h·W and x·U again); dW = Σ hᵀd and dU = Σ xᵀd are one product each after the loop
+  expect(ops(scans[1]!.body, 'matmul')).toBe(2);
+  const contracted = g.nodes.filter((n) => n.op === 'matmul' && (n.params as kiln.OpParams['matmul']).contract);
+  expect(contracted.map((n) => n.type.shape)).toEqual(expect.arrayContaining([[4, 4], [3, 4]]));
+  expect(contracted).toHaveLength(2);
 });
 
 describe('gradients against finite differences', () => {
@@ -186,6 +190,11 @@ describe('compiled loops agree with the interpreter', () => {
   add((a, b, c, d) => rnn(a, b, c, d, { reverse: true })[1], [h0, xs, w, u]);
   // training-step gradients: the reverse scan with its weight accumulators
   add((...args) => kiln.grad((a: Tensor, b: Tensor, c: Tensor, d: Tensor) => { const [h, ys] = rnn(a, b, c, d); return kiln.add(kiln.sum(kiln.square(h)), kiln.sum(kiln.mul(ys, ys))); }, [0, 1, 2, 3])(...args), [h0, xs, w, u]);
+  // second order: the gradient of a gradient (a reverse scan of a reverse scan, accumulators hoisted at both levels)
+  add((...args) => kiln.grad((a: Tensor, b: Tensor, c: Tensor, d: Tensor) => {
+    const [dw] = kiln.grad((w2: Tensor) => kiln.sum(kiln.square(rnn(a, b, w2, d)[1])), [0])(c) as [Tensor];
+    return kiln.sum(kiln.mul(dw, dw));
+  }, [0, 2, 3])(...args), [h0, xs, w, u]);
   // a dynamic batch: xs [B, T, F] scanned along axis 1, h0 [B, H]; run at a batch below the maximum
   add((a, b, c, d) => { const [h, ys] = rnn(a, b, c, d, { axis: 1 }); return [h, ys]; }, [rng.normal([5, 5]), rng.normal([5, 6, 4]), w, u], [0, 1]);
   add((...args) => kiln.grad((a: Tensor, b: Tensor, c: Tensor, d: Tensor) => kiln.sum(kiln.square(rnn(a, b, c, d, { axis: 1 })[1])), [0, 1, 2, 3])(...args), [rng.normal([5, 5]), rng.normal([5, 6, 4]), w, u], [0, 1]);
@@ -237,12 +246,14 @@ describe('compiled loops agree with the interpreter', () => {
   });
 
   test('the body is emitted once: the generated source does not grow with the length', () => {
-    const library = new Map([['arena_base', 'memory.ts'], ['f32_gemm__simd128', 'gemm.ts']]);
+    const library = new Map([['arena_base', 'memory.ts'], ['f32_gemm__simd128', 'gemm.ts'], ['f32_gemm_stable_b__simd128', 'gemm.ts'], ['f32_gemm_forget_b', 'gemm.ts']]);
     const sources = [7, 70, 700].map((n) => {
       const g = optimize(kiln.trace((a: Tensor, b: Tensor) => rnn(a, b, w, u)[1], [kiln.spec([3, 5]), kiln.spec([n, 3, 4])]));
       return emitAssemblyScript([{ name: 'f', graph: g, plan: planMemory([g]).entries[0]! }], library).source;
     });
-    expect(sources[0]!.match(/f32_gemm__simd128\(/g)).toHaveLength(2); // h·W and x·U, once each, in the loop's body
+    // h·W and x·U, once each, in the loop's body; W and U are the loop's constants, packed once for it
+    expect(sources[0]!.match(/f32_gemm_stable_b__simd128\(/g)).toHaveLength(2);
+    expect(sources[0]!.match(/f32_gemm_forget_b\(\)/g)).toHaveLength(2); // before and after the loop
     expect(sources[1]!.length - sources[0]!.length).toBeLessThan(40); // only numbers change
     expect(sources[2]!.length - sources[1]!.length).toBeLessThan(40);
   });

@@ -71,10 +71,13 @@ const cells: Record<RecurrentKind, (xw: Tensor, h: Tensor, c: Tensor | undefined
  * faster even at T = 2 and 5, and far slower to compile and run beyond:
  * bench/results.md.)
  */
-function direction(kind: RecurrentKind, seq: Tensor, w: RecurrentWeights, h: Tensor, c: Tensor | undefined, reverse: boolean): { outs: Tensor; h: Tensor; c: Tensor | undefined } {
-  const [steps, n, features] = seq.shape as number[];
+function direction(kind: RecurrentKind, seq: Tensor, w: RecurrentWeights, h: Tensor, c: Tensor | undefined, reverse: boolean, batchFirst = false): { outs: Tensor; h: Tensor; c: Tensor | undefined } {
+  const [a, b, features] = seq.shape as number[];
   const width = gateCount[kind] * (w.wHh.shape[1] as number);
-  const xw = F.reshape(Fn.linear(F.reshape(seq, [steps! * n!, features!]), w.wIh, w.bIh), [steps!, n!, width]); // all steps at once
+  const projected = F.reshape(Fn.linear(F.reshape(seq, [a! * b!, features!]), w.wIh, w.bIh), [a!, b!, width]); // all steps at once
+  // a batch-first input is projected as it is and the projection moved to [T, N, ·] inside the graph: the input
+  // itself (often plain data, which an eager transpose would copy on the host every step) is never transposed
+  const xw = batchFirst ? F.transpose(projected, [1, 0, 2]) : projected;
   const cell = cells[kind];
   if (c) {
     const [[hT, cT], outs] = F.scan(([hs, cs]: Tensor[], x: Tensor) => {
@@ -107,8 +110,8 @@ export function recurrent(kind: RecurrentKind, x: Tensor, layers: readonly Recur
   const inputSize = layers[0]!.wIh.shape[1] as number;
   const layout = options.batchFirst ? '[N, T, features]' : '[T, N, features]';
   if (x.rank !== 3 || x.shape[2] !== inputSize || x.dtype !== 'float32') throw userError(op, `expected a float32 input ${layout} with ${inputSize} features, got ${formatType(x.type)}`, captureOrigin());
-  let seq = options.batchFirst ? F.transpose(x, [1, 0, 2]) : x; // [T, N, ·] inside: scan loops over the leading axis
-  const n = seq.shape[1] as number;
+  let seq = x; // [T, N, ·] after the first layer (scan loops over the leading axis); the first reads x as given
+  const n = x.shape[options.batchFirst ? 0 : 1] as number;
   for (const [what, s] of [['h0', h0], ['c0', c0]] as const) {
     if (s && (s.rank !== 3 || s.shape[0] !== layers.length || s.shape[1] !== n || s.shape[2] !== hidden)) throw userError(op, `expected ${what} of shape [${layers.length},${n},${hidden}], got ${formatType(s.type)}`, captureOrigin());
   }
@@ -121,7 +124,7 @@ export function recurrent(kind: RecurrentKind, x: Tensor, layers: readonly Recur
     const outs: Tensor[] = [];
     for (let d = 0; d < directions; d++) {
       const k = l * directions + d;
-      const r = direction(kind, seq, layers[k]!, initial(h0, k), kind === 'lstm' ? initial(c0, k) : undefined, d === 1);
+      const r = direction(kind, seq, layers[k]!, initial(h0, k), kind === 'lstm' ? initial(c0, k) : undefined, d === 1, l === 0 && options.batchFirst);
       outs.push(r.outs);
       hs.push(r.h);
       if (r.c) cs.push(r.c);
