@@ -36,15 +36,15 @@ if (process.argv[2] === '--child') {
   const { architectures, batchData } = await import('./dist/bench/models.js');
   const result = {};
   if (engine === 'kiln') {
-    const { kilnLayers } = await import('./dist/bench/engines/kiln-layers.js');
+    const { kilnLayers, kilnLayers2 } = await import('./dist/bench/engines/kiln-layers.js');
     const kiln = await import('./dist/src/index.js'); // the copy the engine uses
-    const layers = await kilnLayers.load();
+    if (threads > 2) throw new Error('the kiln engines have 1- and 2-thread forms');
+    const layers = await (threads === 1 ? kilnLayers : kilnLayers2).load(); // builds its model on that many threads
     kiln.setThreads(threads);
     const g = kiln.trace((x, y) => kiln.matmul(x, y), [kiln.spec([n, n]), kiln.spec([n, n])]);
     const { module } = await kiln.compileModule({ run: g });
-    const predict = await layers.prepare('cnn', 'predict', 64);
+    const predict = await layers.prepare('cnn', 'predict', 64); // the engine waits until its model runs on its threads
     for (let waited = 0; module.threadCount < threads && waited < 10_000; waited += 10) await new Promise((r) => setTimeout(r, 10));
-    await new Promise((r) => setTimeout(r, 1000)); // the predict module's workers instantiate it meanwhile (runs use one thread until they have)
     result.gemm = await time(reps, () => module.run('run', { input_0: a, input_1: b }).output.data);
     result.cnn = await time(reps, predict);
     result.threads = module.threadCount;
