@@ -43,6 +43,7 @@ export { HashedCrossing, hashedCrossing, Hashing, hashing, type HashedCrossingAr
 export { TextVectorization, textVectorization, type TextVectorizationArgs } from './preprocessing/text.js';
 export { SymbolicTensor, type ApplyOptions } from './symbolic.js';
 export { OpLambda, type OpLambdaArgs } from './opLayer.js';
+export { Lambda, lambda, type LambdaArgs } from './lambda.js';
 export { Attention, attention, MultiHeadAttention, multiHeadAttention, type AttentionArgs, type MultiHeadAttentionArgs } from './attention.js';
 export { GRU, gru, LSTM, lstm, type RecurrentLayer, SimpleRNN, simpleRNN, type GatedArgs, type GRUArgs, type LSTMArgs, type RecurrentArgs } from './recurrent.js';
 export { Bidirectional, bidirectional, type BidirectionalArgs, type MergeMode } from './bidirectional.js';

@@ -25,6 +25,7 @@ import type { NpyArray } from '../io/npyArray.js';
 import { crc32 } from '../runtime/crc32.js';
 import * as layerModule from '../layers/index.js';
 import type { Layer } from '../layers/layer.js';
+import { refuseCode } from '../layers/lambda.js';
 import { Merge } from '../layers/merge.js';
 import * as optimizers from '../optimizers/index.js';
 import type { Optimizer } from '../optimizers/index.js';
@@ -71,6 +72,7 @@ export function layerFromConfig(c: ClassConfig, subject = 'loadModel'): Layer {
     if (c.config.trainable === false) layer.trainable = false;
     return layer;
   }
+  refuseCode(subject, c); // a Lambda's function is not loaded from a file
   const Class = Object.hasOwn(layerClasses, c.className) ? layerClasses[c.className] : undefined;
   if (!Class) throw new KilnError(`${subject}: unknown layer class "${c.className}"; kiln knows ${Object.keys(layerClasses).sort().join(', ')}.`);
   const { batchInputShape, ...rest } = c.config as { batchInputShape?: (number | null)[] } & Record<string, unknown>;
@@ -265,7 +267,9 @@ export function checkFiniteWeights(subject: string, tensors: Readonly<Record<str
 
 /** The saved model's bytes (what `model.save` writes). */
 export function encodeModel(model: LayersModel, options: SaveOptions = {}): Uint8Array {
-  const config = JSON.stringify(model.toConfig());
+  const architecture = model.toConfig();
+  refuseCode('save', architecture);
+  const config = JSON.stringify(architecture);
   const args = model.compileArgs;
   const training = args ? trainingToJson(args) ?? '' : '';
   const state = model.captureState(options.includeOptimizer ?? true);
