@@ -10,4 +10,6 @@ export { Parameter } from '../tensors.js';
 export * as functional from './functional.js';
 export * as init from './init.js';
 import { clipGradNorm_, clipGradValue_ } from '../optim.js';
-export const utils = { clipGradNorm_, clipGradValue_ };
+import { padSequence } from './rnnUtils.js';
+/** `clipGradNorm_`, `clipGradValue_` and `rnn.padSequence` (why there is no packing: src/torch/nn/rnnUtils.ts). */
+export const utils = { clipGradNorm_, clipGradValue_, rnn: { padSequence } };
