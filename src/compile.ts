@@ -1,13 +1,14 @@
 /**
  * Compiling graphs to wasm modules that the runtime loader runs.
  */
-import { compileEntries, compileEntriesSync, type CompileOptions, type CompiledModuleCode } from '../compiler/pipeline.js';
+import { compileEntries, compileEntriesSync, type CompileOptions as PipelineOptions, type CompiledModuleCode } from '../compiler/pipeline.js';
 import type { Graph } from '../compiler/ir.js';
 import type { OpParams } from '../compiler/ops/index.js';
 import { useRelaxedSimd } from './determinism.js';
 import { KilnModule, load, type Manifest, type Slot } from './runtime/index.js';
 
-export type { CompileOptions };
+/** compileModule's options; whether the kernels use relaxed SIMD follows `kiln.setDeterministic`, not an option. */
+export type CompileOptions = Omit<PipelineOptions, 'relaxedSimd'>;
 
 export interface Compiled extends CompiledModuleCode {
   readonly manifest: Manifest;

@@ -21,7 +21,7 @@ let deterministic = true;
  * @example kiln.setDeterministic(false); // faster GEMM and convolutions where the engine allows
  */
 export function setDeterministic(flag: boolean): void {
-  if (typeof flag !== 'boolean') throw new KilnError(`setDeterministic: expected true or false, got ${typeof flag === 'object' ? String(flag) : `${typeof flag} ${String(flag)}`}.`);
+  if (typeof flag !== 'boolean') throw new KilnError(`setDeterministic: expected true or false, got ${flag === undefined ? 'undefined' : typeof flag === 'object' && flag !== null ? 'an object' : JSON.stringify(flag)}.`);
   deterministic = flag;
 }
 
