@@ -7,11 +7,10 @@
  * (`kiln.mul(x, 2)`, saved as OpLambda) need no Lambda.
  */
 import { KilnError } from '../../compiler/errors.js';
-import * as F from '../../compiler/functions/index.js';
 import { Tensor } from '../../compiler/tensor.js';
-import { spec, trace } from '../../compiler/trace.js';
-import { BATCH, formatType, type DType } from '../../compiler/types.js';
+import type { DType } from '../../compiler/types.js';
 import { Layer, LAYER_KEYS, type CallContext, type LayerArgs, type Shape, type WeightSpec } from './layer.js';
+import { tracedOutputType } from './opLayer.js';
 import type { MultiInputLayer } from './symbolic.js';
 
 export interface LambdaArgs extends LayerArgs {
@@ -51,13 +50,7 @@ export class Lambda extends Layer implements MultiInputLayer {
 
   /** The output's type for inputs of `shapes` (no batch dimension), traced through fn. */
   private outputType(shapes: readonly Shape[], dtypes: readonly DType[]): { shape: Shape; dtype: DType } {
-    let type: Tensor['type'] | undefined;
-    trace((...ts: Tensor[]) => ((type = this.callMany(ts).type), F.zeros([])), shapes.map((s, i) => spec([null, ...s], dtypes[i] ?? 'float32')));
-    const [first, ...rest] = type!.shape;
-    if (first !== BATCH || rest.some((d) => d === BATCH)) {
-      this.fail(`expected fn to keep the batch dimension first (a layer maps a batch to a batch), got ${formatType(type!)} for inputs ${shapes.map((s) => `[null,${s.join(',')}]`).join(', ')}`);
-    }
-    return { shape: rest as number[], dtype: type!.dtype };
+    return tracedOutputType((m) => this.fail(m), 'fn', (ts) => this.callMany(ts), shapes, dtypes);
   }
 
   outputDtypeMany(shapes: readonly Shape[], dtypes: readonly DType[]): DType {

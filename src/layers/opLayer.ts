@@ -30,6 +30,21 @@ const ops = F as unknown as Record<string, ((...args: unknown[]) => Tensor) | un
 const isMarker = (t: unknown, kind: 'input' | 'tensor'): boolean => typeof t === 'object' && t !== null && !Array.isArray(t) && (t as { kiln?: unknown }).kiln === kind;
 
 /**
+ * The type a function of a layer's inputs gives for inputs of `shapes` (no batch
+ * dimension), traced on symbolic inputs; `what` (the op, or fn) must keep the batch
+ * dimension first, else `fail` is called with why. OpLambda and Lambda use it.
+ */
+export function tracedOutputType(fail: (message: string) => never, what: string, run: (xs: Tensor[]) => Tensor, shapes: readonly Shape[], dtypes: readonly DType[]): { shape: Shape; dtype: DType } {
+  let type: Tensor['type'] | undefined;
+  trace((...ts: Tensor[]) => ((type = run(ts).type), F.zeros([])), shapes.map((s, i) => spec([null, ...s], dtypes[i] ?? 'float32')));
+  const [first, ...rest] = type!.shape;
+  if (first !== BATCH || rest.some((d) => d === BATCH)) {
+    fail(`expected ${what} to keep the batch dimension first (a layer maps a batch to a batch), got ${formatType(type!)} for inputs ${shapes.map((s) => `[null,${s.join(',')}]`).join(', ')}`);
+  }
+  return { shape: rest as number[], dtype: type!.dtype };
+}
+
+/**
  * A raw op applied to functional-API tensors: no weights; its call runs the op.
  * @example const y = kiln.mul(kiln.input({ shape: [4] }), 2); y.layer // OpLambda "mul"
  */
@@ -78,13 +93,7 @@ export class OpLambda extends Layer implements MultiInputLayer {
 
   /** The output's type for inputs of `shapes` (no batch dimension), traced; the op must keep the batch dimension first. */
   outputType(shapes: readonly Shape[], dtypes: readonly DType[]): { shape: Shape; dtype: DType } {
-    let type: Tensor['type'] | undefined;
-    trace((...ts: Tensor[]) => (type = this.callMany(ts).type, F.zeros([])), shapes.map((s, i) => spec([null, ...s], dtypes[i] ?? 'float32')));
-    const [first, ...rest] = type!.shape;
-    if (first !== BATCH || rest.some((d) => d === BATCH)) {
-      this.fail(`expected ${this.op} to keep the batch dimension first (a layer maps a batch to a batch), got ${formatType(type!)} for inputs ${shapes.map((s) => `[null,${s.join(',')}]`).join(', ')}`);
-    }
-    return { shape: rest as number[], dtype: type!.dtype };
+    return tracedOutputType((m) => this.fail(m), this.op, (ts) => this.callMany(ts), shapes, dtypes);
   }
 
   outputDtypeMany(shapes: readonly Shape[], dtypes: readonly DType[]): DType {
