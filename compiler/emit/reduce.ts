@@ -48,13 +48,9 @@ export function reduceLoop(
  * [lo, hi) (a thread's share: each column's sum is the same whoever computes it).
  */
 export function columnSumLoop(shape: Shape, axes: readonly number[], x: string, out: string, columns?: { lo: string; hi: string }): string | undefined {
-  const lead = axes.length;
-  if (lead === 0 || axes.some((a, i) => a !== i)) return undefined;
-  const kept = shape.slice(lead);
-  if (kept.length === 0 || kept.some((d) => d === BATCH)) return undefined;
-  const cols = kept.reduce<number>((a, d) => a * (d as number), 1);
-  if (cols < 4) return undefined;
-  const rows = sizeExpr(shape.slice(0, lead));
+  const cols = columnSumColumns(shape, axes);
+  if (cols === undefined) return undefined;
+  const rows = sizeExpr(shape.slice(0, axes.length));
   const rowBytes = cols * 4;
   const [lo, hi] = columns ? [columns.lo, columns.hi] : ['0', String(cols)];
   const high = (v: string) => `f64x2.promote_low_f32x4(i32x4.shuffle(${v}, ${v}, 2, 3, 0, 1))`;
