@@ -6,6 +6,7 @@
  */
 import { afterAll, describe, expect, test } from 'vitest';
 import * as kiln from '../../src/index.js';
+import { load } from '../../src/runtime/index.js';
 
 const initial = kiln.getThreads();
 afterAll(() => kiln.setThreads(initial));
@@ -46,6 +47,21 @@ function data(shape: number[], seed: number) {
   const x = kiln.randomNormal(shape, { seed });
   const labels = kiln.randomUniform([shape[0]!], { seed: seed + 1, minval: 0, maxval: 10 }).floor().cast('int32');
   return { x, y: kiln.oneHot(labels, 10) };
+}
+
+/** `g` compiled on each thread count, each module's workers ready (checked), with its generated source. */
+async function onThreads(g: kiln.Graph, counts: readonly number[]) {
+  const out = [];
+  for (const t of counts) {
+    kiln.setThreads(t);
+    const { module, manifest, source } = await kiln.compileModule({ run: g });
+    if (t > 1) {
+      expect(manifest.entries.run!.thread).toBe(0);
+      expect(await module.threaded()).toBe(t);
+    }
+    out.push({ module, source });
+  }
+  return out;
 }
 
 describe('threads', () => {
@@ -89,13 +105,8 @@ describe('threads', () => {
     const ids = Int32Array.from({ length: 256 * 1024 }, (_, i) => (i * 7919) % 13 - 6);
     const expected = kiln.interpret(g, { input_0: { dtype: 'float32', shape: [64, 120, 48], data: x }, input_1: { dtype: 'int32', shape: [256, 1024], data: ids } });
     const results: Record<string, string>[] = [];
-    for (const t of [1, 2, 3]) {
-      kiln.setThreads(t);
-      const { module, manifest } = await kiln.compileModule({ run: g });
-      if (t > 1) {
-        expect(manifest.entries.run!.thread).toBe(0);
-        expect(await module.threaded()).toBe(t);
-      }
+    for (const { module, source } of await onThreads(g, [1, 2, 3])) {
+      if (module.threadCount > 1) expect(source.match(/= (sum|max|min) .*\[shared\]/g)).toHaveLength(5); // every reduction split
       const out = module.run('run', { input_0: x, input_1: ids });
       results.push(Object.fromEntries(Object.entries(out).map(([k, v]) => [k, bits(v.data)])));
     }
@@ -107,16 +118,9 @@ describe('threads', () => {
   test('nonFinite shares its scan: each thread flags its range, thread 0 ORs the flags; the answer wherever the bad value is', async () => {
     const n = 100_003; // shares of 8-aligned ranges and a tail
     const g = kiln.trace((x) => ({ flag: kiln.nonFinite(x), big: kiln.nonFinite(x, { limit: 1e6 }) }), [kiln.spec([n])]);
-    const modules = [];
-    for (const t of [1, 2, 3]) {
-      kiln.setThreads(t);
-      const { module, manifest } = await kiln.compileModule({ run: g });
-      if (t > 1) {
-        expect(manifest.entries.run!.thread).toBe(0);
-        expect(await module.threaded()).toBe(t);
-      }
-      modules.push(module);
-    }
+    const compiled = await onThreads(g, [1, 2, 3]);
+    for (const { module, source } of compiled) if (module.threadCount > 1) expect(source.match(/= nonFinite .*\[shared\]/g)).toHaveLength(2);
+    const modules = compiled.map((c) => c.module);
     const x = new Float32Array(n).fill(0.5);
     for (const [at, value] of [[-1, 0], [3, Number.NaN], [50_001, Number.POSITIVE_INFINITY], [n - 1, Number.NaN], [n - 5, 2e6], [70_000, -Number.POSITIVE_INFINITY]] as const) {
       const data = x.slice();
@@ -127,6 +131,25 @@ describe('threads', () => {
         expect([out.flag!.data[0], out.big!.data[0]], `a ${value} at ${at}`).toEqual([expected.flag!.data[0], expected.big!.data[0]]);
       }
     }
+  });
+
+  test('a worker busy with one module\'s back-to-back runs still takes a module loaded meanwhile', async () => {
+    const square = (n: number) => kiln.trace((a, b) => kiln.matmul(a, b), [kiln.spec([n, n]), kiln.spec([n, n])]);
+    kiln.setThreads(1);
+    const later = await kiln.compileModule({ run: square(192) }); // built now, loaded on 2 threads while the other runs
+    const [{ module: busy }] = await onThreads(square(256), [2]);
+    const a = new Float32Array(256 * 256).fill(0.5);
+    let stop = false;
+    let runs = 0;
+    // runs come well within the workers' 2 ms blocking wait, each after a macrotask turn of this thread only
+    const loop = (async () => { while (!stop) { busy!.run('run', { input_0: a, input_1: a }, { views: true }); runs++; await new Promise((resolve) => setImmediate(resolve)); } })();
+    while (runs < 20) await new Promise((resolve) => setImmediate(resolve));
+    const fresh = await load(later.binary, later.manifest); // setThreads(2) from onThreads: posts the module to the busy workers
+    for (let waited = 0; fresh.threadCount < 2 && waited < 3000; waited += 1) await new Promise((resolve) => setTimeout(resolve, 1));
+    stop = true;
+    await loop;
+    expect(fresh.threadCount).toBe(2);
+    expect(runs).toBeGreaterThan(20); // the first module kept running meanwhile
   });
 
   test('a run-time error on thread 0 releases the workers: a KilnRuntimeError, then the module runs again', async () => {
