@@ -31,6 +31,13 @@ export function f32_maxpool2d_nhwc__simd128(
     const start = x + windowStart(b, oy, ox, h, w, c, poolH, poolW, strideH, strideW, padTop, padLeft);
     const nr = cellRows, nc = cellCols;
     let ch = 0;
+    if (nr == 2 && nc == 2) { // the common 2×2 window, unrolled: the same cells in the same order
+      for (; ch + 4 <= c; ch += 4) {
+        const p0 = start + (<usize>ch << 2), p1 = p0 + rowBytes;
+        const top = f32x4.pmax(v128.load(p0), v128.load(p0 + pixel));
+        v128.store(out + (<usize>ch << 2), f32x4.pmax(f32x4.pmax(top, v128.load(p1)), v128.load(p1 + pixel)));
+      }
+    }
     for (; ch + 4 <= c; ch += 4) {
       const p0 = start + (<usize>ch << 2);
       let best = v128.load(p0);
