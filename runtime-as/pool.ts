@@ -68,6 +68,23 @@ export function f32_maxpool2d_nhwc_grad__simd128(
     const offset = windowStart(b, oy, ox, h, w, c, poolH, poolW, strideH, strideW, padTop, padLeft);
     const nr = cellRows, nc = cellCols;
     let ch = 0;
+    if (nr == 2 && nc == 2) { // the common 2×2 window, unrolled: the same comparisons and adds in the same order
+      for (; ch + 4 <= c; ch += 4) {
+        const chb = <usize>ch << 2, p0 = x + offset + chb, p1 = p0 + rowBytes;
+        const v0 = v128.load(p0), v1 = v128.load(p0 + pixel), v2 = v128.load(p1), v3 = v128.load(p1 + pixel);
+        const w1 = f32x4.gt(v1, v0), b1 = v128.bitselect(v1, v0, w1);
+        const w2 = f32x4.gt(v2, b1), b2 = v128.bitselect(v2, b1, w2);
+        const w3 = f32x4.gt(v3, b2);
+        // the winner's mask per cell: the last cell that beat the running maximum
+        const m3 = w3, m2 = v128.andnot(w2, w3), m1 = v128.andnot(v128.andnot(w1, w2), w3);
+        const m0 = v128.not(v128.or(v128.or(w1, w2), w3));
+        const g = v128.load(d + chb), q0 = dx + offset + chb, q1 = q0 + rowBytes;
+        v128.store(q0, f32x4.add(v128.load(q0), v128.and(g, m0)));
+        v128.store(q0 + pixel, f32x4.add(v128.load(q0 + pixel), v128.and(g, m1)));
+        v128.store(q1, f32x4.add(v128.load(q1), v128.and(g, m2)));
+        v128.store(q1 + pixel, f32x4.add(v128.load(q1 + pixel), v128.and(g, m3)));
+      }
+    }
     for (; ch + 4 <= c; ch += 4) {
       const p0 = x + offset + (<usize>ch << 2);
       const win = firstMaxCell(p0, nr, nc, pixel, rowBytes);
@@ -99,6 +116,20 @@ export function f32_maxpool2d_nhwc_select__simd128(
     const offset = windowStart(b, oy, ox, h, w, c, poolH, poolW, strideH, strideW, padTop, padLeft);
     const nr = cellRows, nc = cellCols;
     let ch = 0;
+    if (nr == 2 && nc == 2) { // the common 2×2 window, unrolled: the same comparisons in the same order
+      for (; ch + 4 <= c; ch += 4) {
+        const chb = <usize>ch << 2, p0 = offset + chb, p1 = p0 + rowBytes;
+        const v1 = v128.load(x + p0 + pixel), v2 = v128.load(x + p1), v3 = v128.load(x + p1 + pixel);
+        let best = v128.load(x + p0), picked = v128.load(g + p0);
+        let wins = f32x4.gt(v1, best);
+        best = v128.bitselect(v1, best, wins); picked = v128.bitselect(v128.load(g + p0 + pixel), picked, wins);
+        wins = f32x4.gt(v2, best);
+        best = v128.bitselect(v2, best, wins); picked = v128.bitselect(v128.load(g + p1), picked, wins);
+        wins = f32x4.gt(v3, best);
+        picked = v128.bitselect(v128.load(g + p1 + pixel), picked, wins);
+        v128.store(o + chb, picked);
+      }
+    }
     for (; ch + 4 <= c; ch += 4) {
       const chb = <usize>ch << 2;
       let best = v128.load(x + offset + chb), picked = v128.load(g + offset + chb);
