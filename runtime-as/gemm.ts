@@ -61,6 +61,48 @@ export function f32_gemm_forget_b(): void {
   keptB = false;
 }
 
+// ---- a prepacked op(B) -----------------------------------------------------------
+// A weight that many runs multiply by (a dense layer's kernel in predict) can stay
+// packed in a buffer of its own between runs: `f32_gemm_pack_b` fills it once (all of
+// op(B) as NR-wide panels over the whole k, so a block (pc, jc) of it is the run of
+// kc steps from step pc of each panel), and `f32_gemm_prepacked__simd128` reads its
+// panels instead of packing B per block. The buffer's first word says whether it
+// holds B's current values: the module clears it whenever a parameter may have
+// changed (a training step, or the host writing one).
+
+/** Bytes of a prepacked op(B) buffer: the flag's 64-byte line, then ⌈n/NR⌉ panels of k × NR floats. */
+export function f32_gemm_packed_bytes(n: i32, k: i32): usize {
+  return 64 + ((<usize>((n + NR - 1) / NR) * NR * <usize>k) << 2);
+}
+
+/** Packs op(B) into `buffer` unless its flag says it is current (and unless m rows take the few-rows path, which packs nothing). */
+export function f32_gemm_pack_b(m: i32, n: i32, k: i32, b: usize, ldb: i32, transB: bool, buffer: usize): void {
+  if (load<i32>(buffer) != 0 || n <= 0 || (m <= SMALL_M && !transB)) return;
+  packBlock(b, transB ? 1 : ldb, transB ? ldb : 1, buffer + 64, NR, n, k);
+  store<i32>(buffer, 1);
+}
+
+/** Marks a prepacked buffer stale: the parameter it copies may have changed. */
+export function f32_gemm_packed_stale(buffer: usize): void {
+  store<i32>(buffer, 0);
+}
+
+/**
+ * `f32_gemm__simd128` with op(B)'s panels read from `panels` instead of packed per
+ * call: a prepacked buffer's data (buffer + 64), moved on by k floats per column when
+ * this call's B starts at a later column (a multiple of NR). The same kernel, blocks
+ * and sums, so the same bits.
+ */
+export function f32_gemm_prepacked__simd128(
+  m: i32, n: i32, k: i32,
+  a: usize, lda: i32, transA: bool,
+  b: usize, ldb: i32, transB: bool,
+  c: usize, ldc: i32,
+  accumulate: bool, bias: usize, activation: i32, panels: usize,
+): void {
+  gemm(m, n, k, a, lda, transA, b, ldb, transB, c, ldc, accumulate, bias, activation, false, panels);
+}
+
 // ---- packing -------------------------------------------------------------------
 // A panel is kc rows of `width` floats: dst[p*width + w] = X(p, w), where element
 // (p, w) of the source sits at src + (p*ps + w*ws)*4. For A, w is a row of op(A); for
@@ -261,7 +303,7 @@ export function f32_gemm__simd128(
   c: usize, ldc: i32,
   accumulate: bool, bias: usize, activation: i32,
 ): void {
-  gemm(m, n, k, a, lda, transA, b, ldb, transB, c, ldc, accumulate, bias, activation, false);
+  gemm(m, n, k, a, lda, transA, b, ldb, transB, c, ldc, accumulate, bias, activation, false, 0);
 }
 
 /** `f32_gemm__simd128` whose op(B) stays packed for the next call with the same B (see "a kept op(B)"). */
@@ -272,7 +314,7 @@ export function f32_gemm_stable_b__simd128(
   c: usize, ldc: i32,
   accumulate: bool, bias: usize, activation: i32,
 ): void {
-  gemm(m, n, k, a, lda, transA, b, ldb, transB, c, ldc, accumulate, bias, activation, true);
+  gemm(m, n, k, a, lda, transA, b, ldb, transB, c, ldc, accumulate, bias, activation, true, 0);
 }
 
 function gemm(
@@ -280,7 +322,7 @@ function gemm(
   a: usize, lda: i32, transA: bool,
   b: usize, ldb: i32, transB: bool,
   c: usize, ldc: i32,
-  accumulate: bool, bias: usize, activation: i32, stable: bool,
+  accumulate: bool, bias: usize, activation: i32, stable: bool, panels: usize,
 ): void {
   if (m <= 0 || n <= 0) return;
   if (m <= SMALL_M && !transB) {
@@ -301,7 +343,7 @@ function gemm(
       const addC = accumulate || pc > 0; // later k blocks add onto the earlier ones
       // one block holds all of op(B) when n ≤ NC and k ≤ KC: a stable B packed by the last call is still there
       const whole = stable && n <= NC && k <= KC;
-      if (!(whole && keptB && keptAt == b && keptK == k && keptN == n && keptLd == ldb && keptTrans == transB)) {
+      if (panels == 0 && !(whole && keptB && keptAt == b && keptK == k && keptN == n && keptLd == ldb && keptTrans == transB)) {
         packBlock(b + ((<usize>pc * psB + <usize>jc * wsB) << 2), psB, wsB, packedB, NR, nc, kc);
         keptB = whole;
         keptAt = b; keptK = k; keptN = n; keptLd = ldb; keptTrans = transB;
@@ -311,7 +353,8 @@ function gemm(
         packBlock(a + ((<usize>pc * psA + <usize>ic * wsA) << 2), psA, wsA, packedA, MR, mc, kc);
         for (let jr = 0; jr < nc; jr += NR) {
           const nr = min(NR, nc - jr);
-          const pb = packedB + (<usize>(jr * kc) << 2);
+          // a prepacked panel runs over all of k: this block is its kc steps from step pc
+          const pb = panels ? panels + ((<usize>((jc + jr) / NR) * k + pc) * NR << 2) : packedB + (<usize>(jr * kc) << 2);
           const biasAt = last && bias ? bias + (<usize>(jc + jr) << 2) : 0;
           let cAt = c + <usize>ic * ldcBytes + (<usize>(jc + jr) << 2);
           for (let ir = 0; ir < mc; ir += MR, cAt += ldcBytes * MR) {

@@ -243,3 +243,99 @@ describe('f32_gemm_stable_b__simd128: op(B) packed once for a loop', () => {
     forget();
   });
 });
+
+describe('f32_gemm_prepacked__simd128: op(B) packed once into a buffer of its own', () => {
+  interface Prepacked {
+    f32_gemm_prepacked__simd128: (...args: [...Parameters<GemmKernel>, panels: number]) => void;
+    f32_gemm_pack_b(m: number, n: number, k: number, b: number, ldb: number, transB: number, buffer: number): void;
+    f32_gemm_packed_stale(buffer: number): void;
+    f32_gemm_packed_bytes(n: number, k: number): number;
+  }
+  const kernel = () => wasm as unknown as Module & Prepacked;
+
+  /** C from the plain kernel and from the prepacked one (whole, or as column shares of 8-aligned starts), as stored. */
+  function both(c: GemmCase, x: ReturnType<typeof inputs>, shares: number[]): { plain: Float32Array; packed: Float32Array; flag: number } {
+    const w = kernel();
+    const base = Math.ceil(wasm.arena_base() / 64) * 64;
+    const [aAt, bAt, biasAt, cAt] = [base, base + x.a.length * 4 + 64, base + (x.a.length + x.b.length) * 4 + 128, base + (x.a.length + x.b.length + x.bias.length) * 4 + 192].map((v) => Math.ceil(v / 64) * 64 + c.skew * 4) as [number, number, number, number];
+    const bufferAt = Math.ceil((cAt + x.c0.length * 4) / 64) * 64 + 64;
+    const need = bufferAt + w.f32_gemm_packed_bytes(c.n, c.k) - wasm.memory.buffer.byteLength;
+    if (need > 0) wasm.memory.grow(Math.ceil(need / 65536));
+    const put = () => {
+      const memory = new Float32Array(wasm.memory.buffer);
+      memory.set(x.a, aAt / 4); memory.set(x.b, bAt / 4); memory.set(x.bias, biasAt / 4); memory.set(x.c0, cAt / 4);
+    };
+    const get = () => new Float32Array(wasm.memory.buffer).slice(cAt / 4, cAt / 4 + x.c0.length);
+    put();
+    w.f32_gemm__simd128(c.m, c.n, c.k, aAt, x.lda, +c.transA, bAt, x.ldb, +c.transB, cAt, x.ldc, +c.accumulate, c.bias ? biasAt : 0, c.relu ? 1 : 0);
+    const plain = get();
+    put();
+    new Int32Array(wasm.memory.buffer)[bufferAt / 4] = 0;
+    w.f32_gemm_pack_b(c.m, c.n, c.k, bAt, x.ldb, +c.transB, bufferAt);
+    const flag = new Int32Array(wasm.memory.buffer)[bufferAt / 4]!;
+    const bounds = [...shares, c.n];
+    let lo = 0;
+    for (const hi of bounds) {
+      const bLo = bAt + (c.transB ? lo * x.ldb : lo) * 4;
+      w.f32_gemm_prepacked__simd128(c.m, hi - lo, c.k, aAt, x.lda, +c.transA, bLo, x.ldb, +c.transB, cAt + lo * 4, x.ldc, +c.accumulate, c.bias ? biasAt + lo * 4 : 0, c.relu ? 1 : 0, bufferAt + 64 + lo * c.k * 4);
+      lo = hi;
+    }
+    return { plain, packed: get(), flag };
+  }
+
+  const same = (c: GemmCase, r: ReturnType<typeof both>) => {
+    const j = r.packed.findIndex((v, q) => !Object.is(v, r.plain[q]));
+    if (j >= 0) expect.fail(`${label(c)}: float ${j} of C is ${r.packed[j]} prepacked, ${r.plain[j]} packed per call`);
+  };
+
+  test('gives the same bits as packing per call, across block boundaries, transposes and epilogues', () => {
+    const rng = new Rng(31);
+    const shapes: [number, number, number][] = [[64, 1024, 300], [9, 40, 24], [130, 600, 9], [5, 520, 300], [129, 17, 513], [8, 3, 1], [67, 67, 67], [6, 9, 0]];
+    for (const [m, n, k] of shapes) {
+      for (const [transA, transB] of transposes) {
+        const c: GemmCase = { m, n, k, transA, transB, padA: rng.int(0, 2), padB: rng.int(0, 2), padC: rng.int(0, 2), accumulate: rng.next() < 0.5, bias: rng.next() < 0.5, relu: rng.next() < 0.5, skew: rng.int(0, 3) };
+        const r = both(c, inputs(c, rng), []);
+        expect(r.flag).toBe(1);
+        same(c, r);
+      }
+    }
+  });
+
+  test('serves column shares that start at any multiple of 8 from the one buffer', () => {
+    const rng = new Rng(32);
+    for (const transB of [false, true]) {
+      const c: GemmCase = { m: 12, n: 530, k: 270, transA: false, transB, padA: 1, padB: 3, padC: 2, accumulate: false, bias: true, relu: true, skew: 1 };
+      same(c, both(c, inputs(c, rng), [8, 264, 520]));
+    }
+  });
+
+  test('packs nothing for the few-rows path (m ≤ 4, B not transposed), which reads B itself', () => {
+    const rng = new Rng(33);
+    const c: GemmCase = { m: 3, n: 21, k: 14, transA: false, transB: false, padA: 0, padB: 1, padC: 0, accumulate: true, bias: true, relu: false, skew: 0 };
+    const r = both(c, inputs(c, rng), []);
+    expect(r.flag).toBe(0);
+    same(c, r);
+  });
+
+  test('keeps a current buffer until it is marked stale, then packs the new values', () => {
+    const w = kernel();
+    const [m, n, k] = [8, 16, 8];
+    const base = Math.ceil(wasm.arena_base() / 64) * 64;
+    const [aAt, bAt, cAt, bufferAt] = [base, base + 1024, base + 2048, base + 4096];
+    if (bufferAt + w.f32_gemm_packed_bytes(n, k) > wasm.memory.buffer.byteLength) wasm.memory.grow(1);
+    const f32 = () => new Float32Array(wasm.memory.buffer);
+    f32().fill(1, aAt / 4, aAt / 4 + m * k);
+    f32().fill(2, bAt / 4, bAt / 4 + k * n);
+    new Int32Array(wasm.memory.buffer)[bufferAt / 4] = 0;
+    const run = () => {
+      w.f32_gemm_pack_b(m, n, k, bAt, n, 0, bufferAt);
+      w.f32_gemm_prepacked__simd128(m, n, k, aAt, k, 0, bAt, n, 0, cAt, n, 0, 0, 0, bufferAt + 64);
+      return f32()[cAt / 4];
+    };
+    expect(run()).toBe(16);
+    f32().fill(3, bAt / 4, bAt / 4 + k * n);
+    expect(run()).toBe(16); // still the packed copy of the old B: the caller must mark it stale
+    w.f32_gemm_packed_stale(bufferAt);
+    expect(run()).toBe(24);
+  });
+});
