@@ -45,6 +45,8 @@ export interface MemoryPlan {
   readonly peakBytes: number;
   /** How each scan node's loop lays out its carries and its body's values, by node id. */
   readonly scans: ReadonlyMap<number, ScanLayout>;
+  /** The prepacked op(B) buffer each matmul that reads one uses, by node id (see `prepackedWeights`). */
+  readonly packs: ReadonlyMap<number, Slot>;
 }
 
 /**
@@ -65,7 +67,9 @@ export interface ModulePlan {
   readonly entries: readonly MemoryPlan[];
   /** Slots of the graph inputs by name. */
   readonly inputs: ReadonlyMap<string, Slot & { readonly type: TensorType }>;
-  /** Bytes of inputs and constants, which persist between runs. */
+  /** Prepacked op(B) buffers (persistent, like the inputs), by parameter and orientation. */
+  readonly packs: ReadonlyMap<string, Slot>;
+  /** Bytes of inputs, constants and prepacked buffers, which persist between runs. */
   readonly fixedBytes: number;
   readonly arenaBytes: number;
 }
@@ -213,7 +217,7 @@ function planEntry(g: Graph, maxBatch: number, fixed: (n: Node) => Slot | undefi
       scans.set(n.id, scanLayout(n, maxBatch, start + scratch).layout);
     }
   }
-  return { maxBatch, slots, groups, peakBytes: peak, scans };
+  return { maxBatch, slots, groups, peakBytes: peak, scans, packs: new Map() };
 }
 
 /**
@@ -263,6 +267,35 @@ function layoutGroups(g: Graph, owner: Int32Array, inPlace: ReadonlyMap<number, 
   return { groups: valid, blocks };
 }
 
+/** Floats of op(B) from which a weight is worth a prepacked copy (smaller ones pack in microseconds). */
+export const PREPACK_MIN = 1 << 14;
+
+/**
+ * The matmuls of an entry that may read their B from a prepacked buffer
+ * (runtime-as/gemm.ts, "a prepacked op(B)"), with each buffer's key and bytes: B
+ * is a parameter that the entry does not update (an entry with updates trains, so
+ * its weights change every run), the product is one GEMM with A's batch folded
+ * into M, at least PREPACK_MIN floats of B, and more than 4 rows at the maximum
+ * batch (fewer take the kernel's few-rows path, which packs nothing).
+ */
+export function prepackedWeights(g: Graph, maxBatch: number): Map<number, { key: string; bytes: number }> {
+  const found = new Map<number, { key: string; bytes: number }>();
+  if (g.updates.length) return found;
+  const parameters = new Map(g.inputs.filter((i) => i.kind === 'parameter').map((i) => [i.id, i.name]));
+  for (const n of g.nodes) {
+    if (n.op !== 'matmul') continue;
+    const { transposeA, transposeB, contract } = n.params as OpParams['matmul'];
+    const name = parameters.get(n.inputs[1]!);
+    const [a, b] = [g.nodes[n.inputs[0]!]!.type.shape, g.nodes[n.inputs[1]!]!.type.shape];
+    if (name === undefined || contract || transposeA || b.length !== 2 || hasBatch(b)) continue;
+    const [k, cols] = (transposeB ? [b[1], b[0]] : [b[0], b[1]]) as [number, number];
+    const rows = sizeOf(a.slice(0, -1), maxBatch);
+    if (k * cols < PREPACK_MIN || rows <= 4) continue;
+    found.set(n.id, { key: `${name}${transposeB ? ' transposed' : ''}`, bytes: 64 + Math.ceil(cols / 8) * 8 * k * elementBytes });
+  }
+  return found;
+}
+
 export function planMemory(entries: readonly Graph[], options: { maxBatch?: number } = {}): ModulePlan {
   const maxBatch = options.maxBatch ?? 1;
   if (!Number.isInteger(maxBatch) || maxBatch < 1) throw internal(`planMemory: maxBatch must be a positive integer, got ${maxBatch}`);
@@ -287,10 +320,19 @@ export function planMemory(entries: readonly Graph[], options: { maxBatch?: numb
     }
     return slots;
   });
+  const packs = new Map<string, Slot>();
+  const packed = entries.map((g) => {
+    const byNode = new Map<number, Slot>();
+    for (const [id, { key, bytes }] of prepackedWeights(g, maxBatch)) {
+      if (!packs.has(key)) (packs.set(key, { offset: fixed, bytes }), (fixed += roundUp(bytes)));
+      byNode.set(id, packs.get(key)!);
+    }
+    return byNode;
+  });
   const plans = entries.map((g, e) => {
     const byId = new Map(g.inputs.map((i) => [i.id, inputs.get(i.name)!]));
-    return planEntry(g, maxBatch, (n) => (n.op === 'input' ? byId.get(n.id) : constants[e]!.get(n.id)), fixed);
+    return { ...planEntry(g, maxBatch, (n) => (n.op === 'input' ? byId.get(n.id) : constants[e]!.get(n.id)), fixed), packs: packed[e]! };
   });
   const scratch = Math.max(0, ...plans.map((p) => p.peakBytes));
-  return { maxBatch, entries: plans, inputs, fixedBytes: fixed, arenaBytes: fixed + scratch };
+  return { maxBatch, entries: plans, inputs, packs, fixedBytes: fixed, arenaBytes: fixed + scratch };
 }

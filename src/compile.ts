@@ -30,7 +30,8 @@ export function manifestOf(c: CompiledModuleCode): Manifest {
   const constants = c.entries.flatMap((e) => e.graph.nodes.filter((n) => n.op === 'constant').map((n) => ({
     offset: e.plan.slots[n.id]!.offset, dtype: n.type.dtype, values: Array.from((n.params as OpParams['constant']).value),
   })));
-  return { format: 'kiln-module', version: 1, maxBatch: c.plan.maxBatch, arenaBytes: c.plan.arenaBytes, inputs, entries, constants, errors: [...c.errors] };
+  // version 2: the module keeps prepacked weights, which a loader must mark stale when it writes a parameter
+  return { format: 'kiln-module', version: c.plan.packs.size ? 2 : 1, maxBatch: c.plan.maxBatch, arenaBytes: c.plan.arenaBytes, inputs, entries, constants, errors: [...c.errors] };
 }
 
 /**

@@ -6,7 +6,7 @@
  * range) set an error code the loader turns into a message instead of trapping.
  */
 import { internal } from '../errors.js';
-import type { Graph } from '../ir.js';
+import type { Graph, Node } from '../ir.js';
 import { printNode } from '../ir.js';
 import { isElementwise, type OpName, type OpParams } from '../ops/index.js';
 import type { MemoryPlan, PlannedGroup } from '../plan.js';
@@ -81,12 +81,15 @@ function entryBlocks(g: Graph, plan: MemoryPlan, errors: string[], threads: bool
     }
     const lower = lowerings[node.op as keyof typeof lowerings] as Lowering<OpName> | undefined;
     if (!lower) throw internal(`emit: no lowering for ${node.op}`);
+    const pack = plan.packs.get(node.id);
     const ctx: LowerContext<OpName> = {
       node, params: node.params, inputs: node.inputs.map(operand), out: operand(node.id),
       error: (message) => errors.push(message),
       ...(invariant ? { invariant: node.inputs.map(invariant) } : {}),
+      ...(pack ? { packed: `(base + ${pack.offset})` } : {}),
     };
     const comment = `// ${printNode(node)}${node.origin ? `  (${node.origin})` : ''}`;
+    if (pack) serial(`${comment}  (its weight packed, unless the packed copy is current)\n${prepackCall(g, node as Node<'matmul'>, ctx.inputs, pack.offset)}`);
     const shared = threads && splitOps.has(node.op) ? splitLowering(ctx as LowerContext<SplitOp>, plan.maxBatch) : undefined;
     if (typeof shared === 'string') {
       blocks.push({ code: `${comment}  [shared]\n{\n${indent(shared)}\n}`, shared: true });
@@ -108,6 +111,21 @@ function entryBlocks(g: Graph, plan: MemoryPlan, errors: string[], threads: bool
     serial(`// update ${u.target} <- %${u.id}\nmemory.copy(${ptr(target.id)}, ${ptr(u.id)}, <usize>(${sizeExpr(t.shape)}) << 2);`);
   }
   return blocks;
+}
+
+/** Fills a matmul's prepacked op(B) buffer at arena offset `offset` when it is stale. */
+function prepackCall(g: Graph, node: Node<'matmul'>, [a, bm]: readonly Operand[], offset: number): string {
+  const { transposeB } = node.params;
+  const [br, bc] = bm!.shape as [number, number];
+  const m = sizeExpr(a!.shape.slice(0, -1));
+  const [k, n] = transposeB ? [bc, br] : [br, bc];
+  if (g.nodes[node.inputs[1]!]!.op !== 'input') throw internal(`emit: prepacked B of %${node.id} is not an input`);
+  return `f32_gemm_pack_b(${m}, ${n}, ${k}, ${bm!.ptr}, ${bc}, ${transposeB ? 'true' : 'false'}, base + ${offset});`;
+}
+
+/** Marks every prepacked buffer stale: an entry that updates parameters runs it first. */
+function packsStale(offsets: readonly number[]): string {
+  return `export function packs_stale(): void {\n  const base = arena_base();\n${offsets.map((o) => `  f32_gemm_packed_stale(base + ${o});`).join('\n')}\n}`;
 }
 
 /**
@@ -166,13 +184,17 @@ function groupLoop(g: Graph, group: PlannedGroup, operand: (id: number) => Opera
 export function emitAssemblyScript(entries: readonly EntryCode[], library: ReadonlyMap<string, string>, options: { threads?: boolean } = {}): EmittedModule {
   const errors: string[] = [];
   const threaded: Record<string, number> = {};
+  const packs = [...new Set(entries.flatMap((e) => [...e.plan.packs.values()].map((s) => s.offset)))].sort((x, y) => x - y);
   const functions = entries.map((e) => {
     const blocks = entryBlocks(e.graph, e.plan, errors, options.threads ?? true);
+    // a training step changes the weights that prepacked buffers copy
+    if (packs.length && e.graph.updates.length) blocks.unshift({ code: '// the weights change: prepacked copies are stale\npacks_stale();', shared: false });
     const shared = blocks.some((b) => b.shared);
     if (shared) threaded[e.name] = Object.keys(threaded).length;
     return entryFunction(e.name, spmd(blocks), shared);
   });
   let body = functions.join('\n\n');
+  if (packs.length) body += `\n\n${packsStale(packs)}`;
   if (Object.keys(threaded).length) body += `\n\n${threadExports(threaded, body, library)}`;
   // the loader finds the arena through this export, and starts threads through the others
   const exported = ['arena_base', ...(Object.keys(threaded).length ? ['thread_begin', 'thread_fault'] : [])];

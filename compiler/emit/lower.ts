@@ -11,6 +11,7 @@ import type { BinaryParams } from '../ops/binary.js';
 import { literal } from '../ops/op.js';
 import { broadcastShapes } from '../ops/binary.js';
 import { type Shape } from '../types.js';
+import { internal } from '../errors.js';
 import { at, dimExpr, linear, load, nest, sizeExpr, store, strideExprs } from './code.js';
 import { emitFused, type Operand } from './fused.js';
 import { columnSumLoop, reduceLoop, type ReductionOp } from './reduce.js';
@@ -24,6 +25,8 @@ export interface LowerContext<K extends OpName> {
   readonly error: (message: string) => number;
   /** Per input: true when it holds the same values on every run of this code (a loop's constant), so a kernel may keep work done on it. */
   readonly invariant?: readonly boolean[];
+  /** A matmul's prepacked op(B) buffer (its address), which a serial block before it has filled when stale. */
+  readonly packed?: string;
 }
 
 export type Lowering<K extends OpName> = (ctx: LowerContext<K>) => string;
@@ -91,7 +94,7 @@ function fill(out: Operand, value: string): string {
 }
 
 /** C = op(A) op(B) for every batch index, batch dimensions broadcast. */
-const matmul: Lowering<'matmul'> = ({ params: { transposeA, transposeB, epilogue, contract }, inputs: [a, bm, bias], out, invariant }) => {
+const matmul: Lowering<'matmul'> = ({ params: { transposeA, transposeB, epilogue, contract }, inputs: [a, bm, bias], out, invariant, packed }) => {
   const tail = `${bias ? bias.ptr : 0}, ${epilogue?.relu ? 1 : 0}`;
   const [ar, ac] = a!.shape.slice(-2).map(dimExpr) as [string, string];
   const [br, bc] = bm!.shape.slice(-2).map(dimExpr) as [string, string];
@@ -106,8 +109,10 @@ const matmul: Lowering<'matmul'> = ({ params: { transposeA, transposeB, epilogue
   // A's batch rows are contiguous: one GEMM with the batch folded into M (B packed once for a loop when it is the loop's constant)
   if (batchB.length === 0 && !transposeA) {
     const one = call(batchA.length ? `${sizeExpr(batchA)} * ${m}` : m, a!.ptr, bm!.ptr, out.ptr);
+    if (packed) return prepacked(one, `${packed} + 64`);
     return invariant?.[1] ? one.replace('f32_gemm__simd128(', 'f32_gemm_stable_b__simd128(') : one;
   }
+  if (packed) throw internal(`emit: a prepacked B for a matmul that is not one GEMM (${a!.shape.length}-d A, ${bm!.shape.length}-d B)`);
   const batch = broadcastShapes(batchA, batchB)!;
   const stridesOf = (own: Shape) => {
     const st = strideExprs(own);
@@ -118,6 +123,12 @@ const matmul: Lowering<'matmul'> = ({ params: { transposeA, transposeB, epilogue
   return `let t: i32 = 0;\n${nest(batch.map(dimExpr), 'j', (idx) =>
     `${call(m, at(a!.ptr, `(${linear(idx, sa)}) * ${ar} * ${ac}`), at(bm!.ptr, `(${linear(idx, sb)}) * ${br} * ${bc}`), at(out.ptr, `t * ${m} * ${n}`))}\nt++;`)}`;
 };
+
+/** A `f32_gemm__simd128(...)` call as its prepacked form, reading op(B)'s panels from `panels`. */
+export function prepacked(call: string, panels: string): string {
+  if (!call.startsWith('f32_gemm__simd128(') || !call.endsWith(');')) throw internal(`emit: not a single GEMM call: ${call}`);
+  return `f32_gemm_prepacked__simd128(${call.slice('f32_gemm__simd128('.length, -2)}, ${panels});`;
+}
 
 function convDims(x: Operand, y: Operand, filter: Shape) {
   return [dimExpr(x.shape[0]!), x.shape[1], x.shape[2], x.shape[3], y.shape[1], y.shape[2], y.shape[3], filter[0], filter[1]].join(', ');

@@ -15,7 +15,7 @@ import { BATCH, type Dim, type Shape } from '../types.js';
 import { sizeExpr } from './code.js';
 import { emitFused, type Operand } from './fused.js';
 import { columnSumColumns, columnSumLoop, trailingRowsLoop, type ReductionOp } from './reduce.js';
-import { nonFiniteScan, type LowerContext } from './lower.js';
+import { nonFiniteScan, prepacked, type LowerContext } from './lower.js';
 
 /** Ops that a thread can do part of. */
 export type SplitOp = 'matmul' | 'conv2d' | 'conv2dBackpropInput' | 'conv2dBackpropFilter' | 'maxPool2d' | 'maxPool2dGrad' | 'maxPool2dSelect' | 'avgPool2d' | 'avgPool2dGrad' | 'fused' | 'nonFinite' | ReductionOp;
@@ -32,7 +32,7 @@ const range = (total: string, align: number, grain: string) =>
 
 /** C = op(A)·op(B) without batch dimensions (or A's folded into M): columns or rows shared. */
 function matmul(ctx: LowerContext<'matmul'>, maxBatch: number): string | undefined {
-  const { params: { transposeA, transposeB, epilogue }, inputs: [a, bm, bias], out } = ctx;
+  const { params: { transposeA, transposeB, epilogue }, inputs: [a, bm, bias], out, packed } = ctx;
   const batchA = a!.shape.slice(0, -2);
   if (bm!.shape.length > 2 || (batchA.length > 0 && transposeA)) return undefined; // batched products stay whole
   const dims = (s: Shape) => s.slice(-2).map((d) => (d === BATCH ? 'batch' : String(d))) as [string, string];
@@ -46,8 +46,11 @@ function matmul(ctx: LowerContext<'matmul'>, maxBatch: number): string | undefin
   const depth = fixed(transposeA ? a!.shape.slice(-2, -1) : a!.shape.slice(-1), maxBatch);
   if (rows * cols * depth < SPLIT_WORK) return undefined;
   const tail = (biasPtr: string) => `${bias ? biasPtr : 0}, ${epilogue?.relu ? 1 : 0}`;
-  const call = (rowsExpr: string, colsExpr: string, pa: string, pb: string, pc: string, pbias: string) =>
-    `f32_gemm__simd128(${rowsExpr}, ${colsExpr}, ${k}, ${pa}, ${ac}, ${b(transposeA)}, ${pb}, ${bc}, ${b(transposeB)}, ${pc}, ${n}, false, ${tail(pbias)});`;
+  // a prepacked B: a column share starts at its first column's panel, k floats a column on
+  const call = (rowsExpr: string, colsExpr: string, pa: string, pb: string, pc: string, pbias: string, firstColumn = '0') => {
+    const one = `f32_gemm__simd128(${rowsExpr}, ${colsExpr}, ${k}, ${pa}, ${ac}, ${b(transposeA)}, ${pb}, ${bc}, ${b(transposeB)}, ${pc}, ${n}, false, ${tail(pbias)});`;
+    return packed ? prepacked(one, `${packed} + 64${firstColumn === '0' ? '' : ` + ((<usize>${firstColumn} * ${k}) << 2)`}`) : one;
+  };
   const work = `max(1, ${m} * ${k})`;
   // rows when there are more of them (and the kernel's few-rows path is not in play: shares of at least 8 rows)
   if (rows >= cols && rows >= 16) {
@@ -55,7 +58,7 @@ function matmul(ctx: LowerContext<'matmul'>, maxBatch: number): string | undefin
     return `${range(m, 4, `max(8, ${SPLIT_WORK} / max(1, ${n} * ${k}))`)}  ${call('hi - lo', n, pa, bm!.ptr, `${out.ptr} + ((<usize>lo * ${n}) << 2)`, bias?.ptr ?? '0')}\n}`;
   }
   const pb = transposeB ? `${bm!.ptr} + ((<usize>lo * ${bc}) << 2)` : `${bm!.ptr} + (<usize>lo << 2)`;
-  return `${range(n, 8, `max(8, ${SPLIT_WORK} / ${work})`)}  ${call(m, 'hi - lo', a!.ptr, pb, `${out.ptr} + (<usize>lo << 2)`, bias ? `${bias.ptr} + (<usize>lo << 2)` : '0')}\n}`;
+  return `${range(n, 8, `max(8, ${SPLIT_WORK} / ${work})`)}  ${call(m, 'hi - lo', a!.ptr, pb, `${out.ptr} + (<usize>lo << 2)`, bias ? `${bias.ptr} + (<usize>lo << 2)` : '0', 'lo')}\n}`;
 }
 
 const image = (shape: Shape) => sizeExpr(shape.slice(1)); // elements of one image (NHWC)

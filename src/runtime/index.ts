@@ -10,7 +10,8 @@
  * const { output } = m.run('predict', { input: { data: pixels, shape: [1, 784] } });
  */
 
-export const formatVersion = 1;
+/** The newest module manifest version this runtime reads (2: modules that keep prepacked weights, whose `packs_stale` it calls after writing a parameter or state). */
+export const formatVersion = 2;
 
 export type DType = 'float32' | 'int32' | 'bool';
 export type TypedArray = Float32Array | Int32Array | Uint8Array;
@@ -255,6 +256,7 @@ export class KilnModule {
       if (!known.has(name)) throw new KilnRuntimeError(`kiln runtime: unknown input "${name}"; inputs are ${[...known].map((n) => `"${n}"`).join(', ')}.`);
     }
     let batch: number | undefined;
+    let persistent = false;
     const writes: (() => void)[] = [];
     for (const slot of this.manifest.inputs.filter((s) => known.has(s.name))) {
       const given = inputs[slot.name];
@@ -286,8 +288,11 @@ export class KilnModule {
         batch = b;
       }
       writes.push(() => this.view(slot.dtype, slot.offset, data.length).set(data as ArrayLike<number>));
+      if (slot.kind === 'parameter' || slot.kind === 'state') persistent = true;
     }
     for (const w of writes) w(); // nothing is written unless every input checks out
+    // a weight the module keeps packed may have changed: its packed copy is stale
+    if (persistent && this.exports.packs_stale) (this.exports.packs_stale as () => void)();
     return batch ?? 1;
   }
 
@@ -357,8 +362,8 @@ export function waiter(memory: WebAssembly.Memory): (at: number, expected: numbe
 const imports = { env: { abort: () => { throw new KilnRuntimeError('kiln runtime: the module aborted (an internal error in kiln).'); } } };
 
 function checkManifest(manifest: Manifest): void {
-  if (manifest.format !== 'kiln-module' || manifest.version !== formatVersion) {
-    throw new KilnRuntimeError(`kiln runtime: expected a kiln-module manifest of version ${formatVersion}, got ${String(manifest.format)} version ${String(manifest.version)}.`);
+  if (manifest.format !== 'kiln-module' || !(manifest.version === 1 || manifest.version === formatVersion)) {
+    throw new KilnRuntimeError(`kiln runtime: expected a kiln-module manifest of version 1 to ${formatVersion}, got ${String(manifest.format)} version ${String(manifest.version)}.`);
   }
 }
 
