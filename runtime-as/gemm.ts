@@ -63,12 +63,14 @@ export function f32_gemm_forget_b(): void {
 
 // ---- a prepacked op(B) -----------------------------------------------------------
 // A weight that many runs multiply by (a dense layer's kernel in predict) can stay
-// packed in a buffer of its own between runs: `f32_gemm_pack_b` fills it once (all of
-// op(B) as NR-wide panels over the whole k, so a block (pc, jc) of it is the run of
-// kc steps from step pc of each panel), and `f32_gemm_prepacked__simd128` reads its
-// panels instead of packing B per block. The buffer's first word says whether it
-// holds B's current values: the module clears it whenever a parameter may have
-// changed (a training step, or the host writing one).
+// packed in a buffer of its own between runs: `f32_gemm_pack_b` fills it once and
+// `f32_gemm_prepacked__simd128` reads its panels instead of packing B per block.
+// The layout is the per-call packing's, block after block of k: for each KC block
+// of k, every NR-wide panel of all n columns, each kc steps × NR floats. A block's
+// panels are one sequential stream (as packed per call), and a call for columns
+// from any panel on (a thread's share) finds its panels at the same places. The
+// buffer's first word says whether it holds B's current values: the module clears
+// it whenever a parameter may have changed (a training step, or the host writing one).
 
 /** Bytes of a prepacked op(B) buffer: the flag's 64-byte line, then ⌈n/NR⌉ panels of k × NR floats. */
 export function f32_gemm_packed_bytes(n: i32, k: i32): usize {
@@ -78,7 +80,11 @@ export function f32_gemm_packed_bytes(n: i32, k: i32): usize {
 /** Packs op(B) into `buffer` unless its flag says it is current (and unless m rows take the few-rows path, which packs nothing). */
 export function f32_gemm_pack_b(m: i32, n: i32, k: i32, b: usize, ldb: i32, transB: bool, buffer: usize): void {
   if (load<i32>(buffer) != 0 || n <= 0 || (m <= SMALL_M && !transB)) return;
-  packBlock(b, transB ? 1 : ldb, transB ? ldb : 1, buffer + 64, NR, n, k);
+  const psB = transB ? 1 : ldb, wsB = transB ? ldb : 1;
+  const panels = (n + NR - 1) / NR;
+  for (let pc = 0; pc < k; pc += KC) {
+    packBlock(b + ((<usize>pc * psB) << 2), psB, wsB, buffer + 64 + ((<usize>pc * panels * NR) << 2), NR, n, min(KC, k - pc));
+  }
   store<i32>(buffer, 1);
 }
 
@@ -88,20 +94,24 @@ export function f32_gemm_packed_stale(buffer: usize): void {
 }
 
 /**
- * `f32_gemm__simd128` with op(B)'s panels read from `panels` instead of packed per
- * call: a prepacked buffer's data (buffer + 64), moved on by k floats per column when
- * this call's B starts at a later column (a multiple of NR). The same kernel, blocks
- * and sums, so the same bits.
+ * `f32_gemm__simd128` with op(B)'s panels read from a prepacked buffer (`buffer`,
+ * filled for all `allColumns` of B) instead of packed per call; this call's B
+ * starts at column `firstColumn` of it (a multiple of NR). The same kernel,
+ * blocks and sums, so the same bits.
  */
 export function f32_gemm_prepacked__simd128(
   m: i32, n: i32, k: i32,
   a: usize, lda: i32, transA: bool,
   b: usize, ldb: i32, transB: bool,
   c: usize, ldc: i32,
-  accumulate: bool, bias: usize, activation: i32, panels: usize,
+  accumulate: bool, bias: usize, activation: i32,
+  buffer: usize, allColumns: i32, firstColumn: i32,
 ): void {
-  gemm(m, n, k, a, lda, transA, b, ldb, transB, c, ldc, accumulate, bias, activation, false, panels);
+  prepackedPanels = (allColumns + NR - 1) / NR;
+  prepackedFirst = firstColumn / NR;
+  gemm(m, n, k, a, lda, transA, b, ldb, transB, c, ldc, accumulate, bias, activation, false, buffer + 64);
 }
+let prepackedPanels: i32 = 0, prepackedFirst: i32 = 0;
 
 // ---- packing -------------------------------------------------------------------
 // A panel is kc rows of `width` floats: dst[p*width + w] = X(p, w), where element
@@ -353,8 +363,9 @@ function gemm(
         packBlock(a + ((<usize>pc * psA + <usize>ic * wsA) << 2), psA, wsA, packedA, MR, mc, kc);
         for (let jr = 0; jr < nc; jr += NR) {
           const nr = min(NR, nc - jr);
-          // a prepacked panel runs over all of k: this block is its kc steps from step pc
-          const pb = panels ? panels + ((<usize>((jc + jr) / NR) * k + pc) * NR << 2) : packedB + (<usize>(jr * kc) << 2);
+          const pb = panels
+            ? panels + ((<usize>pc * prepackedPanels + <usize>(prepackedFirst + (jc + jr) / NR) * kc) * NR << 2)
+            : packedB + (<usize>(jr * kc) << 2);
           const biasAt = last && bias ? bias + (<usize>(jc + jr) << 2) : 0;
           let cAt = c + <usize>ic * ldcBytes + (<usize>(jc + jr) << 2);
           for (let ir = 0; ir < mc; ir += MR, cAt += ldcBytes * MR) {

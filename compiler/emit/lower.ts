@@ -109,7 +109,7 @@ const matmul: Lowering<'matmul'> = ({ params: { transposeA, transposeB, epilogue
   // A's batch rows are contiguous: one GEMM with the batch folded into M (B packed once for a loop when it is the loop's constant)
   if (batchB.length === 0 && !transposeA) {
     const one = call(batchA.length ? `${sizeExpr(batchA)} * ${m}` : m, a!.ptr, bm!.ptr, out.ptr);
-    if (packed) return prepacked(one, `${packed} + 64`);
+    if (packed) return prepacked(one, packed, n);
     return invariant?.[1] ? one.replace('f32_gemm__simd128(', 'f32_gemm_stable_b__simd128(') : one;
   }
   if (packed) throw internal(`emit: a prepacked B for a matmul that is not one GEMM (${a!.shape.length}-d A, ${bm!.shape.length}-d B)`);
@@ -124,10 +124,10 @@ const matmul: Lowering<'matmul'> = ({ params: { transposeA, transposeB, epilogue
     `${call(m, at(a!.ptr, `(${linear(idx, sa)}) * ${ar} * ${ac}`), at(bm!.ptr, `(${linear(idx, sb)}) * ${br} * ${bc}`), at(out.ptr, `t * ${m} * ${n}`))}\nt++;`)}`;
 };
 
-/** A `f32_gemm__simd128(...)` call as its prepacked form, reading op(B)'s panels from `panels`. */
-export function prepacked(call: string, panels: string): string {
+/** A `f32_gemm__simd128(...)` call as its prepacked form: B's panels from `buffer` (packed for `allColumns`), from column `firstColumn` on. */
+export function prepacked(call: string, buffer: string, allColumns: string, firstColumn = '0'): string {
   if (!call.startsWith('f32_gemm__simd128(') || !call.endsWith(');')) throw internal(`emit: not a single GEMM call: ${call}`);
-  return `f32_gemm_prepacked__simd128(${call.slice('f32_gemm__simd128('.length, -2)}, ${panels});`;
+  return `f32_gemm_prepacked__simd128(${call.slice('f32_gemm__simd128('.length, -2)}, ${buffer}, ${allColumns}, ${firstColumn});`;
 }
 
 function convDims(x: Operand, y: Operand, filter: Shape) {

@@ -46,10 +46,10 @@ function matmul(ctx: LowerContext<'matmul'>, maxBatch: number): string | undefin
   const depth = fixed(transposeA ? a!.shape.slice(-2, -1) : a!.shape.slice(-1), maxBatch);
   if (rows * cols * depth < SPLIT_WORK) return undefined;
   const tail = (biasPtr: string) => `${bias ? biasPtr : 0}, ${epilogue?.relu ? 1 : 0}`;
-  // a prepacked B: a column share starts at its first column's panel, k floats a column on
+  // a prepacked B: a column share reads the panels from its first column on
   const call = (rowsExpr: string, colsExpr: string, pa: string, pb: string, pc: string, pbias: string, firstColumn = '0') => {
     const one = `f32_gemm__simd128(${rowsExpr}, ${colsExpr}, ${k}, ${pa}, ${ac}, ${b(transposeA)}, ${pb}, ${bc}, ${b(transposeB)}, ${pc}, ${n}, false, ${tail(pbias)});`;
-    return packed ? prepacked(one, `${packed} + 64${firstColumn === '0' ? '' : ` + ((<usize>${firstColumn} * ${k}) << 2)`}`) : one;
+    return packed ? prepacked(one, packed, n, firstColumn) : one;
   };
   const work = `max(1, ${m} * ${k})`;
   // rows when there are more of them (and the kernel's few-rows path is not in play: shares of at least 8 rows)

@@ -246,7 +246,7 @@ describe('f32_gemm_stable_b__simd128: op(B) packed once for a loop', () => {
 
 describe('f32_gemm_prepacked__simd128: op(B) packed once into a buffer of its own', () => {
   interface Prepacked {
-    f32_gemm_prepacked__simd128: (...args: [...Parameters<GemmKernel>, panels: number]) => void;
+    f32_gemm_prepacked__simd128: (...args: [...Parameters<GemmKernel>, buffer: number, allColumns: number, firstColumn: number]) => void;
     f32_gemm_pack_b(m: number, n: number, k: number, b: number, ldb: number, transB: number, buffer: number): void;
     f32_gemm_packed_stale(buffer: number): void;
     f32_gemm_packed_bytes(n: number, k: number): number;
@@ -277,7 +277,7 @@ describe('f32_gemm_prepacked__simd128: op(B) packed once into a buffer of its ow
     let lo = 0;
     for (const hi of bounds) {
       const bLo = bAt + (c.transB ? lo * x.ldb : lo) * 4;
-      w.f32_gemm_prepacked__simd128(c.m, hi - lo, c.k, aAt, x.lda, +c.transA, bLo, x.ldb, +c.transB, cAt + lo * 4, x.ldc, +c.accumulate, c.bias ? biasAt + lo * 4 : 0, c.relu ? 1 : 0, bufferAt + 64 + lo * c.k * 4);
+      w.f32_gemm_prepacked__simd128(c.m, hi - lo, c.k, aAt, x.lda, +c.transA, bLo, x.ldb, +c.transB, cAt + lo * 4, x.ldc, +c.accumulate, c.bias ? biasAt + lo * 4 : 0, c.relu ? 1 : 0, bufferAt, c.n, lo);
       lo = hi;
     }
     return { plain, packed: get(), flag };
@@ -329,7 +329,7 @@ describe('f32_gemm_prepacked__simd128: op(B) packed once into a buffer of its ow
     new Int32Array(wasm.memory.buffer)[bufferAt / 4] = 0;
     const run = () => {
       w.f32_gemm_pack_b(m, n, k, bAt, n, 0, bufferAt);
-      w.f32_gemm_prepacked__simd128(m, n, k, aAt, k, 0, bAt, n, 0, cAt, n, 0, 0, 0, bufferAt + 64);
+      w.f32_gemm_prepacked__simd128(m, n, k, aAt, k, 0, bAt, n, 0, cAt, n, 0, 0, 0, bufferAt, n, 0);
       return f32()[cAt / 4];
     };
     expect(run()).toBe(16);
