@@ -93,6 +93,40 @@ describe('threads', () => {
     expect(outputs[1]).toEqual(outputs[0]);
   });
 
+  test('a GEMM shared by rows packs B together: the bits of one thread at any batch, across blocks of k and n', async () => {
+    const g = kiln.trace((a, b, c, bias) => ({
+      wide: kiln.relu(kiln.add(kiln.matmul(a, b), bias)), // k 300 and n 520: two blocks of each; bias and relu in the GEMM
+      transposed: kiln.matmul(a, c, { transposeB: true }), // B read transposed: [B,300]·[130,300]ᵀ
+    }), [kiln.spec([null, 300]), kiln.spec([300, 520]), kiln.spec([130, 300]), kiln.spec([520])]);
+    const values = (shape: number[], seed: number) => kiln.randomNormal(shape, { seed }).dataSync() as Float32Array;
+    const [b, c, bias] = [values([300, 520], 21), values([130, 300], 22), values([520], 23)];
+    const results: string[][] = [];
+    let a530: Float32Array | undefined, wide: Float32Array | undefined;
+    for (const t of [1, 2, 3, 4]) {
+      kiln.setThreads(t);
+      const { module, source } = await kiln.compileModule({ run: g }, { maxBatch: 600 }); // rows ≥ columns: shared by rows
+      if (t > 1) {
+        expect(await module.threaded()).toBe(t);
+        expect(source.match(/f32_gemm_shared_b__simd128\(/g)).toHaveLength(2);
+      }
+      const runs: string[] = [];
+      for (const batch of [530, 13, 3]) { // 13 rows: one share; 3: the few-rows path on every thread
+        const a = values([batch, 300], batch);
+        const out = module.run('run', { input_0: a, input_1: b, input_2: c, input_3: bias });
+        runs.push(...Object.values(out).map((v) => bits(v.data)));
+        if (batch === 530) [a530, wide] = [a, out.wide!.data as Float32Array];
+      }
+      results.push(runs);
+    }
+    for (const r of results.slice(1)) expect(r).toEqual(results[0]);
+    // and the values are the product (float64 reference within rounding), here from 4 threads
+    for (const [i, j] of [[0, 0], [529, 519], [300, 260], [5, 511], [140, 8]] as const) {
+      let s = bias[j]!;
+      for (let p = 0; p < 300; p++) s += a530![i * 300 + p]! * b[p * 520 + j]!;
+      expect(wide![i * 520 + j]).toBeCloseTo(Math.max(s, 0), 3);
+    }
+  });
+
   test('reductions share their output: column sums, trailing-axis sums, max and min give the bits of one thread and the interpreter', async () => {
     const g = kiln.trace((x, ids) => ({
       columns: kiln.sum(x, [0, 1]), // a bias gradient: 48 columns over 64·120 rows, shared in 16s
