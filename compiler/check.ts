@@ -65,6 +65,12 @@ export function checkDtype(subject: string, dtype: unknown, fallback: DType = 'f
   return dtype as DType;
 }
 
+/** `v` as a file or folder path: a non-empty string. */
+export function checkPath(subject: string, v: unknown): string {
+  if (typeof v !== 'string' || v.length === 0) fail(subject, `expected a file path (a non-empty string), got ${describe(v)}`);
+  return v as string;
+}
+
 /** `v` as a positive integer (units, filters, kernel sizes …). */
 export function checkPositiveInt(subject: string, what: string, v: unknown): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) fail(subject, `expected ${what} to be a positive integer, got ${describe(v)}`);

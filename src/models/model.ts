@@ -15,7 +15,7 @@
  * `entries.ts` (as Keras 3 splits data adapters and trainer from the model).
  */
 import * as F from '../../compiler/functions/index.js';
-import { checkOptions, optionKeys } from '../../compiler/check.js';
+import { checkOptions, checkPath, optionKeys } from '../../compiler/check.js';
 import { KilnError } from '../../compiler/errors.js';
 import type { Graph } from '../../compiler/ir.js';
 import { Tensor } from '../../compiler/tensor.js';
@@ -561,6 +561,7 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
    * artifact also trains (the optimizer's state is included).
    */
   async export(path: string, options: ExportOptions = {}): Promise<{ wasmBytes: number; weightsBytes: number }> {
+    checkPath('export', path);
     return this.calls.run(async () => {
       checkOptions('export', options, methodOptions.export);
       const { exportModel } = await import('./export.js');
@@ -713,6 +714,7 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
    * a failure leaves any previous file whole. Load it with `kiln.loadModel(path)`.
    */
   async save(path: string, options: SaveOptions = {}): Promise<void> {
+    checkPath('save', path);
     return this.calls.run(async () => {
       checkOptions('save', options, methodOptions.save);
       const { saveModel } = await import('./save.js');
@@ -722,6 +724,7 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
 
   /** Writes every weight (`<layer>/<weight>`) to a safetensors file, atomically. */
   async saveWeights(path: string): Promise<void> {
+    checkPath('saveWeights', path);
     return this.calls.run(async () => {
       const { saveWeights } = await import('./save.js');
       await saveWeights(this as LayersModel, path);
@@ -730,6 +733,7 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
 
   /** Reads weights that `saveWeights` (or `save`) wrote; every weight's name and shape must match. */
   async loadWeights(path: string): Promise<void> {
+    checkPath('loadWeights', path);
     return this.calls.run(async () => {
       const { loadWeights } = await import('./save.js');
       await loadWeights(this as LayersModel, path);

@@ -20,6 +20,7 @@
  * training bit for bit: same weights, optimizer state and step, learning rate.
  */
 import { KilnError } from '../../compiler/errors.js';
+import { checkPath } from '../../compiler/check.js';
 import { decodeSafetensors, encodeSafetensors } from '../io/safetensors.js';
 import type { NpyArray } from '../io/npyArray.js';
 import { crc32 } from '../runtime/crc32.js';
@@ -352,6 +353,7 @@ export async function saveModel(model: LayersModel, path: string, options: SaveO
 
 /** Reads a file `model.save` wrote. */
 export async function loadModel(path: string, options: { compile?: boolean } = {}): Promise<LayersModel & { metadata: Record<string, string> }> {
+  checkPath('loadModel', path);
   const bytes = await (await files()).readFileChecked(path, 'loadModel');
   return decodeModel(bytes, { ...options, name: path });
 }

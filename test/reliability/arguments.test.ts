@@ -142,6 +142,18 @@ describe('unknown option keys are refused, naming the function and the keys it t
     expect(await messageOfAsync(() => m.save('unused.kiln', { include_optimizer: false } as never))).toMatch(/^save: unknown option 'include_optimizer'; expected one of includeOptimizer, metadata/);
     expect(await messageOfAsync(() => m.export('unused.kiln', { max_batch: 8 } as never))).toMatch(/^export: unknown option 'max_batch'; expected one of entries, maxBatch, folder, metadata/);
   });
+
+  test('model methods and loadModel refuse a path that is not a non-empty string, naming the caller\'s line', async () => {
+    const m = tiny();
+    const calls: [string, () => Promise<unknown>][] = [
+      ['export', () => m.export(undefined as never)], ['save', () => m.save('' as never)],
+      ['saveWeights', () => m.saveWeights(42 as never)], ['loadWeights', () => m.loadWeights({} as never)],
+      ['loadModel', () => kiln.loadModel(undefined as never)],
+    ];
+    for (const [name, call] of calls) {
+      expect(await messageOfAsync(call)).toMatch(new RegExp(`^${name}: expected a file path \\(a non-empty string\\), got (undefined|""|42|\\{\\}) \\(at test/reliability/arguments\\.test\\.ts:L\\)\\.$`));
+    }
+  });
 });
 
 describe('creation functions check shapes, sizes, dtypes and integer ranges', () => {
