@@ -29,7 +29,7 @@ import { ModelLayer } from './nested.js';
 import type { DType } from '../../compiler/types.js';
 import type { Optimizer } from '../optimizers/index.js';
 import { optimizerByName, resolveHeads, type CompileArgs, type Compiled, type Head } from './compileArgs.js';
-import { batchesOf, checkData, datasetBatches, entryNames, fitBatches, range, rowRange, sameShape, type Data } from './dataAdapter.js';
+import { batchesOf, checkData, datasetBatches, entryNames, fitBatches, range, rowRange, type Data } from './dataAdapter.js';
 import { traceEntries, watchingLayers, type WeightEntry } from './entries.js';
 import { fitLoop, runBatches, type FitArgs, type History, type Logs, type TrainerHost } from './trainer.js';
 import { Dataset } from '../data/dataset.js';
@@ -41,11 +41,15 @@ import type { SaveOptions } from './save.js';
 import type { RowEncoder } from '../layers/preprocessing/rowEncoder.js';
 import { predictRows, rowsSpecFor } from './rowInputs.js';
 import { summaryLines } from './summaryTable.js';
+import { checkedOptimizerState, checkInputs, checkRestoredWeights } from './topology.js';
+import type { Topology } from './topology.js';
 import { checkBatchSize, fitBatching, fixedBatchSize, fixedPredictBatch, pendingResets, statefulLayers } from './statefulness.js';
 import type { Row } from '../runtime/rows.js';
 
 export type { CompileArgs } from './compileArgs.js';
 export type { Callback, FitArgs, History, Logs, TrainingParams } from './trainer.js';
+export type { InputSpec, LayerShapes, Topology } from './topology.js';
+export { layerWeights } from './topology.js';
 
 /** The option keys of each model method, one list a method: anything else is refused (as Keras refuses unknown kwargs). */
 const methodOptions = {
@@ -61,40 +65,12 @@ const methodOptions = {
   export: optionKeys<ExportOptions>({ entries: true, maxBatch: true, folder: true, metadata: true, allowNonFinite: true }),
 } as const;
 
-/** One model input: its shape without the batch dimension, its dtype. */
-export interface InputSpec {
-  readonly shape: Shape;
-  readonly dtype: 'float32' | 'int32';
-  /** A fixed batch size (`kiln.input({ batchSize })`); undefined: any. */
-  readonly batchSize?: number;
-}
-
-/** A model's layer, with the input shape its weights are made for and its output shape (both without the batch dimension). */
-export interface LayerShapes {
-  readonly layer: Layer;
-  readonly inputShape: Shape;
-  readonly outputShape: Shape;
-}
-
-/** What a model is, for `LayersModel`: its layers in weight order (each once), its inputs, its outputs' shapes. */
-export interface Topology {
-  readonly layers: readonly LayerShapes[];
-  readonly inputs: readonly InputSpec[];
-  readonly outputs: readonly Shape[];
-}
-
 const size = (shape: Shape) => shape.reduce((x, y) => x * y, 1);
 
 /** A predict-only module given the weights' values. */
 function holding(module: KilnModule, parameters: readonly { name: string; data: Float32Array }[], maxBatch: number): { module: KilnModule; maxBatch: number } {
   for (const p of parameters) module.set(p.name, p.data);
   return { module, maxBatch };
-}
-
-/** `layer`'s weights out of a model's (named `<layer name>/<weight name>`), by their own names. */
-export function layerWeights(layer: Layer, weights: Readonly<Record<string, Tensor>>): Record<string, Tensor> {
-  const prefix = `${layer.name}/`;
-  return Object.fromEntries(Object.entries(weights).filter(([n]) => n.startsWith(prefix)).map(([n, t]) => [n.slice(prefix.length), t]));
 }
 
 /**
@@ -607,12 +583,7 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
       if (!(t instanceof Tensor)) throw new KilnError(`${this.subject}.apply: expected a Tensor, a list of Tensors or a SymbolicTensor, got ${t === null ? 'null' : typeof t}${xs.length > 1 ? ` at ${i}` : ''}.`);
     });
     this.prepare(xs);
-    const topology = this.topology();
-    if (xs.length !== topology.inputs.length) throw new KilnError(`${this.subject}.apply: expected ${topology.inputs.length} input${topology.inputs.length === 1 ? '' : 's'}, got ${xs.length}.`);
-    xs.forEach((t, i) => {
-      const want = topology.inputs[i]!.shape;
-      if (t.rank !== want.length + 1 || want.some((d, k) => d !== t.shape[k + 1])) throw new KilnError(`${this.subject}.apply: expected input ${i} of shape [n,${want.join(',')}], got ${formatType(t.type)}.`);
-    });
+    checkInputs(`${this.subject}.apply`, xs, this.topology());
     const weights = Object.fromEntries(this.modelVariables().map((v) => [v.name, v.read()]));
     const outputs = this.forward(xs, weights, options.training ?? false);
     return outputs.length === 1 ? outputs[0]! : outputs;
@@ -672,17 +643,7 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
    */
   restoreState(subject: string, weights: Readonly<Record<string, { shape: readonly number[]; data: Float32Array }>>, optimizer?: Readonly<Record<string, { shape: readonly number[]; data: Float32Array }>>, partial = false): void {
     const entries = this.weightEntries();
-    const known = new Set(entries.map((w) => w.name));
-    const extra = Object.keys(weights).filter((n) => !known.has(n));
-    if (extra.length) throw new KilnError(`${subject}: the file has weights this ${this.subject} does not: ${extra.slice(0, 5).join(', ')}${extra.length > 5 ? ', …' : ''}.`);
-    for (const w of entries) {
-      const given = weights[w.name];
-      if (!given) {
-        if (partial || w.spec.internal) continue;
-        throw new KilnError(`${subject}: the file has no weight "${w.name}" (of shape [${w.spec.shape.join(',')}]), which ${this.subject} needs.`);
-      }
-      if (!sameShape(given.shape, w.spec.shape)) throw new KilnError(`${subject}: weight "${w.name}" has shape [${given.shape.join(',')}] in the file, expected [${w.spec.shape.join(',')}].`);
-    }
+    checkRestoredWeights(subject, this.subject, entries, weights, partial);
     for (const w of entries) {
       const given = weights[w.name];
       if (!given) continue;
@@ -696,13 +657,7 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
     const c = this.requireCompiled(subject);
     const trainable = entries.filter((w) => w.spec.trainable && w.layer.trainable);
     const specs = c.optimizer.stateSpecs(Object.fromEntries(trainable.map((w) => [w.name, { shape: w.spec.shape }])));
-    const state: Record<string, Float32Array> = {};
-    for (const s of specs) {
-      const given = optimizer[s.name];
-      if (!given) throw new KilnError(`${subject}: the file's optimizer state has no "${s.name}"; expected the state of ${c.optimizer.className} for this model (save again, or load with includeOptimizer false).`);
-      if (!sameShape(given.shape, s.shape)) throw new KilnError(`${subject}: optimizer state "${s.name}" has shape [${given.shape.join(',')}] in the file, expected [${s.shape.join(',')}].`);
-      state[s.name] = Float32Array.from(given.data);
-    }
+    const state = checkedOptimizerState(subject, c.optimizer.className, specs, optimizer);
     this.restoredOptimizerState = state;
     if (this.module) for (const [name, data] of Object.entries(state)) this.module.set(name, data);
   }
