@@ -444,18 +444,54 @@ export function f32_conv2d_nhwc__simd128(
             else if (whole) { a = rows + <usize>(iy0 + kyA * dilationH) * rowBytes; aRow = <usize>dilationH * rowBytes; }
             else copyRows(rows, src, srcRowStep, kyB - kyA, w, pixelBytes, kcs, padLeft, wp);
             const kcBytes = <usize>kcs << 2;
+            const fb = filter + <usize>((kyA * kw * cig + c0) * cout + g * cog) * 4;
+            const start = first ? (gBias ? START_BIAS : START_ZERO) : START_C;
             if (dilationW == 1 && kcs == cig) { // (kx, ci) is one contiguous run in both x and the filter
-              walk(kyB - kyA, aRow, <usize>(kw * cig) * coutBytes, 1, 0, 0, kw * kcs, 4, coutBytes, <usize>strideW * kcBytes, coutBytes);
+              edgeRow(ow, cog, kyB - kyA, aRow, a, fb, yRow, start, gBias, last && act, w, cig, coutBytes, kw, strideW, padLeft);
             } else {
               walk(kyB - kyA, aRow, <usize>(kw * cig) * coutBytes, kw, <usize>dilationW * kcBytes, <usize>cig * coutBytes, kcs, 4, coutBytes, <usize>strideW * kcBytes, coutBytes);
+              tiles(ow, cog, a, fb, yRow, start, gBias, last && act);
             }
-            const fb = filter + <usize>((kyA * kw * cig + c0) * cout + g * cog) * 4;
-            tiles(ow, cog, a, fb, yRow, first ? (gBias ? START_BIAS : START_ZERO) : START_C, gBias, last && act);
           }
         }
       }
     }
   }
+}
+
+/**
+ * One output row of a convolution whose (kx, ci) taps are one contiguous run (no
+ * dilation along x, all of a group's channels in one pass): the pixels at each
+ * edge whose first or last taps fall on the zero padding get tiles of their own
+ * that skip those taps (with 5×5 "same" padding, 6 of a row's 70 tap columns at
+ * 14 pixels). An edge takes its own tiles only when they stay wide: at least 3
+ * pixels, or 2 (2×16 tiles) when the columns come in 16s. Skipping a product
+ * with a padding zero leaves the sum as the reference's, which skips it too.
+ */
+function edgeRow(ow: i32, cog: i32, rowsK: i32, aRow: usize, a: usize, fb: usize, yRow: usize, start: i32, bias: usize, act: bool,
+  w: i32, cig: i32, coutBytes: usize, kw: i32, strideW: i32, padLeft: i32): void {
+  let left = min(ow, (padLeft + strideW - 1) / strideW); // pixels whose first tap is padding
+  let right = min(ow, max(left, floorDiv(w + padLeft - kw, strideW) + 1)); // from here on the last tap is padding
+  if (!wideEdge(left, cog)) left = 0;
+  if (!wideEdge(ow - right, cog)) right = ow;
+  if (left > 0) edgeTiles(0, left, cog, rowsK, aRow, a, fb, yRow, start, bias, act, w, cig, coutBytes, kw, strideW, padLeft);
+  edgeTiles(left, right, cog, rowsK, aRow, a, fb, yRow, start, bias, act, w, cig, coutBytes, kw, strideW, padLeft);
+  if (right < ow) edgeTiles(right, ow, cog, rowsK, aRow, a, fb, yRow, start, bias, act, w, cig, coutBytes, kw, strideW, padLeft);
+}
+
+/** Whether an edge of `pixels` pixels gets tiles as efficient as the row's own. */
+@inline function wideEdge(pixels: i32, cog: i32): bool {
+  return pixels >= 3 || (pixels == 2 && cog % 16 == 0);
+}
+
+/** The tiles of pixels [p0, p1) of a row over the taps kx that any of them reads inside the image. */
+function edgeTiles(p0: i32, p1: i32, cog: i32, rowsK: i32, aRow: usize, a: usize, fb: usize, yRow: usize, start: i32, bias: usize, act: bool,
+  w: i32, cig: i32, coutBytes: usize, kw: i32, strideW: i32, padLeft: i32): void {
+  if (p0 >= p1) return;
+  const kxLo = max(0, padLeft - (p1 - 1) * strideW), kxHi = max(kxLo, min(kw, w + padLeft - p0 * strideW));
+  const kcBytes = <usize>cig << 2, pixelA = <usize>strideW * kcBytes;
+  walk(rowsK, aRow, <usize>(kw * cig) * coutBytes, 1, 0, 0, (kxHi - kxLo) * cig, 4, coutBytes, pixelA, coutBytes);
+  tiles(p1 - p0, cog, a + <usize>p0 * pixelA + <usize>kxLo * kcBytes, fb + <usize>(kxLo * cig) * coutBytes, yRow + <usize>p0 * coutBytes, start, bias, act);
 }
 
 export function f32_conv2d_nhwc__scalar(
