@@ -287,7 +287,13 @@ export interface Backend {
 }
 
 const typeKey = (t: TensorType) => formatType(t);
-const paramKey = (p: object): string => JSON.stringify(p, (_, v: unknown) => (ArrayBuffer.isView(v) ? Array.from(v as unknown as ArrayLike<number>) : v));
+const paramKeys = new WeakMap<object, string>();
+/** An op's params as text, once per params object: params are not changed after an op is recorded, and a reused one (a scan's, which holds its body graph) is long. */
+function paramKey(p: object): string {
+  let key = paramKeys.get(p);
+  if (key === undefined) paramKeys.set(p, (key = JSON.stringify(p, (_, v: unknown) => (ArrayBuffer.isView(v) ? Array.from(v as unknown as ArrayLike<number>) : v))));
+  return key;
+}
 
 /** Walks the DAG from the targets: the structural key, the nodes in order and the leaves. */
 class Lowering {

@@ -16,6 +16,7 @@
 import { checkOptions, checkPositiveInt, checkSize, optionKeys } from '../../../compiler/check.js';
 import { userError } from '../../../compiler/errors.js';
 import * as F from '../../../compiler/functions/index.js';
+import { scanReusing } from '../../../compiler/functions/scan.js';
 import { nextSeed } from '../../../compiler/random.js';
 import { captureOrigin } from '../../../compiler/source.js';
 import type { Tensor } from '../../../compiler/tensor.js';
@@ -43,24 +44,38 @@ export interface RecurrentOptions {
 
 const gateCount: Record<RecurrentKind, number> = { rnnTanh: 1, rnnRelu: 1, lstm: 4, gru: 3 };
 
-/** One time step of one layer: `xw` is x·W_ihᵀ + b_ih for this step; the new h (and c). */
-const cells: Record<RecurrentKind, (xw: Tensor, h: Tensor, c: Tensor | undefined, w: RecurrentWeights) => [Tensor, Tensor | undefined]> = {
-  rnnTanh: (xw, h, _c, w) => [F.tanh(F.add(xw, Fn.linear(h, w.wHh, w.bHh))), undefined],
-  rnnRelu: (xw, h, _c, w) => [F.relu(F.add(xw, Fn.linear(h, w.wHh, w.bHh))), undefined],
-  lstm: (xw, h, c, w) => {
-    const [i, f, g, o] = F.split(F.add(xw, Fn.linear(h, w.wHh, w.bHh)), 4, -1) as [Tensor, Tensor, Tensor, Tensor];
+/** h·W_hhᵀ + b_hh (`Fn.linear`), with W_hhᵀ made once outside the loop and handed to the body. */
+function hiddenLinear(h: Tensor, wT: Tensor, b: Tensor | undefined): Tensor {
+  const y = F.matmul(h, wT);
+  return b ? F.add(y, b) : y;
+}
+
+/** One time step of one layer: `xw` is x·W_ihᵀ + b_ih for this step, `wT` W_hhᵀ, `b` b_hh; the new h (and c). */
+const cells: Record<RecurrentKind, (xw: Tensor, h: Tensor, c: Tensor | undefined, wT: Tensor, b: Tensor | undefined) => [Tensor, Tensor | undefined]> = {
+  rnnTanh: (xw, h, _c, wT, b) => [F.tanh(F.add(xw, hiddenLinear(h, wT, b))), undefined],
+  rnnRelu: (xw, h, _c, wT, b) => [F.relu(F.add(xw, hiddenLinear(h, wT, b))), undefined],
+  lstm: (xw, h, c, wT, b) => {
+    const [i, f, g, o] = F.split(F.add(xw, hiddenLinear(h, wT, b)), 4, -1) as [Tensor, Tensor, Tensor, Tensor];
     const next = F.add(F.mul(F.sigmoid(f), c!), F.mul(F.sigmoid(i), F.tanh(g)));
     return [F.mul(F.sigmoid(o), F.tanh(next)), next];
   },
-  gru: (xw, h, _c, w) => {
+  gru: (xw, h, _c, wT, b) => {
     const [xr, xz, xn] = F.split(xw, 3, -1) as [Tensor, Tensor, Tensor];
-    const [hr, hz, hn] = F.split(Fn.linear(h, w.wHh, w.bHh), 3, -1) as [Tensor, Tensor, Tensor];
+    const [hr, hz, hn] = F.split(hiddenLinear(h, wT, b), 3, -1) as [Tensor, Tensor, Tensor];
     const r = F.sigmoid(F.add(xr, hr));
     const z = F.sigmoid(F.add(xz, hz));
     const n = F.tanh(F.add(xn, F.mul(r, hn)));
     return [F.add(n, F.mul(z, F.sub(h, n))), undefined]; // (1 − z)·n + z·h
   },
 };
+
+/**
+ * The cells' traced loop bodies, by kind and the types of what they read: a
+ * PyTorch-style loop calls forward every step, and tracing the cell again each
+ * time cost about a third of the step's host time. The weights reach the body
+ * as its consts (inputs), so one trace serves every module and every call.
+ */
+const traces = new Map<string, unknown>();
 
 /**
  * One direction of one layer over the whole sequence `seq` [T, N, in]: every
@@ -79,17 +94,18 @@ function direction(kind: RecurrentKind, seq: Tensor, w: RecurrentWeights, h: Ten
   // itself (often plain data, which an eager transpose would copy on the host every step) is never transposed
   const xw = batchFirst ? F.transpose(projected, [1, 0, 2]) : projected;
   const cell = cells[kind];
+  const consts = [F.transpose(w.wHh, [1, 0]), ...(w.bHh ? [w.bHh] : [])];
   if (c) {
-    const [[hT, cT], outs] = F.scan(([hs, cs]: Tensor[], x: Tensor) => {
-      const [h2, c2] = cell(x, hs!, cs, w);
+    const [[hT, cT], outs] = scanReusing(traces, kind, ([hs, cs]: Tensor[], x: Tensor, [wT, bias]) => {
+      const [h2, c2] = cell(x, hs!, cs, wT!, bias);
       return [[h2, c2!], h2] as const;
-    }, [h, c], xw, { reverse });
+    }, [h, c], xw, consts, { reverse });
     return { outs, h: hT!, c: cT };
   }
-  const [hT, outs] = F.scan((hs: Tensor, x: Tensor) => {
-    const [h2] = cell(x, hs, undefined, w);
+  const [hT, outs] = scanReusing(traces, kind, (hs: Tensor, x: Tensor, [wT, bias]) => {
+    const [h2] = cell(x, hs, undefined, wT!, bias);
     return [h2, h2] as const;
-  }, h, xw, { reverse });
+  }, h, xw, consts, { reverse });
   return { outs, h: hT, c: undefined };
 }
 
