@@ -16,7 +16,6 @@
 // fit V8's 15 usable xmm registers, where 5×8 and 6×8 spill (about 40% slower).
 
 import { madd } from './simd';
-import { thread_barrier, thread_index, thread_total } from './threads';
 
 const MR = 4; // micro-tile rows (splatted from packed A)
 const NR = 8; // micro-tile columns (two f32x4 of packed B)
@@ -27,8 +26,7 @@ const NC = 512; // columns per packed B block (512 KB)
 // Thread 0 packs into static scratch; every other thread of a run gets its own
 // region through `f32_gemm_scratch_set` (runtime-as/threads.ts).
 let packedA: usize = memory.data(MC * KC * 4, 64);
-const staticPackedB: usize = memory.data(KC * NC * 4, 64); // also every thread's shared block in `f32_gemm_shared_b__simd128`
-let packedB: usize = staticPackedB;
+let packedB: usize = memory.data(KC * NC * 4, 64);
 let edgeTile: usize = memory.data(MR * NR * 4, 64);
 
 /** Bytes of scratch one thread's GEMM calls need (64-byte aligned blocks). */
@@ -329,47 +327,15 @@ export function f32_gemm_stable_b__simd128(
   gemm(m, n, k, a, lda, transA, b, ldb, transB, c, ldc, accumulate, bias, activation, true, 0);
 }
 
-/**
- * The rows [lo, hi) of C = op(A)·op(B) (+ C) (+ bias), as one of the threads of a
- * run that all call it with the same arguments and their own rows: the threads
- * pack each block of op(B) together, a share of its panels each, into one shared
- * block (instead of each packing all of it), and wait for each other before and
- * after using it. Each row is the same sum as in `f32_gemm__simd128` over all m rows.
- */
-export function f32_gemm_shared_b__simd128(
-  m: i32, n: i32, k: i32,
-  a: usize, lda: i32, transA: bool,
-  b: usize, ldb: i32, transB: bool,
-  c: usize, ldc: i32,
-  accumulate: bool, bias: usize, activation: i32, lo: i32, hi: i32,
-): void {
-  const rows = max(0, hi - lo);
-  const at = a + ((transA ? <usize>lo : <usize>lo * lda) << 2), to = c + ((<usize>lo * ldc) << 2);
-  // every thread takes the same path: the few-rows one packs nothing, so it needs no partner
-  if (m <= SMALL_M && !transB) {
-    if (rows > 0 && n > 0) gemmFewRows(rows, n, k, at, lda, transA, b, ldb, to, ldc, accumulate, bias, activation == 1);
-    return;
-  }
-  keptB = false; // the shared block is thread 0's own packing block
-  gemm(rows, n, k, at, lda, transA, b, ldb, transB, to, ldc, accumulate, bias, activation, false, 0, true);
-}
-
-/** This thread's share of the NR-wide panels of `count` columns (all threads of the run together pack them all). */
-@inline function panelShare(count: i32, first: bool): i32 {
-  const panels = (count + NR - 1) / NR, threads = thread_total();
-  const t = first ? thread_index() : thread_index() + 1;
-  return min(count, (panels * t / threads) * NR);
-}
-
 function gemm(
   m: i32, n: i32, k: i32,
   a: usize, lda: i32, transA: bool,
   b: usize, ldb: i32, transB: bool,
   c: usize, ldc: i32,
-  accumulate: bool, bias: usize, activation: i32, stable: bool, panels: usize, shared: bool = false,
+  accumulate: bool, bias: usize, activation: i32, stable: bool, panels: usize,
 ): void {
-  if (n <= 0 || (m <= 0 && !shared)) return; // a shared call with no rows still packs its share and meets the others
-  if (m <= SMALL_M && !transB && !shared) {
+  if (m <= 0 || n <= 0) return;
+  if (m <= SMALL_M && !transB) {
     gemmFewRows(m, n, k, a, lda, transA, b, ldb, c, ldc, accumulate, bias, activation == 1);
     return;
   }
@@ -387,16 +353,11 @@ function gemm(
       const addC = accumulate || pc > 0; // later k blocks add onto the earlier ones
       // one block holds all of op(B) when n ≤ NC and k ≤ KC: a stable B packed by the last call is still there
       const whole = stable && n <= NC && k <= KC;
-      if (shared) {
-        const w0 = panelShare(nc, true), w1 = panelShare(nc, false);
-        if (w0 < w1) packBlock(b + ((<usize>pc * psB + <usize>(jc + w0) * wsB) << 2), psB, wsB, staticPackedB + (<usize>(w0 * kc) << 2), NR, w1 - w0, kc);
-        if (!thread_barrier()) return; // the whole block is packed
-      } else if (panels == 0 && !(whole && keptB && keptAt == b && keptK == k && keptN == n && keptLd == ldb && keptTrans == transB)) {
+      if (panels == 0 && !(whole && keptB && keptAt == b && keptK == k && keptN == n && keptLd == ldb && keptTrans == transB)) {
         packBlock(b + ((<usize>pc * psB + <usize>jc * wsB) << 2), psB, wsB, packedB, NR, nc, kc);
         keptB = whole;
         keptAt = b; keptK = k; keptN = n; keptLd = ldb; keptTrans = transB;
       }
-      const blockB = shared ? staticPackedB : packedB;
       for (let ic = 0; ic < m; ic += MC) {
         const mc = min(MC, m - ic);
         packBlock(a + ((<usize>pc * psA + <usize>ic * wsA) << 2), psA, wsA, packedA, MR, mc, kc);
@@ -404,7 +365,7 @@ function gemm(
           const nr = min(NR, nc - jr);
           const pb = panels
             ? panels + ((<usize>pc * prepackedPanels + <usize>(prepackedFirst + (jc + jr) / NR) * kc) * NR << 2)
-            : blockB + (<usize>(jr * kc) << 2);
+            : packedB + (<usize>(jr * kc) << 2);
           const biasAt = last && bias ? bias + (<usize>(jc + jr) << 2) : 0;
           let cAt = c + <usize>ic * ldcBytes + (<usize>(jc + jr) << 2);
           for (let ir = 0; ir < mc; ir += MR, cAt += ldcBytes * MR) {
@@ -412,7 +373,6 @@ function gemm(
           }
         }
       }
-      if (shared && !thread_barrier()) return; // every thread is done with the block before the next one overwrites it
       pc += kc;
     } while (pc < k);
   }

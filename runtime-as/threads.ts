@@ -30,11 +30,6 @@ export function thread_index(): i32 {
   return thread_id;
 }
 
-/** The threads of this run (1 without workers). */
-export function thread_total(): i32 {
-  return thread_count;
-}
-
 // Sleeping is the host's Atomics.wait (1 ms at most), not memory.atomic.wait32:
 // V8's Liftoff in Node 20 can lose a function's locals across that instruction
 // (measured: a barrier's counts read back as 0), while an import call is safe.

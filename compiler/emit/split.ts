@@ -54,13 +54,8 @@ function matmul(ctx: LowerContext<'matmul'>, maxBatch: number): string | undefin
   const work = `max(1, ${m} * ${k})`;
   // rows when there are more of them (and the kernel's few-rows path is not in play: shares of at least 8 rows)
   if (rows >= cols && rows >= 16) {
-    const grain = `max(8, ${SPLIT_WORK} / max(1, ${n} * ${k}))`;
-    if (!packed) { // every thread calls it (even with no rows): they pack B's blocks together and meet in between
-      return `const lo: i32 = share_lo(${m}, 4, ${grain});\nconst hi: i32 = share_hi(${m}, 4, ${grain});\n` +
-        `f32_gemm_shared_b__simd128(${m}, ${n}, ${k}, ${a!.ptr}, ${ac}, ${b(transposeA)}, ${bm!.ptr}, ${bc}, ${b(transposeB)}, ${out.ptr}, ${n}, false, ${tail(bias?.ptr ?? '0')}, lo, hi);`;
-    }
     const pa = transposeA ? `${a!.ptr} + (<usize>lo << 2)` : `${a!.ptr} + ((<usize>lo * ${ac}) << 2)`;
-    return `${range(m, 4, grain)}  ${call('hi - lo', n, pa, bm!.ptr, `${out.ptr} + ((<usize>lo * ${n}) << 2)`, bias?.ptr ?? '0')}\n}`;
+    return `${range(m, 4, `max(8, ${SPLIT_WORK} / max(1, ${n} * ${k}))`)}  ${call('hi - lo', n, pa, bm!.ptr, `${out.ptr} + ((<usize>lo * ${n}) << 2)`, bias?.ptr ?? '0')}\n}`;
   }
   const pb = transposeB ? `${bm!.ptr} + ((<usize>lo * ${bc}) << 2)` : `${bm!.ptr} + (<usize>lo << 2)`;
   return `${range(n, 8, `max(8, ${SPLIT_WORK} / ${work})`)}  ${call(m, 'hi - lo', a!.ptr, pb, `${out.ptr} + (<usize>lo << 2)`, bias ? `${bias.ptr} + (<usize>lo << 2)` : '0', 'lo')}\n}`;

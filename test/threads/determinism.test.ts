@@ -93,7 +93,7 @@ describe('threads', () => {
     expect(outputs[1]).toEqual(outputs[0]);
   });
 
-  test('a GEMM shared by rows packs B together: the bits of one thread at any batch, across blocks of k and n', async () => {
+  test('a GEMM shared by rows: the bits of one thread at any batch, across blocks of k and n', async () => {
     const g = kiln.trace((a, b, c, bias) => ({
       wide: kiln.relu(kiln.add(kiln.matmul(a, b), bias)), // k 300 and n 520: two blocks of each; bias and relu in the GEMM
       transposed: kiln.matmul(a, c, { transposeB: true }), // B read transposed: [B,300]·[130,300]ᵀ
@@ -107,7 +107,7 @@ describe('threads', () => {
       const { module, source } = await kiln.compileModule({ run: g }, { maxBatch: 600 }); // rows ≥ columns: shared by rows
       if (t > 1) {
         expect(await module.threaded()).toBe(t);
-        expect(source.match(/f32_gemm_shared_b__simd128\(/g)).toHaveLength(2);
+        expect(source.match(/f32_gemm__simd128\(hi - lo, /g)).toHaveLength(2); // rows shared
       }
       const runs: string[] = [];
       for (const batch of [530, 13, 3]) { // 13 rows: one share; 3: the few-rows path on every thread
