@@ -7,7 +7,7 @@
  * scan as extra per-step outputs and read back, so the reverse scan does not run
  * the body's forward again — no second h·W matmul and no second round of
  * sigmoid/tanh per step (measured on bench/recurrent.mjs's LSTM: see
- * bench/results.md). The forward scan is rebuilt with those outputs and the
+ * bench/results-sequences.md). The forward scan is rebuilt with those outputs and the
  * carries each step started from (`save`); `mergeScans` then makes the original
  * forward scan read its results from the rebuilt one, so the loop runs once.
  * Residuals cost O(T · residuals) memory; when they would take more than

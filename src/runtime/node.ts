@@ -15,7 +15,7 @@ import { KilnRuntimeError } from './errors.js';
 import { setThreads, type LoadOptions } from './index.js';
 import { useNodeWorkers } from './threads.js';
 
-/** The default thread count in Node: `KILN_THREADS` when set, else the cores available up to 4 (bench/results.md, thread scaling). */
+/** The default thread count in Node: `KILN_THREADS` when set, else the cores available up to 4 (bench/results-threads.md). */
 export function defaultThreads(): number {
   const env = process.env.KILN_THREADS;
   if (env === undefined || env === '') return Math.max(1, Math.min(availableParallelism(), 4));

@@ -84,7 +84,7 @@ const traces = new Map<string, unknown>();
  * one matmul over all steps; the recurrence is one `scan` whose body is the cell,
  * so the compiled loop holds one copy of it. (An unrolled loop measured no
  * faster even at T = 2 and 5, and far slower to compile and run beyond:
- * bench/results.md.)
+ * bench/results-sequences.md.)
  */
 function direction(kind: RecurrentKind, seq: Tensor, w: RecurrentWeights, h: Tensor, c: Tensor | undefined, reverse: boolean, batchFirst = false): { outs: Tensor; h: Tensor; c: Tensor | undefined } {
   const [a, b, features] = seq.shape as number[];
