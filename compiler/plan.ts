@@ -269,6 +269,8 @@ function layoutGroups(g: Graph, owner: Int32Array, inPlace: ReadonlyMap<number, 
 
 /** Floats of op(B) from which a weight is worth a prepacked copy (smaller ones pack in microseconds). */
 export const PREPACK_MIN = 1 << 14;
+/** Bytes of prepacked copies a module keeps at most (the weights past it pack per call). */
+export const PREPACK_MAX_BYTES = 256 * 2 ** 20;
 
 /**
  * The matmuls of an entry that may read their B from a prepacked buffer
@@ -321,10 +323,16 @@ export function planMemory(entries: readonly Graph[], options: { maxBatch?: numb
     return slots;
   });
   const packs = new Map<string, Slot>();
+  let packBytes = 0;
   const packed = entries.map((g) => {
     const byNode = new Map<number, Slot>();
     for (const [id, { key, bytes }] of prepackedWeights(g, maxBatch)) {
-      if (!packs.has(key)) (packs.set(key, { offset: fixed, bytes }), (fixed += roundUp(bytes)));
+      if (!packs.has(key)) {
+        if (packBytes + bytes > PREPACK_MAX_BYTES) continue; // a huge model keeps packing per call rather than doubling its weights' memory
+        packs.set(key, { offset: fixed, bytes });
+        fixed += roundUp(bytes);
+        packBytes += roundUp(bytes);
+      }
       byNode.set(id, packs.get(key)!);
     }
     return byNode;

@@ -1,7 +1,7 @@
 /** planMemory: slots never overlap while both values are live; inputs are shared by name. */
 import { describe, expect, test } from 'vitest';
 import * as kiln from '../../compiler/index.js';
-import { planMemory } from '../../compiler/plan.js';
+import { planMemory, PREPACK_MAX_BYTES, PREPACK_MIN } from '../../compiler/plan.js';
 import { optimize } from '../../compiler/pipeline.js';
 
 describe('planMemory', () => {
@@ -100,5 +100,34 @@ describe('update groups', () => {
       const have = c.module.get(name).data;
       want.updates[name]!.data.forEach((v, i) => expect(Math.abs(have[i]! - v), `${name}[${i}]`).toBeLessThan(1e-5));
     }
+  });
+});
+
+describe('prepacked weights in the plan', () => {
+  const predict = (rows: number, cols: number, options: { transposeB?: boolean } = {}) => optimize(kiln.trace((x: kiln.Tensor, w: kiln.Tensor) => kiln.matmul(x, w, options),
+    [kiln.spec([null, options.transposeB ? cols : rows], 'float32', { name: 'x' }), kiln.spec([rows, cols], 'float32', { name: 'w', kind: 'parameter' })]));
+
+  test('a large parameter multiplied in an entry without updates gets one persistent buffer, shared by every entry that reads it so', () => {
+    const plan = planMemory([predict(256, 100), predict(256, 100)], { maxBatch: 16 });
+    expect([...plan.packs.keys()]).toEqual(['w']);
+    const slot = plan.packs.get('w')!;
+    expect(slot.bytes).toBe(64 + 104 * 256 * 4); // 100 columns in panels of 8, all of k
+    expect(slot.offset + slot.bytes).toBeLessThanOrEqual(plan.fixedBytes); // persistent, before the scratch
+    for (const e of plan.entries) expect([...e.packs.values()]).toEqual([slot]);
+    expect([...planMemory([predict(100, 256, { transposeB: true })], { maxBatch: 16 }).packs.keys()]).toEqual(['w transposed']);
+  });
+
+  test('none below PREPACK_MIN floats, at 4 rows or fewer, in a training entry, or past PREPACK_MAX_BYTES', () => {
+    expect(PREPACK_MIN).toBe(1 << 14);
+    expect(planMemory([predict(127, 128)], { maxBatch: 16 }).packs.size).toBe(0); // 16,256 floats
+    expect(planMemory([predict(128, 128)], { maxBatch: 16 }).packs.size).toBe(1);
+    expect(planMemory([predict(128, 128)], { maxBatch: 4 }).packs.size).toBe(0); // the few-rows path packs nothing
+    const step = optimize(kiln.trace((x: kiln.Tensor, w: kiln.Tensor) => {
+      kiln.assign(w, kiln.mul(w, 0.5));
+      return kiln.matmul(x, w);
+    }, [kiln.spec([null, 128], 'float32', { name: 'x' }), kiln.spec([128, 128], 'float32', { name: 'w', kind: 'parameter' })]));
+    expect(planMemory([step], { maxBatch: 16 }).packs.size).toBe(0);
+    const huge = Math.ceil(Math.sqrt(PREPACK_MAX_BYTES / 4)) + 8; // one weight past the cap: planned, never allocated here
+    expect(planMemory([predict(huge, huge)], { maxBatch: 16 }).packs.size).toBe(0);
   });
 });
