@@ -29,7 +29,7 @@ const MAX_WORKERS = 63; // setThreads allows 64 threads: the caller and 63 worke
  * waitAsync's wake-up, an event-loop turn, cost short steps their second thread.
  * Messages (a module to instantiate) wait at most this long.
  */
-const BLOCK_MS = 2;
+const BLOCK_MS = 20;
 /** How long workers may take to instantiate a module before kiln warns that runs stay on one thread. */
 const READY_WARNING_MS = 10_000;
 
