@@ -74,6 +74,16 @@ describe('prepacked weights', () => {
     close(module.run('predict', { x }).output!.data, reference(x, trained, b, 16));
   }, 120_000);
 
+  test('the loader reads manifest versions 1 and 2 and refuses others by name', async () => {
+    kiln.setThreads(1);
+    const { binary, manifest } = await kiln.compileModule({ predict: graphs().predict }, { maxBatch: 16 });
+    const { load } = await import('../../src/runtime/index.js');
+    await expect(load(binary, { ...manifest, version: 3 })).rejects.toThrow('kiln runtime: expected a kiln-module manifest of version 1 to 2, got kiln-module version 3.');
+    const small = await kiln.compileModule({ predict: kiln.trace((x: kiln.Tensor) => kiln.relu(x), [kiln.spec([null, 4])]) });
+    expect(small.manifest.version).toBe(1); // no prepacked weights: version 1, as before
+    expect((await load(small.binary, small.manifest)).run('predict', { input: new Float32Array([-1, 2, -3, 4]) }).output!.data).toEqual(new Float32Array([0, 2, 0, 4]));
+  }, 120_000);
+
   test('2 threads (columns shared from one packed copy) give the bits of 1 thread', async () => {
     const out: string[] = [];
     for (const t of [1, 2]) {
