@@ -48,13 +48,19 @@ export function describe(v: unknown): string {
  * not a plain object): `dense: unknown option 'unit'; expected one of units, activation, …`.
  */
 export function checkOptions(subject: string, options: unknown, accepted: readonly string[]): void {
-  if (options === undefined || options === null) return;
-  if (typeof options !== 'object' || Array.isArray(options)) fail(subject, `expected an options object, got ${describe(options)}`);
+  if (options === undefined) return;
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) fail(subject, `expected an options object, got ${options === null ? 'null' : describe(options)}`);
   const unknown = Object.keys(options as object).filter((k) => !accepted.includes(k));
   if (unknown.length === 0) return;
   const which = unknown.map((k) => `'${k}'`).join(', ');
   const list = accepted.length ? `expected one of ${accepted.join(', ')}` : 'it takes no options';
   fail(subject, `unknown option${unknown.length > 1 ? 's' : ''} ${which}; ${list}`);
+}
+
+/** `checkOptions` for an options argument that must be given (it has required keys): undefined is refused too. */
+export function checkRequiredOptions(subject: string, options: unknown, accepted: readonly string[]): void {
+  if (options === undefined) fail(subject, `expected an options object, got undefined`);
+  checkOptions(subject, options, accepted);
 }
 
 /** One of the three dtypes; 'float64' means float32 (converted, as PyTorch and Keras do), undefined means `fallback`. */

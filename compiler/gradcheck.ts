@@ -8,7 +8,8 @@ import { interpret } from './interpret.js';
 import type { Value } from './ops/op.js';
 import { autodiff } from './passes/autodiff.js';
 import { normals } from './random.js';
-import type { Tensor } from './tensor.js';
+import { Tensor } from './tensor.js';
+import { describe } from './check.js';
 import { spec, trace } from './trace.js';
 
 export interface GradCheckOptions {
@@ -34,6 +35,8 @@ const asFloat64 = (v: Value): Value => (v.dtype === 'float32' ? { ...v, data: Fl
  * direction, by reverse mode and by central differences.
  */
 export function gradientError(f: (...args: Tensor[]) => Tensor, args: readonly Tensor[], options: GradCheckOptions = {}): GradCheckResult {
+  if (typeof f !== 'function') throw new KilnError(`gradientError: expected a function of tensors, got ${describe(f)}.`);
+  if (!Array.isArray(args) || args.some((a) => !(a instanceof Tensor))) throw new KilnError(`gradientError: expected a list of Tensor arguments, got ${describe(args)}.`);
   const eps = options.eps ?? 1e-4;
   const seed = options.seed ?? 7;
   const names = args.map((_, i) => `arg_${i}`);

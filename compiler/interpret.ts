@@ -5,7 +5,7 @@
  * gradient checks, as float64.
  */
 import { KilnError, RuleError, internal, userError } from './errors.js';
-import type { Graph } from './ir.js';
+import { checkGraph, type Graph } from './ir.js';
 import type { Data, Value } from './ops/op.js';
 import { ops, type OpName, type OpParams } from './ops/index.js';
 import { BATCH, concreteShape, formatType, hasBatch, sizeOf, type ConcreteType, type DType, type TensorType } from './types.js';
@@ -71,6 +71,8 @@ function bindBatch(g: Graph, inputs: Record<string, Value>): number | undefined 
 
 /** Runs `g` on named inputs with the reference semantics. */
 export function interpret(g: Graph, inputs: Record<string, Value>, options: InterpretOptions = {}): InterpretResult {
+  checkGraph('interpret', g);
+  if (inputs === null || typeof inputs !== 'object') throw new KilnError(`interpret: expected the inputs as an object of values by name, got ${inputs === null ? 'null' : typeof inputs}.`);
   const precision = options.precision ?? 'float32';
   const batch = bindBatch(g, inputs);
   const values: Value[] = new Array(g.nodes.length);

@@ -4,6 +4,7 @@
  * `print` gives one line a node; `hashGraph` is the structural hash caches key on.
  */
 import type { OpName, OpParams } from './ops/index.js';
+import { KilnError } from './errors.js';
 import { formatType, type TensorType } from './types.js';
 
 export type InputKind = 'data' | 'parameter' | 'state' | 'scalar';
@@ -48,6 +49,7 @@ export interface Graph {
  * outputs and updates are `g`'s, moved to the new ids by `id(old)`.
  */
 export function withNodes(g: Graph, nodes: readonly Node[], id: (old: number) => number): Graph {
+  checkGraph('withNodes', g);
   return Object.freeze({
     nodes: Object.freeze([...nodes]),
     inputs: Object.freeze(g.inputs.map((i) => Object.freeze({ ...i, id: id(i.id) }))),
@@ -58,6 +60,12 @@ export function withNodes(g: Graph, nodes: readonly Node[], id: (old: number) =>
 
 export function isGraph(x: unknown): x is Graph {
   return typeof x === 'object' && x !== null && 'nodes' in x && 'outputs' in x && 'updates' in x;
+}
+
+/** `g` as a Graph, or a KilnError naming `subject`: what graph functions take first. */
+export function checkGraph(subject: string, g: unknown): Graph {
+  if (!isGraph(g)) throw new KilnError(`${subject}: expected a graph (from kiln.trace), got ${g === null ? 'null' : Array.isArray(g) ? 'an array' : typeof g}.`);
+  return g;
 }
 
 function formatNumber(x: number): string {
@@ -88,6 +96,7 @@ function formatParam(value: unknown): string {
 
 /** One line a node: `%7: f32[32,10] = matmul %5, %6 transposeB=true`. */
 export function printNode(node: Node): string {
+  if (typeof node !== 'object' || node === null || !('op' in node)) throw new KilnError(`printNode: expected a graph node, got ${node === null ? 'null' : typeof node}.`);
   const args = node.inputs.map((i) => `%${i}`).join(', ');
   const params = formatParams(node.params as object);
   const rhs = [node.op, args, params].filter((s) => s.length > 0).join(' ');
@@ -95,6 +104,7 @@ export function printNode(node: Node): string {
 }
 
 export function print(g: Graph, options: { origins?: boolean } = {}): string {
+  checkGraph('print', g);
   const lines = g.nodes.map((n) => (options.origins && n.origin ? `${printNode(n)}  # ${n.origin}` : printNode(n)));
   for (const o of g.outputs) lines.push(`output ${o.name} = %${o.id}`);
   for (const u of g.updates) lines.push(`update ${u.target} <- %${u.id}`);
@@ -119,6 +129,7 @@ function hashValues(values: readonly number[]): string {
 
 /** Structural hash: equal for graphs that print the same (origins excluded). */
 export function hashGraph(g: Graph): string {
+  checkGraph('hashGraph', g);
   const constants = g.nodes
     .filter((n) => n.op === 'constant')
     .map((n) => Array.from((n.params as OpParams['constant']).value).join(','));

@@ -30,6 +30,7 @@
  */
 import { backward as reverse } from './autodiff.js';
 import { Builder, withBuilder } from './builder.js';
+import { checkOptions, describe } from './check.js';
 import { KilnError, userError } from './errors.js';
 import { hashGraph, type Graph } from './ir.js';
 import { interpret } from './interpret.js';
@@ -149,6 +150,7 @@ export function isGradEnabled(): boolean { return gradEnabled; }
  * @example const logits = kiln.noGrad(() => model.forward(x));
  */
 export function noGrad<T>(fn: () => T): T {
+  if (typeof fn !== 'function') throw userError('noGrad', `expected a function to run without gradients, got ${describe(fn)}`, captureOrigin());
   const saved = gradEnabled;
   gradEnabled = false;
   try {
@@ -431,6 +433,8 @@ export function resetCacheStats(): void {
  * structural hash (1: at once; Infinity: never, always interpret).
  */
 export function setCompilePolicy(options: { compileAt?: number }): void {
+  checkOptions('setCompilePolicy', options, ['compileAt']);
+  if (options === undefined) return;
   if (options.compileAt !== undefined) {
     if (!(options.compileAt >= 1)) throw userError('setCompilePolicy', `expected compileAt >= 1, got ${options.compileAt}`);
     compileAt = options.compileAt;

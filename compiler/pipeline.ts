@@ -6,7 +6,8 @@
 import { buildWasm, buildWasmSync, runtimeAsSources } from './build.js';
 import { emitAssemblyScript, type EntryCode } from './emit/index.js';
 import { KilnError } from './errors.js';
-import type { Graph } from './ir.js';
+import { checkOptions, describe } from './check.js';
+import { isGraph, type Graph } from './ir.js';
 import { fuseElementwise } from './passes/fuseElementwise.js';
 import { fuseEpilogues } from './passes/fuseEpilogues.js';
 import { hoistScanAccumulators } from './passes/hoistScanAccumulators.js';
@@ -61,7 +62,10 @@ export function optimize(g: Graph): Graph {
 
 /** Optimises, plans and emits named entry graphs: everything before the build. */
 function emitEntries(graphs: Readonly<Record<string, Graph>>, options: CompileOptions) {
+  if (graphs === null || typeof graphs !== 'object' || Array.isArray(graphs)) throw new KilnError(`compile: expected an object of entry graphs by name (from kiln.trace), got ${describe(graphs)}.`);
   const names = Object.keys(graphs);
+  for (const name of names) if (!isGraph(graphs[name])) throw new KilnError(`compile: expected entry "${name}" to be a graph from kiln.trace, got ${describe(graphs[name])}.`);
+  checkOptions('compile', options, ['maxBatch', 'relaxedSimd']);
   for (const name of names) if (!/^[A-Za-z_]\w*$/.test(name)) throw new KilnError(`compile: entry names must be identifiers, got "${name}".`);
   if (names.length === 0) throw new KilnError('compile: expected at least one entry graph.');
   const optimized = names.map((n) => optimize(graphs[n]!));

@@ -264,6 +264,9 @@ export function apply<K extends OpName>(op: K, inputs: readonly Tensor[], params
   const def = ops[op];
   if (!def) throw userError('apply', `unknown op "${String(op)}"; known ops are listed in kiln.opNames`, captureOrigin());
   if (def.arity !== 'variadic' && def.arity !== inputs.length) throw internal(`${op} takes ${def.arity} inputs, got ${inputs.length}`);
+  inputs.forEach((t, i) => {
+    if (!(t instanceof Tensor)) throw userError(op, `expected a Tensor as input ${i}, got ${t === null ? 'null' : typeof t}`, captureOrigin());
+  });
   const builder = currentBuilder();
   const symbolic = inputs.some((t) => t.isSymbolic);
   const origin = builder?.originOverride ?? (symbolic ? captureOrigin() : undefined);

@@ -4,6 +4,7 @@
  * dynamic batch dimension.
  */
 import { Builder, currentBuilder, withBuilder } from './builder.js';
+import { describe } from './check.js';
 import { KilnError, userError } from './errors.js';
 import type { Graph, InputKind } from './ir.js';
 import { inputKinds } from './ir.js';
@@ -53,6 +54,8 @@ function namedOutputs(result: TraceOutput): { name: string; tensor: Tensor }[] {
  * @example const g = kiln.trace((x) => kiln.relu(x), [kiln.spec([null, 4])]);
  */
 export function trace(fn: (...args: never[]) => TraceOutput, specs: readonly Spec[] | Readonly<Record<string, Spec>>): Graph {
+  if (typeof fn !== 'function') throw userError('trace', `expected a function to trace, got ${describe(fn)}`, captureOrigin());
+  if (specs === null || typeof specs !== 'object') throw userError('trace', `expected a list (or a record) of specs from kiln.spec, got ${describe(specs)}`, captureOrigin());
   const b = new Builder(currentBuilder());
   return withBuilder(b, () => {
     const origin = captureOrigin();

@@ -5,6 +5,7 @@
  */
 import { Builder, currentBuilder, withBuilder } from './builder.js';
 import { backward } from './autodiff.js';
+import { describe } from './check.js';
 import { userError } from './errors.js';
 import { interpret } from './interpret.js';
 import { autodiff } from './passes/autodiff.js';
@@ -96,6 +97,7 @@ export function valueAndGrad(f: Fn, argnums: number | readonly number[] = 0) {
  * @example const { value, vjp } = kiln.vjp(f, x); const [dx] = vjp(kiln.onesLike(value));
  */
 export function vjp(f: Fn, ...primals: Tensor[]): { value: Tensor; vjp: (cotangent: Tensor) => Tensor[] } {
+  if (typeof f !== 'function') throw userError('vjp', `expected a function to differentiate, got ${describe(f)}`, captureOrigin());
   const args = checkArgs('vjp', primals);
   const b = currentBuilder();
   const checkCotangent = (value: Tensor, ct: unknown): Tensor => {

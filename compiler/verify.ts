@@ -5,12 +5,13 @@
  */
 import { internal, RuleError } from './errors.js';
 import type { Graph } from './ir.js';
-import { printNode } from './ir.js';
+import { checkGraph, printNode } from './ir.js';
 import { ops, type OpName, type OpParams } from './ops/index.js';
 import type { OpDef } from './ops/op.js';
 import { formatType, sameType, type TensorType } from './types.js';
 
 export function verify(g: Graph): Graph {
+  checkGraph('verify', g);
   const fail = (message: string): never => { throw internal(`verify: ${message}`); };
   g.nodes.forEach((node, index) => {
     const line = printNode(node);

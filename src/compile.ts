@@ -3,6 +3,8 @@
  */
 import { compileEntries, compileEntriesSync, type CompileOptions as PipelineOptions, type CompiledModuleCode } from '../compiler/pipeline.js';
 import type { Graph } from '../compiler/ir.js';
+import { describe } from '../compiler/check.js';
+import { KilnError } from '../compiler/errors.js';
 import type { OpParams } from '../compiler/ops/index.js';
 import { useRelaxedSimd } from './determinism.js';
 import { KilnModule, load, type Manifest, type Slot } from './runtime/index.js';
@@ -17,6 +19,8 @@ export interface Compiled extends CompiledModuleCode {
 
 /** The manifest the runtime needs to bind and read a compiled module's tensors. */
 export function manifestOf(c: CompiledModuleCode): Manifest {
+  const given = c as { entries?: unknown; plan?: unknown } | null;
+  if (typeof given !== 'object' || given === null || !Array.isArray(given.entries) || !given.plan) throw new KilnError(`manifestOf: expected what compileEntries returned, got ${describe(c)}.`);
   const kinds = new Map(c.entries.flatMap((e) => e.graph.inputs.map((i) => [i.name, i.kind] as const)));
   const inputs: Slot[] = [...c.plan.inputs].map(([name, s]) => ({ name, dtype: s.type.dtype, shape: [...s.type.shape], offset: s.offset, kind: kinds.get(name)! }));
   const entries = Object.fromEntries(c.entries.map((e) => [e.name, {

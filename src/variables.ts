@@ -8,6 +8,7 @@
  * const step = kiln.compile((x, y) => { ...; opt.applyGradients([[g, w.read()]]); return loss; });
  */
 import { currentBuilder, type Builder } from '../compiler/builder.js';
+import { checkOptions } from '../compiler/check.js';
 import { KilnError } from '../compiler/errors.js';
 import { tensor } from '../compiler/functions/creation.js';
 import { valueAndGrad } from '../compiler/transforms.js';
@@ -136,6 +137,7 @@ export class Variable {
  * @example const w = kiln.variable(kiln.zeros([3, 1]), { name: 'w' });
  */
 export function variable(initial: Tensor | NestedArray, options: { name?: string; trainable?: boolean } = {}): Variable {
+  checkOptions('variable', options, ['name', 'trainable']);
   const t = initial instanceof Tensor ? initial : tensor(initial, undefined, 'float32');
   if (t.isSymbolic) throw new KilnError(`variable: expected a concrete initial value, got a symbolic tensor ${formatType(t.type)}.`);
   if (t.dtype !== 'float32') throw new KilnError(`variable: expected a float32 initial value, got ${formatType(t.type)}.`);

@@ -6,6 +6,7 @@ import { apply, Tensor } from '../tensor.js';
 import type { DType } from '../types.js';
 import type { UnaryParams } from '../ops/unary.js';
 import type { BinaryParams } from '../ops/binary.js';
+import { checkOptions } from '../check.js';
 import { checkTensor, fail, operands, recordable, scalar, type FunctionalTensor, type TensorLike } from './util.js';
 
 /** A unary op: on a Tensor a Tensor; on a functional-API tensor, that tensor's next layer (see `recordable`). */
@@ -100,6 +101,7 @@ export const selu = (x: Tensor): Tensor => mul(elu(x, seluAlpha), seluScale);
 
 /** GELU; `approximate: 'tanh'` is the tanh form, 'none' (default) the exact erf form. */
 export function gelu(x: Tensor, options: { approximate?: 'none' | 'tanh' } = {}): Tensor {
+  checkOptions('gelu', options, ['approximate']);
   if (options.approximate === 'tanh') {
     const inner = mul(add(x, mul(mul(square(x), x), 0.044715)), Math.sqrt(2 / Math.PI));
     return mul(mul(x, 0.5), add(tanh(inner), 1));
@@ -114,12 +116,16 @@ export const silu = (x: Tensor): Tensor => mul(x, sigmoid(x));
 export const swish = silu;
 
 export function zerosLike(x: Tensor): Tensor {
+  checkTensor('zerosLike', x);
   return fullLike(x, 0);
 }
 export function onesLike(x: Tensor): Tensor {
+  checkTensor('onesLike', x);
   return fullLike(x, 1);
 }
 export function fullLike(x: Tensor, value: number): Tensor {
+  checkTensor('fullLike', x);
+  if (typeof value !== 'number' && typeof value !== 'boolean') fail('fullLike', `expected a number value, got ${value === null ? 'null' : typeof value}`);
   return apply('broadcastTo', [scalar(value, x.dtype)], { shape: x.type.shape });
 }
 

@@ -6,10 +6,13 @@
 import { apply, Tensor } from '../tensor.js';
 import { BATCH, formatType, type Dim, type Shape } from '../types.js';
 import { cast, eq } from './elementwise.js';
-import { checkTensor, fail, normalizeAxis, recordable } from './util.js';
+import { checkNumberList, checkTensor, fail, normalizeAxis, recordable } from './util.js';
+import { describe } from '../check.js';
 
 /** Reshape to a fully known shape (BATCH where the batch dimension goes). */
 export function reshapeTo(x: Tensor, shape: Shape): Tensor {
+  checkTensor('reshapeTo', x);
+  if (!Array.isArray(shape)) fail('reshapeTo', `expected a shape list, got ${describe(shape)}`);
   const same = x.type.shape.length === shape.length && x.type.shape.every((d, i) => d === shape[i]);
   return same ? x : apply('reshape', [x], { shape: [...shape] });
 }
@@ -20,6 +23,7 @@ export function reshapeTo(x: Tensor, shape: Shape): Tensor {
  */
 function reshapeOp(x: Tensor, shape: readonly (number | null)[]): Tensor {
   checkTensor('reshape', x);
+  checkNumberList('reshape', 'shape', shape, true);
   const known = shape.reduce<number>((a, d) => (d === null || d === -1 ? a : a * d), 1);
   const inferred = shape.filter((d) => d === -1).length;
   const xStatic = x.type.shape.reduce<number>((a, d) => (d === BATCH ? a : a * d), 1);
@@ -42,12 +46,15 @@ function reshapeOp(x: Tensor, shape: readonly (number | null)[]): Tensor {
 
 function transposeOp(x: Tensor, perm?: readonly number[]): Tensor {
   checkTensor('transpose', x);
+  if (perm !== undefined) checkNumberList('transpose', 'perm', perm);
+  if (perm !== undefined && perm.length !== x.rank) fail('transpose', `expected a permutation of ${x.rank} axes for ${formatType(x.type)}, got [${perm.join(',')}]`);
   const p = perm ? perm.map((a) => normalizeAxis('transpose', a, x.rank)) : Array.from({ length: x.rank }, (_, i) => x.rank - 1 - i);
   return p.every((a, i) => a === i) ? x : apply('transpose', [x], { perm: p });
 }
 
 export function broadcastTo(x: Tensor, shape: readonly (Dim | null)[]): Tensor {
   checkTensor('broadcastTo', x);
+  checkNumberList('broadcastTo', 'shape', shape, true);
   const target = shape.map((d) => (d === null ? BATCH : d));
   const same = x.type.shape.length === target.length && x.type.shape.every((d, i) => d === target[i]);
   return same ? x : apply('broadcastTo', [x], { shape: target });
@@ -63,6 +70,7 @@ function expandDimsOp(x: Tensor, axis = 0): Tensor {
 /** Removes the given size-1 axes, or all of them. */
 function squeezeOp(x: Tensor, axis?: number | readonly number[]): Tensor {
   checkTensor('squeeze', x);
+  if (axis !== undefined && typeof axis !== 'number') checkNumberList('squeeze', 'axis', axis);
   const axes = axis === undefined ? x.type.shape.flatMap((d, i) => (d === 1 ? [i] : [])) : (typeof axis === 'number' ? [axis] : axis).map((a) => normalizeAxis('squeeze', a, x.rank));
   for (const a of axes) if (x.type.shape[a] !== 1) fail('squeeze', `expected axis ${a} of ${formatType(x.type)} to have size 1`);
   return reshapeTo(x, x.type.shape.filter((_, i) => !axes.includes(i)));
@@ -78,12 +86,16 @@ export function flatten(x: Tensor): Tensor {
 
 /** The strided-slice primitive with already-normalised arguments. */
 export function sliceRaw(x: Tensor, begin: readonly number[], end: readonly Dim[], strides: readonly number[]): Tensor {
+  checkTensor('sliceRaw', x);
+  for (const [what, v] of [['begin', begin], ['end', end], ['strides', strides]] as const) if (!Array.isArray(v) || v.length !== x.rank) fail('sliceRaw', `expected ${what} with one entry per axis of ${formatType(x.type)}, got ${describe(v)}`);
   const whole = x.type.shape.every((d, i) => begin[i] === 0 && end[i] === d && strides[i] === 1);
   return whole ? x : apply('slice', [x], { begin: [...begin], end: [...end], strides: [...strides] });
 }
 
 /** `x[begin:end]` along one axis. */
 export function sliceAxis(x: Tensor, axis: number, begin: number, end: number): Tensor {
+  checkTensor('sliceAxis', x);
+  normalizeAxis('sliceAxis', axis, x.rank);
   const b = x.type.shape.map((_, i) => (i === axis ? begin : 0));
   const e = x.type.shape.map((d, i) => (i === axis ? end : d));
   return sliceRaw(x, b, e, x.type.shape.map(() => 1));
@@ -92,6 +104,8 @@ export function sliceAxis(x: Tensor, axis: number, begin: number, end: number): 
 /** TensorFlow's slice: `size[i] = -1` takes the rest of axis i. */
 export function slice(x: Tensor, begin: readonly number[], size?: readonly number[]): Tensor {
   checkTensor('slice', x);
+  checkNumberList('slice', 'begin', begin);
+  if (size !== undefined) checkNumberList('slice', 'size', size);
   if (begin.length > x.rank || (size && size.length > x.rank)) fail('slice', `expected at most ${x.rank} begin/size entries for ${formatType(x.type)}`);
   const b = x.type.shape.map((_, i) => begin[i] ?? 0);
   const e = x.type.shape.map((d, i) => {
@@ -107,6 +121,10 @@ export function slice(x: Tensor, begin: readonly number[], size?: readonly numbe
 /** NumPy `x[b0:e0:s0, ...]`: negative begin/end count from the end; positive strides. */
 export function stridedSlice(x: Tensor, begin: readonly number[], end: readonly Dim[], strides?: readonly number[]): Tensor {
   checkTensor('stridedSlice', x);
+  checkNumberList('stridedSlice', 'begin', begin);
+  checkNumberList('stridedSlice', 'end', end, true);
+  if (strides !== undefined) checkNumberList('stridedSlice', 'strides', strides);
+  if (strides?.some((v) => !Number.isInteger(v) || v < 1)) fail('stridedSlice', `expected positive integer strides, got [${strides.join(',')}]`);
   const norm = (v: number, d: number) => (v < 0 ? Math.max(0, v + d) : Math.min(v, d));
   const b = x.type.shape.map((d, i) => (d === BATCH ? 0 : norm(begin[i] ?? 0, d)));
   const e = x.type.shape.map((d, i) => (d === BATCH ? BATCH : norm((end[i] as number | undefined) ?? d, d)));
@@ -117,12 +135,15 @@ export function stridedSlice(x: Tensor, begin: readonly number[], end: readonly 
 /** Pads with `value`: `paddings[i] = [before, after]` for each axis. */
 export function pad(x: Tensor, paddings: readonly (readonly [number, number])[], value = 0): Tensor {
   checkTensor('pad', x);
+  if (!Array.isArray(paddings) || paddings.some((p) => checkNumberList('pad', 'each padding', p).length !== 2)) fail('pad', `expected a [before, after] pair for each axis, got ${describe(paddings)}`);
   if (paddings.length !== x.rank) fail('pad', `expected ${x.rank} [before, after] pairs for ${formatType(x.type)}, got ${paddings.length}`);
   return padWith(x, paddings.map((p) => p[0]), paddings.map((p) => p[1]), paddings.map(() => 0), value);
 }
 
 /** The pad primitive: low, high and interior padding per axis. */
 export function padWith(x: Tensor, low: readonly number[], high: readonly number[], interior: readonly number[], value: number): Tensor {
+  checkTensor('padWith', x);
+  for (const [what, v] of [['low', low], ['high', high], ['interior', interior]] as const) if (checkNumberList('padWith', what, v).length !== x.rank) fail('padWith', `expected ${what} with one entry per axis of ${formatType(x.type)}, got [${v.join(',')}]`);
   const none = [...low, ...high, ...interior].every((p) => p === 0);
   return none ? x : apply('pad', [x], { low: [...low], high: [...high], interior: [...interior], value });
 }
@@ -146,6 +167,7 @@ export function split(x: Tensor, sizes: number | readonly number[], axis = 0): T
   const a = normalizeAxis('split', axis, x.rank);
   const d = x.type.shape[a]!;
   if (d === BATCH) fail('split', `cannot split the dynamic batch axis of ${formatType(x.type)}`);
+  if (typeof sizes === 'number' ? !Number.isInteger(sizes) || sizes < 1 : (checkNumberList('split', 'sizes', sizes), false)) fail('split', `expected a positive number of parts or a list of sizes, got ${describe(sizes)}`);
   const parts = typeof sizes === 'number' ? (d % sizes === 0 ? new Array<number>(sizes).fill(d / sizes) : fail('split', `cannot split axis ${a} of size ${d} into ${sizes} equal parts`)) : [...sizes];
   if (parts.reduce((p, q) => p + q, 0) !== d || parts.some((p) => !Number.isInteger(p) || p < 0)) fail('split', `expected sizes that add up to ${d}, got [${parts.join(',')}]`);
   let offset = 0;
@@ -155,6 +177,7 @@ export function split(x: Tensor, sizes: number | readonly number[], axis = 0): T
 /** Repeats `x` reps[i] times along axis i: reshape, broadcast, reshape. */
 export function tile(x: Tensor, reps: readonly number[]): Tensor {
   checkTensor('tile', x);
+  checkNumberList('tile', 'reps', reps);
   if (reps.length !== x.rank || reps.some((r) => !Number.isInteger(r) || r < 1)) fail('tile', `expected ${x.rank} positive repetitions for ${formatType(x.type)}, got [${reps.join(',')}]`);
   if (x.type.shape.some((d, i) => d === BATCH && reps[i] !== 1)) fail('tile', `cannot tile the dynamic batch axis of ${formatType(x.type)}`);
   const spread = x.type.shape.flatMap((d) => [1, d]);
@@ -172,6 +195,8 @@ export function gather(x: Tensor, indices: Tensor, axis = 0): Tensor {
 
 /** Adds slices of `updates` into a zero tensor with `size` entries along `axis`: the transpose of gather. */
 export function scatterAdd(updates: Tensor, indices: Tensor, axis: number, size: number): Tensor {
+  checkTensor('scatterAdd', updates, 'updates');
+  checkTensor('scatterAdd', indices, 'indices');
   return apply('scatterAdd', [updates, indices], { axis, size });
 }
 

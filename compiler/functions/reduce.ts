@@ -9,6 +9,7 @@ import { reducedShape } from '../ops/reduce.js';
 import { div, exp, log, mul, square, sub, add } from './elementwise.js';
 import { reshapeTo } from './movement.js';
 import { stopGradient } from './elementwise.js';
+import { checkOptions } from '../check.js';
 import { checkTensor, fail, normalizeAxes, normalizeAxis, recordable } from './util.js';
 
 type Axes = number | readonly number[] | undefined;
@@ -43,6 +44,7 @@ export function argmin(x: Tensor, axis = -1): Tensor {
  */
 export function nonFinite(x: Tensor, options: { limit?: number } = {}): Tensor {
   checkTensor('nonFinite', x);
+  checkOptions('nonFinite', options, ['limit']);
   if (x.dtype !== 'float32') fail('nonFinite', `expected float32, got ${formatType(x.type)}`);
   const limit = options.limit ?? Infinity;
   if (typeof limit !== 'number' || !(limit > 0)) fail('nonFinite', `expected a positive limit, got ${String(limit)}`);
@@ -87,6 +89,8 @@ export function logSumExp(x: Tensor, axis?: Axes, keepDims = false): Tensor {
 
 /** Sums `x` over the axes that broadcasting added or stretched, so it gets `shape`. */
 export function sumTo(x: Tensor, shape: Shape): Tensor {
+  checkTensor('sumTo', x);
+  if (!Array.isArray(shape)) fail('sumTo', `expected a shape list, got ${shape === null ? 'null' : typeof shape}`);
   const xs = x.type.shape;
   if (xs.length === shape.length && xs.every((d, i) => d === shape[i])) return x;
   const lead = xs.length - shape.length;

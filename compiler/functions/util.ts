@@ -6,7 +6,7 @@ import { describe } from '../check.js';
 import { userError } from '../errors.js';
 import { captureOrigin } from '../source.js';
 import { Tensor } from '../tensor.js';
-import { formatType, type DType } from '../types.js';
+import { BATCH, formatType, type DType } from '../types.js';
 
 export type TensorLike = Tensor | number;
 
@@ -82,6 +82,15 @@ export function operands(op: string, a: TensorLike, b: TensorLike): [Tensor, Ten
   return [scalar(a), scalar(b)];
 }
 
+/**
+ * `v` as a list of numbers (a shape, a permutation, repetitions, paddings' sides…),
+ * or a KilnError naming `what`; with `dims`, null and the batch dimension are dimensions too.
+ */
+export function checkNumberList(op: string, what: string, v: unknown, dims = false): readonly number[] {
+  if (!Array.isArray(v) || v.some((d) => !(typeof d === 'number' || (dims && (d === null || d === BATCH))))) fail(op, `expected ${what} to be a list of numbers${dims ? ' (or null for the batch)' : ''}, got ${v === null ? 'null' : describe(v)}`);
+  return v as readonly number[];
+}
+
 export function checkTensor(op: string, x: unknown, what = 'input'): Tensor {
   if (x instanceof Tensor) return x;
   return notATensor(op, x, `a Tensor as ${what}`);
@@ -97,6 +106,7 @@ export function normalizeAxis(op: string, axis: number, rank: number): number {
 export function normalizeAxes(op: string, axis: number | readonly number[] | undefined, x: Tensor): number[] {
   const rank = x.rank;
   if (axis === undefined) return Array.from({ length: rank }, (_, i) => i);
+  if (typeof axis !== 'number' && !Array.isArray(axis)) fail(op, `expected an axis or a list of axes, got ${axis === null ? 'null' : describe(axis)}`);
   const axes = (typeof axis === 'number' ? [axis] : [...axis]).map((a) => normalizeAxis(op, a, rank));
   if (new Set(axes).size !== axes.length) fail(op, `expected distinct axes for ${formatType(x.type)}, got [${axes.join(',')}]`);
   return axes.sort((p, q) => p - q);

@@ -9,7 +9,7 @@
 import { Builder, withBuilder } from '../builder.js';
 import { backward } from '../autodiff.js';
 import { KilnError } from '../errors.js';
-import type { Graph } from '../ir.js';
+import { checkGraph, type Graph } from '../ir.js';
 import { inlineValues } from '../inline.js';
 import { Tensor } from '../tensor.js';
 import { formatType } from '../types.js';
@@ -26,6 +26,8 @@ export interface AutodiffOptions {
 }
 
 export function autodiff(g: Graph, options: AutodiffOptions): Graph {
+  checkGraph('autodiff', g);
+  if (options === null || typeof options !== 'object') throw new KilnError(`autodiff: expected options { of, wrt }, got ${options === null ? 'null' : typeof options}.`);
   const b = new Builder();
   return withBuilder(b, () => {
     const args = g.inputs.map((i) => b.input(i.name, i.kind, g.nodes[i.id]!.type, g.nodes[i.id]!.origin));

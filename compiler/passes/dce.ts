@@ -5,9 +5,10 @@
  * Why: tracing and autodiff record everything they touch; only what is used should be compiled.
  */
 import type { Graph, Node } from '../ir.js';
-import { withNodes } from '../ir.js';
+import { checkGraph, withNodes } from '../ir.js';
 
 export function dce(g: Graph): Graph {
+  checkGraph('dce', g);
   const live = new Uint8Array(g.nodes.length);
   for (const o of g.outputs) live[o.id] = 1;
   for (const u of g.updates) live[u.id] = 1;

@@ -4,7 +4,7 @@
  * inside a trace, applies itself to an input with those weights bound (`call`).
  */
 import type { Tensor } from '../../compiler/tensor.js';
-import { checkOptions, checkSize } from '../../compiler/check.js';
+import { checkOptions, checkSize, describe } from '../../compiler/check.js';
 import { fail } from '../../compiler/functions/util.js';
 import type { Constraint } from './constraints.js';
 import type { Regularizer } from './regularizers.js';
@@ -122,8 +122,8 @@ export abstract class Layer {
 
   protected constructor(className: string, args: LayerArgs) {
     const keys = (new.target as unknown as { optionKeys?: readonly string[] }).optionKeys;
+    if (args === undefined || args === null || typeof args !== 'object' || Array.isArray(args)) fail(factoryName(className), `expected an options object, got ${args === null ? 'null' : describe(args)}`);
     if (keys) checkOptions(factoryName(className), args, keys);
-    else if (args === null || typeof args !== 'object') fail(factoryName(className), `expected an options object, got ${String(args)}`);
     if (args.name !== undefined && (typeof args.name !== 'string' || args.name === '')) fail(className, `expected name to be a non-empty string, got ${JSON.stringify(args.name)}`);
     this.name = args.name ?? uniqueLayerName(className);
     this.trainable = args.trainable ?? true;

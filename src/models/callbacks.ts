@@ -12,7 +12,7 @@
  *   kiln.callbacks.tensorBoard({ logDir: 'logs/fit', histogramFreq: 1 }),   // then: npx kiln board --logdir logs
  * ] });
  */
-import { checkOptions, optionKeys } from '../../compiler/check.js';
+import { checkOptions, checkPath, describe, optionKeys } from '../../compiler/check.js';
 import { KilnError } from '../../compiler/errors.js';
 import type { Tensor } from '../../compiler/tensor.js';
 import type { Callback as Hooks, Logs, LayersModel, TrainingParams } from './model.js';
@@ -436,6 +436,9 @@ export interface ModelCheckpointArgs {
 
 /** Fills `{epoch}`, `{epoch:03d}`, `{name}` and `{name:.Nf}` in a checkpoint path. */
 export function formatCheckpointPath(template: string, epoch: number, logs: Logs): string {
+  checkPath('formatCheckpointPath', template);
+  if (!Number.isInteger(epoch) || epoch < 0) throw new KilnError(`formatCheckpointPath: expected epoch to be a non-negative integer (0 for the first), got ${describe(epoch)}.`);
+  if (logs === null || typeof logs !== 'object') throw new KilnError(`formatCheckpointPath: expected logs to be an object of numbers by name, got ${describe(logs)}.`);
   return template.replace(/\{([A-Za-z_][\w]*)(?::(0?)(\d*)(?:\.(\d+))?([df]))?\}/g, (_whole, name: string, zero: string, width: string, digits: string | undefined, kind: string | undefined) => {
     const v = name === 'epoch' ? epoch + 1 : logs[name];
     if (v === undefined) throw new KilnError(`modelCheckpoint: the path ${JSON.stringify(template)} names {${name}}, which is not in the logs (available: epoch, ${Object.keys(logs).join(', ')}).`);

@@ -7,6 +7,7 @@
  */
 import type { JsonValue } from '../runtime/artifact.js';
 import { KilnError } from '../../compiler/errors.js';
+import { describe } from '../../compiler/check.js';
 import { compileEntries } from '../../compiler/pipeline.js';
 import { manifestOf } from '../compile.js';
 import { ARTIFACT_FORMAT_VERSION, encodeArtifact, sealManifest, type ArtifactManifest, type ArtifactParts } from '../runtime/artifact.js';
@@ -42,6 +43,7 @@ function sameJson(a: unknown, b: unknown): boolean {
 
 /** The artifact's parts, compiled and checksummed, in memory. */
 export async function artifactOf(model: LayersModel, options: ExportOptions = {}): Promise<ArtifactParts> {
+  if (typeof (model as { artifactParts?: unknown } | null)?.artifactParts !== 'function') throw new KilnError(`export: expected a Keras-style model (kiln.sequential, kiln.model or a kiln.Model), got ${describe(model)}.`);
   const entries: ExportEntry[] = [...new Set<ExportEntry>(options.entries ?? ['predict'])];
   const known: ExportEntry[] = ['predict', 'trainStep', 'evaluate'];
   for (const e of entries) if (!known.includes(e)) throw new KilnError(`export: unknown entry "${String(e)}"; expected ${known.join(', ')}.`);

@@ -6,7 +6,7 @@
  * - `class M extends kiln.Model` with `this.track(layer)` in the constructor
  *   and a `call(x, { training })` that applies the layers to traced Tensors.
  */
-import { checkOptions, optionKeys } from '../../compiler/check.js';
+import { checkOptions, checkRequiredOptions, optionKeys } from '../../compiler/check.js';
 import * as F from '../../compiler/functions/index.js';
 import { KilnError } from '../../compiler/errors.js';
 import { formatType } from '../../compiler/types.js';
@@ -82,7 +82,7 @@ export class Functional extends LayersModel {
   private readonly shapes: readonly LayerShapes[];
 
   constructor(args: FunctionalArgs) {
-    checkOptions('model', args, optionKeys<FunctionalArgs>({ inputs: true, outputs: true, name: true }));
+    checkRequiredOptions('model', args, optionKeys<FunctionalArgs>({ inputs: true, outputs: true, name: true }));
     super(args.name ?? 'model');
     const inputs = list(args.inputs);
     const outputs = list(args.outputs);

@@ -20,7 +20,7 @@
  * training bit for bit: same weights, optimizer state and step, learning rate.
  */
 import { KilnError } from '../../compiler/errors.js';
-import { checkPath } from '../../compiler/check.js';
+import { checkOptions, checkPath, describe } from '../../compiler/check.js';
 import { decodeSafetensors, encodeSafetensors } from '../io/safetensors.js';
 import type { NpyArray } from '../io/npyArray.js';
 import { crc32 } from '../runtime/crc32.js';
@@ -268,6 +268,7 @@ export function checkFiniteWeights(subject: string, tensors: Readonly<Record<str
 
 /** The saved model's bytes (what `model.save` writes). */
 export function encodeModel(model: LayersModel, options: SaveOptions = {}): Uint8Array {
+  if (typeof (model as { toConfig?: unknown } | null)?.toConfig !== 'function') throw new KilnError(`save: expected a Keras-style model (kiln.sequential, kiln.model or a kiln.Model), got ${describe(model)}.`);
   const architecture = model.toConfig();
   refuseCode('save', architecture);
   const config = JSON.stringify(architecture);
@@ -305,6 +306,7 @@ function float32Tensors(subject: string, tensors: Record<string, NpyArray>, pref
 
 /** A model from the bytes `encodeModel` wrote: built, compiled (unless `compile` is false or no training config was saved), weights and optimizer state restored. */
 export function decodeModel(bytes: Uint8Array, options: { compile?: boolean; name?: string } = {}): LayersModel & { metadata: Record<string, string> } {
+  checkOptions('loadModel', options, ['compile', 'name']);
   const subject = `loadModel${options.name ? ` "${options.name}"` : ''}`;
   const file = decodeSafetensors(bytes, options.name);
   const m = file.metadata ?? {};

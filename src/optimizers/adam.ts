@@ -99,7 +99,8 @@ export class Adam extends Optimizer<AdamOptions> {
 /** Adam with decoupled weight decay (default 0.004); made by `kiln.optimizers.adamw`. */
 export class AdamW extends Adam {
   constructor(options: AdamOptions = {}) {
-    super({ ...options, weightDecay: options.weightDecay ?? 0.004 }, 'adamw', 'AdamW');
+    // null or another non-object goes to Adam's option check as it is, which names it
+    super(typeof options === 'object' && options !== null && !Array.isArray(options) ? { ...options, weightDecay: options.weightDecay ?? 0.004 } : options, 'adamw', 'AdamW');
   }
 }
 

@@ -362,6 +362,7 @@ export function waiter(memory: WebAssembly.Memory): (at: number, expected: numbe
 const imports = { env: { abort: () => { throw new KilnRuntimeError('kiln runtime: the module aborted (an internal error in kiln).'); } } };
 
 function checkManifest(manifest: Manifest): void {
+  if (manifest === null || typeof manifest !== 'object') throw new KilnRuntimeError(`kiln runtime: expected a kiln-module manifest object, got ${manifest === null ? 'null' : typeof manifest}.`);
   if (manifest.format !== 'kiln-module' || !(manifest.version === 1 || manifest.version === formatVersion)) {
     throw new KilnRuntimeError(`kiln runtime: expected a kiln-module manifest of version 1 to ${formatVersion}, got ${String(manifest.format)} version ${String(manifest.version)}.`);
   }

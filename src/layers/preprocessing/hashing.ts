@@ -6,7 +6,7 @@
  * in an exported artifact bins exactly as these layers do. Keras hashes with
  * FarmHash64 (SipHash when salted): the same options, different bins.
  */
-import { checkOptions } from '../../../compiler/check.js';
+import { checkRequiredOptions } from '../../../compiler/check.js';
 import { KilnError } from '../../../compiler/errors.js';
 import { Tensor } from '../../../compiler/tensor.js';
 import { crossBin, hashBin, indicesToVectors, type OutputMode, type Token } from '../../runtime/rows.js';
@@ -58,7 +58,7 @@ export class Hashing {
   readonly outputMode: OutputMode;
 
   constructor(args: HashingArgs) {
-    checkOptions('hashing', args, ['name', 'numBins', 'maskValue', 'salt', 'outputMode']);
+    checkRequiredOptions('hashing', args, ['name', 'numBins', 'maskValue', 'salt', 'outputMode']);
     this.name = args.name ?? uniqueLayerName('Hashing');
     const subject = `Hashing "${this.name}"`;
     checkBins(subject, args.numBins, args.maskValue === undefined ? 1 : 2);
@@ -120,7 +120,7 @@ export class HashedCrossing {
   readonly outputMode: 'int' | 'one_hot';
 
   constructor(args: HashedCrossingArgs) {
-    checkOptions('hashedCrossing', args, ['name', 'numBins', 'outputMode']);
+    checkRequiredOptions('hashedCrossing', args, ['name', 'numBins', 'outputMode']);
     this.name = args.name ?? uniqueLayerName('HashedCrossing');
     checkBins(`HashedCrossing "${this.name}"`, args.numBins, 1);
     const outputMode = args.outputMode ?? 'int';

@@ -7,6 +7,7 @@
  * `model.export` writes it into the artifact's manifest, and the runtime's
  * `artifact.predictRows(rows)` encodes raw rows exactly as training did.
  */
+import { describe } from '../../../compiler/check.js';
 import { KilnError } from '../../../compiler/errors.js';
 import { Tensor } from '../../../compiler/tensor.js';
 import { checkRowsSpec, featureShape, LookupTable, RowCodec, textTable, type FeatureSpec, type Row, type RowsSpec, type Token } from '../../runtime/rows.js';
@@ -48,6 +49,7 @@ export class RowEncoder {
   private readonly tables = new Map<string, LookupTable>();
 
   constructor(features: Readonly<Record<string, RowFeature>> | RowsSpec) {
+    if (features === null || typeof features !== 'object' || Array.isArray(features)) fail(`expected an object of features by name (or a rows spec), got ${describe(features)}`);
     const fromSpec = (features as RowsSpec).format === 'kiln-rows';
     if (fromSpec) {
       const spec = checkRowsSpec(features, fail, 'rowEncoder: the spec');

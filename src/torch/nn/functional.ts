@@ -13,6 +13,7 @@ import { uniforms, nextSeed } from '../../../compiler/random.js';
 import { captureOrigin } from '../../../compiler/source.js';
 import { Tensor } from '../../../compiler/tensor.js';
 import { formatType } from '../../../compiler/types.js';
+import { checkTensor } from '../../../compiler/functions/util.js';
 import { remember } from '../tensors.js';
 
 type Pair = number | readonly [number, number];
@@ -24,31 +25,35 @@ const isPerm = (t: Tensor, perm: readonly number[]) => t.lazy?.kind === 'op' && 
 
 /** NCHW → NHWC, cancelling a preceding NHWC → NCHW transpose. */
 export function toNhwc(x: Tensor, op: string): Tensor {
+  checkTensor(op, x);
   if (x.rank !== 4) fail(op, `expected an NCHW input of rank 4, got ${formatType(x.type)}`);
   return isPerm(x, [0, 3, 1, 2]) && x.lazy?.kind === 'op' ? x.lazy.inputs[0]! : F.transpose(x, [0, 2, 3, 1]);
 }
 export const toNchw = (y: Tensor): Tensor => F.transpose(y, [0, 3, 1, 2]);
 
 /** An elementwise function applied below a layout transpose, so the transpose can cancel later. */
-function elementwise(f: (x: Tensor) => Tensor): (x: Tensor) => Tensor {
-  return (x) => (isPerm(x, [0, 3, 1, 2]) && x.lazy?.kind === 'op' ? toNchw(f(x.lazy.inputs[0]!)) : f(x));
+function elementwise(f: (x: Tensor) => Tensor, op: string): (x: Tensor) => Tensor {
+  return (x) => (checkTensor(op, x), isPerm(x, [0, 3, 1, 2]) && x.lazy?.kind === 'op' ? toNchw(f(x.lazy.inputs[0]!)) : f(x));
 }
 
-export const relu = elementwise(F.relu);
-export const relu6 = elementwise(F.relu6);
-export const sigmoid = elementwise(F.sigmoid);
-export const tanh = elementwise(F.tanh);
-export const silu = elementwise(F.silu);
-export const selu = elementwise(F.selu);
-export const softplus = elementwise(F.softplus);
-export const gelu = (x: Tensor, options: { approximate?: 'none' | 'tanh' } = {}) => elementwise((v) => F.gelu(v, options))(x);
-export const leakyRelu = (x: Tensor, negativeSlope = 0.01) => elementwise((v) => F.leakyRelu(v, negativeSlope))(x);
-export const elu = (x: Tensor, alpha = 1) => elementwise((v) => F.elu(v, alpha))(x);
+export const relu = elementwise(F.relu, 'relu');
+export const relu6 = elementwise(F.relu6, 'relu6');
+export const sigmoid = elementwise(F.sigmoid, 'sigmoid');
+export const tanh = elementwise(F.tanh, 'tanh');
+export const silu = elementwise(F.silu, 'silu');
+export const selu = elementwise(F.selu, 'selu');
+export const softplus = elementwise(F.softplus, 'softplus');
+export const gelu = (x: Tensor, options: { approximate?: 'none' | 'tanh' } = {}) => elementwise((v) => F.gelu(v, options), 'gelu')(x);
+export const leakyRelu = (x: Tensor, negativeSlope = 0.01) => elementwise((v) => F.leakyRelu(v, negativeSlope), 'leakyRelu')(x);
+export const elu = (x: Tensor, alpha = 1) => elementwise((v) => F.elu(v, alpha), 'elu')(x);
 export const softmax = (x: Tensor, dim = -1) => F.softmax(x, dim);
 export const logSoftmax = (x: Tensor, dim = -1) => F.logSoftmax(x, dim);
 
 /** y = x · Wᵀ + b with W [out, in]. */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
+  checkTensor('linear', x);
+  checkTensor('linear', weight, 'weight');
+  if (bias !== undefined) checkTensor('linear', bias, 'bias');
   if (x.shape[x.rank - 1] !== weight.shape[1]) fail('linear', `expected input features ${weight.shape[1]} (weight ${formatType(weight.type)}), got input ${formatType(x.type)}`);
   const y = F.matmul(x, F.transpose(weight, [1, 0]));
   return bias ? F.add(y, bias) : y;
@@ -62,8 +67,16 @@ const convPadding = (p: Pair | 'same' | 'valid'): 'same' | 'valid' | readonly [r
   return [[h, h], [w, w]];
 };
 
+/** Refuses a non-Tensor input, weight or (given) bias. */
+function weights(op: string, x: unknown, weight: unknown, bias: unknown): void {
+  checkTensor(op, x);
+  checkTensor(op, weight, 'weight');
+  if (bias !== undefined && bias !== null) checkTensor(op, bias, 'bias');
+}
+
 /** 2-D convolution of NCHW input with weight [out, in/groups, kh, kw]; result NCHW. */
 export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor, options: ConvOptions = {}): Tensor {
+  weights('conv2d', x, weight, bias);
   if (weight.rank !== 4) fail('conv2d', `expected a weight [out, in, kh, kw], got ${formatType(weight.type)}`);
   const inner = toNhwc(x, 'conv2d');
   if (inner.shape[3] !== (weight.shape[1] as number) * (options.groups ?? 1)) fail('conv2d', `expected ${(weight.shape[1] as number) * (options.groups ?? 1)} input channels (weight ${formatType(weight.type)}), got input ${formatType(x.type)}`);
@@ -74,6 +87,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor, options: ConvOp
 
 /** 1-D convolution of [N, C, L] with weight [out, in/groups, k]. */
 export function conv1d(x: Tensor, weight: Tensor, bias?: Tensor, options: { stride?: number; padding?: number | 'same' | 'valid'; dilation?: number; groups?: number } = {}): Tensor {
+  weights('conv1d', x, weight, bias);
   if (x.rank !== 3) fail('conv1d', `expected an input [N, C, L], got ${formatType(x.type)}`);
   const p = options.padding ?? 0;
   let y = F.conv1d(F.transpose(x, [0, 2, 1]), F.transpose(weight, [2, 1, 0]), { stride: options.stride ?? 1, padding: typeof p === 'number' ? [p, p] : p, dilation: options.dilation ?? 1, groups: options.groups ?? 1 });
@@ -83,6 +97,7 @@ export function conv1d(x: Tensor, weight: Tensor, bias?: Tensor, options: { stri
 
 /** Transposed convolution of NCHW input with weight [in, out, kh, kw] (PyTorch's conv_transpose2d). */
 export function convTranspose2d(x: Tensor, weight: Tensor, bias?: Tensor, options: { stride?: Pair; padding?: Pair; outputPadding?: Pair; dilation?: Pair } = {}): Tensor {
+  weights('convTranspose2d', x, weight, bias);
   const inner = toNhwc(x, 'convTranspose2d');
   const [sh, sw] = pair(options.stride ?? 1);
   const [ph, pw] = pair(options.padding ?? 0);
@@ -119,6 +134,7 @@ export function adaptiveAvgPool2d(x: Tensor, outputSize: Pair): Tensor {
 
 /** Flattens dims startDim..endDim into one (default: all but the batch). */
 export function flatten(x: Tensor, startDim = 1, endDim = -1): Tensor {
+  checkTensor('flatten', x);
   const r = x.rank;
   const [s, e] = [startDim < 0 ? startDim + r : startDim, endDim < 0 ? endDim + r : endDim];
   const shape = x.shape as number[];
@@ -127,6 +143,7 @@ export function flatten(x: Tensor, startDim = 1, endDim = -1): Tensor {
 
 /** Zeroes elements with probability p while training and scales the rest by 1/(1 − p); the mask is drawn on the host. */
 export function dropout(x: Tensor, p = 0.5, training = true, seed?: number): Tensor {
+  checkTensor('dropout', x);
   if (!(p >= 0 && p < 1)) fail('dropout', `expected p in [0, 1), got ${p}`);
   if (!training || p === 0) return x;
   const u = uniforms(x.size, seed ?? nextSeed());
@@ -136,6 +153,12 @@ export function dropout(x: Tensor, p = 0.5, training = true, seed?: number): Ten
 
 /** Normalises over the trailing `normalizedShape` dims, then scales and shifts. */
 export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight?: Tensor, bias?: Tensor, eps = 1e-5): Tensor {
+  checkTensor('layerNorm', x);
+  if (!Array.isArray(normalizedShape) || normalizedShape.length > x.rank || normalizedShape.some((d, i) => d !== x.shape[x.rank - normalizedShape.length + i])) {
+    fail('layerNorm', `expected normalizedShape to be the input's trailing dimensions, got ${JSON.stringify(normalizedShape)} for input ${formatType(x.type)}`);
+  }
+  if (weight !== undefined) checkTensor('layerNorm', weight, 'weight');
+  if (bias !== undefined) checkTensor('layerNorm', bias, 'bias');
   const axes = normalizedShape.map((_, i) => x.rank - normalizedShape.length + i);
   const mean = F.mean(x, axes, true);
   const centered = F.sub(x, mean);
@@ -147,6 +170,8 @@ export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight?
 
 /** Rows of `weight` at int32 `indices`. */
 export function embedding(indices: Tensor, weight: Tensor): Tensor {
+  checkTensor('embedding', indices, 'indices');
+  checkTensor('embedding', weight, 'weight');
   if (indices.dtype !== 'int32') fail('embedding', `expected int32 indices, got ${formatType(indices.type)}`);
   return F.gather(weight, indices, 0);
 }
@@ -217,11 +242,16 @@ function hostLabels(target: Tensor, classes: number, ignore: number): { oneHot: 
 
 /** Negative log-likelihood of log-probabilities [N, C] at int32 labels. */
 export function nllLoss(input: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
+  checkTensor('nllLoss', input);
+  checkTensor('nllLoss', target, 'target');
+  if (target.dtype !== 'int32') fail('nllLoss', `expected int32 class labels, got ${formatType(target.type)}`);
   const per = F.neg(F.sum(F.mul(F.oneHot(target, input.shape[input.rank - 1] as number), input), -1));
   return remember(reduce('nllLoss', per, options.reduction ?? 'mean'), input);
 }
 
 function sameShape(op: string, input: Tensor, target: Tensor): void {
+  checkTensor(op, input);
+  checkTensor(op, target, 'target');
   if (input.rank !== target.rank || input.shape.some((d, i) => d !== target.shape[i])) fail(op, `expected input and target of one shape, got ${formatType(input.type)} and ${formatType(target.type)}`);
   if (input.dtype !== 'float32' || target.dtype !== 'float32') fail(op, `expected float32 input and target, got ${formatType(input.type)} and ${formatType(target.type)}`);
 }
