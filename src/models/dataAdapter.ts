@@ -91,6 +91,12 @@ export function* batchesOf(n: number, batchSize: number): Generator<Int32Array> 
 export const sameShape = (a: readonly unknown[], b: Shape) => a.length === b.length && b.every((d, i) => d === a[i]);
 
 /** x (and y) as values, checked against the model's inputs (and outputs): a Tensor, or a list of one per input (output). */
+/** `checkData` for a method that trains or scores: the targets `y` must be given. */
+export function checkLabelledData(target: DataTarget, method: string, x: Tensor | readonly Tensor[], y: Tensor | readonly Tensor[]): Data {
+  if (y === undefined || y === null) throw new KilnError(`${method}: expected targets y (a Tensor, or a list of one per output) after x, got ${y === null ? 'null' : 'none'}.`);
+  return checkData(target, method, x, y) as Data;
+}
+
 export function checkData(target: DataTarget, method: string, x: Tensor | readonly Tensor[], y?: Tensor | readonly Tensor[]): { xs: Value[]; ys?: Value[] } {
   const xs: readonly unknown[] = Array.isArray(x) ? x : [x];
   xs.forEach((t, i) => {
@@ -279,10 +285,10 @@ export async function fitBatches(target: DataTarget, x: Tensor | readonly Tensor
     return { samples: NaN, steps: stepsPerEpoch ?? dataset.size ?? NaN, batchSize, sampleWeights, epochBatches, validation };
   }
   const batchSize = options.batchSize;
-  const data = checkData(target, 'fit', x, y) as Data;
+  const data = checkLabelledData(target, 'fit', x, y!);
   const n = data.xs[0]!.shape[0]!;
   let samples = n;
-  if (options.validationData && !validation) validation = checkData(target, 'fit', (options.validationData as readonly [Tensor, Tensor])[0], (options.validationData as readonly [Tensor, Tensor])[1]) as Data;
+  if (options.validationData && !validation) validation = checkLabelledData(target, 'fit', (options.validationData as readonly [Tensor, Tensor])[0], (options.validationData as readonly [Tensor, Tensor])[1]);
   else if (options.validationSplit && !validation) {
     if (!(options.validationSplit > 0 && options.validationSplit < 1)) throw new KilnError(`fit: expected validationSplit in (0, 1), got ${options.validationSplit}.`);
     samples = Math.floor(n * (1 - options.validationSplit));

@@ -15,7 +15,7 @@
  * `entries.ts` (as Keras 3 splits data adapters and trainer from the model).
  */
 import * as F from '../../compiler/functions/index.js';
-import { checkOptions, checkPath, optionKeys } from '../../compiler/check.js';
+import { checkOptions, checkPath, describe, optionKeys } from '../../compiler/check.js';
 import { KilnError } from '../../compiler/errors.js';
 import type { Graph } from '../../compiler/ir.js';
 import { Tensor } from '../../compiler/tensor.js';
@@ -29,7 +29,7 @@ import { ModelLayer } from './nested.js';
 import type { DType } from '../../compiler/types.js';
 import type { Optimizer } from '../optimizers/index.js';
 import { optimizerByName, resolveHeads, type CompileArgs, type Compiled, type Head } from './compileArgs.js';
-import { batchesOf, checkData, datasetBatches, entryNames, fitBatches, range, rowRange, type Data } from './dataAdapter.js';
+import { batchesOf, checkData, checkLabelledData, datasetBatches, entryNames, fitBatches, range, rowRange } from './dataAdapter.js';
 import { traceEntries, watchingLayers, type WeightEntry } from './entries.js';
 import { fitLoop, runBatches, type FitArgs, type History, type Logs, type TrainerHost } from './trainer.js';
 import { Dataset } from '../data/dataset.js';
@@ -152,6 +152,7 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
 
   /** Prints a Keras-like table: layer, output shape, parameters, totals. */
   summary(print: (line: string) => void = console.log): void {
+    if (typeof print !== 'function') throw new KilnError(`summary: expected a function to print each line with, got ${describe(print)}.`);
     const topology = this.topology();
     summaryLines(topology, this.publicWeights(topology), this.batch).forEach((l) => print(l));
   }
@@ -417,7 +418,7 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
   /** One optimizer step on one batch; returns the loss (and metrics, when compiled with some). */
   async trainOnBatch(x: Tensor | readonly Tensor[], y: Tensor | readonly Tensor[]): Promise<number | number[]> {
     return this.calls.run(async () => {
-      const data = checkData(this.host, 'trainOnBatch', x, y) as Data;
+      const data = checkLabelledData(this.host, 'trainOnBatch', x, y);
       const n = data.xs[0]!.shape[0]!;
       const logs = await runBatches(this.host, 'trainOnBatch', 'trainStep', data, [range(0, n)], n);
       return Object.keys(logs).length > 1 ? Object.values(logs) : logs.loss!;
@@ -443,7 +444,7 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
         logs = await runBatches(this.host, 'evaluate', 'evaluate', undefined, datasetBatches(this.host, 'evaluate', steps === undefined ? x : x.take(steps)), 0);
       } else {
         checkOptions('evaluate', maybeArgs, methodOptions.evaluate);
-        const data = checkData(this.host, 'evaluate', x, yOrArgs as Tensor | readonly Tensor[]) as Data;
+        const data = checkLabelledData(this.host, 'evaluate', x, yOrArgs as Tensor | readonly Tensor[]);
         const batchSize = maybeArgs.batchSize ?? this.batch ?? 32;
         logs = await runBatches(this.host, 'evaluate', 'evaluate', data, batchesOf(data.xs[0]!.shape[0]!, batchSize), batchSize);
       }
@@ -578,6 +579,7 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
   apply(x: Tensor | readonly Tensor[], options?: { training?: boolean }): Tensor | Tensor[];
   apply(x: SymbolicTensor | Tensor | readonly Tensor[], options: { training?: boolean } = {}): SymbolicTensor | Tensor | Tensor[] {
     if (x instanceof SymbolicTensor) return this.asLayer().apply(x);
+    checkOptions(`${this.subject}.apply`, options, ['training']);
     const xs = (Array.isArray(x) ? x : [x]) as readonly Tensor[];
     xs.forEach((t, i) => {
       if (!(t instanceof Tensor)) throw new KilnError(`${this.subject}.apply: expected a Tensor, a list of Tensors or a SymbolicTensor, got ${t === null ? 'null' : typeof t}${xs.length > 1 ? ` at ${i}` : ''}.`);
@@ -738,9 +740,10 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
 
   setWeights(weights: readonly Tensor[]): void {
     const entries = this.publicWeights();
-    if (weights.length !== entries.length) throw new KilnError(`setWeights: expected ${entries.length} tensors, got ${weights.length}.`);
+    if (!Array.isArray(weights) || weights.length !== entries.length) throw new KilnError(`setWeights: expected a list of ${entries.length} tensors (as getWeights gives), got ${Array.isArray(weights) ? `${weights.length}` : describe(weights)}.`);
     entries.forEach((w, i) => {
       const t = weights[i]!;
+      if (!(t instanceof Tensor)) throw new KilnError(`setWeights: expected ${w.name} as a Tensor, got ${describe(t)}.`);
       if (t.rank !== w.spec.shape.length || w.spec.shape.some((d, k) => d !== t.shape[k])) throw new KilnError(`setWeights: expected ${w.name} of shape [${w.spec.shape.join(',')}], got ${formatType(t.type)}.`);
       const data = Float32Array.from(t.dataSync());
       this.values.set(w.name, data);

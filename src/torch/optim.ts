@@ -11,7 +11,7 @@
  * const opt = new kiln.optim.Adam(model.parameters(), { lr: 1e-3 });
  * opt.zeroGrad(); const loss = lossFn(model.forward(x), y); loss.backward(); opt.step();
  */
-import { checkOptions } from '../../compiler/check.js';
+import { checkOptions, describe } from '../../compiler/check.js';
 import { userError } from '../../compiler/errors.js';
 import * as F from '../../compiler/functions/index.js';
 import { GradRequest, noGrad, pendingAssignments, prepare, Storage, submit, type Updater } from '../../compiler/lazy.js';
@@ -43,8 +43,10 @@ export abstract class Optimizer {
 
   /** `defaults` lists every option the optimizer takes (with its default); `options` may set only those. */
   constructor(params: Params, defaults: Readonly<Record<string, unknown>>, private readonly subject: string, options: object = {}) {
+    if (typeof defaults !== 'object' || defaults === null || typeof subject !== 'string') throw userError('optim.Optimizer', 'is abstract: use optim.SGD, optim.Adam, optim.AdamW, optim.RMSprop or optim.Adagrad', captureOrigin());
     checkOptions(subject, options, Object.keys(defaults));
     this.defaults = { ...defaults, ...options };
+    if (params === null || typeof (params as { [Symbol.iterator]?: unknown })?.[Symbol.iterator] !== 'function') throw userError(subject, `expected the parameters to optimize (model.parameters()) or a list of param groups, got ${describe(params)}`, captureOrigin());
     const list = [...(params as Iterable<unknown>)];
     if (list.length === 0) throw userError(subject, 'expected a non-empty list of parameters (model.parameters()) or param groups', captureOrigin());
     if (list.every((p) => p instanceof Tensor)) this.addParamGroup({ params: list as Tensor[] });

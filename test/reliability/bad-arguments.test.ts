@@ -60,6 +60,25 @@ describe('bad arguments give KilnErrors', () => {
     }, 120_000);
   }
 
+  test('Tensor methods, a compiled model\'s methods, Dataset methods, nn modules and optim optimizers', async () => {
+    const found: string[] = [];
+    const methods = (o: object, skip: readonly string[] = []) => Object.getOwnPropertyNames(Object.getPrototypeOf(o)).filter((n) => n !== 'constructor' && !skip.includes(n) && typeof (o as Record<string, unknown>)[n] === 'function');
+    // setRealized and ownValues are the lazy engine's hooks, not the user's
+    for (const m of methods(t, ['setRealized', 'ownValues'])) found.push(...(await raw(`Tensor.${m}`, (...a) => (t as unknown as Record<string, (...b: unknown[]) => unknown>)[m]!(...a))));
+    const model = kiln.sequential({ layers: [kiln.layers.dense({ inputShape: [3], units: 2 })] });
+    model.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
+    const quiet = () => undefined;
+    for (const m of ['predict', 'evaluate', 'fit', 'trainOnBatch', 'setWeights', 'compile', 'apply', 'summary'] as const) {
+      const f = (...a: unknown[]) => (m === 'summary' && a.length === 0 ? quiet : (model[m] as (...b: unknown[]) => unknown).call(model, ...a));
+      found.push(...(await raw(`model.${m}`, f)), ...(await raw(`model.${m}`, f, t)));
+    }
+    const ds = kiln.data.fromArray([1, 2, 3]);
+    for (const m of methods(ds)) found.push(...(await raw(`Dataset.${m}`, (...a) => (ds as unknown as Record<string, (...b: unknown[]) => unknown>)[m]!(...a))));
+    for (const [k, C] of Object.entries(kiln.nn)) if (typeof C === 'function' && /^[A-Z]/.test(k)) found.push(...(await raw(`nn.${k}`, (a) => new (C as new (x: unknown) => unknown)(a))));
+    for (const [k, C] of Object.entries(kiln.optim)) if (typeof C === 'function' && /^[A-Z]/.test(k)) found.push(...(await raw(`optim.${k}`, (a) => new (C as new (x: unknown) => unknown)(a))));
+    expect(found, found.slice(0, 20).join('\n')).toEqual([]);
+  }, 120_000);
+
   test('messages name the function and what it got', () => {
     expect(() => kiln.reshape(t, 'x' as never)).toThrow(/^reshape: expected shape to be a list of numbers \(or null for the batch\), got "x"/);
     expect(() => kiln.layers.dense(undefined as never)).toThrow(/^dense: expected an options object, got undefined/);
@@ -69,5 +88,6 @@ describe('bad arguments give KilnErrors', () => {
     expect(() => kiln.trace(42 as never, [])).toThrow(/^trace: expected a function to trace, got 42/);
     expect(() => kiln.print(null as never)).toThrow('print: expected a graph (from kiln.trace), got null.');
     expect(() => kiln.zerosLike('x' as never)).toThrow(/^zerosLike: expected a Tensor as input, got "x"/);
+    expect(() => new kiln.optim.SGD(undefined as never)).toThrow(/^optim\.SGD: expected the parameters to optimize \(model\.parameters\(\)\) or a list of param groups, got undefined/);
   });
 });

@@ -5,7 +5,7 @@
  * state dict loads as is. Images are NCHW on this surface (see functional.ts).
  * @example const net = new kiln.nn.Sequential(new kiln.nn.Linear(4, 8), new kiln.nn.ReLU(), new kiln.nn.Linear(8, 2));
  */
-import { checkOptions, checkPositiveInt, checkSize, optionKeys } from '../../../compiler/check.js';
+import { checkOptions, checkPositiveInt, checkSize, describe, optionKeys } from '../../../compiler/check.js';
 import { userError } from '../../../compiler/errors.js';
 import * as F from '../../../compiler/functions/index.js';
 import { nextSeed } from '../../../compiler/random.js';
@@ -281,6 +281,7 @@ export class ModuleList extends Module {
   length = 0;
   constructor(modules: Iterable<Module> = []) {
     super();
+    if (modules === null || typeof (modules as { [Symbol.iterator]?: unknown })[Symbol.iterator] !== 'function') throw userError('nn.ModuleList', `expected a list of modules, got ${describe(modules)}`, captureOrigin());
     for (const m of modules) this.append(m);
   }
   append(m: Module): this {
