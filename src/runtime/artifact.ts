@@ -81,6 +81,7 @@ export function sealManifest(m: ArtifactManifest): ArtifactManifest {
 
 /** One file (safetensors) holding the manifest, the wasm and the weights. */
 export function encodeArtifact(parts: ArtifactParts): Uint8Array {
+  if (parts === null || typeof parts !== 'object' || !(parts.wasm instanceof Uint8Array) || !(parts.weights instanceof Uint8Array)) throw new KilnRuntimeError(`kiln runtime: encodeArtifact: expected { manifest, wasm, weights } with the wasm and weights as Uint8Array bytes, got ${parts === null ? 'null' : typeof parts}.`);
   const { tensors } = readSafetensors(parts.weights, 'the weights');
   return writeSafetensors({ ...tensors, [WASM_TENSOR]: { dtype: 'uint8', shape: [parts.wasm.length], data: parts.wasm } }, { [MANIFEST_KEY]: JSON.stringify(parts.manifest) });
 }

@@ -4,6 +4,8 @@
  * step through eight tables ("slicing by 8"): about 3× the byte-at-a-time loop,
  * which matters for an artifact's load time.
  */
+import { KilnRuntimeError } from './errors.js';
+
 let tables: Uint32Array[] | undefined;
 
 function makeTables(): Uint32Array[] {
@@ -23,6 +25,7 @@ export function crc32(...parts: Uint8Array[]): string {
   const [t0, t1, t2, t3, t4, t5, t6, t7] = (tables ??= makeTables()) as [Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array];
   let c = 0xffffffff;
   for (const b of parts) {
+    if (!(b instanceof Uint8Array)) throw new KilnRuntimeError(`kiln runtime: crc32: expected Uint8Array bytes, got ${b === null ? 'null' : typeof b}.`);
     const n = b.length;
     let i = 0;
     for (; i + 8 <= n; i += 8) {

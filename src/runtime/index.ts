@@ -208,6 +208,7 @@ export class KilnModule {
   run(entry: string, inputs: Readonly<Record<string, InputData>>, options: { views?: boolean } = {}): Record<string, TensorData> {
     const spec = Object.hasOwn(this.manifest.entries, entry) ? this.manifest.entries[entry] : undefined;
     if (!spec) throw new KilnRuntimeError(`kiln runtime: no entry point "${entry}"; the module has ${this.entries.map((e) => `"${e}"`).join(', ')}.`);
+    if (inputs === null || typeof inputs !== 'object') throw new KilnRuntimeError(`kiln runtime: run("${entry}") expected its inputs as an object of arrays by name, got ${inputs === null ? 'null' : typeof inputs}.`);
     const batch = this.bind(spec, inputs);
     const threads = this.threads;
     if (threads && spec.thread !== undefined && threads.pool === pool && pool.ready(threads.id)) {

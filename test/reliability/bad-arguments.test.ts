@@ -5,12 +5,18 @@
  * runtime) — never a raw TypeError or RangeError from deep inside. The namespaces
  * probed are the ones a user calls directly: kiln.* (ops, tracing, compiling,
  * models), kiln.layers, kiln.nn.functional, kiln.losses, kiln.metrics,
- * kiln.optimizers, kiln.callbacks and kiln.preprocessing.
+ * kiln.optimizers, kiln.callbacks and kiln.preprocessing, the methods of
+ * tensors, models, datasets, nn modules and optim optimizers, and kiln/runtime.
  */
 import { describe, expect, test } from 'vitest';
 import * as kiln from '../../src/index.js';
 import { KilnError } from '../../compiler/errors.js';
 import { KilnRuntimeError } from '../../src/runtime/errors.js';
+import * as runtime from '../../src/runtime/index.js';
+import { loadArtifactFile } from '../../src/runtime/node.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const bad: readonly unknown[] = [undefined, null, 42, 'x', {}, [], NaN, -1, [1, 'a'], () => 1];
 const show = (v: unknown) => (typeof v === 'function' ? 'a function' : v === undefined ? 'undefined' : JSON.stringify(v));
@@ -76,6 +82,28 @@ describe('bad arguments give KilnErrors', () => {
     for (const m of methods(ds)) found.push(...(await raw(`Dataset.${m}`, (...a) => (ds as unknown as Record<string, (...b: unknown[]) => unknown>)[m]!(...a))));
     for (const [k, C] of Object.entries(kiln.nn)) if (typeof C === 'function' && /^[A-Z]/.test(k)) found.push(...(await raw(`nn.${k}`, (a) => new (C as new (x: unknown) => unknown)(a))));
     for (const [k, C] of Object.entries(kiln.optim)) if (typeof C === 'function' && /^[A-Z]/.test(k)) found.push(...(await raw(`optim.${k}`, (a) => new (C as new (x: unknown) => unknown)(a))));
+    expect(found, found.slice(0, 20).join('\n')).toEqual([]);
+  }, 120_000);
+
+  test('kiln/runtime: its functions, an artifact\'s methods and a module\'s run, set and get', async () => {
+    const found: string[] = [];
+    for (const [name, f] of functionsOf(runtime).filter(([n]) => !['setThreads', 'installThreads'].includes(n))) {
+      found.push(...(await raw(`runtime.${name}`, f)), ...(await raw(`runtime.${name}`, f, new Uint8Array(4))));
+    }
+    const model = kiln.sequential({ layers: [kiln.layers.dense({ inputShape: [3], units: 2 })] });
+    model.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
+    const file = join(mkdtempSync(join(tmpdir(), 'kiln-bad-args-')), 'model.kiln');
+    await model.export(file, { entries: ['predict', 'trainStep'] });
+    const artifact = await loadArtifactFile(file);
+    const internals = ['named', 'slice', 'checkClasses', 'labels']; // private helpers
+    for (const m of Object.getOwnPropertyNames(Object.getPrototypeOf(artifact)).filter((n) => n !== 'constructor' && !internals.includes(n) && typeof (artifact as unknown as Record<string, unknown>)[n] === 'function')) {
+      const f = (...a: unknown[]) => (artifact as unknown as Record<string, (...b: unknown[]) => unknown>)[m]!(...a);
+      found.push(...(await raw(`Artifact.${m}`, f)), ...(await raw(`Artifact.${m}`, f, new Float32Array(3))));
+    }
+    for (const m of ['run', 'set', 'get'] as const) {
+      const f = (...a: unknown[]) => (artifact.module[m] as (...b: unknown[]) => unknown).call(artifact.module, ...a);
+      found.push(...(await raw(`KilnModule.${m}`, f)), ...(await raw(`KilnModule.${m}`, f, 'predict')));
+    }
     expect(found, found.slice(0, 20).join('\n')).toEqual([]);
   }, 120_000);
 
