@@ -15,7 +15,7 @@
  * `entries.ts` (as Keras 3 splits data adapters and trainer from the model).
  */
 import * as F from '../../compiler/functions/index.js';
-import { checkOptions, checkPath, describe, optionKeys } from '../../compiler/check.js';
+import { checkOptions, checkPath, describe } from '../../compiler/check.js';
 import { KilnError } from '../../compiler/errors.js';
 import type { Graph } from '../../compiler/ir.js';
 import { Tensor } from '../../compiler/tensor.js';
@@ -41,6 +41,7 @@ import type { SaveOptions } from './save.js';
 import type { RowEncoder } from '../layers/preprocessing/rowEncoder.js';
 import { predictRows, rowsSpecFor } from './rowInputs.js';
 import { summaryLines } from './summaryTable.js';
+import { methodOptions } from './methodOptions.js';
 import { checkedOptimizerState, checkInputs, checkRestoredWeights } from './topology.js';
 import type { Topology } from './topology.js';
 import { checkBatchSize, fitBatching, fixedBatchSize, fixedPredictBatch, pendingResets, statefulLayers } from './statefulness.js';
@@ -51,19 +52,6 @@ export type { Callback, FitArgs, History, Logs, TrainingParams } from './trainer
 export type { InputSpec, LayerShapes, Topology } from './topology.js';
 export { layerWeights } from './topology.js';
 
-/** The option keys of each model method, one list a method: anything else is refused (as Keras refuses unknown kwargs). */
-const methodOptions = {
-  compile: optionKeys<CompileArgs>({ optimizer: true, loss: true, metrics: true, lossWeights: true }),
-  fit: optionKeys<FitArgs>({
-    epochs: true, batchSize: true, shuffle: true, validationSplit: true, validationData: true, verbose: true,
-    seed: true, callbacks: true, initialEpoch: true, stepsPerEpoch: true, classWeight: true,
-  }),
-  evaluate: ['batchSize'],
-  evaluateDataset: ['steps'],
-  predict: ['batchSize'],
-  save: optionKeys<SaveOptions>({ includeOptimizer: true, metadata: true, allowNonFinite: true }),
-  export: optionKeys<ExportOptions>({ entries: true, maxBatch: true, folder: true, metadata: true, allowNonFinite: true }),
-} as const;
 
 const size = (shape: Shape) => shape.reduce((x, y) => x * y, 1);
 
@@ -246,8 +234,8 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
   compile(args: CompileArgs): void {
     if (args === undefined || args === null || typeof args !== 'object') throw new KilnError(`compile: expected { optimizer, loss, metrics? }, got ${String(args)}.`);
     checkOptions('compile', args, methodOptions.compile);
-    const optimizer = typeof args.optimizer === 'string' ? optimizerByName[args.optimizer]?.() : args.optimizer;
-    if (!optimizer) throw new KilnError(`compile: unknown optimizer "${String(args.optimizer)}"; expected ${Object.keys(optimizerByName).join(', ')} or a kiln.optimizers object.`);
+    const optimizer = typeof args.optimizer === 'string' ? (Object.hasOwn(optimizerByName, args.optimizer) ? optimizerByName[args.optimizer as keyof typeof optimizerByName]() : undefined) : args.optimizer;
+    if (!optimizer || typeof (optimizer as { applyGradients?: unknown }).applyGradients !== 'function') throw new KilnError(`compile: unknown optimizer "${String(args.optimizer)}"; expected ${Object.keys(optimizerByName).join(', ')} or a kiln.optimizers object.`);
     if (this.module) this.currentValues(); // the weights the old module trained, kept for the new one
     this.compiled = { optimizer, args };
     this.invalidate();
@@ -444,6 +432,7 @@ export abstract class LayersModel<Output extends Tensor | Tensor[] = Tensor | Te
         logs = await runBatches(this.host, 'evaluate', 'evaluate', undefined, datasetBatches(this.host, 'evaluate', steps === undefined ? x : x.take(steps)), 0);
       } else {
         checkOptions('evaluate', maybeArgs, methodOptions.evaluate);
+        if (maybeArgs.batchSize !== undefined && (!Number.isInteger(maybeArgs.batchSize) || maybeArgs.batchSize < 1)) throw new KilnError(`evaluate: expected batchSize to be a positive integer, got ${describe(maybeArgs.batchSize)}.`);
         const data = checkLabelledData(this.host, 'evaluate', x, yOrArgs as Tensor | readonly Tensor[]);
         const batchSize = maybeArgs.batchSize ?? this.batch ?? 32;
         logs = await runBatches(this.host, 'evaluate', 'evaluate', data, batchesOf(data.xs[0]!.shape[0]!, batchSize), batchSize);

@@ -188,6 +188,9 @@ export async function fitLoop(host: TrainerHost, batches: FitBatches, args: { ep
   const { data, steps, batchSize, samples, sampleWeights, epochBatches, validation } = batches;
   const model = host.model;
   const given = args.callbacks === undefined ? [] : Array.isArray(args.callbacks) ? args.callbacks : [args.callbacks as Callback];
+  given.forEach((cb, i) => {
+    if (cb === null || typeof cb !== 'object') throw new KilnError(`fit: expected callbacks to be callback objects (kiln.callbacks.*, a Callback subclass or a plain object of hooks), got ${cb === null ? 'null' : typeof cb}${given.length > 1 ? ` at ${i}` : ''}.`);
+  });
   // the progress display first, so its epoch line comes before what other callbacks print
   const callbacks: Callback[] = [...(verbose ? [new ProgbarLogger({ mode: verbose === 2 ? 'lines' : 'auto' })] : []), ...given];
   const params: TrainingParams = { epochs, initialEpoch, steps, batchSize, samples, verbose };

@@ -107,6 +107,18 @@ describe('bad arguments give KilnErrors', () => {
     expect(found, found.slice(0, 20).join('\n')).toEqual([]);
   }, 120_000);
 
+  test('a model\'s compile and fit options of the wrong kind are KilnErrors, at compile or before training', async () => {
+    const x = kiln.ones([8, 3]), y = kiln.ones([8, 2]);
+    const model = () => kiln.sequential({ layers: [kiln.layers.dense({ inputShape: [3], units: 2 })] });
+    for (const optimizer of [42, {}, [], () => 1, 'nadam']) {
+      expect(() => model().compile({ optimizer: optimizer as never, loss: 'meanSquaredError' })).toThrow(/^compile: unknown optimizer .*; expected sgd, adam, adamw, rmsprop, adagrad or a kiln\.optimizers object\.$/);
+    }
+    const m = model();
+    m.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
+    await expect(m.fit(x, y, { epochs: 1, verbose: 0, callbacks: [null as never] })).rejects.toThrow(/^fit: expected callbacks to be callback objects .*, got null\.$/);
+    for (const batchSize of [0, -1, 2.5, null]) await expect(m.evaluate(x, y, { batchSize: batchSize as never })).rejects.toThrow(/^evaluate: expected batchSize to be a positive integer, got /);
+  });
+
   test('messages name the function and what it got', () => {
     expect(() => kiln.reshape(t, 'x' as never)).toThrow(/^reshape: expected shape to be a list of numbers \(or null for the batch\), got "x"/);
     expect(() => kiln.layers.dense(undefined as never)).toThrow(/^dense: expected an options object, got undefined/);
