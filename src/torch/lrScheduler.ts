@@ -90,6 +90,7 @@ export class OneCycleLR extends LRScheduler {
 
   constructor(optimizer: Optimizer, readonly options: OneCycleOptions) {
     super(optimizer);
+    if (options === null || typeof options !== 'object') throw userError('optim.lrScheduler.OneCycleLR', `expected options { maxLr, totalSteps, … }, got ${options === null ? 'null' : typeof options}`, captureOrigin());
     const { maxLr, totalSteps, pctStart = 0.3, divFactor = 25, finalDivFactor = 1e4, threePhase = false, cycleMomentum = true, baseMomentum = 0.85, maxMomentum = 0.95 } = options;
     const subject = 'optim.lrScheduler.OneCycleLR';
     checkOptions(subject, options, optionKeys<OneCycleOptions>({ maxLr: true, totalSteps: true, pctStart: true, divFactor: true, finalDivFactor: true, threePhase: true, cycleMomentum: true, baseMomentum: true, maxMomentum: true }));

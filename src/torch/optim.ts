@@ -243,6 +243,7 @@ export class SGD extends Optimizer {
 
 export interface AdamOptions { lr?: number; betas?: readonly [number, number]; eps?: number; weightDecay?: number; amsgrad?: boolean }
 const adamRule = (g: ParamGroup, name: string, Kind: typeof keras.Adam | typeof keras.AdamW, subject: string) => {
+  if (!Array.isArray(g.betas) || g.betas.length !== 2) throw userError(subject, `expected betas to be a pair [beta1, beta2], got ${describe(g.betas)}`, captureOrigin());
   const [beta1, beta2] = g.betas as [number, number];
   return new Kind({ learningRate: number(subject, 'lr', g.lr, (x) => x >= 0, '>= 0'), beta1, beta2, epsilon: g.eps as number, amsgrad: g.amsgrad as boolean, weightDecay: wdOf(g) ?? 0, convention: 'pytorch', name });
 };

@@ -119,6 +119,28 @@ describe('bad arguments give KilnErrors', () => {
     for (const batchSize of [0, -1, 2.5, null]) await expect(m.evaluate(x, y, { batchSize: batchSize as never })).rejects.toThrow(/^evaluate: expected batchSize to be a positive integer, got /);
   });
 
+  test('PyTorch-style: optimizer options, schedulers and state dicts of the wrong kind', async () => {
+    const net = new kiln.nn.Linear(3, 2);
+    const x = kiln.ones([4, 3]);
+    const found: string[] = [];
+    const options: [string, string[]][] = [['SGD', ['lr', 'momentum', 'dampening', 'weightDecay', 'nesterov']], ['Adam', ['lr', 'betas', 'eps', 'weightDecay', 'amsgrad']], ['AdamW', ['lr', 'betas', 'eps', 'weightDecay']], ['RMSprop', ['lr', 'alpha', 'eps', 'momentum', 'centered', 'weightDecay']], ['Adagrad', ['lr', 'lrDecay', 'eps', 'weightDecay', 'initialAccumulatorValue']]];
+    for (const [name, keys] of options) {
+      const Opt = (kiln.optim as unknown as Record<string, new (p: unknown, o: unknown) => { zeroGrad(): void; step(): Promise<void> }>)[name]!;
+      for (const key of keys) {
+        found.push(...(await raw(`optim.${name}({ ${key} })`, async (b) => {
+          const opt = new Opt(net.parameters(), { [key]: b });
+          opt.zeroGrad();
+          const loss = kiln.sum(net.forward(x));
+          loss.backward();
+          await opt.step();
+        })));
+      }
+    }
+    found.push(...(await raw('OneCycleLR', (b) => new kiln.optim.lrScheduler.OneCycleLR(new kiln.optim.SGD(net.parameters(), { lr: 0.1 }), b as never))));
+    found.push(...(await raw('loadStateDict', (b) => net.loadStateDict(b as never))));
+    expect(found, found.slice(0, 20).join('\n')).toEqual([]);
+  }, 120_000);
+
   test('messages name the function and what it got', () => {
     expect(() => kiln.reshape(t, 'x' as never)).toThrow(/^reshape: expected shape to be a list of numbers \(or null for the batch\), got "x"/);
     expect(() => kiln.layers.dense(undefined as never)).toThrow(/^dense: expected an options object, got undefined/);

@@ -172,6 +172,7 @@ export abstract class Module {
    * 'num_batches_tracked' entries (a counter kiln does not keep) are skipped.
    */
   loadStateDict(dict: Readonly<Record<string, Tensor>>, options: { strict?: boolean } = {}): { missingKeys: string[]; unexpectedKeys: string[] } {
+    if (dict === null || typeof dict !== 'object') throw userError('loadStateDict', `expected a state dict (an object of tensors by name), got ${dict === null ? 'null' : typeof dict}`, captureOrigin());
     const own = new Map([...this.namedParameters(), ...this.namedBuffers()]);
     const keyOf = new Map([...own.keys()].map((k) => [k, k in dict ? k : snakeCase(k)]));
     const used = new Set(keyOf.values());
