@@ -74,6 +74,7 @@ export class Dataset<T> {
    * @example ds.map(async (path) => decode(await readFile(path)), { numParallelCalls: 4 })
    */
   map<U>(fn: (element: T) => U | Promise<U>, options: { numParallelCalls?: number } = {}): Dataset<U> {
+    if (typeof fn !== 'function') throw new KilnError(`Dataset.map: expected a function of an element, got ${describe(fn)}.`);
     checkOptions('Dataset.map', options, ['numParallelCalls']);
     const parallel = parallelism('Dataset.map', options.numParallelCalls);
     const self = this;
@@ -101,6 +102,7 @@ export class Dataset<T> {
 
   /** The elements for which `predicate` holds (the size becomes unknown). */
   filter(predicate: (element: T) => boolean | Promise<boolean>): Dataset<T> {
+    if (typeof predicate !== 'function') throw new KilnError(`Dataset.filter: expected a function of an element that says whether to keep it, got ${describe(predicate)}.`);
     const self = this;
     return new Dataset(async function* () {
       for await (const e of self) if (await predicate(e)) yield e;

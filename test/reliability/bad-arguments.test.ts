@@ -141,6 +141,23 @@ describe('bad arguments give KilnErrors', () => {
     expect(found, found.slice(0, 20).join('\n')).toEqual([]);
   }, 120_000);
 
+  test('datasets (checked when the pipeline is built, not when it is read) and image ops\' options', async () => {
+    const ds = kiln.data.fromArray([1, 2, 3, 4]);
+    const found: string[] = [];
+    for (const m of ['batch', 'shuffle', 'take', 'skip', 'repeat', 'map', 'filter', 'prefetch', 'window'] as const) {
+      found.push(...(await raw(`Dataset.${m}`, async (b) => {
+        const d = (ds[m] as (x: unknown) => kiln.data.Dataset<unknown>).call(ds, b);
+        await d.toArray();
+      })));
+    }
+    for (const m of ['map', 'filter'] as const) expect(() => (ds[m] as (x: unknown) => unknown).call(ds, 42)).toThrow(new RegExp(`^Dataset\\.${m}: expected a function`));
+    const images = kiln.ones([1, 4, 4, 3]);
+    for (const [name, f] of functionsOf(kiln.image)) {
+      found.push(...(await raw(`image.${name}`, (b) => f(images, 2, b))));
+    }
+    expect(found, found.slice(0, 20).join('\n')).toEqual([]);
+  }, 120_000);
+
   test('messages name the function and what it got', () => {
     expect(() => kiln.reshape(t, 'x' as never)).toThrow(/^reshape: expected shape to be a list of numbers \(or null for the batch\), got "x"/);
     expect(() => kiln.layers.dense(undefined as never)).toThrow(/^dense: expected an options object, got undefined/);

@@ -10,6 +10,7 @@ import { formatType } from '../../types.js';
 import { add, cast, cos, div, floor, ge, abs, logicalAnd, lt, maximum, minimum, mul, neg, sign, sin, sub, where } from '../elementwise.js';
 import { batchGather, broadcastTo, concat, reshape, slice } from '../movement.js';
 import { checkTensor, fail } from '../util.js';
+import { checkOptions } from '../../check.js';
 
 export type Interpolation = 'nearest' | 'bilinear';
 export type FillMode = 'constant' | 'reflect' | 'wrap' | 'nearest';
@@ -72,6 +73,7 @@ export function transform(images: Tensor, transforms: Tensor, options: Transform
   const op = 'image.transform';
   checkTensor(op, images, 'images');
   checkTensor(op, transforms, 'transforms');
+  checkOptions(op, options, ['interpolation', 'fillMode', 'fillValue', 'outputShape']);
   const { interpolation = 'bilinear', fillMode = 'constant', fillValue = 0, outputShape } = options;
   if (interpolation !== 'bilinear' && interpolation !== 'nearest') fail(op, `expected interpolation 'bilinear' or 'nearest', got ${JSON.stringify(interpolation)}`);
   if (!FILL_MODES.includes(fillMode)) fail(op, `expected fillMode ${FILL_MODES.map((m) => `'${m}'`).join(', ')}, got ${JSON.stringify(fillMode)}`);
