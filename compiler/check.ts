@@ -57,6 +57,11 @@ export function checkOptions(subject: string, options: unknown, accepted: readon
   fail(subject, `unknown option${unknown.length > 1 ? 's' : ''} ${which}; ${list}`);
 }
 
+/** Refuses an options argument that is given but is not a plain object (null, a number, a list…): the check for functions whose options have no fixed key list here. */
+export function checkOptionsObject(subject: string, options: unknown): void {
+  if (options !== undefined && (options === null || typeof options !== 'object' || Array.isArray(options))) fail(subject, `expected an options object, got ${options === null ? 'null' : describe(options)}`);
+}
+
 /** `checkOptions` for an options argument that must be given (it has required keys): undefined is refused too. */
 export function checkRequiredOptions(subject: string, options: unknown, accepted: readonly string[]): void {
   if (options === undefined) fail(subject, `expected an options object, got undefined`);

@@ -267,6 +267,7 @@ export function apply<K extends OpName>(op: K, inputs: readonly Tensor[], params
   inputs.forEach((t, i) => {
     if (!(t instanceof Tensor)) throw userError(op, `expected a Tensor as input ${i}, got ${t === null ? 'null' : typeof t}`, captureOrigin());
   });
+  if (params === null || typeof params !== 'object') throw userError(op, `expected a params object, got ${params === null ? 'null' : typeof params}`, captureOrigin());
   const builder = currentBuilder();
   const symbolic = inputs.some((t) => t.isSymbolic);
   const origin = builder?.originOverride ?? (symbolic ? captureOrigin() : undefined);

@@ -6,6 +6,7 @@
  * become reshapes around conv2d or its input gradient. The `*Raw` and gradient
  * functions are the primitives with normalised params, as VJP rules use them.
  */
+import { checkOptionsObject } from '../check.js';
 import type { Conv2dParams, ConvParams, Pool2dParams } from '../ops/conv.js';
 import { apply, Tensor } from '../tensor.js';
 import { BATCH, formatType } from '../types.js';
@@ -110,6 +111,7 @@ const hw = (t: Tensor, from: number): Pair => [t.type.shape[from] as number, t.t
 // ---- convolution --------------------------------------------------------------
 
 function conv2dAs(op: string, x: Tensor, filter: Tensor, options: Conv2dOptions): Tensor {
+  checkOptionsObject(op, options);
   const strides = pair(op, 'strides', options.strides ?? 1);
   const dilations = pair(op, 'dilations', options.dilations ?? 1);
   const padding = resolvePadding(op, options.padding ?? 'valid', hw(x, 1), hw(filter, 0), strides, dilations);
@@ -205,6 +207,7 @@ export function conv1d(x: Tensor, filter: Tensor, options: Conv1dOptions = {}): 
 // ---- pooling ------------------------------------------------------------------
 
 function pool2dParams(op: string, x: Tensor, options: Pool2dOptions): Pool2dParams {
+  checkOptionsObject(op, options);
   expectRank(op, x, 4, 'input', 'NHWC');
   const poolSize = pair(op, 'poolSize', options.poolSize ?? 2);
   const strides = pair(op, 'strides', options.strides ?? poolSize);

@@ -2,6 +2,7 @@
  * @file matmul with NumPy's rules for vectors: a 1-D operand is promoted to a
  * matrix and the added dimension removed from the result.
  */
+import { checkOptionsObject } from '../check.js';
 import { apply, Tensor } from '../tensor.js';
 import { formatType } from '../types.js';
 import { expandDims, squeeze } from './movement.js';
@@ -13,6 +14,7 @@ export interface MatmulOptions {
 }
 
 function matmulOp(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
+  checkOptionsObject('matmul', options);
   checkTensor('matmul', a, 'a');
   checkTensor('matmul', b, 'b');
   const transposeA = options.transposeA ?? false;

@@ -3,6 +3,7 @@
  * order and a reduction: 'mean' (default) over all elements of the per-example
  * loss, 'sum', or 'none' (one value per example).
  */
+import { checkOptionsObject } from '../check.js';
 import type { Tensor } from '../tensor.js';
 import { formatType } from '../types.js';
 import { abs, add, clip, div, log, log1p, exp, mul, neg, sub, square, minimum, maximum, relu, rsqrt } from './elementwise.js';
@@ -53,6 +54,7 @@ function smoothCategorical(labels: Tensor, ls: number, classes: number): Tensor 
  * numClasses is the size of `axis`).
  */
 export function categoricalCrossentropy(labels: Tensor, predictions: Tensor, options: LossOptions & { fromLogits?: boolean; axis?: number; labelSmoothing?: number } = {}): Tensor {
+  checkOptionsObject('categoricalCrossentropy', options);
   sameShape('categoricalCrossentropy', labels, predictions);
   const axis = options.axis ?? -1;
   const ls = smoothingOf('categoricalCrossentropy', options.labelSmoothing);
@@ -67,6 +69,7 @@ export function categoricalCrossentropy(labels: Tensor, predictions: Tensor, opt
  * (y' = y·(1 − labelSmoothing) + labelSmoothing/numClasses) when labelSmoothing > 0.
  */
 export function sparseCategoricalCrossentropy(labels: Tensor, predictions: Tensor, options: LossOptions & { fromLogits?: boolean; labelSmoothing?: number } = {}): Tensor {
+  checkOptionsObject('sparseCategoricalCrossentropy', options);
   const op = 'sparseCategoricalCrossentropy';
   checkTensor(op, labels, 'labels');
   checkTensor(op, predictions, 'predictions');
@@ -86,6 +89,7 @@ export function sparseCategoricalCrossentropy(labels: Tensor, predictions: Tenso
  * stable logit form), and y' = y·(1 − labelSmoothing) + 0.5·labelSmoothing.
  */
 export function binaryCrossentropy(labels: Tensor, predictions: Tensor, options: LossOptions & { fromLogits?: boolean; labelSmoothing?: number } = {}): Tensor {
+  checkOptionsObject('binaryCrossentropy', options);
   sameShape('binaryCrossentropy', labels, predictions);
   const ls = smoothingOf('binaryCrossentropy', options.labelSmoothing);
   if (ls !== 0) labels = add(mul(labels, 1 - ls), 0.5 * ls);
@@ -101,17 +105,20 @@ export function binaryCrossentropy(labels: Tensor, predictions: Tensor, options:
 }
 
 export function meanSquaredError(labels: Tensor, predictions: Tensor, options: LossOptions = {}): Tensor {
+  checkOptionsObject('meanSquaredError', options);
   sameShape('meanSquaredError', labels, predictions);
   return reduce('meanSquaredError', mean(square(sub(predictions, labels)), -1), options.reduction);
 }
 
 export function meanAbsoluteError(labels: Tensor, predictions: Tensor, options: LossOptions = {}): Tensor {
+  checkOptionsObject('meanAbsoluteError', options);
   sameShape('meanAbsoluteError', labels, predictions);
   return reduce('meanAbsoluteError', mean(abs(sub(predictions, labels)), -1), options.reduction);
 }
 
 /** Quadratic within `delta` of the label, linear beyond. */
 export function huber(labels: Tensor, predictions: Tensor, options: LossOptions & { delta?: number } = {}): Tensor {
+  checkOptionsObject('huber', options);
   sameShape('huber', labels, predictions);
   const delta = options.delta ?? 1;
   if (!(delta > 0) || !Number.isFinite(delta)) fail('huber', `expected a positive finite delta, got ${delta}`);
@@ -128,6 +135,7 @@ export function huber(labels: Tensor, predictions: Tensor, options: LossOptions 
  * (so zero labels contribute ~0, never NaN).
  */
 export function kullbackLeiblerDivergence(labels: Tensor, predictions: Tensor, options: LossOptions = {}): Tensor {
+  checkOptionsObject('kullbackLeiblerDivergence', options);
   sameShape('kullbackLeiblerDivergence', labels, predictions);
   const y = clip(labels, epsilon, 1);
   const p = clip(predictions, epsilon, 1);
@@ -145,6 +153,7 @@ function l2Normalize(x: Tensor, axis: number): Tensor {
  * vectors, 0 for orthogonal, 1 for opposite, so minimising it aligns p with y.
  */
 export function cosineSimilarity(labels: Tensor, predictions: Tensor, options: LossOptions & { axis?: number } = {}): Tensor {
+  checkOptionsObject('cosineSimilarity', options);
   const op = 'cosineSimilarity';
   sameShape(op, labels, predictions);
   const axis = normalizeAxis(op, options.axis ?? -1, predictions.rank);

@@ -96,6 +96,7 @@ export function sliceRaw(x: Tensor, begin: readonly number[], end: readonly Dim[
 export function sliceAxis(x: Tensor, axis: number, begin: number, end: number): Tensor {
   checkTensor('sliceAxis', x);
   normalizeAxis('sliceAxis', axis, x.rank);
+  if (!Number.isInteger(begin) || !Number.isInteger(end)) fail('sliceAxis', `expected integer begin and end, got ${describe(begin)} and ${describe(end)}`);
   const b = x.type.shape.map((_, i) => (i === axis ? begin : 0));
   const e = x.type.shape.map((d, i) => (i === axis ? end : d));
   return sliceRaw(x, b, e, x.type.shape.map(() => 1));

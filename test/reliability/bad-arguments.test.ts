@@ -66,6 +66,26 @@ describe('bad arguments give KilnErrors', () => {
     }, 120_000);
   }
 
+  test('kiln.* options and third arguments: after an image and a filter, two matrices, a matrix and a number, an image', async () => {
+    const fns = functionsOf(kiln).filter(([name]) => !settings.has(name) && !typeHelpers.has(name));
+    const image = kiln.ones([1, 4, 4, 2]), filter = kiln.ones([3, 3, 2, 2]), matrix = kiln.ones([2, 3]);
+    const options: unknown[] = [...bad, { strides: 'x' }, { padding: 42 }, { axis: 'x' }];
+    const found: string[] = [];
+    for (const [name, f] of fns) {
+      for (const first of [[image, filter], [matrix, matrix], [matrix, 1], [image]]) {
+        for (const b of options) {
+          try {
+            const r = f(...first, b);
+            if (r instanceof Promise) await r;
+          } catch (e) {
+            if (!(e instanceof KilnError) && !(e instanceof KilnRuntimeError)) found.push(`kiln.${name}(…${first.length} tensors, ${show(b)}): ${(e as Error)?.constructor?.name}: ${(e as Error)?.message}`);
+          }
+        }
+      }
+    }
+    expect(found, found.slice(0, 20).join('\n')).toEqual([]);
+  }, 120_000);
+
   test('Tensor methods, a compiled model\'s methods, Dataset methods, nn modules and optim optimizers', async () => {
     const found: string[] = [];
     const methods = (o: object, skip: readonly string[] = []) => Object.getOwnPropertyNames(Object.getPrototypeOf(o)).filter((n) => n !== 'constructor' && !skip.includes(n) && typeof (o as Record<string, unknown>)[n] === 'function');
