@@ -7,7 +7,7 @@
  * is skipped and counted with `skipErrors`. Node only (files, URLs, streams).
  */
 import { parse, type CsvError } from 'csv-parse';
-import { checkOptions } from '../../compiler/check.js';
+import { checkOptions, describe } from '../../compiler/check.js';
 import { KilnError } from '../../compiler/errors.js';
 import { Tensor } from '../../compiler/tensor.js';
 import { Dataset } from './dataset.js';
@@ -145,6 +145,16 @@ function rows(name: string, chunks: () => AsyncIterable<Uint8Array | string> | I
   const { hasHeader = true, columnNames, columnConfigs = {}, configuredColumnsOnly = false, delimiter = ',', quoteChar = '"', comment, naValues = DEFAULT_NA, inferRows = 1000, skipErrors = false, onSkip } = options;
   if (!hasHeader && !columnNames) throw new KilnError('kiln.data.csv: expected columnNames when hasHeader is false.');
   if (!Number.isInteger(inferRows) || inferRows < 1) throw new KilnError(`kiln.data.csv: expected inferRows to be a positive integer, got ${inferRows}.`);
+  const text = (what: string, v: unknown, optional: boolean) => {
+    if ((optional && v === undefined) || (typeof v === 'string' && v.length > 0)) return;
+    throw new KilnError(`kiln.data.csv: expected ${what} to be a non-empty string, got ${describe(v)}.`);
+  };
+  text('delimiter', delimiter, false);
+  text('quoteChar', quoteChar, false);
+  text('comment', comment, true);
+  if (!Array.isArray(naValues) || naValues.some((v) => typeof v !== 'string')) throw new KilnError(`kiln.data.csv: expected naValues to be a list of strings, got ${describe(naValues)}.`);
+  if (columnNames !== undefined && (!Array.isArray(columnNames) || columnNames.some((v) => typeof v !== 'string'))) throw new KilnError(`kiln.data.csv: expected columnNames to be a list of strings, got ${describe(columnNames)}.`);
+  if (columnConfigs === null || typeof columnConfigs !== 'object' || Array.isArray(columnConfigs)) throw new KilnError(`kiln.data.csv: expected columnConfigs to be an object of column settings by name, got ${describe(columnConfigs)}.`);
   for (const [col, config] of Object.entries(columnConfigs)) {
     checkOptions(`kiln.data.csv: columnConfigs.${col}`, config, CONFIG_KEYS);
     if (config.dtype !== undefined && !['float32', 'int32', 'string'].includes(config.dtype)) throw new KilnError(`kiln.data.csv: expected columnConfigs.${col}.dtype to be float32, int32 or string, got ${JSON.stringify(config.dtype)}.`);

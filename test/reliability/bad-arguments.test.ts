@@ -161,7 +161,7 @@ describe('bad arguments give KilnErrors', () => {
     expect(found, found.slice(0, 20).join('\n')).toEqual([]);
   }, 120_000);
 
-  test('datasets (checked when the pipeline is built, not when it is read) and image ops\' options', async () => {
+  test('datasets (checked when the pipeline is built, not when it is read), CSV options and image ops\' options', async () => {
     const ds = kiln.data.fromArray([1, 2, 3, 4]);
     const found: string[] = [];
     for (const m of ['batch', 'shuffle', 'take', 'skip', 'repeat', 'map', 'filter', 'prefetch', 'window'] as const) {
@@ -169,6 +169,9 @@ describe('bad arguments give KilnErrors', () => {
         const d = (ds[m] as (x: unknown) => kiln.data.Dataset<unknown>).call(ds, b);
         await d.toArray();
       })));
+    }
+    for (const key of ['delimiter', 'quoteChar', 'hasHeader', 'columnNames', 'columnConfigs', 'configuredColumnsOnly', 'comment', 'naValues', 'inferRows', 'skipErrors', 'onSkip']) {
+      found.push(...(await raw(`data.csvFromString({ ${key} })`, async (b) => { await kiln.data.csvFromString('a,b\n1,2\n3,4\n', { [key]: b }).toArray(); })));
     }
     for (const m of ['map', 'filter'] as const) expect(() => (ds[m] as (x: unknown) => unknown).call(ds, 42)).toThrow(new RegExp(`^Dataset\\.${m}: expected a function`));
     const images = kiln.ones([1, 4, 4, 3]);
