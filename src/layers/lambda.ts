@@ -8,10 +8,8 @@
  */
 import { KilnError } from '../../compiler/errors.js';
 import { Tensor } from '../../compiler/tensor.js';
-import type { DType } from '../../compiler/types.js';
-import { Layer, LAYER_KEYS, type CallContext, type LayerArgs, type Shape, type WeightSpec } from './layer.js';
-import { tracedOutputType } from './opLayer.js';
-import type { MultiInputLayer } from './symbolic.js';
+import { LAYER_KEYS, type LayerArgs } from './layer.js';
+import { TracedLayer } from './opLayer.js';
 
 export interface LambdaArgs extends LayerArgs {
   /** kiln ops on the input (a list of inputs when the layer is applied to several), batch first; it must keep the batch dimension first. */
@@ -22,10 +20,10 @@ export interface LambdaArgs extends LayerArgs {
  * A function of kiln ops as a layer (Keras' Lambda).
  * @example const halve = kiln.layers.lambda({ fn: (x) => kiln.mul(x as kiln.Tensor, 0.5) });
  */
-export class Lambda extends Layer implements MultiInputLayer {
+export class Lambda extends TracedLayer {
   static override readonly optionKeys = [...Object.keys(LAYER_KEYS), 'fn'] as const;
   readonly className = 'Lambda';
-  readonly acceptsOne = true;
+  protected readonly traced = 'fn';
   readonly fn: (x: Tensor | Tensor[]) => Tensor;
 
   constructor(args: LambdaArgs) {
@@ -34,35 +32,10 @@ export class Lambda extends Layer implements MultiInputLayer {
     this.fn = args.fn;
   }
 
-  weights(_inputShape: Shape): WeightSpec[] {
-    return [];
-  }
-
   callMany(xs: readonly Tensor[]): Tensor {
     const y = this.fn(xs.length === 1 ? xs[0]! : [...xs]);
     if (!(y instanceof Tensor)) this.fail(`expected fn to return a Tensor, got ${y === null ? 'null' : Array.isArray(y) ? 'a list' : typeof y}`);
     return y;
-  }
-
-  call(x: Tensor, _weights?: Readonly<Record<string, Tensor>>, _ctx?: CallContext): Tensor {
-    return this.callMany([x]);
-  }
-
-  /** The output's type for inputs of `shapes` (no batch dimension), traced through fn. */
-  private outputType(shapes: readonly Shape[], dtypes: readonly DType[]): { shape: Shape; dtype: DType } {
-    return tracedOutputType((m) => this.fail(m), 'fn', (ts) => this.callMany(ts), shapes, dtypes);
-  }
-
-  outputDtypeMany(shapes: readonly Shape[], dtypes: readonly DType[]): DType {
-    return this.outputType(shapes, dtypes).dtype;
-  }
-
-  computeOutputShapeMany(shapes: readonly Shape[]): Shape {
-    return this.outputType(shapes, []).shape;
-  }
-
-  computeOutputShape(inputShape: Shape): Shape {
-    return this.computeOutputShapeMany([inputShape]);
   }
 
   /** For the architecture's record only: the function's source, which nothing loads (see `refuseCode`). */

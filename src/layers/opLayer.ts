@@ -30,28 +30,58 @@ const ops = F as unknown as Record<string, ((...args: unknown[]) => Tensor) | un
 const isMarker = (t: unknown, kind: 'input' | 'tensor'): boolean => typeof t === 'object' && t !== null && !Array.isArray(t) && (t as { kiln?: unknown }).kiln === kind;
 
 /**
- * The type a function of a layer's inputs gives for inputs of `shapes` (no batch
- * dimension), traced on symbolic inputs; `what` (the op, or fn) must keep the batch
- * dimension first, else `fail` is called with why. OpLambda and Lambda use it.
+ * A weightless layer whose call is a function of kiln ops on its inputs (one, or
+ * a list): its output's shape and dtype are traced through that function on
+ * symbolic inputs, which must keep the batch dimension first. OpLambda (a raw op
+ * on functional tensors) and Lambda (Keras' Lambda) are its two kinds.
  */
-export function tracedOutputType(fail: (message: string) => never, what: string, run: (xs: Tensor[]) => Tensor, shapes: readonly Shape[], dtypes: readonly DType[]): { shape: Shape; dtype: DType } {
-  let type: Tensor['type'] | undefined;
-  trace((...ts: Tensor[]) => ((type = run(ts).type), F.zeros([])), shapes.map((s, i) => spec([null, ...s], dtypes[i] ?? 'float32')));
-  const [first, ...rest] = type!.shape;
-  if (first !== BATCH || rest.some((d) => d === BATCH)) {
-    fail(`expected ${what} to keep the batch dimension first (a layer maps a batch to a batch), got ${formatType(type!)} for inputs ${shapes.map((s) => `[null,${s.join(',')}]`).join(', ')}`);
+export abstract class TracedLayer extends Layer implements MultiInputLayer {
+  readonly acceptsOne = true;
+  /** The traced function's name in errors (the op, or `fn`). */
+  protected abstract readonly traced: string;
+
+  /** Runs the function on the inputs (batch first). */
+  abstract callMany(xs: readonly Tensor[]): Tensor;
+
+  weights(_inputShape: Shape): WeightSpec[] {
+    return [];
   }
-  return { shape: rest as number[], dtype: type!.dtype };
+
+  call(x: Tensor, _weights?: Readonly<Record<string, Tensor>>, _ctx?: CallContext): Tensor {
+    return this.callMany([x]);
+  }
+
+  /** The output's type for inputs of `shapes` (no batch dimension), traced. */
+  outputType(shapes: readonly Shape[], dtypes: readonly DType[]): { shape: Shape; dtype: DType } {
+    let type: Tensor['type'] | undefined;
+    trace((...ts: Tensor[]) => ((type = this.callMany(ts).type), F.zeros([])), shapes.map((s, i) => spec([null, ...s], dtypes[i] ?? 'float32')));
+    const [first, ...rest] = type!.shape;
+    if (first !== BATCH || rest.some((d) => d === BATCH)) {
+      this.fail(`expected ${this.traced} to keep the batch dimension first (a layer maps a batch to a batch), got ${formatType(type!)} for inputs ${shapes.map((s) => `[null,${s.join(',')}]`).join(', ')}`);
+    }
+    return { shape: rest as number[], dtype: type!.dtype };
+  }
+
+  outputDtypeMany(shapes: readonly Shape[], dtypes: readonly DType[]): DType {
+    return this.outputType(shapes, dtypes).dtype;
+  }
+
+  computeOutputShapeMany(shapes: readonly Shape[]): Shape {
+    return this.outputType(shapes, []).shape;
+  }
+
+  computeOutputShape(inputShape: Shape): Shape {
+    return this.computeOutputShapeMany([inputShape]);
+  }
 }
 
 /**
  * A raw op applied to functional-API tensors: no weights; its call runs the op.
  * @example const y = kiln.mul(kiln.input({ shape: [4] }), 2); y.layer // OpLambda "mul"
  */
-export class OpLambda extends Layer implements MultiInputLayer {
+export class OpLambda extends TracedLayer {
   static override readonly optionKeys = [...Object.keys(LAYER_KEYS), 'op', 'args'] as const;
   readonly className = 'OpLambda';
-  readonly acceptsOne = true;
   readonly op: string;
   readonly args: readonly Template[];
   private readonly fn: (...args: unknown[]) => Tensor;
@@ -66,8 +96,8 @@ export class OpLambda extends Layer implements MultiInputLayer {
     this.fn = fn!;
   }
 
-  weights(_inputShape: Shape): WeightSpec[] {
-    return [];
+  protected get traced(): string {
+    return this.op;
   }
 
   /** Runs the op on traced tensors standing for the inputs (batch first). */
@@ -85,27 +115,6 @@ export class OpLambda extends Layer implements MultiInputLayer {
     const y = this.fn(...this.args.map(fill));
     if (!(y instanceof Tensor)) this.fail(`expected ${this.op} to return a Tensor, got ${typeof y}`);
     return y;
-  }
-
-  call(x: Tensor, _weights?: Readonly<Record<string, Tensor>>, _ctx?: CallContext): Tensor {
-    return this.callMany([x]);
-  }
-
-  /** The output's type for inputs of `shapes` (no batch dimension), traced; the op must keep the batch dimension first. */
-  outputType(shapes: readonly Shape[], dtypes: readonly DType[]): { shape: Shape; dtype: DType } {
-    return tracedOutputType((m) => this.fail(m), this.op, (ts) => this.callMany(ts), shapes, dtypes);
-  }
-
-  outputDtypeMany(shapes: readonly Shape[], dtypes: readonly DType[]): DType {
-    return this.outputType(shapes, dtypes).dtype;
-  }
-
-  computeOutputShapeMany(shapes: readonly Shape[]): Shape {
-    return this.outputType(shapes, []).shape;
-  }
-
-  computeOutputShape(inputShape: Shape): Shape {
-    return this.computeOutputShapeMany([inputShape]);
   }
 
   override getConfig(): object {
