@@ -28,18 +28,24 @@ const nested = (t: Tensor) => t.arraySync() as never;
 /** A lazy (PyTorch-style) weight: a parameter's storage. */
 const parameter = (shape: number[], seed: number) => new kiln.nn.Parameter(kiln.randomNormal(shape, { seed }));
 
+/** h ← tanh(x + h·w) as a scan body that counts how often it is traced. */
+function rnnCell() {
+  let traced = 0;
+  const body = (h: Tensor, x: Tensor, [w]: readonly Tensor[]) => {
+    traced++;
+    const next = kiln.tanh(kiln.add(x, kiln.matmul(h, w!)));
+    return [next, next] as const;
+  };
+  return { body, traces: () => traced };
+}
+
 beforeEach(() => kiln.setCompilePolicy({ compileAt: Infinity }));
 afterEach(() => kiln.setCompilePolicy({ compileAt: 2 }));
 
 describe('scanReusing', () => {
   test('traces the body once for calls with the same types, and every call reads its own consts', () => {
     const cache = new Map<string, unknown>();
-    let traced = 0;
-    const body = (h: Tensor, x: Tensor, [w]: readonly Tensor[]) => {
-      traced++;
-      const next = kiln.tanh(kiln.add(x, kiln.matmul(h, w!)));
-      return [next, next] as const;
-    };
+    const { body, traces } = rnnCell();
     const h0 = kiln.randomNormal([2, 3], { seed: 1 });
     const xs = kiln.randomNormal([4, 2, 3], { seed: 2 });
     for (const seed of [3, 4, 5]) {
@@ -48,18 +54,13 @@ describe('scanReusing', () => {
       const expected = reference(nested(h0), nested(xs), nested(w));
       values(ys).forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 5));
     }
-    expect(traced).toBe(1);
+    expect(traces()).toBe(1);
     expect(cache.size).toBe(1);
   });
 
   test('a new length, batch or const shape traces again, and each gives its own values', () => {
     const cache = new Map<string, unknown>();
-    let traced = 0;
-    const body = (h: Tensor, x: Tensor, [w]: readonly Tensor[]) => {
-      traced++;
-      const next = kiln.tanh(kiln.add(x, kiln.matmul(h, w!)));
-      return [next, next] as const;
-    };
+    const { body, traces } = rnnCell();
     const cases: [number, number][] = [[4, 2], [6, 2], [4, 5], [4, 2]];
     for (const [steps, batch] of cases) {
       const h0 = kiln.randomNormal([batch, 3], { seed: steps });
@@ -71,7 +72,7 @@ describe('scanReusing', () => {
       const expected = reference(nested(h0), nested(xs), nested(w));
       values(ys).forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 5));
     }
-    expect(traced).toBe(3); // the last case repeats the first's types
+    expect(traces()).toBe(3); // the last case repeats the first's types
   });
 
   test('a body that reads an outer tensor besides its consts is traced on every call and sees its new value', () => {
