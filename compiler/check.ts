@@ -48,8 +48,8 @@ export function describe(v: unknown): string {
  * not a plain object): `dense: unknown option 'unit'; expected one of units, activation, …`.
  */
 export function checkOptions(subject: string, options: unknown, accepted: readonly string[]): void {
+  checkOptionsObject(subject, options);
   if (options === undefined) return;
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) fail(subject, `expected an options object, got ${options === null ? 'null' : describe(options)}`);
   const unknown = Object.keys(options as object).filter((k) => !accepted.includes(k));
   if (unknown.length === 0) return;
   const which = unknown.map((k) => `'${k}'`).join(', ');
