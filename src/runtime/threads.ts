@@ -25,14 +25,13 @@ const MAX_WORKERS = 63; // setThreads allows 64 threads: the caller and 63 worke
 /**
  * How long an idle worker sleeps in a blocking Atomics.wait (woken at once by the
  * next run) before it waits with Atomics.waitAsync, in ms: a training loop's next
- * step comes within it (host work between steps is tenths of a millisecond, a
- * batch's preparation a few), and waitAsync's wake-up, an event-loop turn, cost
- * short steps their second thread. The wait is cut in 0.5 ms slices, so a message
- * (a module to instantiate) waits no longer than that. 2 ms measured GEMM 512 on
- * 2 threads at ×1.48 / ×1.83 / ×1.80 over 1, 20 ms ×1.84 / ×1.84 / ×1.82, run
- * after run of a 5 ms single-thread GEMM (bench/results-threads.md).
+ * step comes within it (host work between steps is tenths of a millisecond), and
+ * waitAsync's wake-up, an event-loop turn, cost short steps their second thread.
+ * The wait is cut in 0.5 ms slices, so a message (a module to instantiate) waits
+ * no longer than that. (20 ms measured the same as 2 on GEMM 512 runs between
+ * single-thread runs of 4.4 ms: bench/gemm-threads.mjs, bench/results-threads.md.)
  */
-const BLOCK_MS = 20;
+const BLOCK_MS = 2;
 /** How long workers may take to instantiate a module before kiln warns that runs stay on one thread. */
 const READY_WARNING_MS = 10_000;
 
